@@ -1,0 +1,43 @@
+//! Limits that bound how much memory one connection's decoder may use.
+
+/// Size limits enforced by a [`Decoder`](super::Decoder).
+///
+/// ```
+/// use crosswire_proto::DecoderConfig;
+///
+/// let config = DecoderConfig::new(64 * 1024, 16 * 1024 * 1024);
+/// assert_eq!(config.max_frame_size, 65536);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DecoderConfig {
+    /// Largest payload a single frame may declare; larger frames fail with close code 1009.
+    pub max_frame_size: usize,
+    /// Largest total payload of one message across its fragments; larger ones fail with 1009.
+    pub max_message_size: usize,
+}
+
+impl DecoderConfig {
+    /// Limits of `max_frame_size` bytes per frame and `max_message_size` bytes per message.
+    pub fn new(max_frame_size: usize, max_message_size: usize) -> Self {
+        DecoderConfig {
+            max_frame_size,
+            max_message_size,
+        }
+    }
+}
+
+impl Default for DecoderConfig {
+    /// 1 MiB for both limits.
+    ///
+    /// A decoder buffers a whole message before handing it over, so the
+    /// message limit is also the memory one client can make the server hold.
+    /// 1 MiB is far above what chat, JSON or event traffic needs, yet keeps ten
+    /// thousand connections mid-message within about 10 GiB. The frame limit
+    /// matches it because, without extensions, a single-frame message is the
+    /// common case. Applications that move larger blobs should raise both.
+    fn default() -> Self {
+        const ONE_MIB: usize = 1 << 20;
+        DecoderConfig::new(ONE_MIB, ONE_MIB)
+    }
+}

@@ -1,0 +1,93 @@
+//! Assembly of one data message from its fragments.
+//!
+//! Payload bytes are appended as they arrive, and text is validated on the
+//! way in so that invalid UTF-8 fails the connection at the first bad byte
+//! rather than after the whole message has been buffered.
+
+use super::event::Event;
+use crate::error::ProtocolError;
+use crate::utf8::Utf8Validator;
+use bytes::{Bytes, BytesMut};
+
+/// The type a data message was opened with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Text,
+    Binary,
+}
+
+/// A data message whose first frame has been seen but whose last has not completed.
+#[derive(Debug)]
+pub(super) struct Message {
+    kind: Kind,
+    /// Unmasked payload received so far.
+    data: BytesMut,
+    /// Sum of the lengths declared by the frames seen so far, which bounds `data`.
+    declared: usize,
+    utf8: Utf8Validator,
+}
+
+impl Message {
+    /// A message of `kind` whose first frame declared `declared` bytes.
+    pub(super) fn new(kind: Kind, declared: usize) -> Self {
+        Message {
+            kind,
+            // Empty until bytes arrive: a single-frame message that is already
+            // fully buffered never allocates here.
+            data: BytesMut::new(),
+            declared,
+            utf8: Utf8Validator::new(),
+        }
+    }
+
+    /// Total length declared so far by this message's frames.
+    pub(super) fn declared(&self) -> usize {
+        self.declared
+    }
+
+    /// Records another fragment of `len` bytes, already checked against the limit.
+    pub(super) fn add_declared(&mut self, len: usize) {
+        self.declared += len;
+    }
+
+    /// True if no payload byte has been received yet.
+    pub(super) fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// Appends unmasked payload bytes, validating them if the message is text.
+    pub(super) fn push(&mut self, chunk: &[u8]) -> Result<(), ProtocolError> {
+        if self.kind == Kind::Text {
+            self.utf8.feed(chunk)?;
+        }
+        self.data.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// Completes the message after its final frame.
+    pub(super) fn finish(mut self) -> Result<Event, ProtocolError> {
+        match self.kind {
+            Kind::Text => {
+                self.utf8.finish()?;
+                Ok(Event::Text(self.data.freeze()))
+            }
+            Kind::Binary => Ok(Event::Binary(self.data.freeze())),
+        }
+    }
+
+    /// Completes an empty message with `payload` as its whole content, without copying.
+    pub(super) fn finish_with(self, payload: Bytes) -> Result<Event, ProtocolError> {
+        debug_assert!(
+            self.is_empty(),
+            "whole-payload completion of a started message"
+        );
+        match self.kind {
+            Kind::Text => {
+                // The payload is complete, so the one-shot validator is enough.
+                simdutf8::basic::from_utf8(&payload).map_err(|_| ProtocolError::InvalidUtf8)?;
+                Ok(Event::Text(payload))
+            }
+            Kind::Binary => Ok(Event::Binary(payload)),
+        }
+    }
+}

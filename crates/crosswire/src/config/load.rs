@@ -1,0 +1,287 @@
+//! Layering: built-in defaults, then `crosswire.toml`, then the environment.
+//!
+//! The file is first deserialized on its own so that its errors carry the line,
+//! the key and what was expected; each environment variable is checked on its
+//! own for the same reason, so an error always names its source.
+
+use std::path::{Path, PathBuf};
+
+use toml::{Table, Value};
+
+use super::Config;
+
+/// A configuration source could not be read or holds an invalid setting.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file exists but could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or a key in it is unknown or has a bad value.
+    #[error("{origin}: {message}")]
+    File {
+        /// The file (or the name given to [`Config::from_toml`]).
+        origin: String,
+        /// The key, its position and what was expected.
+        message: String,
+    },
+    /// An environment variable names an unknown setting or holds a bad value.
+    #[error("environment variable {var}: {message}")]
+    Env {
+        /// The variable.
+        var: String,
+        /// What was expected.
+        message: String,
+    },
+}
+
+/// Sections that `CROSSWIRE_<SECTION>_<KEY>` variables may address.
+const SECTIONS: &[&str] = &["server", "websocket"];
+
+/// Where settings come from; a value so tests need not touch the process.
+#[derive(Debug, Default)]
+pub(crate) struct Sources {
+    /// The config file path and whether it must exist.
+    pub(crate) file: Option<(PathBuf, bool)>,
+    /// Environment variables, in any order.
+    pub(crate) env: Vec<(String, String)>,
+}
+
+impl Sources {
+    /// The process's working directory and environment.
+    pub(crate) fn from_process() -> Self {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        let file = match env.iter().find(|(k, _)| k == "CROSSWIRE_CONFIG") {
+            Some((_, path)) => Some((PathBuf::from(path), true)),
+            None => Some((PathBuf::from("crosswire.toml"), false)),
+        };
+        Self { file, env }
+    }
+}
+
+pub(crate) fn load(defaults: Config, sources: &Sources) -> Result<Config, ConfigError> {
+    let mut merged = to_table(&defaults);
+    if let Some((path, required)) = &sources.file {
+        if let Some(table) = read_file(path, *required)? {
+            merge(&mut merged, table);
+        }
+    }
+    for (var, value) in &sources.env {
+        if let Some(overlay) = env_overlay(var, value, &sources.env)? {
+            merge(&mut merged, overlay);
+        }
+    }
+    Config::deserialize_table(merged).map_err(|message| ConfigError::File {
+        origin: "configuration".to_owned(),
+        message,
+    })
+}
+
+pub(crate) fn from_toml(defaults: Config, text: &str, origin: &str) -> Result<Config, ConfigError> {
+    let table = parse_checked(text, origin)?;
+    let mut merged = to_table(&defaults);
+    merge(&mut merged, table);
+    Config::deserialize_table(merged).map_err(|message| ConfigError::File {
+        origin: origin.to_owned(),
+        message,
+    })
+}
+
+fn read_file(path: &Path, required: bool) -> Result<Option<Table>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(None),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    parse_checked(&text, &path.display().to_string()).map(Some)
+}
+
+/// Parses TOML text and checks it against the schema, keeping toml's
+/// line-and-key error messages.
+fn parse_checked(text: &str, origin: &str) -> Result<Table, ConfigError> {
+    let file_error = |e: toml::de::Error| ConfigError::File {
+        origin: origin.to_owned(),
+        message: e.to_string().trim_end().to_owned(),
+    };
+    toml::from_str::<Config>(text).map_err(file_error)?;
+    toml::from_str::<Table>(text).map_err(file_error)
+}
+
+/// Turns `CROSSWIRE_WEBSOCKET_IDLE_TIMEOUT=30s` into `{websocket = {idle_timeout = "30s"}}`,
+/// checked on its own. Variables outside Crosswire's sections are ignored.
+fn env_overlay(
+    var: &str,
+    value: &str,
+    env: &[(String, String)],
+) -> Result<Option<Table>, ConfigError> {
+    let (section, key) = if var == "PORT" {
+        // The platform convention, below the explicit CROSSWIRE_SERVER_PORT.
+        if env.iter().any(|(k, _)| k == "CROSSWIRE_SERVER_PORT") {
+            return Ok(None);
+        }
+        ("server".to_owned(), "port".to_owned())
+    } else {
+        let Some(rest) = var.strip_prefix("CROSSWIRE_") else {
+            return Ok(None);
+        };
+        let rest = rest.to_ascii_lowercase();
+        let Some(section) = SECTIONS
+            .iter()
+            .find(|s| rest.starts_with(&format!("{s}_")))
+        else {
+            return Ok(None);
+        };
+        let key = rest[section.len() + 1..].to_owned();
+        ((*section).to_owned(), key)
+    };
+    let mut inner = Table::new();
+    inner.insert(key, scalar(value));
+    let mut overlay = Table::new();
+    overlay.insert(section, Value::Table(inner));
+    Config::deserialize_table(overlay.clone()).map_err(|message| ConfigError::Env {
+        var: var.to_owned(),
+        message,
+    })?;
+    Ok(Some(overlay))
+}
+
+/// An environment string as the TOML scalar it looks like.
+fn scalar(value: &str) -> Value {
+    if let Ok(b) = value.parse::<bool>() {
+        Value::Boolean(b)
+    } else if let Ok(i) = value.parse::<i64>() {
+        Value::Integer(i)
+    } else {
+        Value::String(value.to_owned())
+    }
+}
+
+fn to_table(config: &Config) -> Table {
+    // Serializing a plain struct of strings, numbers and booleans cannot fail.
+    Table::try_from(config).unwrap_or_default()
+}
+
+/// Deep-merges `overlay` into `base`.
+fn merge(base: &mut Table, overlay: Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Table(base_inner)), Value::Table(inner)) => merge(base_inner, inner),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+impl Config {
+    fn deserialize_table(table: Table) -> Result<Self, String> {
+        Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| e.message().to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Sources {
+        Sources {
+            file: None,
+            env: vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_file_overrides_defaults_and_keeps_the_rest() {
+        let config = Config::from_toml(
+            "[websocket]\nmax_message_size = \"16MiB\"\nidle_timeout = 5\n",
+            "crosswire.toml",
+        )
+        .unwrap();
+        assert_eq!(config.websocket.max_message_size, 16 << 20);
+        assert_eq!(config.websocket.idle_timeout, Duration::from_secs(5));
+        assert_eq!(config.websocket.ping_interval, Duration::from_secs(30));
+        assert_eq!(config.server.port, 3000);
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_file_the_key_and_the_expected_keys() {
+        let err = Config::from_toml("[websocket]\nmax_mesage_size = 1\n", "crosswire.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("crosswire.toml:"), "{err}");
+        assert!(err.contains("max_mesage_size"), "{err}");
+        assert!(err.contains("max_message_size"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_value_says_what_was_expected() {
+        let err = Config::from_toml("[websocket]\nidle_timeout = \"soon\"\n", "app.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("idle_timeout"), "{err}");
+        assert!(err.contains("expected a duration"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let sources = env(&[
+            ("CROSSWIRE_WEBSOCKET_SEND_QUEUE_BYTES", "64KiB"),
+            ("CROSSWIRE_WEBSOCKET_ENABLED", "false"),
+            ("CROSSWIRE_SERVER_PORT", "4000"),
+            ("PORT", "5000"),
+            ("HOME", "/root"),
+        ]);
+        let config = load(Config::default(), &sources).unwrap();
+        assert_eq!(config.websocket.send_queue_bytes, 64 << 10);
+        assert!(!config.websocket.enabled);
+        assert_eq!(config.server.port, 4000);
+    }
+
+    #[test]
+    fn port_applies_when_no_crosswire_port_is_set() {
+        let config = load(Config::default(), &env(&[("PORT", "5000")])).unwrap();
+        assert_eq!(config.server.port, 5000);
+    }
+
+    #[test]
+    fn a_bad_environment_value_names_the_variable() {
+        let err = load(
+            Config::default(),
+            &env(&[("CROSSWIRE_WEBSOCKET_IDEL_TIMEOUT", "3")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("CROSSWIRE_WEBSOCKET_IDEL_TIMEOUT"), "{err}");
+        assert!(err.contains("idle_timeout"), "{err}");
+        let err = load(Config::default(), &env(&[("PORT", "http")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PORT"), "{err}");
+    }
+
+    #[test]
+    fn defaults_given_by_an_app_survive_a_file_without_them() {
+        let mut defaults = Config::default();
+        defaults.server.port = 9001;
+        let config = load(defaults, &Sources::default()).unwrap();
+        assert_eq!(config.server.port, 9001);
+    }
+}

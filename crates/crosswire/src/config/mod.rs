@@ -1,0 +1,156 @@
+//! Settings from `crosswire.toml`, with `CROSSWIRE_*` environment overrides.
+//!
+//! Every limit that protects the server has a default chosen for a public
+//! deployment (see each field). Unknown keys and bad values are errors that
+//! name the file or variable, the key and what was expected: a typo in a limit
+//! must never silently fall back to a default.
+//!
+//! ```toml
+//! [server]
+//! host = "0.0.0.0"
+//! port = 3000
+//!
+//! [websocket]
+//! enabled = true
+//! max_message_size = "1MiB"
+//! idle_timeout = "120s"
+//! ```
+
+mod load;
+mod units;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::ConfigError;
+
+/// All of Crosswire's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct Config {
+    /// Where the server listens.
+    pub server: ServerConfig,
+    /// WebSocket limits and timers.
+    pub websocket: WebSocketConfig,
+}
+
+/// `[server]`: the listening address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Interface to bind. Default `127.0.0.1`: nothing is exposed until asked.
+    pub host: String,
+    /// TCP port. Default 3000, the port of the seed's dev server. `PORT` in the
+    /// environment overrides it, as on most hosting platforms.
+    pub port: u16,
+    /// Time allowed to receive a request's headers. Default 10 s: a client that
+    /// trickles headers cannot hold a connection open forever.
+    #[serde(with = "units::duration")]
+    pub header_read_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".to_owned(),
+            port: 3000,
+            header_read_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `[websocket]`: the WebSocket switch, limits and timers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct WebSocketConfig {
+    /// Accept WebSocket upgrades. Default true. When false, upgrade requests
+    /// get `501 Not Implemented` naming this setting.
+    pub enabled: bool,
+    /// Largest message accepted, after reassembly. Default 1 MiB; larger
+    /// messages close the connection with 1009.
+    #[serde(with = "units::size")]
+    pub max_message_size: usize,
+    /// Largest single frame accepted. Default 1 MiB. A frame that declares a
+    /// larger length is refused (1009) before its payload is read.
+    #[serde(with = "units::size")]
+    pub max_frame_size: usize,
+    /// A peer that sends nothing (not even a pong) for this long is closed
+    /// with 1001. Default 120 s.
+    #[serde(with = "units::duration")]
+    pub idle_timeout: Duration,
+    /// How often the server pings each peer, which keeps live peers inside the
+    /// idle timeout and proxies from dropping the connection. Default 30 s.
+    #[serde(with = "units::duration")]
+    pub ping_interval: Duration,
+    /// Bytes a peer's send queue may hold before the overflow policy applies.
+    /// Default 1 MiB: the most memory one slow reader can pin.
+    #[serde(with = "units::size")]
+    pub send_queue_bytes: usize,
+    /// What happens when a send queue is full. Default `close` (1008).
+    pub on_send_queue_full: OverflowPolicy,
+    /// How long to wait for the client's close frame (or for the last frames to
+    /// be written) after the server started a close, before the TCP connection
+    /// is dropped. Default 5 s.
+    #[serde(with = "units::duration")]
+    pub close_timeout: Duration,
+}
+
+impl Default for WebSocketConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_message_size: 1 << 20,
+            max_frame_size: 1 << 20,
+            idle_timeout: Duration::from_secs(120),
+            ping_interval: Duration::from_secs(30),
+            send_queue_bytes: 1 << 20,
+            on_send_queue_full: OverflowPolicy::Close,
+            close_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What to do with a peer whose send queue is over its byte budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OverflowPolicy {
+    /// Drop what is queued and close the peer with 1008 (policy violation):
+    /// it cannot keep up, and holding more for it would cost everyone memory.
+    #[default]
+    Close,
+    /// Keep the peer and drop the message that did not fit.
+    DropMessage,
+}
+
+impl Config {
+    /// Loads `crosswire.toml` from the current directory (or the file named by
+    /// `CROSSWIRE_CONFIG`) if present, then applies environment overrides.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::load_with_defaults(Self::default())
+    }
+
+    /// Like [`Config::load`], starting from `defaults` instead of the built-in
+    /// defaults (an example can default to another port, say).
+    pub fn load_with_defaults(defaults: Self) -> Result<Self, ConfigError> {
+        load::load(defaults, &load::Sources::from_process())
+    }
+
+    /// Parses a TOML document; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        load::from_toml(Self::default(), text, origin)
+    }
+
+    /// `host:port` to listen on.
+    pub fn listen_addr(&self) -> String {
+        if self.server.host.contains(':') && !self.server.host.starts_with('[') {
+            format!("[{}]:{}", self.server.host, self.server.port)
+        } else {
+            format!("{}:{}", self.server.host, self.server.port)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! A handle on a running server, for code outside WebSocket hooks.
+//!
+//! HTTP handlers take it as an extractor (`async fn h(server: ServerHandle)`)
+//! to publish to topics server-wide or list peers, which is how a plain POST
+//! reaches every WebSocket subscriber.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::request::Parts;
+
+use crate::shared::Shared;
+use crate::ws::{Payload, Peer, frame_payload};
+
+/// A cheap, cloneable handle on a running server.
+#[derive(Clone)]
+pub struct ServerHandle {
+    shared: Arc<Shared>,
+}
+
+impl ServerHandle {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// Sends to every subscriber of `topic`, each exactly once, framed once
+    /// for all. Returns how many peers it was queued for.
+    pub fn publish(&self, topic: impl AsRef<str>, data: impl Into<Payload>) -> usize {
+        let frame = frame_payload(data.into());
+        self.shared.topics.publish(topic.as_ref(), &frame, None)
+    }
+
+    /// Every connected peer, in the order they connected.
+    pub fn peers(&self) -> Vec<Peer> {
+        self.shared.peers()
+    }
+
+    /// Number of connected peers.
+    pub fn peer_count(&self) -> usize {
+        self.shared.peer_count()
+    }
+
+    /// Number of peers subscribed to `topic`.
+    pub fn subscriber_count(&self, topic: &str) -> usize {
+        self.shared.topics.subscriber_count(topic)
+    }
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("peers", &self.shared.peer_count())
+            .finish()
+    }
+}
+
+/// Any handler served by Crosswire can ask for the `ServerHandle`.
+impl<S: Send + Sync> FromRequestParts<S> for ServerHandle {
+    type Rejection = MissingServerHandle;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<ServerHandle>()
+            .cloned()
+            .ok_or(MissingServerHandle)
+    }
+}
+
+/// The request was not routed by a Crosswire server, so there is no server to
+/// hand out (a router driven by something else). Answers 500.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("ServerHandle is only available to handlers served by crosswire")]
+pub struct MissingServerHandle;
+
+impl IntoResponse for MissingServerHandle {
+    fn into_response(self) -> Response {
+        (StatusCode::INTERNAL_SERVER_ERROR, self.to_string()).into_response()
+    }
+}

@@ -1,0 +1,160 @@
+//! The [`App`] builder: WebSocket handlers and HTTP routes on paths.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::MethodRouter;
+use tokio::net::TcpListener;
+
+use super::listener::Server;
+use super::service::{Routes, WsRoute};
+use crate::config::Config;
+use crate::error::ServeError;
+use crate::ws::{DynHandler, WebSocketHandler};
+
+/// Routes and settings of a Crosswire server.
+///
+/// WebSocket handlers and axum HTTP routes share one path space: on a path
+/// with both, upgrade requests go to the hooks and plain requests to the HTTP
+/// handler; a WebSocket-only path answers plain requests with
+/// `426 Upgrade Required`; an upgrade request to a path with no WebSocket
+/// handler gets `404`.
+///
+/// Paths use axum's syntax: `/users/{id}`, `/files/{*rest}`.
+///
+/// ```no_run
+/// use crosswire::prelude::*;
+/// use axum::routing::get;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let echo = hooks().message(|peer: Peer, message: Message| async move {
+///     peer.send(message);
+/// });
+/// let server = App::new()
+///     .websocket("/echo", echo)
+///     .route("/health", get(|| async { "ok" }))
+///     .listen()
+///     .await?;
+/// server.run().await?;
+/// # Ok(())
+/// # }
+/// ```
+#[must_use]
+pub struct App {
+    config: Config,
+    websockets: Vec<(String, Arc<dyn DynHandler>)>,
+    http: Router,
+    http_paths: HashSet<String>,
+}
+
+impl App {
+    /// An app with the default settings.
+    pub fn new() -> Self {
+        Self::with_config(Config::default())
+    }
+
+    /// An app with the given settings (see [`Config::load`]).
+    pub fn with_config(config: Config) -> Self {
+        Self {
+            config,
+            websockets: Vec::new(),
+            http: Router::new(),
+            http_paths: HashSet::new(),
+        }
+    }
+
+    /// The app's settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Serves a WebSocket handler at `path`.
+    pub fn websocket(mut self, path: &str, handler: impl WebSocketHandler) -> Self {
+        self.websockets.push((path.to_owned(), Arc::new(handler)));
+        self
+    }
+
+    /// Serves an axum method router at `path` (extractors work as usual,
+    /// including [`ServerHandle`](crate::ServerHandle)).
+    pub fn route(mut self, path: &str, method_router: MethodRouter) -> Self {
+        self.http = self.http.route(path, method_router);
+        self.http_paths.insert(path.to_owned());
+        self
+    }
+
+    /// Merges a whole axum router (its fallback included). Paths that also
+    /// have a WebSocket handler should be registered with [`App::route`] so
+    /// plain requests reach them instead of a `426`.
+    pub fn merge(mut self, router: Router) -> Self {
+        self.http = self.http.merge(router);
+        self
+    }
+
+    /// Binds `[server] host` and `port` from the config.
+    pub async fn listen(self) -> Result<Server, ServeError> {
+        let addr = self.config.listen_addr();
+        self.listen_on(&addr).await
+    }
+
+    /// Binds `addr` (`"127.0.0.1:0"` picks a free port).
+    pub async fn listen_on(self, addr: &str) -> Result<Server, ServeError> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: addr.to_owned(),
+                source,
+            })?;
+        self.serve_listeners(vec![listener])
+    }
+
+    /// Binds every address in `addrs` and serves them all (IPv4 and IPv6
+    /// loopback together, say).
+    pub async fn listen_on_all(self, addrs: &[SocketAddr]) -> Result<Server, ServeError> {
+        let mut listeners = Vec::with_capacity(addrs.len());
+        for addr in addrs {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: addr.to_string(),
+                    source,
+                })?;
+            listeners.push(listener);
+        }
+        self.serve_listeners(listeners)
+    }
+
+    /// Serves already-bound listeners.
+    pub fn serve_listeners(self, listeners: Vec<TcpListener>) -> Result<Server, ServeError> {
+        let mut ws = matchit::Router::new();
+        for (path, handler) in self.websockets {
+            let route = WsRoute {
+                has_http: self.http_paths.contains(&path),
+                handler,
+            };
+            ws.insert(path.clone(), route)
+                .map_err(|e| ServeError::Route {
+                    path,
+                    reason: e.to_string(),
+                })?;
+        }
+        let routes = Routes::new(ws, self.http, &self.config);
+        Server::new(listeners, routes, &self.config)
+    }
+}
+
+impl Default for App {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("websockets", &self.websockets.iter().map(|(p, _)| p).collect::<Vec<_>>())
+            .field("http_paths", &self.http_paths)
+            .finish()
+    }
+}

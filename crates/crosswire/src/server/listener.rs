@@ -1,0 +1,196 @@
+//! The accept loop and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use super::service::{Routes, handle};
+use crate::config::Config;
+use crate::error::ServeError;
+use crate::handle::ServerHandle;
+
+/// A bound server, ready to run.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), crosswire::ServeError> {
+/// let server = crosswire::App::new().listen_on("127.0.0.1:0").await?;
+/// let addr = server.local_addr();
+/// let handle = server.handle(); // publish from anywhere
+/// server.run_until(async { tokio::signal::ctrl_c().await.ok(); }).await
+/// # }
+/// ```
+#[must_use = "a server does nothing until it is run"]
+pub struct Server {
+    listeners: Vec<TcpListener>,
+    addrs: Vec<SocketAddr>,
+    routes: Arc<Routes>,
+    header_read_timeout: Duration,
+    close_timeout: Duration,
+}
+
+impl Server {
+    pub(crate) fn new(
+        listeners: Vec<TcpListener>,
+        routes: Routes,
+        config: &Config,
+    ) -> Result<Self, ServeError> {
+        if listeners.is_empty() {
+            return Err(ServeError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "no listener to serve",
+            )));
+        }
+        let addrs = listeners
+            .iter()
+            .map(TcpListener::local_addr)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            listeners,
+            addrs,
+            routes: Arc::new(routes),
+            header_read_timeout: config.server.header_read_timeout,
+            close_timeout: config.websocket.close_timeout,
+        })
+    }
+
+    /// The address of the first listener (with the real port when bound to 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addrs[0]
+    }
+
+    /// Every bound address.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// A handle for publishing and listing peers while the server runs.
+    pub fn handle(&self) -> ServerHandle {
+        self.routes.handle.clone()
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
+    pub async fn run(self) -> Result<(), ServeError> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then shuts down gracefully: stops
+    /// accepting, lets in-flight HTTP requests finish, closes every WebSocket
+    /// peer with 1001 and waits (bounded) for their `close` hooks.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        for (listener, addr) in self.listeners.into_iter().zip(&self.addrs) {
+            tracing::info!(target: "crosswire::server", %addr, "listening");
+            let routes = Arc::clone(&self.routes);
+            let stop = stop_rx.clone();
+            let header_read_timeout = self.header_read_timeout;
+            tokio::spawn(accept_loop(listener, routes, stop, header_read_timeout));
+        }
+        shutdown.await;
+        tracing::info!(target: "crosswire::server", "shutting down");
+        let _ = stop_tx.send(true);
+        for peer in self.routes.shared.peers() {
+            let _ = peer.close(1001, "server shutting down");
+        }
+        // Each connection's close handshake is itself bounded by the close
+        // timeout; allow that plus a little for the hooks.
+        let grace = self.close_timeout * 2 + Duration::from_secs(1);
+        if tokio::time::timeout(grace, self.routes.tracker.wait_idle())
+            .await
+            .is_err()
+        {
+            tracing::warn!(target: "crosswire::server", "connections still open after the shutdown grace period");
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("addrs", &self.addrs).finish()
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    routes: Arc<Routes>,
+    mut stop: watch::Receiver<bool>,
+    header_read_timeout: Duration,
+) {
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, typically: back off instead of
+                    // spinning, and keep serving the connections we have.
+                    tracing::warn!(target: "crosswire::server", %error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let routes = Arc::clone(&routes);
+        let mut stop = stop.clone();
+        let guard = routes.tracker.guard();
+        let span = tracing::debug_span!(target: "crosswire::server", "http", %remote);
+        tokio::spawn(
+            async move {
+                let _guard = guard;
+                let service_routes = Arc::clone(&routes);
+                let service = service_fn(move |request| {
+                    handle(Arc::clone(&service_routes), remote, request)
+                });
+                let connection = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_read_timeout)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades();
+                tokio::pin!(connection);
+                tokio::select! {
+                    result = connection.as_mut() => {
+                        if let Err(error) = result {
+                            tracing::debug!(%error, "connection error");
+                        }
+                    }
+                    _ = stop.changed() => {
+                        connection.as_mut().graceful_shutdown();
+                        let _ = connection.await;
+                    }
+                }
+            }
+            .instrument(span),
+        );
+    }
+}
+
+/// Completes on Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,16 @@
+//! Building and running a server: the [`App`] builder, our own accept loop,
+//! and the routing of each request to a WebSocket handler or to axum.
+//!
+//! The accept loop drives `hyper::server::conn::http1` directly (rather than
+//! `axum::serve`) so that an upgraded connection can be taken back as the
+//! original `TcpStream` and split into owned read and write halves, one per
+//! task.
+
+mod app;
+mod listener;
+mod service;
+mod tracker;
+mod upgrade;
+
+pub use app::App;
+pub use listener::Server;

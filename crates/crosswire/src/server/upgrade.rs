@@ -1,0 +1,132 @@
+//! The WebSocket handshake: validate, run the `upgrade` hook, answer `101`,
+//! then hand the raw connection to its two tasks.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use crosswire_proto::{HandshakeError, validate_request};
+use http::{HeaderValue, Request, StatusCode, header};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use super::service::{Routes, WsRoute, plain};
+use crate::ws::{Outbox, Peer, UpgradeRequest, guarded, serve_connection};
+
+/// Answers an upgrade request on a WebSocket route.
+pub(crate) async fn upgrade(
+    routes: &Arc<Routes>,
+    route: WsRoute,
+    params: Vec<(String, String)>,
+    remote: SocketAddr,
+    mut request: Request<Incoming>,
+) -> Response {
+    let handshake = match validate_request(request.method(), request.version(), request.headers())
+    {
+        Ok(handshake) => handshake,
+        Err(error) => return handshake_error(&error),
+    };
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let (parts, _body) = request.into_parts();
+    let upgrade_request = UpgradeRequest::new(
+        &parts,
+        remote,
+        params,
+        handshake.protocols().to_vec(),
+        handshake.extensions().map(str::to_owned),
+    );
+
+    let accept = match guarded(Arc::clone(&route.handler).upgrade(upgrade_request.clone())).await {
+        Ok(Ok(accept)) => accept,
+        Ok(Err(rejection)) => return rejection,
+        Err(panic) => {
+            tracing::error!(
+                target: "crosswire::upgrade",
+                remote = %remote,
+                path = parts.uri.path(),
+                panic = %panic.0,
+                "upgrade hook panicked"
+            );
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "upgrade failed\n");
+        }
+    };
+    if let Some(name) = &accept.invalid_header {
+        tracing::error!(target: "crosswire::upgrade", header = %name, "upgrade hook added an invalid header");
+        return plain(StatusCode::INTERNAL_SERVER_ERROR, "upgrade failed\n");
+    }
+
+    let protocol = accept.protocol.filter(|selected| {
+        let offered = handshake.protocols().iter().any(|p| p == selected);
+        if !offered {
+            tracing::warn!(
+                target: "crosswire::upgrade",
+                protocol = %selected,
+                "upgrade hook selected a subprotocol the client did not offer; not sending it"
+            );
+        }
+        offered
+    });
+
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.extend(accept.headers);
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    if let Ok(value) = HeaderValue::from_str(handshake.accept()) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, value);
+    }
+    if let Some(value) = protocol.as_deref().and_then(|p| HeaderValue::from_str(p).ok()) {
+        headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
+    }
+
+    let config = &routes.shared.websocket;
+    let outbox = Arc::new(Outbox::new(
+        config.send_queue_bytes,
+        config.on_send_queue_full,
+    ));
+    let peer = Peer::new(
+        Arc::clone(&routes.shared),
+        outbox,
+        upgrade_request,
+        accept.context,
+        protocol,
+    );
+    let shared = Arc::clone(&routes.shared);
+    let handler = route.handler;
+    let guard = routes.tracker.guard();
+    tokio::spawn(async move {
+        let _guard = guard;
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(error) => {
+                tracing::debug!(target: "crosswire::upgrade", peer = %peer, %error, "client left during the upgrade");
+                return;
+            }
+        };
+        match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => {
+                serve_connection(parts.io.into_inner(), parts.read_buf, peer, handler, shared)
+                    .await;
+            }
+            Err(_) => {
+                tracing::error!(target: "crosswire::upgrade", peer = %peer, "upgraded connection is not a TCP stream");
+            }
+        }
+    });
+    response
+}
+
+/// The response for a request that is not a valid WebSocket handshake.
+fn handshake_error(error: &HandshakeError) -> Response {
+    let mut response = (
+        error.status(),
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{}\n", error.reason()),
+    )
+        .into_response();
+    response.headers_mut().extend(error.response_headers());
+    response
+}

@@ -1,0 +1,33 @@
+//! WebSocket handlers, peers and connections.
+//!
+//! - [`hooks`](self::hooks): the handler trait and the closure builder;
+//! - [`peer`](self::peer), [`message`](self::message), [`payload`](self::payload):
+//!   what hooks work with;
+//! - `request`, `accept`: the upgrade hook's input and answer;
+//! - `outbox`, `writer`, `connection`: the send queue and the two tasks of a
+//!   connection.
+
+mod accept;
+mod close_info;
+mod connection;
+mod dispatch;
+mod hooks;
+mod message;
+pub(crate) mod outbox;
+mod payload;
+mod peer;
+mod request;
+mod writer;
+
+pub use accept::{Accept, UpgradeResult};
+pub use close_info::CloseInfo;
+pub use hooks::{HookOutput, Hooks, WebSocketHandler, hooks};
+pub use message::Message;
+pub use payload::Payload;
+pub use peer::Peer;
+pub use request::UpgradeRequest;
+
+pub(crate) use connection::serve_connection;
+pub(crate) use dispatch::{DynHandler, guarded};
+pub(crate) use outbox::Outbox;
+pub(crate) use peer::frame_payload;

@@ -1,0 +1,371 @@
+//! The bounded send queue of one peer, and the frames that go through it.
+//!
+//! Every producer (the peer's own hooks, any other peer's `publish`, server
+//! publishes from HTTP handlers) pushes an [`OutFrame`] here; exactly one
+//! writer task per connection takes everything queued in one batch and writes it
+//! with vectored writes. An `OutFrame` holds a frame header built once and a
+//! shared [`Bytes`] payload, so a publish to ten thousand peers copies no
+//! payload: each queue gets a reference-counted clone.
+//!
+//! The queue is bounded by bytes, not by count: `limit` is the most a slow
+//! reader can make the server hold for it. What happens past it is the
+//! [`OverflowPolicy`]. The lock is a plain mutex held only to move frames in or
+//! out, never across an `.await`.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use crosswire_proto::{CloseFrame, FrameHeader, OpCode};
+use tokio::sync::Notify;
+
+use crate::config::OverflowPolicy;
+
+/// One server frame ready for the wire: a header and a shared payload.
+#[derive(Debug, Clone)]
+pub(crate) struct OutFrame {
+    header: FrameHeader,
+    payload: Bytes,
+}
+
+impl OutFrame {
+    /// Frames `payload` as one unfragmented frame of `opcode`.
+    pub(crate) fn new(opcode: OpCode, payload: Bytes) -> Self {
+        Self {
+            header: FrameHeader::new(opcode, payload.len()),
+            payload,
+        }
+    }
+
+    /// A close frame (an empty one when `close` is `None`).
+    pub(crate) fn close(close: Option<&CloseFrame>) -> Self {
+        let payload = match close {
+            None => Bytes::new(),
+            Some(close) => {
+                let mut payload = Vec::with_capacity(2 + close.reason.len());
+                payload.extend_from_slice(&close.code.to_be_bytes());
+                payload.extend_from_slice(close.reason.as_bytes());
+                Bytes::from(payload)
+            }
+        };
+        Self::new(OpCode::Close, payload)
+    }
+
+    /// The header bytes.
+    pub(crate) fn header(&self) -> &[u8] {
+        self.header.as_bytes()
+    }
+
+    /// The payload bytes.
+    pub(crate) fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// Bytes this frame occupies on the wire.
+    pub(crate) fn wire_len(&self) -> usize {
+        self.header.as_bytes().len() + self.payload.len()
+    }
+}
+
+/// What became of a pushed frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// It is queued for the writer.
+    Queued,
+    /// The connection is closing or closed; the frame was dropped.
+    Closed,
+    /// The budget was exceeded; the policy was applied (peer closed, or the
+    /// frame dropped).
+    Overflow,
+}
+
+/// What the writer should do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Batch {
+    /// Frames were moved into the batch; `ends_with_close` when the last one is
+    /// the close frame, after which the writer shuts the socket's write side.
+    Frames { ends_with_close: bool },
+    /// Drop the connection without writing anything more.
+    Terminate,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    frames: VecDeque<OutFrame>,
+    /// Bytes in `frames`.
+    queued: usize,
+    /// Bytes the writer took and has not finished writing.
+    in_flight: usize,
+    /// A close frame is queued or written: nothing more is accepted.
+    closing: bool,
+    /// The connection is to be dropped with no further writes.
+    terminated: bool,
+    /// The close was caused by an overflow (reported once to the reader).
+    overflowed: bool,
+    /// The close frame the server queued, if any.
+    sent_close: Option<CloseFrame>,
+}
+
+/// The bounded send queue shared by all producers and the one writer.
+#[derive(Debug)]
+pub(crate) struct Outbox {
+    state: Mutex<State>,
+    limit: usize,
+    policy: OverflowPolicy,
+    /// Woken when the queue goes from empty to non-empty, or on terminate.
+    /// One waiter: the writer. `notify_one` keeps a permit, so a push that
+    /// lands between the writer's check and its wait is not lost.
+    writer_wake: Notify,
+    /// Woken when a close or a terminate starts. One waiter: the reader, which
+    /// then arms the closing-handshake timeout.
+    reader_wake: Notify,
+    /// Woken (all waiters) whenever everything queued has been written.
+    drained: Notify,
+}
+
+impl Outbox {
+    /// An empty queue holding at most `limit` bytes.
+    pub(crate) fn new(limit: usize, policy: OverflowPolicy) -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            limit,
+            policy,
+            writer_wake: Notify::new(),
+            reader_wake: Notify::new(),
+            drained: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding this lock can only come from a bug in this
+        // module's few lines; the state is still consistent, so keep going.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The byte budget.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Queues a frame, applying the overflow policy when the budget is exceeded.
+    pub(crate) fn push(&self, frame: OutFrame) -> Pushed {
+        let mut state = self.lock();
+        if state.closing || state.terminated {
+            return Pushed::Closed;
+        }
+        let held = state.queued + state.in_flight;
+        let len = frame.wire_len();
+        // A frame larger than the whole budget still goes out when nothing is
+        // waiting; otherwise large messages could never be sent at all.
+        if held > 0 && held + len > self.limit {
+            return match self.policy {
+                OverflowPolicy::DropMessage => Pushed::Overflow,
+                OverflowPolicy::Close => {
+                    // Free what the slow reader would never read, then close.
+                    state.frames.clear();
+                    state.queued = 0;
+                    state.overflowed = true;
+                    let close = CloseFrame {
+                        code: 1008,
+                        reason: "send queue full".to_owned(),
+                    };
+                    Self::enqueue_close(&mut state, Some(close));
+                    drop(state);
+                    self.writer_wake.notify_one();
+                    self.reader_wake.notify_one();
+                    Pushed::Overflow
+                }
+            };
+        }
+        let was_empty = state.frames.is_empty();
+        state.queued += len;
+        state.frames.push_back(frame);
+        drop(state);
+        if was_empty {
+            self.writer_wake.notify_one();
+        }
+        Pushed::Queued
+    }
+
+    fn enqueue_close(state: &mut State, close: Option<CloseFrame>) {
+        let frame = OutFrame::close(close.as_ref());
+        state.sent_close = close;
+        state.closing = true;
+        state.queued += frame.wire_len();
+        state.frames.push_back(frame);
+    }
+
+    /// Queues a close frame after what is already queued. Returns false if the
+    /// connection was already closing.
+    pub(crate) fn close(&self, close: Option<&CloseFrame>) -> bool {
+        let mut state = self.lock();
+        if state.closing || state.terminated {
+            return false;
+        }
+        Self::enqueue_close(&mut state, close.cloned());
+        drop(state);
+        self.writer_wake.notify_one();
+        self.reader_wake.notify_one();
+        true
+    }
+
+    /// Drops everything queued and tells the writer to stop without a close frame.
+    pub(crate) fn terminate(&self) {
+        let mut state = self.lock();
+        state.terminated = true;
+        state.frames.clear();
+        state.queued = 0;
+        drop(state);
+        self.writer_wake.notify_one();
+        self.reader_wake.notify_one();
+        self.drained.notify_waiters();
+    }
+
+    /// True once a close frame was queued or the connection terminated.
+    pub(crate) fn is_closing(&self) -> bool {
+        let state = self.lock();
+        state.closing || state.terminated
+    }
+
+    /// True once `terminate` was called (or the writer failed).
+    pub(crate) fn is_terminated(&self) -> bool {
+        self.lock().terminated
+    }
+
+    /// The close frame the server queued, if it started a close.
+    pub(crate) fn sent_close(&self) -> Option<CloseFrame> {
+        self.lock().sent_close.clone()
+    }
+
+    /// True (once) if the close was caused by an overflow.
+    pub(crate) fn take_overflowed(&self) -> bool {
+        std::mem::take(&mut self.lock().overflowed)
+    }
+
+    /// Bytes queued or being written.
+    pub(crate) fn buffered_amount(&self) -> usize {
+        let state = self.lock();
+        state.queued + state.in_flight
+    }
+
+    /// Waits until a close or terminate has started (used by the reader).
+    pub(crate) async fn closing_started(&self) {
+        self.reader_wake.notified().await;
+    }
+
+    /// Waits until nothing is queued or being written.
+    pub(crate) async fn wait_for_drain(&self) {
+        loop {
+            let notified = self.drained.notified();
+            tokio::pin!(notified);
+            // Register before checking, so a drain in between is not missed.
+            notified.as_mut().enable();
+            {
+                let state = self.lock();
+                if state.queued + state.in_flight == 0 || state.terminated {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Moves every queued frame into `batch`, waiting until there is one.
+    pub(crate) async fn next_batch(&self, batch: &mut Vec<OutFrame>) -> Batch {
+        loop {
+            {
+                let mut state = self.lock();
+                if state.terminated {
+                    return Batch::Terminate;
+                }
+                if !state.frames.is_empty() {
+                    batch.extend(state.frames.drain(..));
+                    state.in_flight += state.queued;
+                    state.queued = 0;
+                    // Nothing is accepted after a close frame, so if one is
+                    // queued it is the last frame of this batch.
+                    return Batch::Frames {
+                        ends_with_close: state.closing,
+                    };
+                }
+            }
+            self.writer_wake.notified().await;
+        }
+    }
+
+    /// Records that the writer finished writing `bytes` of its batch.
+    pub(crate) fn written(&self, bytes: usize) {
+        let mut state = self.lock();
+        state.in_flight = state.in_flight.saturating_sub(bytes);
+        let drained = state.in_flight + state.queued == 0;
+        drop(state);
+        if drained {
+            self.drained.notify_waiters();
+        }
+    }
+
+    /// The writer could not write: accept nothing more and wake the reader.
+    pub(crate) fn writer_failed(&self) {
+        self.terminate();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(len: usize) -> OutFrame {
+        OutFrame::new(OpCode::Text, Bytes::from(vec![b'a'; len]))
+    }
+
+    #[test]
+    fn overflow_with_close_policy_frees_the_queue_and_queues_1008() {
+        let outbox = Outbox::new(1000, OverflowPolicy::Close);
+        assert_eq!(outbox.push(text(600)), Pushed::Queued);
+        assert_eq!(outbox.push(text(600)), Pushed::Overflow);
+        assert!(outbox.is_closing());
+        assert!(outbox.take_overflowed());
+        // Only the close frame is left.
+        assert!(outbox.buffered_amount() < 200);
+        assert_eq!(outbox.push(text(1)), Pushed::Closed);
+    }
+
+    #[test]
+    fn overflow_with_drop_policy_keeps_the_peer() {
+        let outbox = Outbox::new(1000, OverflowPolicy::DropMessage);
+        assert_eq!(outbox.push(text(600)), Pushed::Queued);
+        assert_eq!(outbox.push(text(600)), Pushed::Overflow);
+        assert!(!outbox.is_closing());
+        assert_eq!(outbox.push(text(100)), Pushed::Queued);
+    }
+
+    #[test]
+    fn a_frame_larger_than_the_budget_goes_out_when_the_queue_is_empty() {
+        let outbox = Outbox::new(100, OverflowPolicy::Close);
+        assert_eq!(outbox.push(text(5000)), Pushed::Queued);
+    }
+
+    #[tokio::test]
+    async fn batches_take_everything_and_flag_the_close() {
+        let outbox = Outbox::new(1 << 20, OverflowPolicy::Close);
+        outbox.push(text(3));
+        outbox.push(text(4));
+        assert!(outbox.close(None));
+        let mut batch = Vec::new();
+        let next = outbox.next_batch(&mut batch).await;
+        assert_eq!(
+            next,
+            Batch::Frames {
+                ends_with_close: true
+            }
+        );
+        assert_eq!(batch.len(), 3);
+        let total: usize = batch.iter().map(OutFrame::wire_len).sum();
+        assert_eq!(outbox.buffered_amount(), total);
+        outbox.written(total);
+        assert_eq!(outbox.buffered_amount(), 0);
+        outbox.wait_for_drain().await;
+    }
+}

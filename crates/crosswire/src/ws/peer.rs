@@ -1,0 +1,273 @@
+//! A connected WebSocket client, as hooks and other code see it.
+//!
+//! `Peer` is a cheap handle (one `Arc`): keep clones anywhere, send from any
+//! task. Sending never waits: frames go to the peer's bounded send queue and its
+//! writer task puts them on the wire.
+
+use std::any::Any;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use crosswire_proto::{CloseFrame, OpCode, is_valid_close_code};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::outbox::{OutFrame, Outbox, Pushed};
+use super::payload::Payload;
+use super::request::UpgradeRequest;
+use crate::error::{CloseError, SendError};
+use crate::shared::Shared;
+
+/// A connected WebSocket client.
+///
+/// `Display` prints its id, so `format!("{peer} joined!")` reads like the
+/// seed's `` `${peer} joined!` ``.
+#[derive(Clone)]
+pub struct Peer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: Uuid,
+    key: u64,
+    outbox: Arc<Outbox>,
+    shared: Arc<Shared>,
+    request: UpgradeRequest,
+    context: Option<Arc<dyn Any + Send + Sync>>,
+    protocol: Option<String>,
+    /// Topics in subscription order; `None` once the peer has left, so a late
+    /// `subscribe` cannot leave a dead queue in the topic index.
+    topics: Mutex<Option<Vec<Arc<str>>>>,
+}
+
+impl Peer {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        outbox: Arc<Outbox>,
+        request: UpgradeRequest,
+        context: Option<Arc<dyn Any + Send + Sync>>,
+        protocol: Option<String>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                id: Uuid::new_v4(),
+                key: shared.next_key(),
+                outbox,
+                shared,
+                request,
+                context,
+                protocol,
+                topics: Mutex::new(Some(Vec::new())),
+            }),
+        }
+    }
+
+    /// The peer's id, a random UUID (v4).
+    pub fn id(&self) -> Uuid {
+        self.inner.id
+    }
+
+    pub(crate) fn key(&self) -> u64 {
+        self.inner.key
+    }
+
+    pub(crate) fn outbox(&self) -> &Arc<Outbox> {
+        &self.inner.outbox
+    }
+
+    /// Sends a message: strings, numbers and JSON values as text frames, bytes
+    /// as binary frames. Never waits; if the peer is closed the message is
+    /// dropped, as with crossws. Use [`Peer::try_send`] to know.
+    pub fn send(&self, data: impl Into<Payload>) {
+        let _ = self.try_send(data);
+    }
+
+    /// Sends a message and reports whether it was queued.
+    pub fn try_send(&self, data: impl Into<Payload>) -> Result<(), SendError> {
+        let (bytes, is_text) = data.into().into_parts();
+        self.push(OutFrame::new(opcode(is_text), bytes))
+    }
+
+    /// Sends any `Serialize` value as a compact JSON text frame.
+    pub fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), SendError> {
+        let payload = Payload::json(value).map_err(|e| SendError::Serialize(e.to_string()))?;
+        self.try_send(payload)
+    }
+
+    fn push(&self, frame: OutFrame) -> Result<(), SendError> {
+        match self.inner.outbox.push(frame) {
+            Pushed::Queued => Ok(()),
+            Pushed::Closed => Err(SendError::Closed),
+            Pushed::Overflow => Err(SendError::QueueFull {
+                limit: self.inner.outbox.limit(),
+            }),
+        }
+    }
+
+    /// Subscribes to a topic (no effect if already subscribed or closed).
+    pub fn subscribe(&self, topic: impl AsRef<str>) {
+        let topic = topic.as_ref();
+        let mut topics = self.lock_topics();
+        let Some(list) = topics.as_mut() else {
+            return;
+        };
+        if self
+            .inner
+            .shared
+            .topics
+            .subscribe(topic, self.inner.key, &self.inner.outbox)
+        {
+            list.push(Arc::from(topic));
+        }
+    }
+
+    /// Unsubscribes from a topic.
+    pub fn unsubscribe(&self, topic: impl AsRef<str>) {
+        let topic = topic.as_ref();
+        let mut topics = self.lock_topics();
+        if let Some(list) = topics.as_mut() {
+            list.retain(|t| &**t != topic);
+            self.inner.shared.topics.unsubscribe(topic, self.inner.key);
+        }
+    }
+
+    /// The topics this peer is subscribed to, in subscription order.
+    pub fn topics(&self) -> Vec<String> {
+        self.lock_topics()
+            .as_ref()
+            .map(|list| list.iter().map(|t| t.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Sends to every subscriber of `topic` except this peer (which need not be
+    /// subscribed). The message is serialized and framed once for everyone.
+    /// Works in the `close` hook too.
+    pub fn publish(&self, topic: impl AsRef<str>, data: impl Into<Payload>) {
+        let (bytes, is_text) = data.into().into_parts();
+        let frame = OutFrame::new(opcode(is_text), bytes);
+        self.inner
+            .shared
+            .topics
+            .publish(topic.as_ref(), &frame, Some(self.inner.key));
+    }
+
+    /// Every connected peer of the server, in the order they connected.
+    pub fn peers(&self) -> Vec<Peer> {
+        self.inner.shared.peers()
+    }
+
+    /// The request that opened this connection.
+    pub fn request(&self) -> &UpgradeRequest {
+        &self.inner.request
+    }
+
+    /// The client's address.
+    pub fn remote_address(&self) -> SocketAddr {
+        self.inner.request.remote_address()
+    }
+
+    /// A route parameter, such as `room` for the route `/rooms/{room}`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.inner.request.param(name)
+    }
+
+    /// The context the `upgrade` hook set, if it has type `T`.
+    pub fn context<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.inner.context.as_deref()?.downcast_ref::<T>()
+    }
+
+    /// The subprotocol selected during the upgrade.
+    pub fn protocol(&self) -> Option<&str> {
+        self.inner.protocol.as_deref()
+    }
+
+    /// Bytes queued for this peer and not yet written to the socket.
+    pub fn buffered_amount(&self) -> usize {
+        self.inner.outbox.buffered_amount()
+    }
+
+    /// Waits until everything queued so far has been written to the socket
+    /// (or the connection is gone).
+    pub async fn wait_for_drain(&self) {
+        self.inner.outbox.wait_for_drain().await;
+    }
+
+    /// True until a close has started.
+    pub fn is_open(&self) -> bool {
+        !self.inner.outbox.is_closing()
+    }
+
+    /// Starts the closing handshake with `code` and `reason` after what is
+    /// already queued. The code must be valid on the wire and the reason at
+    /// most 123 bytes.
+    pub fn close(&self, code: u16, reason: &str) -> Result<(), CloseError> {
+        if !is_valid_close_code(code) {
+            return Err(CloseError::InvalidCode(code));
+        }
+        if reason.len() > 123 {
+            return Err(CloseError::ReasonTooLong(reason.len()));
+        }
+        self.inner.outbox.close(Some(&CloseFrame {
+            code,
+            reason: reason.to_owned(),
+        }));
+        Ok(())
+    }
+
+    /// Drops the connection at once, without a close frame.
+    pub fn terminate(&self) {
+        self.inner.outbox.terminate();
+    }
+
+    /// Leaves every topic and refuses later subscriptions.
+    pub(crate) fn leave_topics(&self) {
+        let list = self.lock_topics().take().unwrap_or_default();
+        for topic in list {
+            self.inner.shared.topics.unsubscribe(&topic, self.inner.key);
+        }
+    }
+
+    fn lock_topics(&self) -> std::sync::MutexGuard<'_, Option<Vec<Arc<str>>>> {
+        self.inner
+            .topics
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The data opcode for a payload kind.
+pub(crate) fn opcode(is_text: bool) -> OpCode {
+    if is_text { OpCode::Text } else { OpCode::Binary }
+}
+
+/// Frames a payload once, for a server-wide publish.
+pub(crate) fn frame_payload(data: Payload) -> OutFrame {
+    let (bytes, is_text): (Bytes, bool) = data.into_parts();
+    OutFrame::new(opcode(is_text), bytes)
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.inner.id, f)
+    }
+}
+
+impl fmt::Debug for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Peer")
+            .field("id", &self.inner.id)
+            .field("remote", &self.inner.request.remote_address())
+            .field("path", &self.inner.request.path())
+            .finish()
+    }
+}
+
+impl PartialEq for Peer {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for Peer {}

@@ -1,0 +1,39 @@
+//! WebSocket behaviour over real sockets, with a real client
+//! (tokio-tungstenite) or raw bytes where the client must misbehave.
+//! One module per behaviour.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/mod.rs"]
+mod support;
+
+#[path = "websocket/bad_frames_close_with_the_right_code.rs"]
+mod bad_frames_close_with_the_right_code;
+#[path = "websocket/close_codes_reach_the_close_hook.rs"]
+mod close_codes_reach_the_close_hook;
+#[path = "websocket/disabled_websockets_answer_501.rs"]
+mod disabled_websockets_answer_501;
+#[path = "websocket/handshake_errors_have_their_status.rs"]
+mod handshake_errors_have_their_status;
+#[path = "websocket/hooks_run_in_order.rs"]
+mod hooks_run_in_order;
+#[path = "websocket/http_routes_publish_to_peers.rs"]
+mod http_routes_publish_to_peers;
+#[path = "websocket/idle_peers_are_closed_with_1001.rs"]
+mod idle_peers_are_closed_with_1001;
+#[path = "websocket/json_goes_out_as_text.rs"]
+mod json_goes_out_as_text;
+#[path = "websocket/oversized_message_closes_1009.rs"]
+mod oversized_message_closes_1009;
+#[path = "websocket/panicking_hooks_do_not_stop_the_server.rs"]
+mod panicking_hooks_do_not_stop_the_server;
+#[path = "websocket/peer_methods.rs"]
+mod peer_methods;
+#[path = "websocket/pings_and_pongs.rs"]
+mod pings_and_pongs;
+#[path = "websocket/publish_excludes_sender.rs"]
+mod publish_excludes_sender;
+#[path = "websocket/slow_reader_is_closed_with_1008.rs"]
+mod slow_reader_is_closed_with_1008;
+#[path = "websocket/upgrade_hook_shapes_the_handshake.rs"]
+mod upgrade_hook_shapes_the_handshake;
