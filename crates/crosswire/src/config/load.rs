@@ -66,10 +66,10 @@ impl Sources {
 
 pub(crate) fn load(defaults: Config, sources: &Sources) -> Result<Config, ConfigError> {
     let mut merged = to_table(&defaults);
-    if let Some((path, required)) = &sources.file {
-        if let Some(table) = read_file(path, *required)? {
-            merge(&mut merged, table);
-        }
+    if let Some((path, required)) = &sources.file
+        && let Some(table) = read_file(path, *required)?
+    {
+        merge(&mut merged, table);
     }
     for (var, value) in &sources.env {
         if let Some(overlay) = env_overlay(var, value, &sources.env)? {
@@ -135,10 +135,7 @@ fn env_overlay(
             return Ok(None);
         };
         let rest = rest.to_ascii_lowercase();
-        let Some(section) = SECTIONS
-            .iter()
-            .find(|s| rest.starts_with(&format!("{s}_")))
-        else {
+        let Some(section) = SECTIONS.iter().find(|s| rest.starts_with(&format!("{s}_"))) else {
             return Ok(None);
         };
         let key = rest[section.len() + 1..].to_owned();

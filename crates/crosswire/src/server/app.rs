@@ -153,7 +153,10 @@ impl Default for App {
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
-            .field("websockets", &self.websockets.iter().map(|(p, _)| p).collect::<Vec<_>>())
+            .field(
+                "websockets",
+                &self.websockets.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            )
             .field("http_paths", &self.http_paths)
             .finish()
     }

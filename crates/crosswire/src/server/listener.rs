@@ -84,7 +84,10 @@ impl Server {
     /// Serves until `shutdown` completes, then shuts down gracefully: stops
     /// accepting, lets in-flight HTTP requests finish, closes every WebSocket
     /// peer with 1001 and waits (bounded) for their `close` hooks.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServeError> {
         let (stop_tx, stop_rx) = watch::channel(false);
         for (listener, addr) in self.listeners.into_iter().zip(&self.addrs) {
             tracing::info!(target: "crosswire::server", %addr, "listening");
@@ -114,7 +117,9 @@ impl Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("addrs", &self.addrs).finish()
+        f.debug_struct("Server")
+            .field("addrs", &self.addrs)
+            .finish()
     }
 }
 
@@ -147,9 +152,8 @@ async fn accept_loop(
             async move {
                 let _guard = guard;
                 let service_routes = Arc::clone(&routes);
-                let service = service_fn(move |request| {
-                    handle(Arc::clone(&service_routes), remote, request)
-                });
+                let service =
+                    service_fn(move |request| handle(Arc::clone(&service_routes), remote, request));
                 let connection = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(header_read_timeout)

@@ -80,20 +80,20 @@ pub(crate) async fn handle(
             None => plain(StatusCode::NOT_FOUND, "no WebSocket handler at this path\n"),
         });
     }
-    if let Some((route, _)) = &matched {
-        if !route.has_http {
-            let mut response = plain(
-                StatusCode::UPGRADE_REQUIRED,
-                "this path serves WebSocket connections only\n",
-            );
-            response
-                .headers_mut()
-                .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-            return Ok(response);
-        }
+    if let Some((route, _)) = &matched
+        && !route.has_http
+    {
+        let mut response = plain(
+            StatusCode::UPGRADE_REQUIRED,
+            "this path serves WebSocket connections only\n",
+        );
+        response
+            .headers_mut()
+            .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+        return Ok(response);
     }
     request.extensions_mut().insert(routes.handle.clone());
     routes.http.clone().oneshot(request.map(Body::new)).await

@@ -23,8 +23,7 @@ pub(crate) async fn upgrade(
     remote: SocketAddr,
     mut request: Request<Incoming>,
 ) -> Response {
-    let handshake = match validate_request(request.method(), request.version(), request.headers())
-    {
+    let handshake = match validate_request(request.method(), request.version(), request.headers()) {
         Ok(handshake) => handshake,
         Err(error) => return handshake_error(&error),
     };
@@ -78,7 +77,10 @@ pub(crate) async fn upgrade(
     if let Ok(value) = HeaderValue::from_str(handshake.accept()) {
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, value);
     }
-    if let Some(value) = protocol.as_deref().and_then(|p| HeaderValue::from_str(p).ok()) {
+    if let Some(value) = protocol
+        .as_deref()
+        .and_then(|p| HeaderValue::from_str(p).ok())
+    {
         headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
     }
 

@@ -42,10 +42,7 @@ impl Accept {
     /// for one name are all sent. An invalid name or value fails the upgrade
     /// with 500, since it is a bug in the hook.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        match (
-            HeaderName::try_from(name),
-            HeaderValue::try_from(value),
-        ) {
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
             (Ok(name), Ok(value)) => {
                 self.headers.append(name, value);
             }

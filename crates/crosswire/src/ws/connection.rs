@@ -68,7 +68,8 @@ pub(crate) async fn serve_connection(
     let config = shared.websocket.clone();
     let (read_half, write_half) = stream.into_split();
     let outbox = Arc::clone(peer.outbox());
-    let mut writer = tokio::spawn(run_writer(Arc::clone(&outbox), write_half).instrument(span.clone()));
+    let mut writer =
+        tokio::spawn(run_writer(Arc::clone(&outbox), write_half).instrument(span.clone()));
 
     async move {
         tracing::debug!("open");
@@ -82,10 +83,20 @@ pub(crate) async fn serve_connection(
         peer.leave_topics();
         if let Some(error) = ended.error {
             tracing::debug!(%error, "connection failed");
-            run_hook(&peer, "error", Arc::clone(&handler).error(peer.clone(), error)).await;
+            run_hook(
+                &peer,
+                "error",
+                Arc::clone(&handler).error(peer.clone(), error),
+            )
+            .await;
         }
         tracing::debug!(code = ended.close.code, "close");
-        run_hook(&peer, "close", Arc::clone(&handler).close(peer.clone(), ended.close)).await;
+        run_hook(
+            &peer,
+            "close",
+            Arc::clone(&handler).close(peer.clone(), ended.close),
+        )
+        .await;
 
         // Let the writer flush what is queued (the close frame last), bounded.
         let sent_close = outbox.is_closing() && !outbox.is_terminated();
@@ -152,13 +163,21 @@ impl Reader {
                     Event::Text(data) | Event::Binary(data) if closing.is_some() => drop(data),
                     Event::Text(data) => {
                         let message = Message::from_parts(data, true);
-                        run_hook(peer, "message", Arc::clone(handler).message(peer.clone(), message))
-                            .await;
+                        run_hook(
+                            peer,
+                            "message",
+                            Arc::clone(handler).message(peer.clone(), message),
+                        )
+                        .await;
                     }
                     Event::Binary(data) => {
                         let message = Message::from_parts(data, false);
-                        run_hook(peer, "message", Arc::clone(handler).message(peer.clone(), message))
-                            .await;
+                        run_hook(
+                            peer,
+                            "message",
+                            Arc::clone(handler).message(peer.clone(), message),
+                        )
+                        .await;
                     }
                     Event::Ping(data) => {
                         outbox.push(OutFrame::new(OpCode::Pong, data));
@@ -186,9 +205,11 @@ impl Reader {
                 return Ended::dropped();
             }
             if closing.is_none() && outbox.is_closing() {
-                let error = outbox.take_overflowed().then(|| WebSocketError::SendQueueFull {
-                    limit: outbox.limit(),
-                });
+                let error = outbox
+                    .take_overflowed()
+                    .then(|| WebSocketError::SendQueueFull {
+                        limit: outbox.limit(),
+                    });
                 closing = Some((Instant::now() + self.close_timeout, error));
             }
 

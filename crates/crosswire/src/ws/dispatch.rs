@@ -56,14 +56,17 @@ impl<H: WebSocketHandler> DynHandler for H {
 
 /// Runs a hook's future, turning a panic into an error value.
 pub(crate) async fn guarded<T>(fut: BoxFuture<T>) -> Result<T, HookPanicked> {
-    AssertUnwindSafe(fut).catch_unwind().await.map_err(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "non-string panic payload".to_owned());
-        HookPanicked(message)
-    })
+    AssertUnwindSafe(fut)
+        .catch_unwind()
+        .await
+        .map_err(|payload| {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".to_owned());
+            HookPanicked(message)
+        })
 }
 
 /// Runs a peer hook, logging a panic with the peer id.

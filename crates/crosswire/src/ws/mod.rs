@@ -1,8 +1,8 @@
 //! WebSocket handlers, peers and connections.
 //!
-//! - [`hooks`](self::hooks): the handler trait and the closure builder;
-//! - [`peer`](self::peer), [`message`](self::message), [`payload`](self::payload):
-//!   what hooks work with;
+//! - `hooks`: the [`WebSocketHandler`] trait and the [`hooks()`] closure builder;
+//! - `peer`, `message`, `payload`: [`Peer`], [`Message`] and [`Payload`], what
+//!   hooks work with;
 //! - `request`, `accept`: the upgrade hook's input and answer;
 //! - `outbox`, `writer`, `connection`: the send queue and the two tasks of a
 //!   connection.

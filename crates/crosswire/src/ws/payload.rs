@@ -164,4 +164,6 @@ macro_rules! text_from_display {
     };
 }
 
-text_from_display!(bool, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64);
+text_from_display!(
+    bool, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64
+);

@@ -239,7 +239,11 @@ impl Peer {
 
 /// The data opcode for a payload kind.
 pub(crate) fn opcode(is_text: bool) -> OpCode {
-    if is_text { OpCode::Text } else { OpCode::Binary }
+    if is_text {
+        OpCode::Text
+    } else {
+        OpCode::Binary
+    }
 }
 
 /// Frames a payload once, for a server-wide publish.

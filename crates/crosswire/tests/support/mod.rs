@@ -87,13 +87,11 @@ pub async fn start(app: App) -> TestServer {
 }
 
 pub async fn connect(server: &TestServer, path: &str) -> Client {
-    let (client, _response) = tokio::time::timeout(
-        PATIENCE,
-        tokio_tungstenite::connect_async(server.url(path)),
-    )
-    .await
-    .expect("connect timed out")
-    .unwrap();
+    let (client, _response) =
+        tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(server.url(path)))
+            .await
+            .expect("connect timed out")
+            .unwrap();
     client
 }
 
@@ -222,9 +220,10 @@ pub async fn raw_read_close(stream: &mut TcpStream) -> Option<u16> {
             let opcode = data[0] & 0x0f;
             let (len, header) = match data[1] & 0x7f {
                 126 if data.len() >= 4 => (u16::from_be_bytes([data[2], data[3]]) as usize, 4),
-                127 if data.len() >= 10 => {
-                    (u64::from_be_bytes(data[2..10].try_into().unwrap()) as usize, 10)
-                }
+                127 if data.len() >= 10 => (
+                    u64::from_be_bytes(data[2..10].try_into().unwrap()) as usize,
+                    10,
+                ),
                 126 | 127 => break,
                 n => (n as usize, 2),
             };

@@ -7,7 +7,10 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 use crate::support::*;
 
-fn recorder() -> (impl WebSocketHandler, mpsc::UnboundedReceiver<(u16, String)>) {
+fn recorder() -> (
+    impl WebSocketHandler,
+    mpsc::UnboundedReceiver<(u16, String)>,
+) {
     let (tx, rx) = mpsc::unbounded_channel();
     let handler = hooks().close(move |_peer: Peer, close: CloseInfo| {
         let tx = tx.clone();
@@ -82,7 +85,10 @@ async fn a_server_close_is_reported_with_the_servers_code() {
     let server = start(App::new().websocket("/", handler)).await;
     let mut client = connect(&server, "/").await;
     let frame = next_close(&mut client).await.unwrap();
-    assert_eq!((u16::from(frame.code), frame.reason.as_str()), (4000, "bye"));
+    assert_eq!(
+        (u16::from(frame.code), frame.reason.as_str()),
+        (4000, "bye")
+    );
     drive_to_end(client);
     assert_eq!(closed(&mut rx).await, (4000, "bye".to_owned()));
 }

@@ -9,5 +9,8 @@ async fn upgrades_get_501_naming_the_setting_when_disabled() {
     let server = start(App::with_config(config).websocket("/ws", hooks())).await;
     let response = raw_http(server.addr, &upgrade_request(server.addr, "/ws", "")).await;
     assert!(response.starts_with("HTTP/1.1 501"), "{response}");
-    assert!(response.contains("[websocket] enabled = false"), "{response}");
+    assert!(
+        response.contains("[websocket] enabled = false"),
+        "{response}"
+    );
 }

@@ -6,18 +6,19 @@ use crate::support::*;
 fn app() -> App {
     App::new()
         .websocket("/ws", hooks())
-        .websocket("/both", hooks().open(|peer: Peer| async move { peer.send("ws") }))
+        .websocket(
+            "/both",
+            hooks().open(|peer: Peer| async move { peer.send("ws") }),
+        )
         .route("/both", get(|| async { "http" }))
 }
 
 #[tokio::test]
 async fn a_bad_key_is_400() {
     let server = start(app()).await;
-    let request = format!(
-        "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: c2hvcnQ=\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    let response = raw_http(server.addr, &request).await;
+    let request = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                   Sec-WebSocket-Key: c2hvcnQ=\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    let response = raw_http(server.addr, request).await;
     assert!(response.starts_with("HTTP/1.1 400"), "{response}");
     assert!(response.contains("Sec-WebSocket-Key"), "{response}");
 }
@@ -39,7 +40,9 @@ async fn a_wrong_version_is_426_with_the_supported_version() {
     let response = raw_http(server.addr, request).await;
     assert!(response.starts_with("HTTP/1.1 426"), "{response}");
     assert!(
-        response.to_ascii_lowercase().contains("sec-websocket-version: 13\r\n"),
+        response
+            .to_ascii_lowercase()
+            .contains("sec-websocket-version: 13\r\n"),
         "{response}"
     );
 }
@@ -70,7 +73,10 @@ async fn plain_http_on_a_websocket_only_path_is_426() {
     )
     .await;
     assert!(response.starts_with("HTTP/1.1 426"), "{response}");
-    assert!(response.to_ascii_lowercase().contains("upgrade: websocket"), "{response}");
+    assert!(
+        response.to_ascii_lowercase().contains("upgrade: websocket"),
+        "{response}"
+    );
 }
 
 #[tokio::test]

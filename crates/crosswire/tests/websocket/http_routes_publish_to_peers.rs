@@ -13,10 +13,13 @@ async fn publish(server: ServerHandle, body: String) -> String {
 #[tokio::test]
 async fn a_plain_post_reaches_every_subscriber_once() {
     let app = App::new()
-        .websocket("/ws", hooks().open(|peer: Peer| async move {
-            peer.subscribe("chat");
-            peer.send("joined");
-        }))
+        .websocket(
+            "/ws",
+            hooks().open(|peer: Peer| async move {
+                peer.subscribe("chat");
+                peer.send("joined");
+            }),
+        )
         .route("/publish", post(publish));
     let server = start(app).await;
     let mut a = connect(&server, "/ws").await;

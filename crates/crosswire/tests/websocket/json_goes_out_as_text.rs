@@ -17,7 +17,11 @@ async fn sent_and_published_json_are_compact_text_frames() {
         })
         .message(|peer: Peer, _message: Message| async move {
             peer.send(json!({ "user": "server", "message": "hi" }));
-            peer.send_json(&Note { user: "me".into(), n: 7 }).unwrap();
+            peer.send_json(&Note {
+                user: "me".into(),
+                n: 7,
+            })
+            .unwrap();
             peer.publish("t", json!({ "published": true }));
         });
     let server = start(App::new().websocket("/", handler)).await;
@@ -28,8 +32,14 @@ async fn sent_and_published_json_are_compact_text_frames() {
         next(&mut sender).await,
         WsMessage::text(r#"{"user":"server","message":"hi"}"#)
     );
-    assert_eq!(next(&mut sender).await, WsMessage::text(r#"{"user":"me","n":7}"#));
-    assert_eq!(next(&mut listener).await, WsMessage::text(r#"{"published":true}"#));
+    assert_eq!(
+        next(&mut sender).await,
+        WsMessage::text(r#"{"user":"me","n":7}"#)
+    );
+    assert_eq!(
+        next(&mut listener).await,
+        WsMessage::text(r#"{"published":true}"#)
+    );
     server.handle.publish("t", json!([1, 2]));
     assert_eq!(next(&mut listener).await, WsMessage::text("[1,2]"));
 }

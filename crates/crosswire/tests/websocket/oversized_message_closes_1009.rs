@@ -40,9 +40,15 @@ async fn fragments_adding_up_past_the_limit_close_1009() {
     let server = start(limited_echo()).await;
     let mut raw = raw_upgrade(server.addr, "/").await;
     // Three 500-byte fragments: each frame fits, the message does not.
-    raw.write_all(&client_frame(0x01, &[b'a'; 500])).await.unwrap();
-    raw.write_all(&client_frame(0x00, &[b'a'; 500])).await.unwrap();
-    raw.write_all(&client_frame(0x80, &[b'a'; 500])).await.unwrap();
+    raw.write_all(&client_frame(0x01, &[b'a'; 500]))
+        .await
+        .unwrap();
+    raw.write_all(&client_frame(0x00, &[b'a'; 500]))
+        .await
+        .unwrap();
+    raw.write_all(&client_frame(0x80, &[b'a'; 500]))
+        .await
+        .unwrap();
     assert_eq!(raw_read_close(&mut raw).await, Some(1009));
 }
 

@@ -98,7 +98,12 @@ async fn peers_lists_everyone_in_connection_order() {
         send_text(client, "peers").await;
         assert_eq!(next_json(client).await, json!(ids));
     }
-    let listed: Vec<String> = server.handle.peers().iter().map(ToString::to_string).collect();
+    let listed: Vec<String> = server
+        .handle
+        .peers()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(listed, ids);
 }
 
@@ -137,10 +142,16 @@ async fn close_checks_its_arguments_then_closes() {
     send_text(&mut client, "close going").await;
     let errors = next_json(&mut client).await;
     assert!(errors[0].as_str().unwrap().contains("1005"), "{errors}");
-    assert!(errors[1].as_str().unwrap().contains("124 bytes"), "{errors}");
+    assert!(
+        errors[1].as_str().unwrap().contains("124 bytes"),
+        "{errors}"
+    );
     // Nothing sent after the close frame is delivered.
     let frame = next_close(&mut client).await.unwrap();
-    assert_eq!((u16::from(frame.code), frame.reason.as_str()), (4001, "going"));
+    assert_eq!(
+        (u16::from(frame.code), frame.reason.as_str()),
+        (4001, "going")
+    );
 }
 
 #[tokio::test]

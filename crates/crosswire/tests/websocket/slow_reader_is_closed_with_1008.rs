@@ -57,9 +57,18 @@ async fn a_peer_that_stops_reading_is_closed_with_1008_and_holds_bounded_memory(
         most_buffered <= BUDGET + chunk.len() + 16,
         "held {most_buffered} bytes for a slow peer with a {BUDGET}-byte budget"
     );
-    let first = tokio::time::timeout(PATIENCE, rx.recv()).await.unwrap().unwrap();
-    let second = tokio::time::timeout(PATIENCE, rx.recv()).await.unwrap().unwrap();
-    assert_eq!((first.as_str(), second.as_str()), ("error 1008", "close 1008"));
+    let first = tokio::time::timeout(PATIENCE, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let second = tokio::time::timeout(PATIENCE, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (first.as_str(), second.as_str()),
+        ("error 1008", "close 1008")
+    );
 
     // Everyone else is still served.
     server.handle.publish("feed", "after");

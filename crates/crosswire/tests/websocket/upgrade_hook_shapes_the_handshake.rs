@@ -19,9 +19,9 @@ fn guarded() -> impl WebSocketHandler {
                     "unauthorized",
                 )
                     .into_response();
-                response.extensions_mut().insert(
-                    hyper::ext::ReasonPhrase::from_static(b"Go Away"),
-                );
+                response
+                    .extensions_mut()
+                    .insert(hyper::ext::ReasonPhrase::from_static(b"Go Away"));
                 return Err(response);
             }
             if req.query() == Some("panic") {
@@ -51,11 +51,20 @@ async fn a_rejection_is_sent_exactly_as_the_hook_built_it() {
         &upgrade_request(server.addr, "/?unauthorized", ""),
     )
     .await;
-    assert!(response.starts_with("HTTP/1.1 401 Go Away\r\n"), "{response}");
+    assert!(
+        response.starts_with("HTTP/1.1 401 Go Away\r\n"),
+        "{response}"
+    );
     let lower = response.to_ascii_lowercase();
-    assert!(lower.contains("content-type: text/plain;charset=utf-8\r\n"), "{response}");
+    assert!(
+        lower.contains("content-type: text/plain;charset=utf-8\r\n"),
+        "{response}"
+    );
     assert!(lower.contains("x-error: unauthorized\r\n"), "{response}");
-    assert!(lower.contains("www-authenticate: bearer realm=\"crossws\"\r\n"), "{response}");
+    assert!(
+        lower.contains("www-authenticate: bearer realm=\"crossws\"\r\n"),
+        "{response}"
+    );
     assert!(response.ends_with("\r\n\r\nunauthorized"), "{response}");
 }
 
@@ -63,9 +72,10 @@ async fn a_rejection_is_sent_exactly_as_the_hook_built_it() {
 async fn accepted_upgrades_carry_the_hooks_headers_and_protocol() {
     let server = start(App::new().websocket("/", guarded())).await;
     let mut request = server.url("/").into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", "other, supported".parse().unwrap());
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "other, supported".parse().unwrap(),
+    );
     let (mut client, response) = tokio_tungstenite::connect_async(request).await.unwrap();
     assert_eq!(response.headers()["x-powered-by"], "cross-ws");
     assert_eq!(
@@ -86,7 +96,9 @@ async fn a_protocol_the_client_did_not_offer_is_never_selected() {
     .await;
     assert!(response.starts_with("HTTP/1.1 101"), "{response}");
     assert!(
-        !response.to_ascii_lowercase().contains("sec-websocket-protocol"),
+        !response
+            .to_ascii_lowercase()
+            .contains("sec-websocket-protocol"),
         "{response}"
     );
 }
