@@ -92,6 +92,15 @@ impl App {
         self
     }
 
+    /// Serves the files under `dir` for requests no route matched, with
+    /// `index.html` for directories (`public/index.html` answers `/`).
+    pub fn public_dir(mut self, dir: impl AsRef<std::path::Path>) -> Self {
+        let files = tower_http::services::ServeDir::new(dir.as_ref())
+            .append_index_html_on_directories(true);
+        self.http = self.http.fallback_service(files);
+        self
+    }
+
     /// Binds `[server] host` and `port` from the config.
     pub async fn listen(self) -> Result<Server, ServeError> {
         let addr = self.config.listen_addr();
