@@ -76,6 +76,10 @@ pub use ws::{
 /// The close codes, re-exported from the codec.
 pub use crosswire_proto::CloseCode;
 
+/// A custom HTTP reason phrase; insert it into a rejection's extensions to
+/// send, say, `401 Go Away` instead of `401 Unauthorized`.
+pub use hyper::ext::ReasonPhrase;
+
 /// Everything a handler file usually needs: `use crosswire::prelude::*;`.
 pub mod prelude {
     pub use crate::{

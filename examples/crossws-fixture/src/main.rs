@@ -1,0 +1,53 @@
+//! A port of the demo server that crossws's own test suite runs against, so
+//! Crosswire can be checked against crossws's behaviour: the WebSocket demo at
+//! `/`, plus `GET /peers` and `GET /publish?topic=…&message=…`.
+//!
+//! `cargo run --release -p crossws-fixture` listens on `127.0.0.1:$PORT` and
+//! `[::1]:$PORT` (default 9002), since the suite connects to `localhost`.
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::process::ExitCode;
+
+use crosswire::Config;
+use crossws_fixture::app;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let mut defaults = Config::default();
+    defaults.server.port = 9002;
+    let config = match Config::load_with_defaults(defaults) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("crossws-fixture: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let port = config.server.port;
+    let app = || app(config.clone());
+    let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
+    let server = match app().listen_on_all(&[v4, v6]).await {
+        Ok(server) => server,
+        // A machine without IPv6 still gets the IPv4 listener.
+        Err(_) => match app().listen_on_all(&[v4]).await {
+            Ok(server) => server,
+            Err(error) => {
+                eprintln!("crossws-fixture: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    eprintln!("crossws-fixture: listening on {:?}", server.local_addrs());
+    match server.run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("crossws-fixture: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
