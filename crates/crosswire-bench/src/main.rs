@@ -1,0 +1,209 @@
+//! `crosswire-bench`: a load generator for real-time servers that implement
+//! the benchmark protocol (`/ws/chat`, `/ws/echo`, `/sse`).
+//!
+//! Every scenario is bounded in time and count, stops by itself, refuses
+//! non-loopback targets, and prints one JSON line and one human line.
+//!
+//! ```text
+//! crosswire-bench chat   --url ws://127.0.0.1:4000/ws/chat --clients 32
+//! crosswire-bench fanout --url ws://127.0.0.1:4000/ws/chat --clients 1000
+//! crosswire-bench echo   --url ws://127.0.0.1:4000/ws/echo --connections 64 --depth 1
+//! crosswire-bench conns  --url ws://127.0.0.1:4000/ws/chat --count 10000 --pid 1234
+//! ```
+
+mod client;
+mod report;
+mod scenario;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::client::parse_url;
+
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    about = "Load generator for real-time WebSocket and SSE servers (loopback only)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand, Debug)]
+enum Scenario {
+    /// N clients in one room; every client publishes; delivered messages/s.
+    Chat {
+        #[arg(long, default_value = "ws://127.0.0.1:4000/ws/chat")]
+        url: String,
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// Messages each client sends per round.
+        #[arg(long, default_value_t = 1600)]
+        per_round: usize,
+        #[command(flatten)]
+        timing: Timing,
+    },
+    /// One publisher, N subscribers; delivered messages/s.
+    Fanout {
+        #[arg(long, default_value = "ws://127.0.0.1:4000/ws/chat")]
+        url: String,
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        /// Messages the publisher sends per round.
+        #[arg(long, default_value_t = 100)]
+        per_round: usize,
+        #[command(flatten)]
+        timing: Timing,
+    },
+    /// Closed-loop echo: replies/s and latency percentiles.
+    Echo {
+        #[arg(long, default_value = "ws://127.0.0.1:4000/ws/echo")]
+        url: String,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Messages in flight per connection.
+        #[arg(long, default_value_t = 1)]
+        depth: usize,
+        #[command(flatten)]
+        timing: Timing,
+    },
+    /// N idle connections; server RSS per connection.
+    Conns {
+        #[arg(long, default_value = "ws://127.0.0.1:4000/ws/chat")]
+        url: String,
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        /// PID of the server process (its VmRSS is sampled).
+        #[arg(long)]
+        pid: u32,
+        /// Connections opened at once.
+        #[arg(long, default_value_t = 200)]
+        concurrency: usize,
+    },
+}
+
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct Timing {
+    /// Seconds of warm-up before measuring.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+}
+
+fn seconds(value: f64) -> Duration {
+    Duration::from_secs_f64(value.clamp(0.0, 3600.0))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("crosswire-bench: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.scenario)) {
+        Ok(report) => {
+            report.print();
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("crosswire-bench: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(scenario: Scenario) -> Result<report::Report, String> {
+    match scenario {
+        Scenario::Chat {
+            url,
+            clients,
+            per_round,
+            timing,
+        } => {
+            let (target, path) = parse_url(&url)?;
+            scenario::chat::run(scenario::chat::ChatRun {
+                name: format!("chat-{clients}"),
+                target,
+                path,
+                clients,
+                senders: clients,
+                per_round,
+                warmup: seconds(timing.warmup),
+                duration: seconds(timing.duration),
+                round_timeout: Duration::from_secs(30),
+            })
+            .await
+        }
+        Scenario::Fanout {
+            url,
+            clients,
+            per_round,
+            timing,
+        } => {
+            let (target, path) = parse_url(&url)?;
+            scenario::chat::run(scenario::chat::ChatRun {
+                name: format!("fanout-{clients}"),
+                target,
+                path,
+                clients,
+                senders: 1,
+                per_round,
+                warmup: seconds(timing.warmup),
+                duration: seconds(timing.duration),
+                round_timeout: Duration::from_secs(30),
+            })
+            .await
+        }
+        Scenario::Echo {
+            url,
+            connections,
+            depth,
+            timing,
+        } => {
+            let (target, path) = parse_url(&url)?;
+            let name = if depth == 1 {
+                "echo".to_owned()
+            } else {
+                format!("echo-p{depth}")
+            };
+            scenario::echo::run(scenario::echo::EchoRun {
+                name,
+                target,
+                path,
+                connections,
+                depth: depth.max(1),
+                warmup: seconds(timing.warmup),
+                duration: seconds(timing.duration),
+            })
+            .await
+        }
+        Scenario::Conns {
+            url,
+            count,
+            pid,
+            concurrency,
+        } => {
+            let (target, path) = parse_url(&url)?;
+            scenario::conns::run(scenario::conns::ConnsRun {
+                name: format!("conns-{count}"),
+                target,
+                path,
+                count,
+                pid,
+                concurrency: concurrency.max(1),
+            })
+            .await
+        }
+    }
+}

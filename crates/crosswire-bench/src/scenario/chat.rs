@@ -1,0 +1,186 @@
+//! `chat` and `fanout`: clients in one room, in rounds.
+//!
+//! In each round every sender writes `per_round` short messages; the round
+//! ends when every client has received every message of the round (the
+//! server echoes to the sender and publishes to everyone else, so each client
+//! receives `senders × per_round`). The next round starts only then, so a
+//! server cannot look fast by dropping or queueing without bound.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{Notify, watch};
+
+use crate::client::{FrameCounter, connect, push_frame, random_text};
+use crate::report::{Report, rate};
+
+/// How a chat run is shaped.
+#[derive(Debug, Clone)]
+pub(crate) struct ChatRun {
+    pub(crate) name: String,
+    pub(crate) target: SocketAddr,
+    pub(crate) path: String,
+    pub(crate) clients: usize,
+    /// Clients that send (all of them for chat, one for fan-out).
+    pub(crate) senders: usize,
+    pub(crate) per_round: usize,
+    pub(crate) warmup: Duration,
+    pub(crate) duration: Duration,
+    /// Longest a round may take before the run is declared broken.
+    pub(crate) round_timeout: Duration,
+}
+
+struct Shared {
+    received: AtomicU64,
+    per_client: Vec<AtomicU64>,
+    progress: Notify,
+}
+
+pub(crate) async fn run(run: ChatRun) -> Result<Report, String> {
+    let shared = Arc::new(Shared {
+        received: AtomicU64::new(0),
+        per_client: (0..run.clients).map(|_| AtomicU64::new(0)).collect(),
+        progress: Notify::new(),
+    });
+    let (round_tx, round_rx) = watch::channel(0u64);
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let connect_started = Instant::now();
+    for index in 0..run.clients {
+        let (stream, leftover) = connect(run.target, &run.path, None, &mut seed)
+            .await
+            .map_err(|e| format!("client {index}: {e}"))?;
+        let (mut reader, mut writer) = stream.into_split();
+        // Wait for the welcome so every client is subscribed before round 1.
+        let mut counter = FrameCounter::default();
+        let mut welcomed = counter.feed(&leftover).messages;
+        let mut buf = vec![0u8; 64 * 1024];
+        while welcomed == 0 {
+            let n = tokio::time::timeout(Duration::from_secs(10), reader.read(&mut buf))
+                .await
+                .map_err(|_| format!("client {index}: no welcome"))?
+                .map_err(|e| format!("client {index}: {e}"))?;
+            if n == 0 {
+                return Err(format!("client {index}: closed before the welcome"));
+            }
+            welcomed += counter.feed(&buf[..n]).messages;
+        }
+        let shared_reader = Arc::clone(&shared);
+        tokio::spawn(async move {
+            loop {
+                let n = match reader.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                let seen = counter.feed(&buf[..n]);
+                if seen.messages > 0 {
+                    shared_reader.per_client[index].fetch_add(seen.messages, Ordering::Relaxed);
+                    shared_reader
+                        .received
+                        .fetch_add(seen.messages, Ordering::Relaxed);
+                    shared_reader.progress.notify_one();
+                }
+            }
+        });
+        if index < run.senders {
+            // Every round sends the same pre-built batch: building frames is
+            // the load generator's cost, not the server's.
+            let mut batch = Vec::new();
+            for _ in 0..run.per_round {
+                let len = 3 + (crate::client::next_random(&mut seed) % 26) as usize;
+                let text = random_text(&mut seed, len);
+                let mask = (crate::client::next_random(&mut seed) as u32).to_le_bytes();
+                push_frame(&mut batch, 0x1, &text, mask);
+            }
+            let mut rounds = round_rx.clone();
+            tokio::spawn(async move {
+                while rounds.changed().await.is_ok() {
+                    if writer.write_all(&batch).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+    let setup = connect_started.elapsed();
+
+    let per_client_round = (run.senders * run.per_round) as u64;
+    let per_round_total = per_client_round * run.clients as u64;
+    let mut round = 0u64;
+    let mut measured_rounds = 0u64;
+    let mut measured_messages = 0u64;
+    let warmup_end = Instant::now() + run.warmup;
+    let mut measure_start: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        if measure_start.is_none() && now >= warmup_end {
+            measure_start = Some(now);
+        }
+        if let Some(start) = measure_start
+            && now.duration_since(start) >= run.duration
+        {
+            break;
+        }
+        round += 1;
+        let target = round * per_round_total;
+        let _ = round_tx.send(round);
+        let deadline = tokio::time::Instant::now() + run.round_timeout;
+        while shared.received.load(Ordering::Relaxed) < target {
+            if tokio::time::timeout_at(deadline, shared.progress.notified())
+                .await
+                .is_err()
+            {
+                return Err(incomplete(&shared, round, per_client_round));
+            }
+        }
+        if measure_start.is_some() {
+            measured_rounds += 1;
+            measured_messages += per_round_total;
+        }
+    }
+    let elapsed = measure_start.map_or(Duration::ZERO, |s| s.elapsed());
+    // Every client must have received exactly its share: nothing dropped,
+    // nothing doubled.
+    let expected = round * per_client_round;
+    for (index, count) in shared.per_client.iter().enumerate() {
+        let got = count.load(Ordering::Relaxed);
+        if got != expected {
+            return Err(format!(
+                "client {index} received {got} messages, expected {expected}"
+            ));
+        }
+    }
+    let per_second = measured_messages as f64 / elapsed.as_secs_f64().max(1e-9);
+    Ok(Report::new(&run.name)
+        .field("clients", run.clients)
+        .field("senders", run.senders)
+        .field("per_round", run.per_round)
+        .field("rounds", measured_rounds)
+        .field("delivered", measured_messages)
+        .field("seconds", elapsed.as_secs_f64())
+        .field("delivered_per_sec", per_second.round())
+        .field("setup_ms", setup.as_millis() as u64)
+        .human(format!(
+            "{} delivered msg/s ({} rounds of {} clients, {} per round, per-client counts exact)",
+            rate(per_second),
+            measured_rounds,
+            run.clients,
+            per_round_total
+        )))
+}
+
+fn incomplete(shared: &Shared, round: u64, per_client_round: u64) -> String {
+    let expected = round * per_client_round;
+    let short = shared
+        .per_client
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i, c.load(Ordering::Relaxed)))
+        .find(|(_, got)| *got < expected);
+    match short {
+        Some((i, got)) => format!("round {round} incomplete: client {i} has {got} of {expected}"),
+        None => format!("round {round} incomplete"),
+    }
+}

@@ -1,0 +1,5 @@
+//! The load scenarios; each is bounded in time and count and stops by itself.
+
+pub(crate) mod chat;
+pub(crate) mod conns;
+pub(crate) mod echo;

@@ -1,0 +1,110 @@
+//! The benchmark protocol (`shared/peers/PROTOCOL.md`) served by Crosswire:
+//! a chat room at `/ws/chat`, an echo at `/ws/echo`.
+//!
+//! `PORT=4000 cargo run --release -p bench-server`. The runtime uses as many
+//! worker threads as the CPUs the process may run on: pinned to one core
+//! (`taskset -c 0`) it is single-threaded, like the servers it is compared with.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crosswire::prelude::*;
+use serde::Serialize;
+
+/// A chat message as the protocol frames it.
+#[derive(Serialize)]
+struct Chat<'a> {
+    user: &'a str,
+    message: &'a str,
+}
+
+fn chat() -> impl WebSocketHandler {
+    hooks()
+        .open(|peer: Peer| async move {
+            let welcome = format!("Welcome {peer}!");
+            peer.send_json(&Chat {
+                user: "server",
+                message: &welcome,
+            })?;
+            peer.subscribe("chat");
+            Ok::<(), crosswire::SendError>(())
+        })
+        .message(|peer: Peer, message: Message| async move {
+            let user = peer.to_string();
+            let text = message.text();
+            // Serialized and framed once; the same bytes go to the sender and
+            // to every other subscriber.
+            let payload = Payload::json(&Chat {
+                user: &user,
+                message: &text,
+            })?;
+            peer.send(payload.clone());
+            peer.publish("chat", payload);
+            Ok::<(), serde_json::Error>(())
+        })
+}
+
+fn echo() -> impl WebSocketHandler {
+    hooks().message(|peer: Peer, message: Message| async move { peer.send(message) })
+}
+
+fn main() -> ExitCode {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    };
+    match runtime {
+        Ok(runtime) => runtime.block_on(serve()),
+        Err(error) => {
+            eprintln!("bench-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let mut defaults = Config::default();
+    defaults.server.port = 4000;
+    // A chat round queues up to ~4 MB per client; the protocol forbids
+    // dropping messages for a slow client, so allow far more than that.
+    defaults.websocket.send_queue_bytes = 64 << 20;
+    // Idle connections must survive at least 120 s.
+    defaults.websocket.idle_timeout = Duration::from_secs(300);
+    let config = match Config::load_with_defaults(defaults) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("bench-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let app = App::with_config(config)
+        .websocket("/ws/chat", chat())
+        .websocket("/ws/echo", echo());
+    let server = match app.listen().await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("bench-server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("bench-server: listening on {}", server.local_addr());
+    match server.run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bench-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
