@@ -8,6 +8,7 @@
 //! crosswire-bench chat   --url ws://127.0.0.1:4000/ws/chat --clients 32
 //! crosswire-bench fanout --url ws://127.0.0.1:4000/ws/chat --clients 1000
 //! crosswire-bench echo   --url ws://127.0.0.1:4000/ws/echo --connections 64 --depth 1
+//! crosswire-bench sse    --url http://127.0.0.1:4000/sse --clients 64 --count 1000
 //! crosswire-bench conns  --url ws://127.0.0.1:4000/ws/chat --count 10000 --pid 1234
 //! ```
 
@@ -67,6 +68,18 @@ enum Scenario {
         /// Messages in flight per connection.
         #[arg(long, default_value_t = 1)]
         depth: usize,
+        #[command(flatten)]
+        timing: Timing,
+    },
+    /// Clients reading `/sse?count=N` streams to their end and reconnecting.
+    Sse {
+        #[arg(long, default_value = "http://127.0.0.1:4000/sse")]
+        url: String,
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Events per stream.
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
         #[command(flatten)]
         timing: Timing,
     },
@@ -183,6 +196,24 @@ async fn run(scenario: Scenario) -> Result<report::Report, String> {
                 path,
                 connections,
                 depth: depth.max(1),
+                warmup: seconds(timing.warmup),
+                duration: seconds(timing.duration),
+            })
+            .await
+        }
+        Scenario::Sse {
+            url,
+            clients,
+            count,
+            timing,
+        } => {
+            let (target, path) = parse_url(&url)?;
+            scenario::sse::run(scenario::sse::SseRun {
+                name: format!("sse-{clients}"),
+                target,
+                path,
+                clients,
+                count,
                 warmup: seconds(timing.warmup),
                 duration: seconds(timing.duration),
             })

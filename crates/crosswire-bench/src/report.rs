@@ -31,14 +31,16 @@ impl Report {
         self
     }
 
-    /// Prints both lines to standard output.
-    #[allow(clippy::print_stdout)]
+    /// Prints both lines to standard output (a closed pipe is not an error:
+    /// `| head -1` is a fine way to keep only the JSON line).
     pub(crate) fn print(&self) {
+        use std::io::Write;
         let mut object = Map::new();
         object.insert("scenario".into(), Value::String(self.scenario.clone()));
         object.extend(self.fields.clone());
-        println!("{}", Value::Object(object));
-        println!("{}: {}", self.scenario, self.human);
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", Value::Object(object));
+        let _ = writeln!(out, "{}: {}", self.scenario, self.human);
     }
 }
 

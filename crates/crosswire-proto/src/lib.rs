@@ -1,4 +1,5 @@
-//! Sans-IO server side of the WebSocket protocol (RFC 6455).
+//! Sans-IO server side of the WebSocket protocol (RFC 6455), and the
+//! Server-Sent Events wire format.
 //!
 //! This crate owns the wire format and nothing else: it turns client bytes into
 //! [`Event`]s, server messages into bytes, and upgrade requests into a
@@ -15,6 +16,8 @@
 //!   server frames.
 //! - [`apply_mask`] and [`Utf8Validator`] are the two hot loops of the decoder,
 //!   exposed because they are useful on their own.
+//! - [`sse`] formats Server-Sent Events ([`SseEvent`], [`encode_event`],
+//!   [`encode_comment`]) so that no field value can inject another event.
 //!
 //! # Example
 //!
@@ -44,6 +47,7 @@ pub mod error;
 pub mod frame;
 pub mod handshake;
 pub mod mask;
+pub mod sse;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame, is_valid_close_code};
@@ -53,4 +57,5 @@ pub use error::{HandshakeError, ProtocolError};
 pub use frame::OpCode;
 pub use handshake::{Handshake, accept_key, is_upgrade_request, validate_request};
 pub use mask::apply_mask;
+pub use sse::{SseEvent, encode_comment, encode_data, encode_event};
 pub use utf8::Utf8Validator;

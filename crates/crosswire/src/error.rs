@@ -90,3 +90,20 @@ impl WebSocketError {
         }
     }
 }
+
+/// An event could not be queued on an [`EventStream`](crate::sse::EventStream).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PushError {
+    /// The stream is closed (by the server, by the client leaving, or on
+    /// shutdown); the event was dropped. Stop producing for it.
+    #[error("the event stream is closed")]
+    Closed,
+    /// The client did not read fast enough: the stream's queue went over its
+    /// budget, so the stream was closed and its `on_closed` callbacks run.
+    #[error("the event stream's queue went over its {limit}-byte budget; the stream was closed")]
+    QueueFull {
+        /// The configured byte budget (`[sse] queue_bytes`).
+        limit: usize,
+    },
+}

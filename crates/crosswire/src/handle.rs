@@ -25,8 +25,15 @@ impl ServerHandle {
         Self { shared }
     }
 
+    /// The server state behind the handle (event streams subscribe through it).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// Sends to every subscriber of `topic`, each exactly once, framed once
-    /// for all. Returns how many peers it was queued for.
+    /// for all: WebSocket peers get the frame, event streams a `data:` event
+    /// (text only; binary data has no event stream form). Returns how many
+    /// subscribers it was queued for.
     pub fn publish(&self, topic: impl AsRef<str>, data: impl Into<Payload>) -> usize {
         let frame = frame_payload(data.into());
         self.shared.topics.publish(topic.as_ref(), &frame, None)
@@ -42,7 +49,7 @@ impl ServerHandle {
         self.shared.peer_count()
     }
 
-    /// Number of peers subscribed to `topic`.
+    /// Number of subscribers of `topic`: WebSocket peers and event streams.
     pub fn subscriber_count(&self, topic: &str) -> usize {
         self.shared.topics.subscriber_count(topic)
     }

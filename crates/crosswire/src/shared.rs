@@ -1,5 +1,6 @@
 //! State shared by every connection of one server: the peer set, the topic
-//! index and the WebSocket settings.
+//! index, the WebSocket and SSE settings, and the shutdown signal that event
+//! streams watch.
 //!
 //! One `Shared` exists per running server (no global registry), reached from
 //! each [`Peer`] and from the [`ServerHandle`](crate::ServerHandle) given to
@@ -9,7 +10,9 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::config::WebSocketConfig;
+use tokio::sync::watch;
+
+use crate::config::{SseConfig, WebSocketConfig};
 use crate::pubsub::TopicHub;
 use crate::ws::Peer;
 
@@ -17,6 +20,12 @@ use crate::ws::Peer;
 pub(crate) struct Shared {
     /// Limits and timers applied to every connection.
     pub(crate) websocket: WebSocketConfig,
+    /// Keep-alive and queue budget of every event stream.
+    pub(crate) sse: SseConfig,
+    /// Flips to true when the server starts shutting down. Event stream
+    /// bodies watch it to end their responses (an SSE response never ends by
+    /// itself, so without it a graceful shutdown would wait on every stream).
+    shutdown: watch::Sender<bool>,
     /// Topic → subscribers; the publish path.
     pub(crate) topics: TopicHub,
     /// Connected peers keyed by a counter, so iteration is insertion order
@@ -27,9 +36,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(websocket: WebSocketConfig) -> Self {
+    pub(crate) fn new(websocket: WebSocketConfig, sse: SseConfig) -> Self {
         Self {
             websocket,
+            sse,
+            shutdown: watch::Sender::new(false),
             topics: TopicHub::default(),
             peers: Mutex::new(BTreeMap::new()),
             next_key: AtomicU64::new(1),
@@ -65,5 +76,15 @@ impl Shared {
     /// Number of connected peers.
     pub(crate) fn peer_count(&self) -> usize {
         self.lock_peers().len()
+    }
+
+    /// Tells every event stream, now and later, that the server is stopping.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// A receiver that sees `true` once the server is stopping.
+    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
     }
 }

@@ -1,5 +1,5 @@
 //! The benchmark protocol (`shared/peers/PROTOCOL.md`) served by Crosswire:
-//! a chat room at `/ws/chat`, an echo at `/ws/echo`.
+//! a chat room at `/ws/chat`, an echo at `/ws/echo`, an event stream at `/sse`.
 //!
 //! `PORT=4000 cargo run --release -p bench-server`. The runtime uses as many
 //! worker threads as the CPUs the process may run on: pinned to one core
@@ -8,6 +8,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use axum::extract::Request;
+use axum::response::Response;
+use axum::routing::get;
 use crosswire::prelude::*;
 use serde::Serialize;
 
@@ -42,6 +45,33 @@ fn chat() -> impl WebSocketHandler {
             peer.publish("chat", payload);
             Ok::<(), serde_json::Error>(())
         })
+}
+
+/// `GET /sse[?count=N]`: `id: n` / `data: {"n":n,...}` events as fast as the
+/// connection takes them (waiting for the queue to drain past 64 KiB), ending
+/// after `count` events or when the client leaves.
+async fn sse(request: Request) -> Response {
+    let count: Option<u64> = request.uri().query().and_then(|query| {
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("count="))
+            .and_then(|n| n.parse().ok())
+    });
+    let stream = create_event_stream(&request);
+    let producer = stream.clone();
+    tokio::spawn(async move {
+        let mut n = 0u64;
+        while count.is_none_or(|count| n < count) && !producer.is_closed() {
+            let data = format!(r#"{{"n":{n},"text":"Hello from the server"}}"#);
+            producer.push(SseEvent::new().id(n.to_string()).data(data));
+            n += 1;
+            if producer.buffered_amount() > 64 * 1024 {
+                producer.wait_for_drain().await;
+            }
+        }
+        producer.close();
+    });
+    stream.send()
 }
 
 fn echo() -> impl WebSocketHandler {
@@ -91,7 +121,8 @@ async fn serve() -> ExitCode {
     };
     let app = App::with_config(config)
         .websocket("/ws/chat", chat())
-        .websocket("/ws/echo", echo());
+        .websocket("/ws/echo", echo())
+        .route("/sse", get(sse));
     let server = match app.listen().await {
         Ok(server) => server,
         Err(error) => {

@@ -43,6 +43,9 @@ pub fn websocket() -> impl WebSocketHandler {
         })
 }
 
+// The rejection is a whole HTTP response by design (the hook decides every
+// byte of it); it is built once per refused upgrade, so its size is no cost.
+#[allow(clippy::result_large_err)]
 fn upgrade(request: &UpgradeRequest) -> UpgradeResult {
     if request.url().ends_with("?unauthorized") {
         return Err(unauthorized());

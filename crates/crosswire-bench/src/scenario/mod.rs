@@ -3,3 +3,4 @@
 pub(crate) mod chat;
 pub(crate) mod conns;
 pub(crate) mod echo;
+pub(crate) mod sse;

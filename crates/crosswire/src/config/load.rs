@@ -41,7 +41,7 @@ pub enum ConfigError {
 }
 
 /// Sections that `CROSSWIRE_<SECTION>_<KEY>` variables may address.
-const SECTIONS: &[&str] = &["server", "websocket"];
+const SECTIONS: &[&str] = &["server", "websocket", "sse", "dev"];
 
 /// Where settings come from; a value so tests need not touch the process.
 #[derive(Debug, Default)]
@@ -142,7 +142,17 @@ fn env_overlay(
         ((*section).to_owned(), key)
     };
     let mut inner = Table::new();
-    inner.insert(key, scalar(value));
+    match key.strip_prefix("hmr_") {
+        // `[dev.hmr]` is the one nested table: CROSSWIRE_DEV_HMR_PORT.
+        Some(hmr_key) if section == "dev" => {
+            let mut hmr = Table::new();
+            hmr.insert(hmr_key.to_owned(), scalar(value));
+            inner.insert("hmr".to_owned(), Value::Table(hmr));
+        }
+        _ => {
+            inner.insert(key, scalar(value));
+        }
+    }
     let mut overlay = Table::new();
     overlay.insert(section, Value::Table(inner));
     Config::deserialize_table(overlay.clone()).map_err(|message| ConfigError::Env {
@@ -250,6 +260,60 @@ mod tests {
         assert_eq!(config.websocket.send_queue_bytes, 64 << 10);
         assert!(!config.websocket.enabled);
         assert_eq!(config.server.port, 4000);
+    }
+
+    #[test]
+    fn the_sse_section_has_defaults_a_file_and_environment_overrides() {
+        let defaults = Config::default();
+        assert_eq!(defaults.sse.keep_alive, Duration::from_secs(15));
+        assert_eq!(defaults.sse.queue_bytes, 1 << 20);
+        let config = Config::from_toml(
+            "[sse]\nkeep_alive = \"500ms\"\nqueue_bytes = \"64KiB\"\n",
+            "crosswire.toml",
+        )
+        .unwrap();
+        assert_eq!(config.sse.keep_alive, Duration::from_millis(500));
+        assert_eq!(config.sse.queue_bytes, 64 << 10);
+        let config = load(
+            Config::default(),
+            &env(&[
+                ("CROSSWIRE_SSE_KEEP_ALIVE", "0"),
+                ("CROSSWIRE_SSE_QUEUE_BYTES", "2MiB"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.sse.keep_alive, Duration::ZERO);
+        assert_eq!(config.sse.queue_bytes, 2 << 20);
+        let err = load(Config::default(), &env(&[("CROSSWIRE_SSE_KEEPALIVE", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("CROSSWIRE_SSE_KEEPALIVE"), "{err}");
+        assert!(err.contains("keep_alive"), "{err}");
+    }
+
+    #[test]
+    fn the_dev_section_has_defaults_a_file_and_environment_overrides() {
+        let defaults = Config::default();
+        assert_eq!(defaults.dev.hmr.path, "/__crosswire/reload");
+        assert_eq!(defaults.dev.hmr.port, None);
+        let config = Config::from_toml("[dev.hmr]\nport = 3002\n", "crosswire.toml").unwrap();
+        assert_eq!(config.dev.hmr.port, Some(3002));
+        assert_eq!(config.dev.hmr.path, "/__crosswire/reload");
+        let config = load(
+            Config::default(),
+            &env(&[
+                ("CROSSWIRE_DEV", "1"),
+                ("CROSSWIRE_DEV_HMR_PORT", "4002"),
+                ("CROSSWIRE_DEV_HMR_PATH", "/_reload"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.dev.hmr.port, Some(4002));
+        assert_eq!(config.dev.hmr.path, "/_reload");
+        let err = Config::from_toml("[dev.hmr]\nprot = 1\n", "crosswire.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("prot"), "{err}");
     }
 
     #[test]

@@ -14,6 +14,10 @@
 //! enabled = true
 //! max_message_size = "1MiB"
 //! idle_timeout = "120s"
+//!
+//! [sse]
+//! keep_alive = "15s"
+//! queue_bytes = "1MiB"
 //! ```
 
 mod load;
@@ -34,6 +38,10 @@ pub struct Config {
     pub server: ServerConfig,
     /// WebSocket limits and timers.
     pub websocket: WebSocketConfig,
+    /// Server-Sent Events keep-alive and queue budget.
+    pub sse: SseConfig,
+    /// Settings of `crosswire dev`; the app itself ignores them.
+    pub dev: DevConfig,
 }
 
 /// `[server]`: the listening address.
@@ -114,6 +122,68 @@ impl Default for WebSocketConfig {
     }
 }
 
+/// `[sse]`: Server-Sent Events streams.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct SseConfig {
+    /// How long a stream may stay silent before the server writes a comment
+    /// line (`: keep-alive`). Default 15 s: well under the 30-60 s after which
+    /// proxies and load balancers drop idle responses, and it lets the server
+    /// notice a vanished client. `0` turns keep-alive comments off.
+    #[serde(with = "units::duration")]
+    pub keep_alive: Duration,
+    /// Bytes of events one stream may hold for a client that does not read
+    /// them. Default 1 MiB: the most memory one slow client can pin. Past it
+    /// the stream is closed and its `on_closed` callbacks run.
+    #[serde(with = "units::size")]
+    pub queue_bytes: usize,
+}
+
+impl Default for SseConfig {
+    fn default() -> Self {
+        Self {
+            keep_alive: Duration::from_secs(15),
+            queue_bytes: 1 << 20,
+        }
+    }
+}
+
+/// `[dev]`: settings of `crosswire dev`, the development server. The app
+/// ignores them; they live here so that one file describes the app and a typo
+/// is caught like any other.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct DevConfig {
+    /// `[dev.hmr]`: the live-reload channel pages listen on.
+    pub hmr: HmrConfig,
+}
+
+/// `[dev.hmr]`: where pages listen for "reload" and build errors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct HmrConfig {
+    /// Path of the reload channel's WebSocket. Default `/__crosswire/reload`,
+    /// on the app's own port: no second port can collide, and upgrades to
+    /// every other path go to the app.
+    pub path: String,
+    /// A port of its own for the channel (the seed's Vite config puts HMR on
+    /// 3002). Default none: the channel shares the app's port, by path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+impl Default for HmrConfig {
+    fn default() -> Self {
+        Self {
+            path: "/__crosswire/reload".to_owned(),
+            port: None,
+        }
+    }
+}
+
 /// What to do with a peer whose send queue is over its byte budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,6 +208,15 @@ impl Config {
     /// defaults (an example can default to another port, say).
     pub fn load_with_defaults(defaults: Self) -> Result<Self, ConfigError> {
         load::load(defaults, &load::Sources::from_process())
+    }
+
+    /// Like [`Config::load`], reading the file at `path` (if present) instead
+    /// of `crosswire.toml` in the current directory: for tools that work on an
+    /// app from outside its folder, such as `crosswire dev`.
+    pub fn load_from(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let mut sources = load::Sources::from_process();
+        sources.file = Some((path.to_owned(), false));
+        load::load(Self::default(), &sources)
     }
 
     /// Parses a TOML document; `origin` names it in errors.

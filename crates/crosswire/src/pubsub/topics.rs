@@ -1,15 +1,35 @@
 //! The topic index: topic name → subscribers.
+//!
+//! A subscriber is a WebSocket peer's send queue or an event stream. A publish
+//! carries one prepared WebSocket frame; the event stream form of the same
+//! message (its text as `data:` lines) is encoded at most once per publish,
+//! on the first event stream met, and shared by all of them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use bytes::Bytes;
+use crosswire_proto::OpCode;
+use crosswire_proto::sse::encode_data;
+
+use crate::sse::core::{Ended, StreamCore};
+use crate::sse::queue::Pushed as StreamPushed;
 use crate::ws::outbox::{OutFrame, Outbox, Pushed};
 
-/// One subscriber: the peer's key and its send queue.
+/// Where a subscriber's messages go.
+#[derive(Debug)]
+enum Subscriber {
+    /// A peer's send queue: gets the prepared frame.
+    WebSocket(Arc<Outbox>),
+    /// An event stream: gets the message as a `data:` event.
+    EventStream(Arc<StreamCore>),
+}
+
+/// One subscriber: its key (peer or stream) and where messages go.
 #[derive(Debug)]
 struct Member {
     key: u64,
-    outbox: Arc<Outbox>,
+    subscriber: Subscriber,
 }
 
 /// The subscribers of one topic. A `Vec` keeps iteration tight for fan-out;
@@ -28,8 +48,17 @@ pub(crate) struct TopicHub {
 }
 
 impl TopicHub {
-    /// Adds a subscriber; returns false if it was already subscribed.
+    /// Adds a peer; returns false if it was already subscribed.
     pub(crate) fn subscribe(&self, topic: &str, key: u64, outbox: &Arc<Outbox>) -> bool {
+        self.insert(topic, key, Subscriber::WebSocket(Arc::clone(outbox)))
+    }
+
+    /// Adds an event stream; returns false if it was already subscribed.
+    pub(crate) fn subscribe_stream(&self, topic: &str, key: u64, stream: &Arc<StreamCore>) -> bool {
+        self.insert(topic, key, Subscriber::EventStream(Arc::clone(stream)))
+    }
+
+    fn insert(&self, topic: &str, key: u64, subscriber: Subscriber) -> bool {
         let mut topics = self
             .topics
             .write()
@@ -39,10 +68,7 @@ impl TopicHub {
             return false;
         }
         members.index.insert(key, members.list.len());
-        members.list.push(Member {
-            key,
-            outbox: Arc::clone(outbox),
-        });
+        members.list.push(Member { key, subscriber });
         true
     }
 
@@ -70,7 +96,9 @@ impl TopicHub {
     }
 
     /// Queues `frame` for every subscriber of `topic` except `exclude`, and
-    /// returns how many queues accepted it.
+    /// returns how many queues accepted it. Event streams get the text of a
+    /// text frame as one `data:` event; binary frames have no event form and
+    /// skip them.
     pub(crate) fn publish(&self, topic: &str, frame: &OutFrame, exclude: Option<u64>) -> usize {
         let topics = self
             .topics
@@ -80,13 +108,36 @@ impl TopicHub {
             return 0;
         };
         let mut delivered = 0;
+        // Built on the first event stream met, then shared.
+        let mut event: Option<Option<Bytes>> = None;
+        // Streams the publish overflowed; they are finished after the read
+        // lock is released, because finishing leaves topics (a write lock).
+        let mut overflowed = Vec::new();
         for member in &members.list {
             if Some(member.key) == exclude {
                 continue;
             }
-            if member.outbox.push(frame.clone()) == Pushed::Queued {
-                delivered += 1;
-            }
+            let queued = match &member.subscriber {
+                Subscriber::WebSocket(outbox) => outbox.push(frame) == Pushed::Queued,
+                Subscriber::EventStream(stream) => {
+                    let Some(event) = event.get_or_insert_with(|| event_form(frame)) else {
+                        continue;
+                    };
+                    match stream.queue.push(event.clone()) {
+                        StreamPushed::Queued => true,
+                        StreamPushed::Closed => false,
+                        StreamPushed::Overflow => {
+                            overflowed.push(Arc::clone(stream));
+                            false
+                        }
+                    }
+                }
+            };
+            delivered += usize::from(queued);
+        }
+        drop(topics);
+        for stream in overflowed {
+            stream.finish(Ended::Overflow);
         }
         delivered
     }
@@ -99,6 +150,18 @@ impl TopicHub {
             .get(topic)
             .map_or(0, |m| m.list.len())
     }
+}
+
+/// The event stream form of a frame: its text as `data:` lines, or `None`
+/// for a binary frame.
+fn event_form(frame: &OutFrame) -> Option<Bytes> {
+    let opcode = frame.header().first().map(|b| b & 0x0f);
+    if opcode != Some(OpCode::Text.as_u8()) {
+        return None;
+    }
+    // Text frames are built from Rust strings, so this only fails on a bug.
+    let text = std::str::from_utf8(frame.payload()).ok()?;
+    Some(encode_data(text))
 }
 
 #[cfg(test)]
@@ -126,6 +189,35 @@ mod tests {
         assert_eq!(a.buffered_amount(), 0);
         assert_eq!(b.buffered_amount(), frame.wire_len());
         assert_eq!(c.buffered_amount(), frame.wire_len());
+    }
+
+    #[test]
+    fn event_streams_share_one_encoded_event_per_publish() {
+        let hub = TopicHub::default();
+        let ws = outbox();
+        let streams: Vec<_> = (0..3)
+            .map(|_| Arc::new(StreamCore::new(None, 1 << 20)))
+            .collect();
+        hub.subscribe("t", 1, &ws);
+        for (key, stream) in streams.iter().enumerate() {
+            assert!(hub.subscribe_stream("t", 10 + key as u64, stream));
+        }
+        let frame = OutFrame::new(OpCode::Text, Bytes::from_static(b"a\nb"));
+        assert_eq!(hub.publish("t", &frame, None), 4);
+        assert_eq!(ws.buffered_amount(), frame.wire_len());
+        let taken: Vec<Bytes> = streams
+            .iter()
+            .map(|stream| match stream.queue.take() {
+                crate::sse::queue::Take::Chunk(bytes) => bytes,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(&taken[0][..], b"data: a\ndata: b\n\n");
+        for bytes in &taken {
+            assert_eq!(bytes.as_ptr(), taken[0].as_ptr(), "encoded once, shared");
+        }
+        let binary = OutFrame::new(OpCode::Binary, Bytes::from_static(b"\x00"));
+        assert_eq!(hub.publish("t", &binary, None), 1);
     }
 
     #[test]

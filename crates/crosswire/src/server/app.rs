@@ -9,6 +9,7 @@ use axum::routing::MethodRouter;
 use tokio::net::TcpListener;
 
 use super::listener::Server;
+use super::priority::{Tiers, http_router};
 use super::service::{Routes, WsRoute};
 use crate::config::Config;
 use crate::error::ServeError;
@@ -22,7 +23,10 @@ use crate::ws::{DynHandler, WebSocketHandler};
 /// `426 Upgrade Required`; an upgrade request to a path with no WebSocket
 /// handler gets `404`.
 ///
-/// Paths use axum's syntax: `/users/{id}`, `/files/{*rest}`.
+/// Paths use axum's syntax: `/users/{id}`, `/files/{*rest}`. A static
+/// segment beats a parameter, and a parameter beats a catch-all, even when a
+/// parameter and a catch-all sit side by side (`/users/{id}` and
+/// `/users/{*rest}`), which a single axum router refuses.
 ///
 /// ```no_run
 /// use crosswire::prelude::*;
@@ -45,8 +49,12 @@ use crate::ws::{DynHandler, WebSocketHandler};
 pub struct App {
     config: Config,
     websockets: Vec<(String, Arc<dyn DynHandler>)>,
+    /// Merged routers; the routes below are added when the server is built,
+    /// so each can be put in its priority tier.
     http: Router,
+    http_routes: Vec<(String, MethodRouter)>,
     http_paths: HashSet<String>,
+    public: Option<tower_http::services::ServeDir>,
 }
 
 impl App {
@@ -61,7 +69,9 @@ impl App {
             config,
             websockets: Vec::new(),
             http: Router::new(),
+            http_routes: Vec::new(),
             http_paths: HashSet::new(),
+            public: None,
         }
     }
 
@@ -79,14 +89,15 @@ impl App {
     /// Serves an axum method router at `path` (extractors work as usual,
     /// including [`ServerHandle`](crate::ServerHandle)).
     pub fn route(mut self, path: &str, method_router: MethodRouter) -> Self {
-        self.http = self.http.route(path, method_router);
+        self.http_routes.push((path.to_owned(), method_router));
         self.http_paths.insert(path.to_owned());
         self
     }
 
-    /// Merges a whole axum router (its fallback included). Paths that also
-    /// have a WebSocket handler should be registered with [`App::route`] so
-    /// plain requests reach them instead of a `426`.
+    /// Merges a whole axum router (its fallback included, unless
+    /// [`App::public_dir`] sets one). Paths that also have a WebSocket handler
+    /// should be registered with [`App::route`] so plain requests reach them
+    /// instead of a `426`.
     pub fn merge(mut self, router: Router) -> Self {
         self.http = self.http.merge(router);
         self
@@ -97,7 +108,7 @@ impl App {
     pub fn public_dir(mut self, dir: impl AsRef<std::path::Path>) -> Self {
         let files = tower_http::services::ServeDir::new(dir.as_ref())
             .append_index_html_on_directories(true);
-        self.http = self.http.fallback_service(files);
+        self.public = Some(files);
         self
     }
 
@@ -109,7 +120,7 @@ impl App {
 
     /// Binds `addr` (`"127.0.0.1:0"` picks a free port).
     pub async fn listen_on(self, addr: &str) -> Result<Server, ServeError> {
-        let listener = TcpListener::bind(addr)
+        let listener = super::bind::bind_str(addr)
             .await
             .map_err(|source| ServeError::Bind {
                 addr: addr.to_owned(),
@@ -123,12 +134,10 @@ impl App {
     pub async fn listen_on_all(self, addrs: &[SocketAddr]) -> Result<Server, ServeError> {
         let mut listeners = Vec::with_capacity(addrs.len());
         for addr in addrs {
-            let listener = TcpListener::bind(addr)
-                .await
-                .map_err(|source| ServeError::Bind {
-                    addr: addr.to_string(),
-                    source,
-                })?;
+            let listener = super::bind::bind(*addr).map_err(|source| ServeError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?;
             listeners.push(listener);
         }
         self.serve_listeners(listeners)
@@ -136,19 +145,17 @@ impl App {
 
     /// Serves already-bound listeners.
     pub fn serve_listeners(self, listeners: Vec<TcpListener>) -> Result<Server, ServeError> {
-        let mut ws = matchit::Router::new();
-        for (path, handler) in self.websockets {
-            let route = WsRoute {
-                has_http: self.http_paths.contains(&path),
-                handler,
-            };
-            ws.insert(path.clone(), route)
-                .map_err(|e| ServeError::Route {
-                    path,
-                    reason: e.to_string(),
-                })?;
-        }
-        let routes = Routes::new(ws, self.http, &self.config);
+        let ws = self
+            .websockets
+            .into_iter()
+            .map(|(path, handler)| {
+                let has_http = self.http_paths.contains(&path);
+                (path, WsRoute { handler, has_http })
+            })
+            .collect();
+        let ws = Tiers::build(ws)?;
+        let http = http_router(self.http, self.http_routes, self.public)?;
+        let routes = Routes::new(ws, http, &self.config);
         Server::new(listeners, routes, &self.config)
     }
 }
@@ -167,6 +174,7 @@ impl std::fmt::Debug for App {
                 &self.websockets.iter().map(|(p, _)| p).collect::<Vec<_>>(),
             )
             .field("http_paths", &self.http_paths)
+            .field("public", &self.public.is_some())
             .finish()
     }
 }

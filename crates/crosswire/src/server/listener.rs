@@ -96,11 +96,17 @@ impl Server {
             let header_read_timeout = self.header_read_timeout;
             tokio::spawn(accept_loop(listener, routes, stop, header_read_timeout));
         }
+        let keepalive = tokio::spawn(crate::ws::keepalive::run(Arc::clone(&self.routes.shared)));
         shutdown.await;
+        keepalive.abort();
         tracing::info!(target: "crosswire::server", "shutting down");
         let _ = stop_tx.send(true);
+        // Event streams end on their own signal: they are responses still
+        // being written, which a graceful HTTP shutdown would wait on forever.
+        self.routes.shared.begin_shutdown();
+        let (code, reason) = shutdown_close();
         for peer in self.routes.shared.peers() {
-            let _ = peer.close(1001, "server shutting down");
+            let _ = peer.close(code, reason);
         }
         // Each connection's close handshake is itself bounded by the close
         // timeout; allow that plus a little for the hooks.
@@ -174,6 +180,17 @@ async fn accept_loop(
             }
             .instrument(span),
         );
+    }
+}
+
+/// The close code peers get at shutdown: 1001 (going away), or 1012
+/// (service restart) when `crosswire dev` runs the app (it sets
+/// `CROSSWIRE_DEV`), so clients know to reconnect to the new build.
+fn shutdown_close() -> (u16, &'static str) {
+    if std::env::var_os("CROSSWIRE_DEV").is_some() {
+        (1012, "service restart")
+    } else {
+        (1001, "server shutting down")
     }
 }
 

@@ -7,7 +7,9 @@
 //! task.
 
 mod app;
+mod bind;
 mod listener;
+mod priority;
 mod service;
 mod tracker;
 mod upgrade;

@@ -13,6 +13,7 @@ use http::{HeaderValue, Request, StatusCode, header};
 use hyper::body::Incoming;
 use tower::ServiceExt;
 
+use super::priority::Tiers;
 use super::tracker::Tracker;
 use super::upgrade::upgrade;
 use crate::config::Config;
@@ -30,7 +31,7 @@ pub(crate) struct WsRoute {
 
 /// Everything a request needs to be routed; shared by all connections.
 pub(crate) struct Routes {
-    pub(crate) ws: matchit::Router<WsRoute>,
+    pub(crate) ws: Tiers<WsRoute>,
     pub(crate) http: Router,
     pub(crate) shared: Arc<Shared>,
     pub(crate) handle: ServerHandle,
@@ -39,8 +40,8 @@ pub(crate) struct Routes {
 }
 
 impl Routes {
-    pub(crate) fn new(ws: matchit::Router<WsRoute>, http: Router, config: &Config) -> Self {
-        let shared = Arc::new(Shared::new(config.websocket.clone()));
+    pub(crate) fn new(ws: Tiers<WsRoute>, http: Router, config: &Config) -> Self {
+        let shared = Arc::new(Shared::new(config.websocket.clone(), config.sse.clone()));
         Self {
             ws,
             http,

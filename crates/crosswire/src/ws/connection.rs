@@ -3,8 +3,9 @@
 //!
 //! Two tasks serve a connection. This one owns the read half: it decodes
 //! frames, runs the hooks one at a time (so they see messages in arrival
-//! order), answers pings, sends keep-alive pings and enforces the idle and
-//! closing timeouts. The writer task ([`super::writer`]) owns the write half
+//! order), answers pings, records activity and enforces the closing
+//! timeout. Keep-alive pings and idle timeouts come from one sweep per server
+//! ([`super::keepalive`]), not from a timer per connection. The writer task ([`super::writer`]) owns the write half
 //! and drains the peer's send queue. They talk only through the
 //! [`Outbox`](super::outbox::Outbox).
 //!
@@ -12,14 +13,17 @@
 //! allocates only when bytes arrive, releasing the buffer again once every
 //! complete frame has been consumed.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Poll, ready};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use crosswire_proto::{CloseFrame, Decoder, DecoderConfig, Event, OpCode, ProtocolError};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedReadHalf;
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::task::JoinHandle;
+use tokio::time::{Sleep, sleep, timeout};
 use tracing::Instrument;
 
 use super::close_info::CloseInfo;
@@ -51,13 +55,17 @@ impl Ended {
 }
 
 /// Serves an upgraded connection until it is closed, then runs `close`.
-pub(crate) async fn serve_connection(
+///
+/// A plain function returning the future, so the future keeps only what the
+/// connection needs while it lives (an idle connection's memory is mostly
+/// this future): the socket is shared by the two tasks, not split.
+pub(crate) fn serve_connection(
     stream: TcpStream,
     already_read: Bytes,
     peer: Peer,
     handler: Arc<dyn DynHandler>,
     shared: Arc<Shared>,
-) {
+) -> impl Future<Output = ()> + Send {
     let span = tracing::debug_span!(
         target: "crosswire::ws",
         "ws",
@@ -65,79 +73,84 @@ pub(crate) async fn serve_connection(
         remote = %peer.remote_address(),
         path = peer.request().path(),
     );
-    let config = shared.websocket.clone();
-    let (read_half, write_half) = stream.into_split();
+    let close_timeout = shared.websocket.close_timeout;
+    let stream = Arc::new(stream);
     let outbox = Arc::clone(peer.outbox());
-    let mut writer =
-        tokio::spawn(run_writer(Arc::clone(&outbox), write_half).instrument(span.clone()));
+    let writer =
+        tokio::spawn(run_writer(Arc::clone(&outbox), Arc::clone(&stream)).instrument(span.clone()));
+    let reader = Reader::new(stream, &already_read, &shared.websocket);
+    drop(already_read);
+    lifecycle(reader, writer, peer, handler, shared, close_timeout).instrument(span)
+}
 
-    async move {
-        tracing::debug!("open");
-        shared.join(&peer);
-        run_hook(&peer, "open", Arc::clone(&handler).open(peer.clone())).await;
+/// `open`, the read loop, `error` and `close`, then the end of the socket.
+async fn lifecycle(
+    mut reader: Reader,
+    mut writer: JoinHandle<()>,
+    peer: Peer,
+    handler: Arc<dyn DynHandler>,
+    shared: Arc<Shared>,
+    close_timeout: Duration,
+) {
+    tracing::debug!("open");
+    shared.join(&peer);
+    run_hook(&peer, "open", Arc::clone(&handler).open(peer.clone())).await;
 
-        let mut reader = Reader::new(read_half, already_read, &config);
-        let ended = reader.run(&peer, &handler).await;
+    let ended = reader.run(&peer, &handler).await;
 
-        shared.leave(peer.key());
-        peer.leave_topics();
-        if let Some(error) = ended.error {
-            tracing::debug!(%error, "connection failed");
-            run_hook(
-                &peer,
-                "error",
-                Arc::clone(&handler).error(peer.clone(), error),
-            )
-            .await;
-        }
-        tracing::debug!(code = ended.close.code, "close");
+    shared.leave(peer.key());
+    peer.leave_topics();
+    if let Some(error) = ended.error {
+        tracing::debug!(%error, "connection failed");
         run_hook(
             &peer,
-            "close",
-            Arc::clone(&handler).close(peer.clone(), ended.close),
+            "error",
+            Arc::clone(&handler).error(peer.clone(), error),
         )
         .await;
-
-        // Let the writer flush what is queued (the close frame last), bounded.
-        let sent_close = outbox.is_closing() && !outbox.is_terminated();
-        if !sent_close {
-            outbox.terminate();
-        }
-        if timeout(config.close_timeout, &mut writer).await.is_err() {
-            writer.abort();
-            return;
-        }
-        if sent_close {
-            // Wait for the client to close its side, so the socket is not
-            // reset under data the client is still reading.
-            reader.drain_until_eof(config.close_timeout).await;
-        }
     }
-    .instrument(span)
+    tracing::debug!(code = ended.close.code, "close");
+    run_hook(
+        &peer,
+        "close",
+        Arc::clone(&handler).close(peer.clone(), ended.close),
+    )
     .await;
+
+    // Let the writer flush what is queued (the close frame last), bounded.
+    let outbox = peer.outbox();
+    let sent_close = outbox.is_closing() && !outbox.is_terminated();
+    if !sent_close {
+        outbox.terminate();
+    }
+    if timeout(close_timeout, &mut writer).await.is_err() {
+        writer.abort();
+        return;
+    }
+    if sent_close {
+        // Wait for the client to close its side, so the socket is not
+        // reset under data the client is still reading.
+        reader.drain_until_eof(close_timeout).await;
+    }
 }
 
 /// The read side of a connection.
 struct Reader {
-    io: OwnedReadHalf,
+    io: Arc<TcpStream>,
     buf: BytesMut,
     decoder: Decoder,
-    idle_timeout: Duration,
-    ping_interval: Duration,
     close_timeout: Duration,
 }
 
 impl Reader {
-    fn new(io: OwnedReadHalf, already_read: Bytes, config: &WebSocketConfig) -> Self {
+    fn new(io: Arc<TcpStream>, already_read: &[u8], config: &WebSocketConfig) -> Self {
         Self {
             io,
-            buf: BytesMut::from(&already_read[..]),
+            buf: BytesMut::from(already_read),
             decoder: Decoder::new(DecoderConfig::new(
                 config.max_frame_size,
                 config.max_message_size,
             )),
-            idle_timeout: config.idle_timeout,
-            ping_interval: config.ping_interval,
             close_timeout: config.close_timeout,
         }
     }
@@ -145,11 +158,10 @@ impl Reader {
     /// Reads and dispatches until the connection ends.
     async fn run(&mut self, peer: &Peer, handler: &Arc<dyn DynHandler>) -> Ended {
         let outbox = Arc::clone(peer.outbox());
-        let mut last_seen = Instant::now();
-        let mut next_ping = last_seen + self.ping_interval;
-        // Set once the server has started a close: when to give up waiting for
-        // the client's close frame, and the failure that caused it, if any.
-        let mut closing: Option<(Instant, Option<WebSocketError>)> = None;
+        // Set once the server has started a close: the timer for the client's
+        // answer (boxed, so idle connections do not carry a timer inline) and
+        // the failure that caused it, if any.
+        let mut closing: Option<(Pin<Box<Sleep>>, Option<WebSocketError>)> = None;
 
         loop {
             // Everything complete in the buffer, in order.
@@ -180,7 +192,7 @@ impl Reader {
                         .await;
                     }
                     Event::Ping(data) => {
-                        outbox.push(OutFrame::new(OpCode::Pong, data));
+                        outbox.push(&OutFrame::new(OpCode::Pong, data));
                     }
                     Event::Pong(_) => {}
                     Event::Close(frame) => {
@@ -196,72 +208,66 @@ impl Reader {
                     }
                 }
             }
-            if self.buf.is_empty() && self.buf.capacity() > 0 {
-                // Idle connections hold no buffer.
-                self.buf = BytesMut::new();
-            }
-
             if outbox.is_terminated() {
                 return Ended::dropped();
             }
             if closing.is_none() && outbox.is_closing() {
-                let error = outbox
-                    .take_overflowed()
-                    .then(|| WebSocketError::SendQueueFull {
-                        limit: outbox.limit(),
-                    });
-                closing = Some((Instant::now() + self.close_timeout, error));
+                let cause = outbox.take_cause();
+                if let Some(error @ WebSocketError::IdleTimeout(_)) = cause {
+                    // A peer silent that long is most likely gone: report
+                    // the close now rather than wait for an answer.
+                    return server_closed(&outbox, Some(error));
+                }
+                closing = Some((Box::pin(sleep(self.close_timeout)), cause));
             }
 
-            let idle_deadline = last_seen + self.idle_timeout;
-            let wake = match &closing {
-                Some((deadline, _)) => *deadline,
-                None => next_ping.min(idle_deadline),
-            };
-            tokio::select! {
+            let wake = tokio::select! {
                 read = self.read_more() => match read {
-                    Ok(0) | Err(_) => {
-                        return match closing {
-                            // We closed and the client just hung up: the close
-                            // we sent is the best account of what happened.
-                            Some((_, error)) => server_closed(&outbox, error),
-                            None => Ended::dropped(),
-                        };
-                    }
-                    Ok(_) => last_seen = Instant::now(),
+                    Ok(0) | Err(_) => Wake::Hangup,
+                    Ok(_) => Wake::Data,
                 },
-                () = sleep_until(wake) => {
-                    let now = Instant::now();
-                    if let Some((deadline, error)) = closing.take() {
-                        if now >= deadline {
-                            return server_closed(&outbox, error);
-                        }
-                        closing = Some((deadline, error));
-                    } else if now >= idle_deadline {
-                        let error = WebSocketError::IdleTimeout(self.idle_timeout);
-                        outbox.close(Some(&CloseFrame { code: 1001, reason: "idle timeout".to_owned() }));
-                        return Ended { close: CloseInfo::new(1001, "idle timeout"), error: Some(error) };
-                    } else if now >= next_ping {
-                        outbox.push(OutFrame::new(OpCode::Ping, Bytes::new()));
-                        next_ping = now + self.ping_interval;
-                    }
+                () = close_deadline(&mut closing) => Wake::CloseTimeout,
+                () = outbox.closing_started(), if closing.is_none() => Wake::Closing,
+            };
+            match wake {
+                Wake::Data => outbox.touch(),
+                Wake::Closing => {}
+                // We closed and the client hung up or never answered: the
+                // close we sent is the best account of what happened.
+                Wake::Hangup | Wake::CloseTimeout => {
+                    return match closing {
+                        Some((_, error)) => server_closed(&outbox, error),
+                        None => Ended::dropped(),
+                    };
                 }
-                () = outbox.closing_started(), if closing.is_none() => {}
             }
         }
     }
 
     /// Waits for the socket to be readable, then reads what is there.
+    ///
+    /// Written against readiness rather than `AsyncRead`, so that no buffer
+    /// is held while waiting: a busy connection keeps reusing its buffer (the
+    /// messages split off it are usually gone by the next read, so `reserve`
+    /// reclaims it in place), and the buffer is released only when a read
+    /// finds nothing and the task is about to wait.
     async fn read_more(&mut self) -> std::io::Result<usize> {
-        loop {
-            self.io.readable().await?;
-            self.buf.reserve(READ_CHUNK);
-            match self.io.try_read_buf(&mut self.buf) {
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e),
+        std::future::poll_fn(|cx| {
+            loop {
+                ready!(self.io.poll_read_ready(cx))?;
+                self.buf.reserve(READ_CHUNK);
+                match self.io.try_read_buf(&mut self.buf) {
+                    Ok(n) => return Poll::Ready(Ok(n)),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        if self.buf.is_empty() {
+                            self.buf = BytesMut::new();
+                        }
+                    }
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
             }
-        }
+        })
+        .await
     }
 
     /// Discards whatever the client still sends until it closes, bounded.
@@ -276,6 +282,23 @@ impl Reader {
             }
         })
         .await;
+    }
+}
+
+/// What woke the reader.
+enum Wake {
+    Data,
+    Hangup,
+    Closing,
+    CloseTimeout,
+}
+
+/// Completes when the closing handshake has taken too long; never while the
+/// connection is not closing.
+async fn close_deadline(closing: &mut Option<(Pin<Box<Sleep>>, Option<WebSocketError>)>) {
+    match closing {
+        Some((timer, _)) => timer.as_mut().await,
+        None => std::future::pending().await,
     }
 }
 

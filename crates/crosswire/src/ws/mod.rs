@@ -8,10 +8,12 @@
 //!   connection.
 
 mod accept;
+mod buffer_pool;
 mod close_info;
 mod connection;
 mod dispatch;
 mod hooks;
+pub(crate) mod keepalive;
 mod message;
 pub(crate) mod outbox;
 mod payload;

@@ -23,12 +23,16 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use crosswire_proto::{CloseFrame, FrameHeader, OpCode};
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::config::OverflowPolicy;
+use crate::error::WebSocketError;
 
 /// One server frame ready for the wire: a header and a shared payload.
 #[derive(Debug, Clone)]
@@ -136,8 +140,9 @@ struct State {
     closing: bool,
     /// The connection is to be dropped with no further writes.
     terminated: bool,
-    /// The close was caused by an overflow (reported once to the reader).
-    overflowed: bool,
+    /// Why the server started the close, if a failure caused it (reported
+    /// once to the reader, which gives it to the `error` hook).
+    cause: Option<WebSocketError>,
     /// The close frame the server queued, if any.
     sent_close: Option<CloseFrame>,
 }
@@ -157,6 +162,13 @@ pub(crate) struct Outbox {
     reader_wake: Notify,
     /// Woken (all waiters) whenever everything queued has been written.
     drained: Notify,
+    /// When the connection opened; the base of the two clocks below.
+    born: Instant,
+    /// Milliseconds after `born` the client last sent anything. Written by
+    /// the reader, read by the keep-alive sweep.
+    last_seen_ms: AtomicU64,
+    /// Milliseconds after `born` the sweep last pinged.
+    last_ping_ms: AtomicU64,
 }
 
 impl Outbox {
@@ -169,6 +181,9 @@ impl Outbox {
             writer_wake: Notify::new(),
             reader_wake: Notify::new(),
             drained: Notify::new(),
+            born: Instant::now(),
+            last_seen_ms: AtomicU64::new(0),
+            last_ping_ms: AtomicU64::new(0),
         }
     }
 
@@ -186,7 +201,9 @@ impl Outbox {
     }
 
     /// Queues a frame, applying the overflow policy when the budget is exceeded.
-    pub(crate) fn push(&self, frame: OutFrame) -> Pushed {
+    /// Takes a reference: a small frame is copied and a large one cloned by
+    /// reference count, so a publish never clones what it then copies.
+    pub(crate) fn push(&self, frame: &OutFrame) -> Pushed {
         let mut state = self.lock();
         if state.closing || state.terminated {
             return Pushed::Closed;
@@ -202,7 +219,7 @@ impl Outbox {
                     // Free what the slow reader would never read, then close.
                     state.chunks.clear();
                     state.queued = 0;
-                    state.overflowed = true;
+                    state.cause = Some(WebSocketError::SendQueueFull { limit: self.limit });
                     let close = CloseFrame {
                         code: 1008,
                         reason: "send queue full".to_owned(),
@@ -227,16 +244,16 @@ impl Outbox {
 
     /// Adds a frame at the tail: copied into the last inline buffer when small,
     /// by reference when large.
-    fn append(chunks: &mut VecDeque<Chunk>, frame: OutFrame) {
+    fn append(chunks: &mut VecDeque<Chunk>, frame: &OutFrame) {
         let len = frame.wire_len();
         if len > INLINE_MAX {
-            chunks.push_back(Chunk::Shared(frame));
+            chunks.push_back(Chunk::Shared(frame.clone()));
             return;
         }
         let buffer = match chunks.back_mut() {
             Some(Chunk::Inline(buffer)) if buffer.len() + len <= INLINE_CHUNK => buffer,
             _ => {
-                chunks.push_back(Chunk::Inline(Vec::with_capacity(len.max(512))));
+                chunks.push_back(Chunk::Inline(super::buffer_pool::take(len)));
                 match chunks.back_mut() {
                     Some(Chunk::Inline(buffer)) => buffer,
                     // Just pushed an inline chunk.
@@ -253,7 +270,7 @@ impl Outbox {
         state.sent_close = close;
         state.closing = true;
         state.queued += frame.wire_len();
-        Self::append(&mut state.chunks, frame);
+        Self::append(&mut state.chunks, &frame);
     }
 
     /// Queues a close frame after what is already queued. Returns false if the
@@ -298,9 +315,48 @@ impl Outbox {
         self.lock().sent_close.clone()
     }
 
-    /// True (once) if the close was caused by an overflow.
-    pub(crate) fn take_overflowed(&self) -> bool {
-        std::mem::take(&mut self.lock().overflowed)
+    /// The failure that made the server close, taken once.
+    pub(crate) fn take_cause(&self) -> Option<WebSocketError> {
+        self.lock().cause.take()
+    }
+
+    /// Closes because of `cause` (unless already closing), with `close`.
+    pub(crate) fn fail(&self, close: CloseFrame, cause: WebSocketError) -> bool {
+        let mut state = self.lock();
+        if state.closing || state.terminated {
+            return false;
+        }
+        state.cause = Some(cause);
+        Self::enqueue_close(&mut state, Some(close));
+        drop(state);
+        self.writer_wake.notify_one();
+        self.reader_wake.notify_one();
+        true
+    }
+
+    /// Records that the client sent something (data, ping or pong).
+    pub(crate) fn touch(&self) {
+        self.last_seen_ms
+            .store(self.born.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// How long the client has been silent.
+    pub(crate) fn silent_for(&self) -> Duration {
+        let seen = Duration::from_millis(self.last_seen_ms.load(Ordering::Relaxed));
+        self.born.elapsed().saturating_sub(seen)
+    }
+
+    /// How long since the last keep-alive ping, and records one now if at
+    /// least `interval` has passed.
+    pub(crate) fn ping_due(&self, interval: Duration) -> bool {
+        let now = self.born.elapsed().as_millis() as u64;
+        let last = self.last_ping_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= interval.as_millis() as u64 {
+            self.last_ping_ms.store(now, Ordering::Relaxed);
+            true
+        } else {
+            false
+        }
     }
 
     /// Bytes queued or being written.
@@ -383,32 +439,35 @@ mod tests {
     #[test]
     fn overflow_with_close_policy_frees_the_queue_and_queues_1008() {
         let outbox = Outbox::new(1000, OverflowPolicy::Close);
-        assert_eq!(outbox.push(text(600)), Pushed::Queued);
-        assert_eq!(outbox.push(text(600)), Pushed::Overflow);
+        assert_eq!(outbox.push(&text(600)), Pushed::Queued);
+        assert_eq!(outbox.push(&text(600)), Pushed::Overflow);
         assert!(outbox.is_closing());
-        assert!(outbox.take_overflowed());
+        assert!(matches!(
+            outbox.take_cause(),
+            Some(WebSocketError::SendQueueFull { limit: 1000 })
+        ));
         // Only the close frame is left.
         assert!(outbox.buffered_amount() < 200);
-        assert_eq!(outbox.push(text(1)), Pushed::Closed);
+        assert_eq!(outbox.push(&text(1)), Pushed::Closed);
     }
 
     #[test]
     fn overflow_with_drop_policy_keeps_the_peer() {
         let outbox = Outbox::new(1000, OverflowPolicy::DropMessage);
-        assert_eq!(outbox.push(text(600)), Pushed::Queued);
-        assert_eq!(outbox.push(text(600)), Pushed::Overflow);
+        assert_eq!(outbox.push(&text(600)), Pushed::Queued);
+        assert_eq!(outbox.push(&text(600)), Pushed::Overflow);
         assert!(!outbox.is_closing());
-        assert_eq!(outbox.push(text(100)), Pushed::Queued);
+        assert_eq!(outbox.push(&text(100)), Pushed::Queued);
     }
 
     #[test]
     fn large_frames_are_queued_by_reference_between_inline_runs() {
         let outbox = Outbox::new(1 << 20, OverflowPolicy::Close);
         let big = text(INLINE_MAX + 1);
-        outbox.push(text(10));
-        outbox.push(big.clone());
-        outbox.push(text(10));
-        outbox.push(text(10));
+        outbox.push(&text(10));
+        outbox.push(&big);
+        outbox.push(&text(10));
+        outbox.push(&text(10));
         let state = outbox.lock();
         let kinds: Vec<_> = state
             .chunks
@@ -427,14 +486,14 @@ mod tests {
     #[test]
     fn a_frame_larger_than_the_budget_goes_out_when_the_queue_is_empty() {
         let outbox = Outbox::new(100, OverflowPolicy::Close);
-        assert_eq!(outbox.push(text(5000)), Pushed::Queued);
+        assert_eq!(outbox.push(&text(5000)), Pushed::Queued);
     }
 
     #[tokio::test]
     async fn batches_take_everything_and_flag_the_close() {
         let outbox = Outbox::new(1 << 20, OverflowPolicy::Close);
-        outbox.push(text(3));
-        outbox.push(text(4));
+        outbox.push(&text(3));
+        outbox.push(&text(4));
         assert!(outbox.close(None));
         let mut batch = VecDeque::new();
         let next = outbox.next_batch(&mut batch).await;

@@ -97,7 +97,7 @@ impl Peer {
     }
 
     fn push(&self, frame: OutFrame) -> Result<(), SendError> {
-        match self.inner.outbox.push(frame) {
+        match self.inner.outbox.push(&frame) {
             Pushed::Queued => Ok(()),
             Pushed::Closed => Err(SendError::Closed),
             Pushed::Overflow => Err(SendError::QueueFull {

@@ -3,11 +3,18 @@
 //! The same value is given to the `upgrade` hook and kept by the [`Peer`](crate::Peer)
 //! (`peer.request()`), so every hook sees the URL, headers, route parameters and
 //! remote address of its connection.
+//!
+//! A peer keeps this for as long as its connection lives, so it is stored
+//! compactly: the URL as one string, the headers as one buffer of
+//! `name:value` lines, and a [`HeaderMap`] built only if someone asks for it.
+//! The copy also detaches it from hyper, which parses requests in place:
+//! keeping hyper's header values would pin the connection's whole read
+//! buffer (kilobytes) for every idle peer.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use http::{HeaderMap, Method, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// The request that asked for a WebSocket upgrade. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -17,14 +24,20 @@ pub struct UpgradeRequest {
 
 #[derive(Debug)]
 struct Inner {
-    method: Method,
-    uri: Uri,
-    url: String,
-    headers: HeaderMap,
+    /// `http://host/path?query`.
+    url: Box<str>,
+    /// Where the path starts in `url`.
+    path_start: usize,
+    /// Each header as `name:value\n` (names are lower-case, values hold no
+    /// newline: both are guaranteed by the `http` types they came from).
+    raw_headers: Box<[u8]>,
+    /// The headers as a map, built on first use (boxed: most peers never
+    /// ask, and the empty cell is then a pointer, not a whole map).
+    headers: OnceLock<Box<HeaderMap>>,
     remote_addr: SocketAddr,
-    params: Vec<(String, String)>,
-    protocols: Vec<String>,
-    extensions: Option<String>,
+    params: Box<[(Box<str>, Box<str>)]>,
+    protocols: Box<[String]>,
+    extensions: Option<Box<str>>,
 }
 
 impl UpgradeRequest {
@@ -48,16 +61,28 @@ impl UpgradeRequest {
             .uri
             .path_and_query()
             .map_or("/", http::uri::PathAndQuery::as_str);
+        let prefix = format!("http://{host}");
+        let url = format!("{prefix}{path}");
+        let mut raw_headers = Vec::new();
+        for (name, value) in &parts.headers {
+            raw_headers.extend_from_slice(name.as_str().as_bytes());
+            raw_headers.push(b':');
+            raw_headers.extend_from_slice(value.as_bytes());
+            raw_headers.push(b'\n');
+        }
         Self {
             inner: Arc::new(Inner {
-                method: parts.method.clone(),
-                uri: parts.uri.clone(),
-                url: format!("http://{host}{path}"),
-                headers: parts.headers.clone(),
+                path_start: prefix.len(),
+                url: url.into_boxed_str(),
+                raw_headers: raw_headers.into_boxed_slice(),
+                headers: OnceLock::new(),
                 remote_addr,
-                params,
-                protocols,
-                extensions,
+                params: params
+                    .into_iter()
+                    .map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str()))
+                    .collect(),
+                protocols: protocols.into_boxed_slice(),
+                extensions: extensions.map(String::into_boxed_str),
             }),
         }
     }
@@ -68,34 +93,60 @@ impl UpgradeRequest {
         &self.inner.url
     }
 
-    /// The request target as received (path and query).
-    pub fn uri(&self) -> &Uri {
-        &self.inner.uri
+    /// The request target as received: path and query.
+    pub fn path_and_query(&self) -> &str {
+        &self.inner.url[self.inner.path_start..]
     }
 
     /// The path of the request target.
     pub fn path(&self) -> &str {
-        self.inner.uri.path()
+        let target = self.path_and_query();
+        target.split_once('?').map_or(target, |(path, _)| path)
     }
 
     /// The query string, without `?`.
     pub fn query(&self) -> Option<&str> {
-        self.inner.uri.query()
-    }
-
-    /// The request method (always GET for an accepted upgrade).
-    pub fn method(&self) -> &Method {
-        &self.inner.method
+        self.path_and_query()
+            .split_once('?')
+            .map(|(_, query)| query)
     }
 
     /// All request headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.inner.headers
+        self.inner.headers.get_or_init(|| {
+            let mut map = HeaderMap::new();
+            for (name, value) in self.raw_header_lines() {
+                if let (Ok(name), Ok(value)) =
+                    (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+                {
+                    map.append(name, value);
+                }
+            }
+            Box::new(map)
+        })
     }
 
-    /// One header as text, if present and visible ASCII.
+    /// One header as text (the first, if repeated), looked up
+    /// case-insensitively; `None` if absent or not visible ASCII.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.inner.headers.get(name).and_then(|v| v.to_str().ok())
+        self.raw_header_lines()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .and_then(|(_, value)| std::str::from_utf8(value).ok())
+            .filter(|value| {
+                value
+                    .bytes()
+                    .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+            })
+    }
+
+    fn raw_header_lines(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.inner
+            .raw_headers
+            .split(|&b| b == b'\n')
+            .filter_map(|line| {
+                let colon = line.iter().position(|&b| b == b':')?;
+                Some((&line[..colon], &line[colon + 1..]))
+            })
     }
 
     /// The client's address.
@@ -108,13 +159,13 @@ impl UpgradeRequest {
         self.inner
             .params
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| &**v)
     }
 
     /// All route parameters, in route order.
-    pub fn params(&self) -> &[(String, String)] {
-        &self.inner.params
+    pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.inner.params.iter().map(|(k, v)| (&**k, &**v))
     }
 
     /// The subprotocols the client offered, in its order of preference.
@@ -125,5 +176,55 @@ impl UpgradeRequest {
     /// The raw `Sec-WebSocket-Extensions` header the client sent.
     pub fn extensions(&self) -> Option<&str> {
         self.inner.extensions.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(target: &str, headers: &[(&str, &str)]) -> UpgradeRequest {
+        let mut builder = http::Request::builder().uri(target);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let (parts, ()) = builder.body(()).unwrap().into_parts();
+        UpgradeRequest::new(
+            &parts,
+            "127.0.0.1:5000".parse().unwrap(),
+            vec![("room".into(), "blue".into())],
+            vec![],
+            None,
+        )
+    }
+
+    #[test]
+    fn url_path_and_query_come_from_host_and_target() {
+        let req = request("/chat?x=1&y=2", &[("host", "example.com:3000")]);
+        assert_eq!(req.url(), "http://example.com:3000/chat?x=1&y=2");
+        assert_eq!(req.path(), "/chat");
+        assert_eq!(req.query(), Some("x=1&y=2"));
+        assert_eq!(req.path_and_query(), "/chat?x=1&y=2");
+        assert_eq!(request("/", &[("host", "h")]).query(), None);
+        assert_eq!(req.param("room"), Some("blue"));
+    }
+
+    #[test]
+    fn headers_keep_repeats_and_colons_in_values() {
+        let req = request(
+            "/",
+            &[
+                ("host", "h"),
+                ("x-a", "1"),
+                ("x-a", "2"),
+                ("x-time", "12:30:00"),
+            ],
+        );
+        assert_eq!(req.header("X-A"), Some("1"));
+        assert_eq!(req.header("x-time"), Some("12:30:00"));
+        assert_eq!(req.header("missing"), None);
+        let all: Vec<_> = req.headers().get_all("x-a").iter().collect();
+        assert_eq!(all, ["1", "2"]);
+        assert_eq!(req.headers()["x-time"], "12:30:00");
     }
 }

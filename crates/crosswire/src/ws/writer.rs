@@ -9,9 +9,9 @@ use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::sync::Arc;
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
 
+use super::buffer_pool;
 use super::outbox::{Batch, Chunk, Outbox};
 
 /// Slices per `writev` call; Linux's `IOV_MAX` is 1024.
@@ -23,7 +23,7 @@ const KEEP_BATCH_CAPACITY: usize = 64;
 
 /// Writes frames from `outbox` until a close frame was written (then shuts
 /// the write side), the outbox is terminated, or the socket fails.
-pub(crate) async fn run_writer(outbox: Arc<Outbox>, mut io: OwnedWriteHalf) {
+pub(crate) async fn run_writer(outbox: Arc<Outbox>, io: Arc<TcpStream>) {
     let mut batch: VecDeque<Chunk> = VecDeque::new();
     loop {
         let next = outbox.next_batch(&mut batch).await;
@@ -32,21 +32,24 @@ pub(crate) async fn run_writer(outbox: Arc<Outbox>, mut io: OwnedWriteHalf) {
             Batch::Frames { ends_with_close } => ends_with_close,
         };
         let bytes: usize = batch.iter().map(Chunk::wire_len).sum();
-        if let Err(error) = write_chunks(&mut io, &batch).await {
+        if let Err(error) = write_chunks(&io, &batch).await {
             tracing::debug!(target: "crosswire::ws", %error, "write failed");
             outbox.writer_failed();
             return;
         }
         outbox.written(bytes);
+        for chunk in batch.drain(..) {
+            if let Chunk::Inline(buffer) = chunk {
+                buffer_pool::give(buffer);
+            }
+        }
         if batch.capacity() > KEEP_BATCH_CAPACITY {
             batch = VecDeque::new();
-        } else {
-            batch.clear();
         }
         if ends_with_close {
             // The closing handshake: after our close frame, the server is the
             // side that ends the TCP connection (RFC 6455 §7.1.1).
-            let _ = io.shutdown().await;
+            let _ = socket2::SockRef::from(&*io).shutdown(std::net::Shutdown::Write);
             return;
         }
     }
@@ -54,7 +57,7 @@ pub(crate) async fn run_writer(outbox: Arc<Outbox>, mut io: OwnedWriteHalf) {
 
 /// Writes every chunk of `chunks`, in order, with as few system calls as the
 /// socket allows.
-async fn write_chunks(io: &mut OwnedWriteHalf, chunks: &VecDeque<Chunk>) -> std::io::Result<()> {
+async fn write_chunks(io: &TcpStream, chunks: &VecDeque<Chunk>) -> std::io::Result<()> {
     let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity((chunks.len() * 2).min(MAX_SLICES));
     let mut rest = chunks.iter().peekable();
     while rest.peek().is_some() {
@@ -75,7 +78,14 @@ async fn write_chunks(io: &mut OwnedWriteHalf, chunks: &VecDeque<Chunk>) -> std:
         }
         let mut pending: &mut [IoSlice<'_>] = &mut slices;
         while !pending.is_empty() {
-            let written = io.write_vectored(pending).await?;
+            let written = match io.try_write_vectored(pending) {
+                Ok(written) => written,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    io.writable().await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if written == 0 {
                 return Err(std::io::ErrorKind::WriteZero.into());
             }

@@ -1,4 +1,5 @@
-//! The seed's chat handler, line for line: `ws://host/api/ws/chat`.
+//! The seed's chat handler, line for line, as the route file the seed names:
+//! `src/server/routes/api/ws/chat.rs` serves `ws://host/api/ws/chat`.
 
 use crosswire::prelude::*;
 

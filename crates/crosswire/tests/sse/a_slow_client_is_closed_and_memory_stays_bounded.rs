@@ -1,0 +1,50 @@
+use crosswire::PushError;
+use crosswire::config::Config;
+use crosswire::prelude::*;
+
+use crate::client::*;
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_dropped_and_its_queue_stays_in_budget() {
+    const BUDGET: usize = 64 * 1024;
+    let mut config = Config::default();
+    config.sse.queue_bytes = BUDGET;
+    let (route, mut streams) = stream_route(|_| {});
+    let server = start(App::with_config(config).route("/events", route)).await;
+
+    // The client reads the response head, then never reads again.
+    let mut client = SseClient::get(server.addr, "/events", "").await;
+    let stream = next_stream(&mut streams).await;
+    let mut probe = on_closed_probe(&stream);
+
+    // Push until the stream gives up: first the kernel's socket buffers and
+    // hyper's write buffer fill, then our queue, which must not grow past
+    // its budget. The loop is bounded in case the server never gives up.
+    let event = "x".repeat(1000);
+    let mut most_held = 0;
+    let mut pushed = 0usize;
+    let error = loop {
+        match stream.try_push(event.as_str()) {
+            Ok(()) => pushed += 1,
+            Err(error) => break error,
+        }
+        most_held = most_held.max(stream.buffered_amount());
+        assert!(pushed < 500_000, "the stream was never closed");
+        // Let the connection task take what the socket accepts.
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(error, PushError::QueueFull { limit: BUDGET });
+    assert!(
+        most_held <= BUDGET,
+        "held {most_held} bytes with a {BUDGET}-byte budget"
+    );
+    assert!(pushed * event.len() > BUDGET);
+    closed_at(&mut probe).await;
+    assert_eq!(stream.buffered_amount(), 0);
+    assert_eq!(stream.try_push("more"), Err(PushError::Closed));
+
+    // The server dropped the connection rather than ending the response
+    // behind everything the client never read.
+    assert!(!client.read_until_closed().await);
+}

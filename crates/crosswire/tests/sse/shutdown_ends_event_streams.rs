@@ -1,0 +1,28 @@
+use std::time::Duration;
+
+use crosswire::prelude::*;
+use tokio::time::Instant;
+
+use crate::client::*;
+use crate::support::*;
+
+#[tokio::test]
+async fn a_graceful_shutdown_ends_open_streams_promptly() {
+    let (route, mut streams) = stream_route(|stream| stream.push("open"));
+    let server = start(App::new().route("/events", route)).await;
+    let mut client = SseClient::get(server.addr, "/events", "").await;
+    assert_eq!(client.next_data().await, "data: open\n\n");
+    let stream = next_stream(&mut streams).await;
+    let mut probe = on_closed_probe(&stream);
+    stream.pause();
+    stream.push("held until the end");
+
+    let start = Instant::now();
+    server.shutdown().await;
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(3), "shutdown took {took:?}");
+    closed_at(&mut probe).await;
+    // Held events are flushed and the response ends cleanly, so a browser
+    // reconnects to whatever serves next.
+    assert_eq!(client.read_to_end().await, "data: held until the end\n\n");
+}

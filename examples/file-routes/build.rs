@@ -1,0 +1,3 @@
+fn main() {
+    crosswire_build::routes().emit();
+}

@@ -1,0 +1,5 @@
+//! `/`: `index` maps to its folder.
+
+pub async fn handler() -> &'static str {
+    "index"
+}

@@ -1,0 +1,5 @@
+//! `GET /items`.
+
+pub async fn handler() -> &'static str {
+    "list items"
+}
