@@ -48,6 +48,7 @@ pub(crate) async fn run(run: ChatRun) -> Result<Report, String> {
     let (round_tx, round_rx) = watch::channel(0u64);
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
     let connect_started = Instant::now();
+    let mut idle_writers = Vec::new();
     for index in 0..run.clients {
         let (stream, leftover) = connect(run.target, &run.path, None, &mut seed)
             .await
@@ -84,7 +85,13 @@ pub(crate) async fn run(run: ChatRun) -> Result<Report, String> {
                 }
             }
         });
-        if index < run.senders {
+        if index >= run.senders {
+            // Dropping a write half sends FIN, which a server rightly takes
+            // as the client leaving: keep listeners' write halves open.
+            idle_writers.push(writer);
+            continue;
+        }
+        {
             // Every round sends the same pre-built batch: building frames is
             // the load generator's cost, not the server's.
             let mut batch = Vec::new();
