@@ -219,7 +219,9 @@ impl<'a> Iterator for Lines<'a> {
 
     fn next(&mut self) -> Option<&'a str> {
         let text = self.rest?;
-        match text.find(['\r', '\n']) {
+        // A byte scan: both breaks are ASCII, so a byte index is a char
+        // boundary, and this is several times faster than a char pattern.
+        match text.bytes().position(|b| b == b'\r' || b == b'\n') {
             None => {
                 self.rest = None;
                 Some(text)

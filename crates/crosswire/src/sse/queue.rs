@@ -122,8 +122,10 @@ impl SseQueue {
         }
         state.queued += chunk.len();
         state.chunks.push_back(chunk);
-        let wake = !state.paused;
-        if wake {
+        // The body waits only when nothing was released; if something was,
+        // it is running or holds a permit, and a wake-up would be wasted.
+        let wake = !state.paused && state.released == 0;
+        if !state.paused {
             state.released = state.chunks.len();
         }
         drop(state);

@@ -133,7 +133,9 @@ impl EventStream {
         if self.core().queue.is_closed() {
             return Err(PushError::Closed);
         }
-        let mut out = BytesMut::new();
+        // Most events are short; starting with room for one avoids a chain
+        // of small reallocations while it is encoded.
+        let mut out = BytesMut::with_capacity(256);
         events.encode_into(&mut out);
         self.queue(out.freeze())
     }
