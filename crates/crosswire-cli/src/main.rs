@@ -6,6 +6,7 @@
 //! crosswire routes          # the route table of src/server/routes
 //! crosswire build           # cargo build --release
 //! crosswire start           # cargo run --release
+//! crosswire dev             # rebuild, restart and live reload on every save
 //! ```
 //!
 //! One module per command under `commands/`, each with its clap `Args` and a

@@ -55,7 +55,7 @@ fn every_command_has_help() {
     let output = crosswire(&["--help"]);
     assert!(output.status.success());
     let help = stdout(&output);
-    for command in ["new", "routes", "build", "start"] {
+    for command in ["new", "routes", "build", "start", "dev"] {
         assert!(help.contains(command), "{help}");
         let output = crosswire(&[command, "--help"]);
         assert!(

@@ -3,6 +3,7 @@
 //! (`start` passes on the app's).
 
 mod build;
+mod dev;
 mod new;
 mod routes;
 mod start;
@@ -23,6 +24,8 @@ pub(crate) enum Command {
     Build(build::Args),
     /// Run the app in release mode (cargo run --release).
     Start(start::Args),
+    /// Develop the app: rebuild on save, restart, and reload open pages.
+    Dev(dev::Args),
 }
 
 /// Runs one command.
@@ -32,5 +35,6 @@ pub(crate) fn run(command: Command, out: &mut impl Write) -> anyhow::Result<Exit
         Command::Routes(args) => routes::run(args, out),
         Command::Build(args) => build::run(args),
         Command::Start(args) => start::run(args),
+        Command::Dev(args) => dev::run(args),
     }
 }

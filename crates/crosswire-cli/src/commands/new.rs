@@ -68,8 +68,9 @@ pub(crate) fn run(args: Args, out: &mut impl Write) -> anyhow::Result<ExitCode> 
     writeln!(out, "  cd {dir}")?;
     writeln!(
         out,
-        "  crosswire start     # then open http://127.0.0.1:3000"
+        "  crosswire dev       # then open http://127.0.0.1:3000: saving reloads it"
     )?;
+    writeln!(out, "  crosswire start     # release mode")?;
     writeln!(
         out,
         "  crosswire routes    # the routes of src/server/routes"
