@@ -90,8 +90,10 @@ pub struct WebSocketConfig {
     /// with 1001. Default 120 s.
     #[serde(with = "units::duration")]
     pub idle_timeout: Duration,
-    /// How often the server pings each peer, which keeps live peers inside the
-    /// idle timeout and proxies from dropping the connection. Default 30 s.
+    /// A peer silent this long is pinged, and again every interval while it
+    /// stays silent: its pongs keep a live peer inside the idle timeout and
+    /// stop proxies from dropping a quiet connection. Peers that are talking
+    /// need no ping and get none. Default 30 s.
     #[serde(with = "units::duration")]
     pub ping_interval: Duration,
     /// Bytes a peer's send queue may hold before the overflow policy applies.
