@@ -136,6 +136,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// A chat-room run: `senders` of the `clients` send `per_round` messages a round.
+async fn room(
+    name: String,
+    url: &str,
+    clients: usize,
+    senders: usize,
+    per_round: usize,
+    timing: Timing,
+) -> Result<report::Report, String> {
+    let (target, path) = parse_url(url)?;
+    scenario::chat::run(scenario::chat::ChatRun {
+        name,
+        target,
+        path,
+        clients,
+        senders,
+        per_round,
+        warmup: seconds(timing.warmup),
+        duration: seconds(timing.duration),
+        round_timeout: Duration::from_secs(30),
+    })
+    .await
+}
+
 async fn run(scenario: Scenario) -> Result<report::Report, String> {
     match scenario {
         Scenario::Chat {
@@ -144,18 +168,14 @@ async fn run(scenario: Scenario) -> Result<report::Report, String> {
             per_round,
             timing,
         } => {
-            let (target, path) = parse_url(&url)?;
-            scenario::chat::run(scenario::chat::ChatRun {
-                name: format!("chat-{clients}"),
-                target,
-                path,
+            room(
+                format!("chat-{clients}"),
+                &url,
                 clients,
-                senders: clients,
+                clients,
                 per_round,
-                warmup: seconds(timing.warmup),
-                duration: seconds(timing.duration),
-                round_timeout: Duration::from_secs(30),
-            })
+                timing,
+            )
             .await
         }
         Scenario::Fanout {
@@ -164,18 +184,14 @@ async fn run(scenario: Scenario) -> Result<report::Report, String> {
             per_round,
             timing,
         } => {
-            let (target, path) = parse_url(&url)?;
-            scenario::chat::run(scenario::chat::ChatRun {
-                name: format!("fanout-{clients}"),
-                target,
-                path,
+            room(
+                format!("fanout-{clients}"),
+                &url,
                 clients,
-                senders: 1,
+                1,
                 per_round,
-                warmup: seconds(timing.warmup),
-                duration: seconds(timing.duration),
-                round_timeout: Duration::from_secs(30),
-            })
+                timing,
+            )
             .await
         }
         Scenario::Echo {

@@ -74,7 +74,7 @@ pub mod ws;
 pub use config::{Config, ConfigError, OverflowPolicy};
 pub use error::{CloseError, PushError, SendError, ServeError, WebSocketError};
 pub use handle::{MissingServerHandle, ServerHandle};
-pub use server::{App, Server};
+pub use server::{App, Server, shutdown_signal};
 pub use sse::{EventStream, SseEvent, create_event_stream};
 pub use ws::{
     Accept, CloseInfo, HookOutput, Hooks, Message, Payload, Peer, UpgradeRequest, UpgradeResult,

@@ -43,29 +43,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         // for the command's normal output, and the dev server reports from
         // its worker threads.)
         let server = DevServer::bind(options, Reporter::stderr()).await?;
-        server.run_until(shutdown_signal()).await
+        server.run_until(crosswire::shutdown_signal()).await
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Completes on Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
 }

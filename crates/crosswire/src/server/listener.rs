@@ -194,8 +194,10 @@ fn shutdown_close() -> (u16, &'static str) {
     }
 }
 
-/// Completes on Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
+/// Completes on Ctrl-C, or SIGTERM on Unix: the usual reason for a server to
+/// stop. [`Server::run`] waits for it; pass it to `run_until` of anything else
+/// that should stop the same way.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -15,4 +15,4 @@ mod tracker;
 mod upgrade;
 
 pub use app::App;
-pub use listener::Server;
+pub use listener::{Server, shutdown_signal};
