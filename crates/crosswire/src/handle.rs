@@ -12,7 +12,8 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::shared::Shared;
-use crate::ws::{Payload, Peer, frame_payload};
+use crate::ws::outbox::OutFrame;
+use crate::ws::{Payload, Peer};
 
 /// A cheap, cloneable handle on a running server.
 #[derive(Clone)]
@@ -35,7 +36,7 @@ impl ServerHandle {
     /// (text only; binary data has no event stream form). Returns how many
     /// subscribers it was queued for.
     pub fn publish(&self, topic: impl AsRef<str>, data: impl Into<Payload>) -> usize {
-        let frame = frame_payload(data.into());
+        let frame = OutFrame::from_payload(data.into());
         self.shared.topics.publish(topic.as_ref(), &frame, None)
     }
 

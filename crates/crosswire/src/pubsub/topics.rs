@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
-use crosswire_proto::OpCode;
 use crosswire_proto::sse::encode_data;
 
 use crate::sse::core::{Ended, StreamCore};
@@ -155,8 +154,7 @@ impl TopicHub {
 /// The event stream form of a frame: its text as `data:` lines, or `None`
 /// for a binary frame.
 fn event_form(frame: &OutFrame) -> Option<Bytes> {
-    let opcode = frame.header().first().map(|b| b & 0x0f);
-    if opcode != Some(OpCode::Text.as_u8()) {
+    if !frame.is_text() {
         return None;
     }
     // Text frames are built from Rust strings, so this only fails on a bug.

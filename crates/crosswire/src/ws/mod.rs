@@ -32,4 +32,3 @@ pub use request::UpgradeRequest;
 pub(crate) use connection::serve_connection;
 pub(crate) use dispatch::{DynHandler, guarded};
 pub(crate) use outbox::Outbox;
-pub(crate) use peer::frame_payload;

@@ -31,12 +31,14 @@ use crosswire_proto::{CloseFrame, FrameHeader, OpCode};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::payload::Payload;
 use crate::config::OverflowPolicy;
 use crate::error::WebSocketError;
 
 /// One server frame ready for the wire: a header and a shared payload.
 #[derive(Debug, Clone)]
 pub(crate) struct OutFrame {
+    opcode: OpCode,
     header: FrameHeader,
     payload: Bytes,
 }
@@ -45,9 +47,29 @@ impl OutFrame {
     /// Frames `payload` as one unfragmented frame of `opcode`.
     pub(crate) fn new(opcode: OpCode, payload: Bytes) -> Self {
         Self {
+            opcode,
             header: FrameHeader::new(opcode, payload.len()),
             payload,
         }
+    }
+
+    /// Frames what a handler sends or publishes: a text frame for text, a
+    /// binary frame for bytes. The one place that choice is made.
+    pub(crate) fn from_payload(payload: Payload) -> Self {
+        let (bytes, is_text) = payload.into_parts();
+        Self::new(
+            if is_text {
+                OpCode::Text
+            } else {
+                OpCode::Binary
+            },
+            bytes,
+        )
+    }
+
+    /// True for a text data frame.
+    pub(crate) fn is_text(&self) -> bool {
+        self.opcode == OpCode::Text
     }
 
     /// A close frame (an empty one when `close` is `None`).

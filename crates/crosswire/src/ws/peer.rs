@@ -9,8 +9,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
-use crosswire_proto::{CloseFrame, OpCode, is_valid_close_code};
+use crosswire_proto::{CloseFrame, is_valid_close_code};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -86,8 +85,7 @@ impl Peer {
 
     /// Sends a message and reports whether it was queued.
     pub fn try_send(&self, data: impl Into<Payload>) -> Result<(), SendError> {
-        let (bytes, is_text) = data.into().into_parts();
-        self.push(OutFrame::new(opcode(is_text), bytes))
+        self.push(OutFrame::from_payload(data.into()))
     }
 
     /// Sends any `Serialize` value as a compact JSON text frame.
@@ -145,8 +143,7 @@ impl Peer {
     /// subscribed). The message is serialized and framed once for everyone.
     /// Works in the `close` hook too.
     pub fn publish(&self, topic: impl AsRef<str>, data: impl Into<Payload>) {
-        let (bytes, is_text) = data.into().into_parts();
-        let frame = OutFrame::new(opcode(is_text), bytes);
+        let frame = OutFrame::from_payload(data.into());
         self.inner
             .shared
             .topics
@@ -235,21 +232,6 @@ impl Peer {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-}
-
-/// The data opcode for a payload kind.
-pub(crate) fn opcode(is_text: bool) -> OpCode {
-    if is_text {
-        OpCode::Text
-    } else {
-        OpCode::Binary
-    }
-}
-
-/// Frames a payload once, for a server-wide publish.
-pub(crate) fn frame_payload(data: Payload) -> OutFrame {
-    let (bytes, is_text): (Bytes, bool) = data.into_parts();
-    OutFrame::new(opcode(is_text), bytes)
 }
 
 impl fmt::Display for Peer {
