@@ -13,6 +13,7 @@
 //! ```
 
 mod client;
+mod cpu;
 mod report;
 mod scenario;
 
@@ -106,6 +107,10 @@ struct Timing {
     /// Seconds measured.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
+    /// PID of the server process: reports its CPU time per delivered message
+    /// over the measured window (chat and fan-out).
+    #[arg(long)]
+    server_pid: Option<u32>,
 }
 
 fn seconds(value: f64) -> Duration {
@@ -156,6 +161,7 @@ async fn room(
         warmup: seconds(timing.warmup),
         duration: seconds(timing.duration),
         round_timeout: Duration::from_secs(30),
+        server_pid: timing.server_pid,
     })
     .await
 }

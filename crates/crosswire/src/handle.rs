@@ -34,10 +34,11 @@ impl ServerHandle {
     /// Sends to every subscriber of `topic`, each exactly once, framed once
     /// for all: WebSocket peers get the frame, event streams a `data:` event
     /// (text only; binary data has no event stream form). Returns how many
-    /// subscribers it was queued for.
+    /// subscribers it was queued for, counting those on other worker threads
+    /// that it was handed to. Works from any thread.
     pub fn publish(&self, topic: impl AsRef<str>, data: impl Into<Payload>) -> usize {
         let frame = OutFrame::from_payload(data.into());
-        self.shared.topics.publish(topic.as_ref(), &frame, None)
+        self.shared.topics.publish(topic.as_ref(), frame, None)
     }
 
     /// Every connected peer, in the order they connected.
@@ -48,6 +49,12 @@ impl ServerHandle {
     /// Number of connected peers.
     pub fn peer_count(&self) -> usize {
         self.shared.peer_count()
+    }
+
+    /// Every topic with at least one subscriber (WebSocket peer or event
+    /// stream) in this process, in no particular order.
+    pub fn topics(&self) -> Vec<String> {
+        self.shared.topics.topics()
     }
 
     /// Number of subscribers of `topic`: WebSocket peers and event streams.

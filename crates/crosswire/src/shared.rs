@@ -26,7 +26,7 @@ pub(crate) struct Shared {
     /// bodies watch it to end their responses (an SSE response never ends by
     /// itself, so without it a graceful shutdown would wait on every stream).
     shutdown: watch::Sender<bool>,
-    /// Topic → subscribers; the publish path.
+    /// Topic → subscribers, sharded by worker; the publish path.
     pub(crate) topics: TopicHub,
     /// Connected peers keyed by a counter, so iteration is insertion order
     /// (what `peer.peers()` promises) and removal is O(log n).
@@ -36,12 +36,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(websocket: WebSocketConfig, sse: SseConfig) -> Self {
+    pub(crate) fn new(websocket: WebSocketConfig, sse: SseConfig, workers: usize) -> Self {
         Self {
             websocket,
             sse,
             shutdown: watch::Sender::new(false),
-            topics: TopicHub::default(),
+            topics: TopicHub::new(workers),
             peers: Mutex::new(BTreeMap::new()),
             next_key: AtomicU64::new(1),
         }

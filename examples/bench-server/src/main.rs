@@ -1,9 +1,11 @@
 //! The benchmark protocol (`shared/peers/PROTOCOL.md`) served by Crosswire:
 //! a chat room at `/ws/chat`, an echo at `/ws/echo`, an event stream at `/sse`.
 //!
-//! `PORT=4000 cargo run --release -p bench-server`. The runtime uses as many
-//! worker threads as the CPUs the process may run on: pinned to one core
-//! (`taskset -c 0`) it is single-threaded, like the servers it is compared with.
+//! `PORT=4000 cargo run --release -p bench-server`. Crosswire runs one worker
+//! thread per CPU the process may run on (`[server] workers`, or
+//! `CROSSWIRE_SERVER_WORKERS`): pinned to one core (`taskset -c 0`) it is
+//! single-threaded, like the servers it is compared with. The runtime built
+//! here only accepts connections and hands them to the workers.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -79,17 +81,9 @@ fn echo() -> impl WebSocketHandler {
 }
 
 fn main() -> ExitCode {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let runtime = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .enable_all()
-            .build()
-    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
     match runtime {
         Ok(runtime) => runtime.block_on(serve()),
         Err(error) => {
@@ -130,7 +124,11 @@ async fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    eprintln!("bench-server: listening on {}", server.local_addr());
+    eprintln!(
+        "bench-server: listening on {} with {} worker(s)",
+        server.local_addr(),
+        server.workers()
+    );
     match server.run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

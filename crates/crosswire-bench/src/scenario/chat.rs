@@ -31,6 +31,8 @@ pub(crate) struct ChatRun {
     pub(crate) duration: Duration,
     /// Longest a round may take before the run is declared broken.
     pub(crate) round_timeout: Duration,
+    /// The server process, to report its CPU time per delivered message.
+    pub(crate) server_pid: Option<u32>,
 }
 
 struct Shared {
@@ -120,10 +122,12 @@ pub(crate) async fn run(run: ChatRun) -> Result<Report, String> {
     let mut measured_messages = 0u64;
     let warmup_end = Instant::now() + run.warmup;
     let mut measure_start: Option<Instant> = None;
+    let mut cpu_start = None;
     loop {
         let now = Instant::now();
         if measure_start.is_none() && now >= warmup_end {
             measure_start = Some(now);
+            cpu_start = run.server_pid.map(crate::cpu::cpu_time).transpose()?;
         }
         if let Some(start) = measure_start
             && now.duration_since(start) >= run.duration
@@ -148,6 +152,10 @@ pub(crate) async fn run(run: ChatRun) -> Result<Report, String> {
         }
     }
     let elapsed = measure_start.map_or(Duration::ZERO, |s| s.elapsed());
+    let server_cpu = match (run.server_pid, cpu_start) {
+        (Some(pid), Some(start)) => Some(crate::cpu::cpu_time(pid)?.saturating_sub(start)),
+        _ => None,
+    };
     // Every client must have received exactly its share: nothing dropped,
     // nothing doubled.
     let expected = round * per_client_round;
@@ -160,7 +168,17 @@ pub(crate) async fn run(run: ChatRun) -> Result<Report, String> {
         }
     }
     let per_second = measured_messages as f64 / elapsed.as_secs_f64().max(1e-9);
-    Ok(Report::new(&run.name)
+    let mut report = Report::new(&run.name);
+    let mut cpu_note = String::new();
+    if let Some(cpu) = server_cpu {
+        let ns_per_message = cpu.as_nanos() as f64 / measured_messages.max(1) as f64;
+        report = report.field("server_cpu_s", cpu.as_secs_f64()).field(
+            "server_cpu_ns_per_msg",
+            (ns_per_message * 10.0).round() / 10.0,
+        );
+        cpu_note = format!(", server CPU {ns_per_message:.0} ns per delivered message");
+    }
+    Ok(report
         .field("clients", run.clients)
         .field("senders", run.senders)
         .field("per_round", run.per_round)
@@ -170,7 +188,7 @@ pub(crate) async fn run(run: ChatRun) -> Result<Report, String> {
         .field("delivered_per_sec", per_second.round())
         .field("setup_ms", setup.as_millis() as u64)
         .human(format!(
-            "{} delivered msg/s ({} rounds of {} clients, {} per round, per-client counts exact)",
+            "{} delivered msg/s ({} rounds of {} clients, {} per round, per-client counts exact){cpu_note}",
             rate(per_second),
             measured_rounds,
             run.clients,

@@ -9,6 +9,7 @@
 //! [server]
 //! host = "0.0.0.0"
 //! port = 3000
+//! workers = "auto"
 //!
 //! [websocket]
 //! enabled = true
@@ -22,12 +23,14 @@
 
 mod load;
 mod units;
+mod workers;
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 pub use load::ConfigError;
+pub use workers::Workers;
 
 /// All of Crosswire's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -58,6 +61,11 @@ pub struct ServerConfig {
     /// trickles headers cannot hold a connection open forever.
     #[serde(with = "units::duration")]
     pub header_read_timeout: Duration,
+    /// Worker threads, each with its own runtime and its own connections.
+    /// Default `"auto"`: one per CPU the process may run on (its CPU
+    /// affinity and cgroup quota respected). `1` serves every connection on
+    /// the runtime that runs the server, as a single-threaded server does.
+    pub workers: Workers,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +74,7 @@ impl Default for ServerConfig {
             host: "127.0.0.1".to_owned(),
             port: 3000,
             header_read_timeout: Duration::from_secs(10),
+            workers: Workers::Auto,
         }
     }
 }

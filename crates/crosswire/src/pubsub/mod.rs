@@ -1,12 +1,62 @@
-//! Topic pub/sub: who is subscribed to what, and delivery of one prepared frame
-//! to all of them.
+//! Topic pub/sub across worker threads: who is subscribed to what, and
+//! delivery of one prepared frame to all of them.
 //!
-//! This is the product's hot path. A publish looks up the topic under a read
-//! lock (subscribing is rare next to publishing, so readers rarely wait), and
-//! pushes a clone of the same [`OutFrame`] (a reference count increment, no
-//! payload copy) onto each subscriber's bounded [`Outbox`]. Nothing here ever
-//! awaits, so no lock is held across an `.await`.
+//! This is the product's hot path, and it is laid out for many cores.
+//!
+//! # What is per worker, what is shared
+//!
+//! A server runs one worker per core: a thread with its own current-thread
+//! runtime (see the `server` module). A connection never leaves the worker that
+//! accepted it; its reader, its writer and its send queue live there.
+//!
+//! - **Per worker** (`shard.rs`): the topic index of the subscribers living on
+//!   that worker. Its mutex is taken by that worker for every publish and
+//!   delivery; other threads take it only to subscribe or unsubscribe one of
+//!   the worker's connections. Uncontended, it costs two atomic operations on
+//!   a cache line that stays on its core.
+//! - **Per worker** (`inbox.rs`): the one door from other threads, a bounded
+//!   FIFO of hand-overs, drained by one task on the worker once per scheduler
+//!   turn while the worker is busy, and woken (one system call) only after
+//!   the worker ran out of work.
+//! - **Shared, read-mostly** (`interest.rs`): for each topic, a subscriber count
+//!   per worker. A worker's topic entry holds it by `Arc`, so a publish reads
+//!   the other workers' counts with atomic loads; the node-wide map's lock is
+//!   taken when a topic appears on or disappears from a worker, and by
+//!   publishers that have no local entry for the topic.
+//!
+//! # How a publish reaches subscribers on other workers
+//!
+//! Serialize once, frame once (`Publication`).
+//! On the publishing worker: deliver to the local subscribers directly (their
+//! writers are woken on the same thread, which costs a push on the local run
+//! queue), then for each other worker with subscribers push one hand-over that
+//! shares the frame (`Shipment`: one allocation per
+//! publish, however many workers). Each receiving worker delivers it to its
+//! own subscribers in a batch on its next turn. So a publish crosses each
+//! core boundary once, whatever the number of subscribers behind it, and
+//! every send queue is only ever touched by its own core on the hot path.
+//!
+//! A broker between processes is the same idea one level up: a publish
+//! crosses the process boundary once, encoded once, and each node fans it
+//! out locally through this hub (the node's interest map says which topics
+//! the node listens to).
+//!
+//! # Order
+//!
+//! Per connection, messages from one producer arrive in the order produced:
+//! a producer on the subscriber's own worker delivers directly, and one
+//! anywhere else goes through that worker's inbox, which is FIFO (so are
+//! `send` and `close` from other threads, see `Peer`). Nothing
+//! is delivered to a subscriber after its `unsubscribe` returned: delivery on
+//! the receiving worker looks the topic up under the shard lock at that time.
 
-mod topics;
+mod hub;
+mod inbox;
+mod interest;
+mod members;
+mod publication;
+mod shard;
+mod worker;
 
-pub(crate) use topics::TopicHub;
+pub(crate) use hub::TopicHub;
+pub(crate) use inbox::Handoff;

@@ -5,14 +5,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tracing::Instrument;
 
-use super::service::{Routes, handle};
+use super::accept::accept_loop;
+use super::service::Routes;
+use super::workers::WorkerPool;
 use crate::config::Config;
 use crate::error::ServeError;
 use crate::handle::ServerHandle;
@@ -34,6 +32,7 @@ pub struct Server {
     routes: Arc<Routes>,
     header_read_timeout: Duration,
     close_timeout: Duration,
+    workers: usize,
 }
 
 impl Server {
@@ -58,6 +57,7 @@ impl Server {
             routes: Arc::new(routes),
             header_read_timeout: config.server.header_read_timeout,
             close_timeout: config.websocket.close_timeout,
+            workers: config.server.workers.resolve(),
         })
     }
 
@@ -81,20 +81,42 @@ impl Server {
         self.run_until(shutdown_signal()).await
     }
 
+    /// Number of worker threads the server runs (`[server] workers`).
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
     /// Serves until `shutdown` completes, then shuts down gracefully: stops
     /// accepting, lets in-flight HTTP requests finish, closes every WebSocket
     /// peer with 1001 and waits (bounded) for their `close` hooks.
+    ///
+    /// With one worker, connections are served on the runtime that runs this
+    /// future. With several, each worker is a thread of its own with a
+    /// current-thread runtime, and this runtime only accepts.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), ServeError> {
         let (stop_tx, stop_rx) = watch::channel(false);
+        let pool = if self.workers > 1 {
+            Some(Arc::new(WorkerPool::start(
+                self.workers,
+                &self.routes,
+                &stop_rx,
+                self.header_read_timeout,
+            )?))
+        } else {
+            None
+        };
         for (listener, addr) in self.listeners.into_iter().zip(&self.addrs) {
-            tracing::info!(target: "crosswire::server", %addr, "listening");
-            let routes = Arc::clone(&self.routes);
-            let stop = stop_rx.clone();
-            let header_read_timeout = self.header_read_timeout;
-            tokio::spawn(accept_loop(listener, routes, stop, header_read_timeout));
+            tracing::info!(target: "crosswire::server", %addr, workers = self.workers, "listening");
+            tokio::spawn(accept_loop(
+                listener,
+                Arc::clone(&self.routes),
+                stop_rx.clone(),
+                self.header_read_timeout,
+                pool.clone(),
+            ));
         }
         let keepalive = tokio::spawn(crate::ws::keepalive::run(Arc::clone(&self.routes.shared)));
         shutdown.await;
@@ -117,6 +139,16 @@ impl Server {
         {
             tracing::warn!(target: "crosswire::server", "connections still open after the shutdown grace period");
         }
+        if let Some(pool) = pool {
+            // The accept loops hold clones until they see `stop`; they have
+            // by now, or will at their next wake-up, which `stop` forces.
+            match Arc::try_unwrap(pool) {
+                Ok(pool) => pool.join().await,
+                Err(pool) => {
+                    tracing::debug!(target: "crosswire::server", handles = Arc::strong_count(&pool), "worker pool still referenced at shutdown");
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -126,60 +158,6 @@ impl std::fmt::Debug for Server {
         f.debug_struct("Server")
             .field("addrs", &self.addrs)
             .finish()
-    }
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    routes: Arc<Routes>,
-    mut stop: watch::Receiver<bool>,
-    header_read_timeout: Duration,
-) {
-    loop {
-        let (stream, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors, typically: back off instead of
-                    // spinning, and keep serving the connections we have.
-                    tracing::warn!(target: "crosswire::server", %error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = stop.changed() => return,
-        };
-        let _ = stream.set_nodelay(true);
-        let routes = Arc::clone(&routes);
-        let mut stop = stop.clone();
-        let guard = routes.tracker.guard();
-        let span = tracing::debug_span!(target: "crosswire::server", "http", %remote);
-        tokio::spawn(
-            async move {
-                let _guard = guard;
-                let service_routes = Arc::clone(&routes);
-                let service =
-                    service_fn(move |request| handle(Arc::clone(&service_routes), remote, request));
-                let connection = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(header_read_timeout)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .with_upgrades();
-                tokio::pin!(connection);
-                tokio::select! {
-                    result = connection.as_mut() => {
-                        if let Err(error) = result {
-                            tracing::debug!(%error, "connection error");
-                        }
-                    }
-                    _ = stop.changed() => {
-                        connection.as_mut().graceful_shutdown();
-                        let _ = connection.await;
-                    }
-                }
-            }
-            .instrument(span),
-        );
     }
 }
 

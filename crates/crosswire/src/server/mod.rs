@@ -6,6 +6,7 @@
 //! original `TcpStream` and split into owned read and write halves, one per
 //! task.
 
+mod accept;
 mod app;
 mod bind;
 mod listener;
@@ -13,6 +14,7 @@ mod priority;
 mod service;
 mod tracker;
 mod upgrade;
+mod workers;
 
 pub use app::App;
 pub use listener::{Server, shutdown_signal};

@@ -41,13 +41,18 @@ pub(crate) struct Routes {
 
 impl Routes {
     pub(crate) fn new(ws: Tiers<WsRoute>, http: Router, config: &Config) -> Self {
-        let shared = Arc::new(Shared::new(config.websocket.clone(), config.sse.clone()));
+        let workers = config.server.workers.resolve();
+        let shared = Arc::new(Shared::new(
+            config.websocket.clone(),
+            config.sse.clone(),
+            workers,
+        ));
         Self {
             ws,
             http,
             handle: ServerHandle::new(Arc::clone(&shared)),
             shared,
-            tracker: Arc::new(Tracker::default()),
+            tracker: Arc::new(Tracker::new(workers)),
             websocket_enabled: config.websocket.enabled,
         }
     }

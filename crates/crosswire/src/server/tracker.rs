@@ -1,4 +1,6 @@
-//! Counts the server's live connection tasks so shutdown can wait for them.
+//! Counts the server's live connection tasks, per worker: shutdown waits for
+//! them all, and the accept loop gives each new connection to the worker
+//! with the fewest.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -6,21 +8,55 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Notify;
 
 /// Counts live tasks; each holds a [`TaskGuard`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Tracker {
     live: AtomicUsize,
+    /// Live tasks of each worker.
+    per_worker: Box<[AtomicUsize]>,
+    /// Where the search for the least loaded worker starts, so that ties
+    /// are spread round-robin instead of all landing on the first worker.
+    rotation: AtomicUsize,
     idle: Notify,
 }
 
 /// Held by one task; dropping it marks the task finished.
 #[derive(Debug)]
-pub(crate) struct TaskGuard(Arc<Tracker>);
+pub(crate) struct TaskGuard {
+    tracker: Arc<Tracker>,
+    worker: usize,
+}
 
 impl Tracker {
-    /// Registers a task.
-    pub(crate) fn guard(self: &Arc<Self>) -> TaskGuard {
+    /// A tracker for `workers` workers (at least one).
+    pub(crate) fn new(workers: usize) -> Self {
+        Self {
+            live: AtomicUsize::new(0),
+            per_worker: (0..workers.max(1)).map(|_| AtomicUsize::new(0)).collect(),
+            rotation: AtomicUsize::new(0),
+            idle: Notify::new(),
+        }
+    }
+
+    /// Registers a task of `worker`.
+    pub(crate) fn guard(self: &Arc<Self>, worker: usize) -> TaskGuard {
         self.live.fetch_add(1, Ordering::AcqRel);
-        TaskGuard(Arc::clone(self))
+        if let Some(count) = self.per_worker.get(worker) {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+        TaskGuard {
+            tracker: Arc::clone(self),
+            worker,
+        }
+    }
+
+    /// The worker with the fewest live tasks.
+    pub(crate) fn least_loaded(&self) -> usize {
+        let workers = self.per_worker.len();
+        let start = self.rotation.fetch_add(1, Ordering::Relaxed) % workers;
+        (0..workers)
+            .map(|offset| (start + offset) % workers)
+            .min_by_key(|&worker| self.per_worker[worker].load(Ordering::Relaxed))
+            .unwrap_or(0)
     }
 
     /// Waits until no task is live.
@@ -39,8 +75,34 @@ impl Tracker {
 
 impl Drop for TaskGuard {
     fn drop(&mut self) {
-        if self.0.live.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.idle.notify_waiters();
+        if let Some(count) = self.tracker.per_worker.get(self.worker) {
+            count.fetch_sub(1, Ordering::Relaxed);
         }
+        if self.tracker.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.tracker.idle.notify_waiters();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_work_goes_to_the_worker_with_the_fewest_tasks() {
+        let tracker = Arc::new(Tracker::new(3));
+        let mut guards = Vec::new();
+        for _ in 0..9 {
+            let worker = tracker.least_loaded();
+            guards.push(tracker.guard(worker));
+        }
+        let counts: Vec<_> = tracker
+            .per_worker
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect();
+        assert_eq!(counts, [3, 3, 3]);
+        guards.retain(|g| g.worker != 1);
+        assert_eq!(tracker.least_loaded(), 1);
     }
 }

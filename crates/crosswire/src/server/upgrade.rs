@@ -98,7 +98,7 @@ pub(crate) async fn upgrade(
     );
     let shared = Arc::clone(&routes.shared);
     let handler = route.handler;
-    let guard = routes.tracker.guard();
+    let guard = routes.tracker.guard(shared.topics.home_worker());
     tokio::spawn(async move {
         let _guard = guard;
         let upgraded = match on_upgrade.await {

@@ -9,8 +9,8 @@
 //! [`StreamCore::finish`], which runs once: leave every topic, wake
 //! `closed()` waiters and run the callbacks.
 //!
-//! `finish` takes the topic index's write lock, so it is never called from
-//! inside a publish (which holds the read lock); the topic index collects
+//! `finish` takes a topic shard's lock, so it is never called from inside a
+//! delivery (which holds that lock); the topic index collects
 //! overflowed streams and finishes them after letting go of its lock.
 
 use std::future::Future;
@@ -63,6 +63,9 @@ pub(crate) struct StreamCore {
     /// Identifies the stream in the topic index (drawn from the same counter
     /// as peer keys, so the two never collide) and in logs.
     key: u64,
+    /// The worker whose topic shard indexes this stream: the one that created
+    /// it, which is the one serving its connection.
+    home: usize,
     pub(crate) queue: SseQueue,
     /// The server, when the stream was created by a request it routed;
     /// topics need it.
@@ -99,6 +102,9 @@ impl StreamCore {
     pub(crate) fn new(server: Option<Arc<Shared>>, limit: usize) -> Self {
         Self {
             key: server.as_ref().map_or(0, |server| server.next_key()),
+            home: server
+                .as_ref()
+                .map_or(0, |server| server.topics.home_worker()),
             queue: SseQueue::new(limit),
             server,
             topics: Mutex::new(Some(Vec::new())),
@@ -152,7 +158,7 @@ impl StreamCore {
         let topics = lock(&self.topics).take().unwrap_or_default();
         if let Some(server) = &self.server {
             for topic in topics {
-                server.topics.unsubscribe(&topic, self.key);
+                server.topics.unsubscribe(&topic, self.home, self.key);
             }
         }
         self.closed.notify_waiters();
@@ -197,7 +203,9 @@ impl StreamCore {
         };
         // Subscribing under our own lock orders it with `finish`, which takes
         // the list before leaving the topics.
-        let joined = server.topics.subscribe_stream(topic, self.key, self);
+        let joined = server
+            .topics
+            .subscribe_stream(topic, self.home, self.key, self);
         if joined {
             list.push(Arc::from(topic));
         }
@@ -209,7 +217,7 @@ impl StreamCore {
         let mut topics = lock(&self.topics);
         if let (Some(list), Some(server)) = (topics.as_mut(), &self.server) {
             list.retain(|t| &**t != topic);
-            server.topics.unsubscribe(topic, self.key);
+            server.topics.unsubscribe(topic, self.home, self.key);
         }
     }
 

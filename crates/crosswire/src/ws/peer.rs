@@ -7,6 +7,7 @@
 use std::any::Any;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crosswire_proto::{CloseFrame, is_valid_close_code};
@@ -17,12 +18,19 @@ use super::outbox::{OutFrame, Outbox, Pushed};
 use super::payload::Payload;
 use super::request::UpgradeRequest;
 use crate::error::{CloseError, SendError};
+use crate::pubsub::Handoff;
 use crate::shared::Shared;
 
 /// A connected WebSocket client.
 ///
 /// `Display` prints its id, so `format!("{peer} joined!")` reads like the
 /// seed's `` `${peer} joined!` ``.
+///
+/// A peer lives on the worker thread that accepted its connection. Called
+/// from that worker (its own hooks, or another peer's on the same worker),
+/// `send` and `close` act at once; called from any other thread they are
+/// handed to the peer's worker through its inbox, which keeps the order in
+/// which one producer sends, publishes and closes.
 #[derive(Clone)]
 pub struct Peer {
     inner: Arc<Inner>,
@@ -31,6 +39,8 @@ pub struct Peer {
 struct Inner {
     id: Uuid,
     key: u64,
+    /// The worker the connection lives on.
+    home: usize,
     outbox: Arc<Outbox>,
     shared: Arc<Shared>,
     request: UpgradeRequest,
@@ -39,6 +49,9 @@ struct Inner {
     /// Topics in subscription order; `None` once the peer has left, so a late
     /// `subscribe` cannot leave a dead queue in the topic index.
     topics: Mutex<Option<Vec<Arc<str>>>>,
+    /// A close was handed to the home worker already; later ones are no-ops
+    /// there anyway, so they are not handed over again.
+    close_handed_off: AtomicBool,
 }
 
 impl Peer {
@@ -53,12 +66,14 @@ impl Peer {
             inner: Arc::new(Inner {
                 id: Uuid::new_v4(),
                 key: shared.next_key(),
+                home: shared.topics.home_worker(),
                 outbox,
                 shared,
                 request,
                 context,
                 protocol,
                 topics: Mutex::new(Some(Vec::new())),
+                close_handed_off: AtomicBool::new(false),
             }),
         }
     }
@@ -83,7 +98,9 @@ impl Peer {
         let _ = self.try_send(data);
     }
 
-    /// Sends a message and reports whether it was queued.
+    /// Sends a message and reports whether it was queued. From another
+    /// thread than the peer's worker, `Ok` means it was handed to that
+    /// worker, which queues it (or applies the overflow policy) in order.
     pub fn try_send(&self, data: impl Into<Payload>) -> Result<(), SendError> {
         self.push(OutFrame::from_payload(data.into()))
     }
@@ -95,6 +112,18 @@ impl Peer {
     }
 
     fn push(&self, frame: OutFrame) -> Result<(), SendError> {
+        let hub = &self.inner.shared.topics;
+        if !hub.is_on(self.inner.home) {
+            if self.inner.outbox.is_closing() {
+                return Err(SendError::Closed);
+            }
+            let item = Handoff::Send(Arc::clone(&self.inner.outbox), frame);
+            return hub
+                .hand_off(self.inner.home, item)
+                .map_err(|_| SendError::QueueFull {
+                    limit: self.inner.outbox.limit(),
+                });
+        }
         match self.inner.outbox.push(&frame) {
             Pushed::Queued => Ok(()),
             Pushed::Closed => Err(SendError::Closed),
@@ -111,12 +140,12 @@ impl Peer {
         let Some(list) = topics.as_mut() else {
             return;
         };
-        if self
-            .inner
-            .shared
-            .topics
-            .subscribe(topic, self.inner.key, &self.inner.outbox)
-        {
+        if self.inner.shared.topics.subscribe(
+            topic,
+            self.inner.home,
+            self.inner.key,
+            &self.inner.outbox,
+        ) {
             list.push(Arc::from(topic));
         }
     }
@@ -127,7 +156,10 @@ impl Peer {
         let mut topics = self.lock_topics();
         if let Some(list) = topics.as_mut() {
             list.retain(|t| &**t != topic);
-            self.inner.shared.topics.unsubscribe(topic, self.inner.key);
+            self.inner
+                .shared
+                .topics
+                .unsubscribe(topic, self.inner.home, self.inner.key);
         }
     }
 
@@ -147,7 +179,7 @@ impl Peer {
         self.inner
             .shared
             .topics
-            .publish(topic.as_ref(), &frame, Some(self.inner.key));
+            .publish(topic.as_ref(), frame, Some(self.inner.key));
     }
 
     /// Every connected peer of the server, in the order they connected.
@@ -206,10 +238,20 @@ impl Peer {
         if reason.len() > 123 {
             return Err(CloseError::ReasonTooLong(reason.len()));
         }
-        self.inner.outbox.close(Some(&CloseFrame {
+        let close = CloseFrame {
             code,
             reason: reason.to_owned(),
-        }));
+        };
+        let hub = &self.inner.shared.topics;
+        if hub.is_on(self.inner.home) {
+            self.inner.outbox.close(Some(&close));
+        } else if !self.inner.close_handed_off.swap(true, Ordering::AcqRel) {
+            // A close is never refused by an inbox.
+            let _ = hub.hand_off(
+                self.inner.home,
+                Handoff::Close(Arc::clone(&self.inner.outbox), close),
+            );
+        }
         Ok(())
     }
 
@@ -222,7 +264,10 @@ impl Peer {
     pub(crate) fn leave_topics(&self) {
         let list = self.lock_topics().take().unwrap_or_default();
         for topic in list {
-            self.inner.shared.topics.unsubscribe(&topic, self.inner.key);
+            self.inner
+                .shared
+                .topics
+                .unsubscribe(&topic, self.inner.home, self.inner.key);
         }
     }
 

@@ -1,0 +1,372 @@
+//! The topic hub: every worker's shard, the node's interest, and the inboxes
+//! that carry a publish from one worker to the others.
+
+use std::sync::Arc;
+
+use super::inbox::{Handoff, Inbox};
+use super::interest::{InterestMap, TopicInterest};
+use super::members::{Delivered, Subscriber};
+use super::publication::{Publication, Shipment};
+use super::shard::{Joined, Left, Shard};
+use super::worker;
+use crate::sse::core::{Ended, StreamCore};
+use crate::ws::outbox::{OutFrame, Outbox};
+
+/// Topics and subscribers of one server, sharded by worker.
+#[derive(Debug)]
+pub(crate) struct TopicHub {
+    /// Tells this hub's worker threads from other servers' in the process.
+    id: u64,
+    /// One per worker; never empty.
+    shards: Box<[Shard]>,
+    /// Which workers have subscribers of which topic.
+    interest: InterestMap,
+    /// One per worker: how work reaches a worker from other threads.
+    inboxes: Box<[Inbox]>,
+}
+
+impl TopicHub {
+    /// A hub for `workers` worker threads (at least one).
+    pub(crate) fn new(workers: usize) -> Self {
+        let workers = workers.max(1);
+        Self {
+            id: worker::next_hub_id(),
+            shards: (0..workers).map(|_| Shard::default()).collect(),
+            interest: InterestMap::new(workers),
+            inboxes: (0..workers).map(|_| Inbox::default()).collect(),
+        }
+    }
+
+    /// Marks the calling thread as worker `worker` of this hub.
+    pub(crate) fn enter_worker(&self, worker: usize) {
+        worker::enter(self.id, worker);
+    }
+
+    /// The worker the calling thread runs. With one worker every thread
+    /// counts as it: connections then live on the caller's runtime, whatever
+    /// its kind, exactly as a single-threaded server.
+    pub(crate) fn current_worker(&self) -> Option<usize> {
+        if self.shards.len() == 1 {
+            Some(0)
+        } else {
+            worker::current(self.id)
+        }
+    }
+
+    /// The worker a subscriber created now lives on: the caller's, or the
+    /// first for code that runs outside the workers.
+    pub(crate) fn home_worker(&self) -> usize {
+        self.current_worker().unwrap_or(0)
+    }
+
+    /// True when the calling thread is worker `worker`.
+    pub(crate) fn is_on(&self, worker: usize) -> bool {
+        self.current_worker() == Some(worker)
+    }
+
+    fn shard(&self, worker: usize) -> &Shard {
+        // `home` values come from `home_worker`, so the fallback never runs;
+        // it keeps a bad index from becoming a panic.
+        self.shards.get(worker).unwrap_or(&self.shards[0])
+    }
+
+    /// Subscribes a peer living on `home`; false if it already was.
+    pub(crate) fn subscribe(
+        &self,
+        topic: &str,
+        home: usize,
+        key: u64,
+        outbox: &Arc<Outbox>,
+    ) -> bool {
+        self.insert(topic, home, key, Subscriber::WebSocket(Arc::clone(outbox)))
+    }
+
+    /// Subscribes an event stream living on `home`; false if it already was.
+    pub(crate) fn subscribe_stream(
+        &self,
+        topic: &str,
+        home: usize,
+        key: u64,
+        stream: &Arc<StreamCore>,
+    ) -> bool {
+        self.insert(
+            topic,
+            home,
+            key,
+            Subscriber::EventStream(Arc::clone(stream)),
+        )
+    }
+
+    fn insert(&self, topic: &str, home: usize, key: u64, subscriber: Subscriber) -> bool {
+        match self
+            .shard(home)
+            .insert(home, &self.interest, topic, key, subscriber)
+        {
+            Joined::Already => false,
+            Joined::Yes { first_on_node } => {
+                if first_on_node {
+                    tracing::trace!(target: "crosswire::pubsub", topic, "first subscriber on this node");
+                }
+                true
+            }
+        }
+    }
+
+    /// Unsubscribes `key` living on `home`; false if it was not subscribed.
+    /// Once this returns, no publish reaches it through this topic.
+    pub(crate) fn unsubscribe(&self, topic: &str, home: usize, key: u64) -> bool {
+        match self.shard(home).remove(home, &self.interest, topic, key) {
+            Left::NotSubscribed => false,
+            Left::Yes { last_on_node } => {
+                if last_on_node {
+                    tracing::trace!(target: "crosswire::pubsub", topic, "last subscriber on this node left");
+                }
+                true
+            }
+        }
+    }
+
+    /// Sends `frame` to every subscriber of `topic` except `exclude`, each
+    /// once, and returns how many it was queued or handed over for.
+    ///
+    /// Subscribers on the calling worker get it now; every other worker with
+    /// subscribers gets one hand-over carrying the same frame and delivers it
+    /// to its own subscribers on its next turn.
+    pub(crate) fn publish(&self, topic: &str, frame: OutFrame, exclude: Option<u64>) -> usize {
+        let mut publication = Some(Publication::new(frame));
+        let here = self.current_worker();
+        let mut delivered = Delivered::default();
+        let mut handed = 0;
+        let mut routed = false;
+        if let Some(worker) = here {
+            let topics = self.shard(worker).lock();
+            if let Some(local) = topics.get(topic) {
+                if let Some(publication) = &publication {
+                    local.members.deliver(publication, exclude, &mut delivered);
+                }
+                if self.shards.len() > 1 {
+                    handed = self.ship(topic, &local.interest, here, exclude, &mut publication);
+                }
+                routed = true;
+            }
+        }
+        if !routed
+            && self.shards.len() > 1
+            && let Some(interest) = self.interest.get(topic)
+        {
+            handed = self.ship(topic, &interest, here, exclude, &mut publication);
+        }
+        // Finishing a stream leaves its topics, so no shard lock may be held.
+        for stream in delivered.overflowed {
+            stream.finish(Ended::Overflow);
+        }
+        delivered.queued + handed
+    }
+
+    /// Hands `publication` to every worker but `here` that has subscribers
+    /// of `topic`: one shared shipment, one inbox push per worker. Returns
+    /// how many subscribers those workers have.
+    fn ship(
+        &self,
+        topic: &str,
+        interest: &TopicInterest,
+        here: Option<usize>,
+        exclude: Option<u64>,
+        publication: &mut Option<Publication>,
+    ) -> usize {
+        let mut shipment: Option<Arc<Shipment>> = None;
+        let mut handed = 0;
+        let text = publication
+            .as_ref()
+            .is_some_and(|publication| publication.frame.is_text());
+        for (worker, count) in interest.workers() {
+            if Some(worker) == here {
+                continue;
+            }
+            let shipment = match &shipment {
+                Some(shipment) => Arc::clone(shipment),
+                None => {
+                    let Some(publication) = publication.take() else {
+                        return handed;
+                    };
+                    let created = Arc::new(Shipment {
+                        topic: Box::from(topic),
+                        exclude,
+                        publication,
+                    });
+                    shipment = Some(Arc::clone(&created));
+                    created
+                }
+            };
+            if let Some(inbox) = self.inboxes.get(worker)
+                && inbox.push(Handoff::Publish(shipment)).is_ok()
+            {
+                // Binary messages have no event-stream form.
+                handed += if text { count.total() } else { count.peers };
+            }
+        }
+        handed
+    }
+
+    /// Hands `item` to `worker`; gives it back if the worker's inbox is full.
+    pub(crate) fn hand_off(&self, worker: usize, item: Handoff) -> Result<(), Handoff> {
+        match self.inboxes.get(worker) {
+            Some(inbox) => inbox.push(item),
+            None => Err(item),
+        }
+    }
+
+    /// Carries out what other threads hand to `worker`, forever. Runs as one
+    /// task on that worker.
+    pub(crate) async fn run_inbox(&self, worker: usize) {
+        let Some(inbox) = self.inboxes.get(worker) else {
+            return;
+        };
+        let shard = self.shard(worker);
+        inbox
+            .run(|item| match item {
+                Handoff::Publish(shipment) => {
+                    let mut delivered = Delivered::default();
+                    {
+                        let topics = shard.lock();
+                        if let Some(local) = topics.get(&*shipment.topic) {
+                            local.members.deliver(
+                                &shipment.publication,
+                                shipment.exclude,
+                                &mut delivered,
+                            );
+                        }
+                    }
+                    for stream in delivered.overflowed {
+                        stream.finish(Ended::Overflow);
+                    }
+                }
+                Handoff::Send(outbox, frame) => {
+                    outbox.push(&frame);
+                }
+                Handoff::Close(outbox, close) => {
+                    outbox.close(Some(&close));
+                }
+            })
+            .await;
+    }
+
+    /// Number of subscribers of `topic` on every worker.
+    pub(crate) fn subscriber_count(&self, topic: &str) -> usize {
+        self.interest
+            .get(topic)
+            .map_or(0, |interest| interest.total())
+    }
+
+    /// Every topic with a subscriber in this process.
+    pub(crate) fn topics(&self) -> Vec<String> {
+        self.interest.topics()
+    }
+
+    /// Number of topics with a subscriber in this process, and the sum of
+    /// every worker's topic entries; both zero once every subscriber has left.
+    #[cfg(test)]
+    pub(crate) fn index_size(&self) -> (usize, usize) {
+        let entries = self.shards.iter().map(Shard::topic_count).sum();
+        (self.interest.len(), entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use crosswire_proto::OpCode;
+
+    use super::*;
+    use crate::config::OverflowPolicy;
+
+    fn outbox() -> Arc<Outbox> {
+        Arc::new(Outbox::new(1 << 20, OverflowPolicy::Close))
+    }
+
+    fn text(payload: &'static str) -> OutFrame {
+        OutFrame::new(OpCode::Text, Bytes::from_static(payload.as_bytes()))
+    }
+
+    /// Runs `f` on a thread that is worker `worker` of `hub`.
+    fn on_worker<R: Send>(hub: &TopicHub, worker: usize, f: impl FnOnce() -> R + Send) -> R {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    hub.enter_worker(worker);
+                    f()
+                })
+                .join()
+                .unwrap()
+        })
+    }
+
+    #[test]
+    fn a_local_publish_skips_the_sender_and_reaches_the_rest_once() {
+        let hub = TopicHub::new(1);
+        let (a, b, c) = (outbox(), outbox(), outbox());
+        assert!(hub.subscribe("chat", 0, 1, &a));
+        assert!(!hub.subscribe("chat", 0, 1, &a));
+        hub.subscribe("chat", 0, 2, &b);
+        hub.subscribe("chat", 0, 3, &c);
+        let frame = text("hi");
+        let len = frame.wire_len();
+        assert_eq!(hub.publish("chat", frame, Some(1)), 2);
+        assert_eq!(a.buffered_amount(), 0);
+        assert_eq!(b.buffered_amount(), len);
+        assert_eq!(c.buffered_amount(), len);
+    }
+
+    #[test]
+    fn other_workers_get_one_shipment_each_and_deliver_it_themselves() {
+        let hub = TopicHub::new(3);
+        let here = outbox();
+        let there: Vec<_> = (0..4).map(|_| outbox()).collect();
+        hub.subscribe("t", 0, 1, &here);
+        for (key, b) in there.iter().enumerate() {
+            hub.subscribe("t", 1 + key % 2, 10 + key as u64, b);
+        }
+        let stream = Arc::new(StreamCore::new(None, 1 << 20));
+        hub.subscribe_stream("t", 2, 99, &stream);
+        assert_eq!(hub.subscriber_count("t"), 6);
+
+        // On worker 0: its own subscriber now, the others handed over.
+        let counted = on_worker(&hub, 0, || hub.publish("t", text("x"), None));
+        assert_eq!(counted, 6);
+        assert!(here.buffered_amount() > 0);
+        assert!(there.iter().all(|b| b.buffered_amount() == 0));
+        for worker in 1..3 {
+            let Some(inbox) = hub.inboxes.get(worker) else {
+                panic!("no inbox")
+            };
+            let items = inbox.lock_items_for_test();
+            assert_eq!(items, 1, "one shipment per worker, not per subscriber");
+        }
+        // Binary frames skip the event stream in the count.
+        let binary = OutFrame::new(OpCode::Binary, Bytes::from_static(b"\x00"));
+        assert_eq!(on_worker(&hub, 0, || hub.publish("t", binary, None)), 5);
+    }
+
+    #[test]
+    fn the_index_is_empty_once_every_subscriber_left() {
+        let hub = TopicHub::new(4);
+        let boxes: Vec<_> = (0..12).map(|_| outbox()).collect();
+        for (key, b) in boxes.iter().enumerate() {
+            for topic in ["a", "b", "c"] {
+                assert!(hub.subscribe(topic, key % 4, key as u64, b));
+            }
+        }
+        assert_eq!(hub.index_size(), (3, 12));
+        let mut topics = hub.topics();
+        topics.sort();
+        assert_eq!(topics, ["a", "b", "c"]);
+        for (key, _) in boxes.iter().enumerate() {
+            for topic in ["a", "b", "c"] {
+                assert!(hub.unsubscribe(topic, key % 4, key as u64));
+                assert!(!hub.unsubscribe(topic, key % 4, key as u64));
+            }
+        }
+        assert_eq!(hub.index_size(), (0, 0));
+        assert!(hub.topics().is_empty());
+    }
+}

@@ -1,0 +1,224 @@
+//! The one door into a worker from other threads.
+//!
+//! Work for a worker's connections that starts on another thread (a publish
+//! whose topic has subscribers here, a `send` or `close` from a task on
+//! another worker) is handed over through the worker's inbox and carried out
+//! by the worker itself, in the order it was handed over. One FIFO per worker
+//! is what keeps per-connection order when a producer mixes `publish` and
+//! `send`, and what keeps every queue's lock and every writer's wake-up on
+//! the connection's own core.
+//!
+//! Waking a worker from another thread costs a system call (an `eventfd`
+//! write), so wake-ups are coalesced per worker turn: while the worker is
+//! busy, its inbox task looks for new work once per scheduler turn
+//! (`yield_now`) and nobody wakes it; only after a turn that found nothing
+//! does it park, and only then does the next hand-over pay for a wake-up.
+//!
+//! The inbox is bounded by the bytes it holds. Past the budget a publish is
+//! not handed over (counted and logged) and a `send` fails with
+//! [`SendError::QueueFull`](crate::SendError::QueueFull): a worker that has
+//! fallen that far behind is overloaded, and dropping at its door bounds the
+//! memory like a full send queue does for one peer.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crosswire_proto::CloseFrame;
+use tokio::sync::Notify;
+
+use super::publication::Shipment;
+use crate::ws::outbox::{OutFrame, Outbox};
+
+/// Bytes an inbox may hold: frames a worker has not yet taken in.
+pub(crate) const INBOX_BYTES: usize = 64 << 20;
+
+/// Scheduler turns without work before the inbox task parks.
+const IDLE_TURNS: u32 = 2;
+
+/// A batch larger than this many items is not kept for reuse.
+const KEEP_BATCH_CAPACITY: usize = 1024;
+
+/// Work handed to a worker.
+#[derive(Debug)]
+pub(crate) enum Handoff {
+    /// Deliver a publish to this worker's subscribers of its topic.
+    Publish(Arc<Shipment>),
+    /// Queue a frame on one of this worker's peers.
+    Send(Arc<Outbox>, OutFrame),
+    /// Start the closing handshake of one of this worker's peers.
+    Close(Arc<Outbox>, CloseFrame),
+}
+
+impl Handoff {
+    /// Bytes the item counts against the budget. A close is tiny and is never
+    /// refused (each peer hands over at most one).
+    fn weight(&self) -> usize {
+        match self {
+            Handoff::Publish(shipment) => shipment.weight(),
+            Handoff::Send(_, frame) => frame.wire_len(),
+            Handoff::Close(..) => 0,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    items: VecDeque<Handoff>,
+    /// Weight of `items`.
+    bytes: usize,
+    /// The inbox task is waiting for a wake-up (not merely yielding).
+    parked: bool,
+}
+
+/// A worker's inbox.
+#[derive(Debug, Default)]
+pub(crate) struct Inbox {
+    state: Mutex<State>,
+    /// Wakes the parked inbox task; `notify_one` keeps a permit, so a
+    /// hand-over between the task's decision to park and its wait is not lost.
+    wake: Notify,
+    /// Publishes not handed over because the budget was spent.
+    dropped: AtomicU64,
+}
+
+impl Inbox {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Hands `item` over; gives it back if the budget is spent.
+    pub(crate) fn push(&self, item: Handoff) -> Result<(), Handoff> {
+        let weight = item.weight();
+        let mut state = self.lock();
+        if weight > 0 && state.bytes > 0 && state.bytes + weight > INBOX_BYTES {
+            drop(state);
+            if matches!(item, Handoff::Publish(_)) {
+                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                // One line per power of two, so an overload is visible
+                // without a log line per message.
+                if dropped.is_power_of_two() {
+                    tracing::warn!(target: "crosswire::pubsub", dropped, budget = INBOX_BYTES, "a worker's inbox is full: publishes to its subscribers are being dropped");
+                }
+            }
+            return Err(item);
+        }
+        state.bytes += weight;
+        state.items.push_back(item);
+        let wake = std::mem::take(&mut state.parked);
+        drop(state);
+        if wake {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Items waiting, for tests.
+    #[cfg(test)]
+    pub(crate) fn lock_items_for_test(&self) -> usize {
+        self.lock().items.len()
+    }
+
+    /// Takes what was handed over and gives each item to `carry_out`, in
+    /// order, forever. Runs as one task on the inbox's worker.
+    pub(crate) async fn run(&self, mut carry_out: impl FnMut(Handoff)) {
+        let mut batch = VecDeque::new();
+        let mut idle_turns = 0;
+        loop {
+            let park = {
+                let mut state = self.lock();
+                if state.items.is_empty() {
+                    state.parked = idle_turns >= IDLE_TURNS;
+                    state.parked
+                } else {
+                    std::mem::swap(&mut batch, &mut state.items);
+                    state.bytes = 0;
+                    false
+                }
+            };
+            if park {
+                self.wake.notified().await;
+                idle_turns = 0;
+                continue;
+            }
+            if batch.is_empty() {
+                idle_turns += 1;
+            } else {
+                idle_turns = 0;
+                for item in batch.drain(..) {
+                    carry_out(item);
+                }
+                if batch.capacity() > KEEP_BATCH_CAPACITY {
+                    batch = VecDeque::new();
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use crosswire_proto::OpCode;
+
+    use super::*;
+    use crate::config::OverflowPolicy;
+
+    fn send(len: usize) -> Handoff {
+        let outbox = Arc::new(Outbox::new(1 << 30, OverflowPolicy::Close));
+        Handoff::Send(
+            outbox,
+            OutFrame::new(OpCode::Binary, Bytes::from(vec![0; len])),
+        )
+    }
+
+    #[test]
+    fn the_budget_refuses_what_does_not_fit_but_always_takes_one_item() {
+        let inbox = Inbox::default();
+        assert!(
+            inbox.push(send(INBOX_BYTES * 2)).is_ok(),
+            "an empty inbox takes anything"
+        );
+        assert!(inbox.push(send(10)).is_err());
+        let close = Handoff::Close(
+            Arc::new(Outbox::new(1, OverflowPolicy::Close)),
+            CloseFrame {
+                code: 1000,
+                reason: String::new(),
+            },
+        );
+        assert!(inbox.push(close).is_ok(), "a close is never refused");
+    }
+
+    #[tokio::test]
+    async fn items_are_carried_out_in_order_and_a_parked_task_wakes() {
+        let inbox = Arc::new(Inbox::default());
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        let runner = Arc::clone(&inbox);
+        let task = tokio::spawn(async move {
+            runner
+                .run(|item| {
+                    if let Handoff::Send(_, frame) = item {
+                        let _ = tx.try_send(frame.payload().len());
+                    }
+                })
+                .await;
+        });
+        for round in 0..3 {
+            // Let the task run out of work and park.
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+            for len in 1..=5 {
+                assert!(inbox.push(send(round * 10 + len)).is_ok());
+            }
+            for len in 1..=5 {
+                assert_eq!(rx.recv().await, Some(round * 10 + len));
+            }
+        }
+        task.abort();
+    }
+}

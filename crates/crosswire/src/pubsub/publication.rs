@@ -1,0 +1,68 @@
+//! One publish, as every subscriber kind receives it.
+//!
+//! A publish is serialized and framed once: WebSocket subscribers share the
+//! [`OutFrame`]. Its event-stream form (the text as `data:` lines) is encoded
+//! at most once, by whichever worker first meets an event stream, and shared
+//! by every stream on every worker. A publish that only has subscribers on
+//! the publishing worker lives on the stack; one that crosses to other
+//! workers is moved once into a shared [`Shipment`].
+
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use crosswire_proto::sse::encode_data;
+
+use crate::ws::outbox::OutFrame;
+
+/// A message published to a topic.
+#[derive(Debug)]
+pub(crate) struct Publication {
+    /// The WebSocket frame every peer gets.
+    pub(crate) frame: OutFrame,
+    /// The `data:` event for event streams; `None` inside for binary frames,
+    /// which have no event-stream form.
+    event: OnceLock<Option<Bytes>>,
+}
+
+impl Publication {
+    pub(crate) fn new(frame: OutFrame) -> Self {
+        Self {
+            frame,
+            event: OnceLock::new(),
+        }
+    }
+
+    /// The event-stream form, encoded on first use.
+    pub(crate) fn event(&self) -> Option<&Bytes> {
+        self.event.get_or_init(|| event_form(&self.frame)).as_ref()
+    }
+}
+
+/// A publication on its way to other workers: one allocation per publish,
+/// shared by every worker it is handed to.
+#[derive(Debug)]
+pub(crate) struct Shipment {
+    /// The topic it was published to.
+    pub(crate) topic: Box<str>,
+    /// The subscriber that must not receive it (the publishing peer).
+    pub(crate) exclude: Option<u64>,
+    pub(crate) publication: Publication,
+}
+
+impl Shipment {
+    /// Bytes this shipment holds, as hand-over budgets count them.
+    pub(crate) fn weight(&self) -> usize {
+        self.publication.frame.wire_len() + self.topic.len()
+    }
+}
+
+/// The event stream form of a frame: its text as `data:` lines, or `None`
+/// for a binary frame.
+fn event_form(frame: &OutFrame) -> Option<Bytes> {
+    if !frame.is_text() {
+        return None;
+    }
+    // Text frames are built from Rust strings, so this only fails on a bug.
+    let text = std::str::from_utf8(frame.payload()).ok()?;
+    Some(encode_data(text))
+}

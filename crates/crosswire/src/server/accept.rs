@@ -1,0 +1,106 @@
+//! Accepting connections and serving HTTP on them.
+//!
+//! With one worker the accept loop serves each connection on the runtime that
+//! runs the server, as a single-threaded server does. With several, it only
+//! accepts: each connection goes to the worker with the fewest live
+//! connections and stays there for its whole life (its HTTP requests, its
+//! upgrade, its WebSocket or event stream).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use super::service::{Routes, handle};
+use super::tracker::TaskGuard;
+use super::workers::WorkerPool;
+
+/// Accepts on `listener` until `stop` turns true; serves each connection here
+/// (`pool` is `None`) or on a worker.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    routes: Arc<Routes>,
+    mut stop: watch::Receiver<bool>,
+    header_read_timeout: Duration,
+    pool: Option<Arc<WorkerPool>>,
+) {
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, typically: back off instead of
+                    // spinning, and keep serving the connections we have.
+                    tracing::warn!(target: "crosswire::server", %error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        match &pool {
+            None => {
+                let guard = routes.tracker.guard(0);
+                spawn_http(stream, remote, &routes, &stop, header_read_timeout, guard);
+            }
+            Some(pool) => {
+                // Leaves this runtime's reactor; the worker registers it with
+                // its own.
+                match stream.into_std() {
+                    Ok(stream) => pool.dispatch(stream, remote).await,
+                    Err(error) => {
+                        tracing::debug!(target: "crosswire::server", %error, "could not hand a connection to a worker");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Serves HTTP/1.1 (with upgrades) on `stream` in a task of the current
+/// runtime until the client leaves or the server stops.
+pub(crate) fn spawn_http(
+    stream: TcpStream,
+    remote: SocketAddr,
+    routes: &Arc<Routes>,
+    stop: &watch::Receiver<bool>,
+    header_read_timeout: Duration,
+    guard: TaskGuard,
+) {
+    let routes = Arc::clone(routes);
+    let mut stop = stop.clone();
+    let span = tracing::debug_span!(target: "crosswire::server", "http", %remote);
+    tokio::spawn(
+        async move {
+            let _guard = guard;
+            let service_routes = Arc::clone(&routes);
+            let service =
+                service_fn(move |request| handle(Arc::clone(&service_routes), remote, request));
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::pin!(connection);
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(error) = result {
+                        tracing::debug!(%error, "connection error");
+                    }
+                }
+                _ = stop.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        }
+        .instrument(span),
+    );
+}

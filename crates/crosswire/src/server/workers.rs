@@ -1,0 +1,158 @@
+//! Worker threads: one current-thread runtime per core, each serving its own
+//! connections.
+//!
+//! This is the thread-per-core layout of Seastar or uWebSockets' threaded
+//! example, in tokio: a connection is accepted once and handed to one worker,
+//! where its tasks, its send queue and its topic subscriptions stay. Nothing
+//! moves between cores on the hot path except one hand-over per publish per
+//! other worker with subscribers (see the `pubsub` module), so the cost of a
+//! delivered message does not grow with the number of cores.
+//!
+//! A worker runs two kinds of tasks: the connections it was handed, and its
+//! inbox (work handed over from other threads). It stops when told to exit,
+//! after the server's graceful shutdown; dropping its runtime then ends
+//! whatever was still open.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::accept::spawn_http;
+use super::service::Routes;
+use super::tracker::TaskGuard;
+use crate::error::ServeError;
+
+/// Accepted connections waiting for a worker to take them; the accept loop
+/// waits when a worker is this far behind.
+const HANDOVER_QUEUE: usize = 1024;
+
+/// A connection on its way to a worker, already counted as that worker's.
+type Accepted = (std::net::TcpStream, SocketAddr, TaskGuard);
+
+/// The running workers.
+pub(crate) struct WorkerPool {
+    routes: Arc<Routes>,
+    workers: Vec<Worker>,
+    exit: watch::Sender<bool>,
+}
+
+struct Worker {
+    connections: mpsc::Sender<Accepted>,
+    /// Completes when the worker's thread is about to end.
+    done: oneshot::Receiver<()>,
+}
+
+impl WorkerPool {
+    /// Starts `count` worker threads.
+    pub(crate) fn start(
+        count: usize,
+        routes: &Arc<Routes>,
+        stop: &watch::Receiver<bool>,
+        header_read_timeout: Duration,
+    ) -> Result<Self, ServeError> {
+        let (exit, exit_rx) = watch::channel(false);
+        let mut workers = Vec::with_capacity(count);
+        for index in 0..count {
+            let (connections, incoming) = mpsc::channel(HANDOVER_QUEUE);
+            let (done_tx, done) = oneshot::channel();
+            let context = WorkerContext {
+                index,
+                routes: Arc::clone(routes),
+                incoming,
+                stop: stop.clone(),
+                exit: exit_rx.clone(),
+                header_read_timeout,
+            };
+            std::thread::Builder::new()
+                .name(format!("crosswire-worker-{index}"))
+                .spawn(move || {
+                    context.run();
+                    let _ = done_tx.send(());
+                })
+                .map_err(ServeError::Io)?;
+            workers.push(Worker { connections, done });
+        }
+        Ok(Self {
+            routes: Arc::clone(routes),
+            workers,
+            exit,
+        })
+    }
+
+    /// Gives a connection to the worker with the fewest live connections.
+    pub(crate) async fn dispatch(&self, stream: std::net::TcpStream, remote: SocketAddr) {
+        let index = self.routes.tracker.least_loaded();
+        let Some(worker) = self.workers.get(index) else {
+            return;
+        };
+        let guard = self.routes.tracker.guard(index);
+        if worker
+            .connections
+            .send((stream, remote, guard))
+            .await
+            .is_err()
+        {
+            tracing::warn!(target: "crosswire::server", worker = index, "worker is gone; connection dropped");
+        }
+    }
+
+    /// Tells every worker to end, and waits until their threads have.
+    pub(crate) async fn join(self) {
+        let _ = self.exit.send(true);
+        for worker in self.workers {
+            drop(worker.connections);
+            let _ = worker.done.await;
+        }
+    }
+}
+
+/// What one worker thread needs.
+struct WorkerContext {
+    index: usize,
+    routes: Arc<Routes>,
+    incoming: mpsc::Receiver<Accepted>,
+    stop: watch::Receiver<bool>,
+    exit: watch::Receiver<bool>,
+    header_read_timeout: Duration,
+}
+
+impl WorkerContext {
+    fn run(self) {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                tracing::error!(target: "crosswire::server", worker = self.index, %error, "cannot start a worker runtime");
+                return;
+            }
+        };
+        self.routes.shared.topics.enter_worker(self.index);
+        runtime.block_on(self.serve());
+        // Dropping the runtime ends whatever the shutdown grace left open.
+    }
+
+    async fn serve(mut self) {
+        let index = self.index;
+        let shared = Arc::clone(&self.routes.shared);
+        let inbox = tokio::spawn(async move { shared.topics.run_inbox(index).await });
+        loop {
+            tokio::select! {
+                accepted = self.incoming.recv() => {
+                    let Some((stream, remote, guard)) = accepted else { break };
+                    match TcpStream::from_std(stream) {
+                        Ok(stream) => spawn_http(stream, remote, &self.routes, &self.stop, self.header_read_timeout, guard),
+                        Err(error) => tracing::warn!(target: "crosswire::server", worker = index, %error, "cannot register a connection"),
+                    }
+                }
+                _ = self.exit.wait_for(|exit| *exit) => break,
+            }
+        }
+        let _ = self.exit.wait_for(|exit| *exit).await;
+        inbox.abort();
+    }
+}

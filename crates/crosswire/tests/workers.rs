@@ -1,0 +1,23 @@
+//! Several worker threads: publishes, sends and subscriptions from every
+//! worker and from outside them, checked for exactly-once delivery in order
+//! per connection, over real sockets, with many seeds.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/mod.rs"]
+mod support;
+
+#[path = "sse/client.rs"]
+mod client;
+
+#[path = "workers/common.rs"]
+mod common;
+
+#[path = "workers/connections_spread_over_the_workers.rs"]
+mod connections_spread_over_the_workers;
+#[path = "workers/nothing_arrives_after_unsubscribe_while_publishes_race.rs"]
+mod nothing_arrives_after_unsubscribe_while_publishes_race;
+#[path = "workers/publishes_from_every_worker_arrive_once_in_order.rs"]
+mod publishes_from_every_worker_arrive_once_in_order;
+#[path = "workers/sends_from_other_threads_keep_order.rs"]
+mod sends_from_other_threads_keep_order;
