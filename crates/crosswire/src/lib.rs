@@ -49,10 +49,11 @@
 //!   tasks with their bounded send queue.
 //! - [`sse`]: [`EventStream`], h3's `createEventStream` with keep-alive,
 //!   `Last-Event-ID`, a bounded queue and topic subscriptions.
-//! - `pubsub`: the topic index; a publish is framed once and shared by every
-//!   subscriber's queue (and encoded once as an event for event streams).
-//! - [`server`]: the [`App`] builder and our own accept loop over hyper, so an
-//!   upgraded socket is split into owned halves.
+//! - `pubsub`: the topic index, sharded by worker thread; a publish is framed
+//!   once and shared by every subscriber's queue (and encoded once as an
+//!   event for event streams), crossing to each other worker once.
+//! - [`server`]: the [`App`] builder, our own accept loop over hyper, and the
+//!   worker threads (one per core) that serve the connections.
 //! - [`config`]: `crosswire.toml` and `CROSSWIRE_*` overrides, with defaults
 //!   that protect a public server.
 //! - [`ServerHandle`]: publish and list peers from HTTP handlers.

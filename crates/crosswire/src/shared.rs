@@ -83,6 +83,11 @@ impl Shared {
         self.shutdown.send_replace(true);
     }
 
+    /// True once the server has started shutting down.
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
     /// A receiver that sees `true` once the server is stopping.
     pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()

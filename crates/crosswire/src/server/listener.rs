@@ -164,7 +164,7 @@ impl std::fmt::Debug for Server {
 /// The close code peers get at shutdown: 1001 (going away), or 1012
 /// (service restart) when `crosswire dev` runs the app (it sets
 /// `CROSSWIRE_DEV`), so clients know to reconnect to the new build.
-fn shutdown_close() -> (u16, &'static str) {
+pub(crate) fn shutdown_close() -> (u16, &'static str) {
     if std::env::var_os("CROSSWIRE_DEV").is_some() {
         (1012, "service restart")
     } else {

@@ -3,8 +3,14 @@
 //!
 //! The accept loop drives `hyper::server::conn::http1` directly (rather than
 //! `axum::serve`) so that an upgraded connection can be taken back as the
-//! original `TcpStream` and split into owned read and write halves, one per
-//! task.
+//! original `TcpStream` and shared by its reader and writer tasks.
+//!
+//! A server runs `[server] workers` worker threads, one current-thread
+//! runtime each (thread-per-core): the accept loop hands every connection to
+//! the worker with the fewest live connections, and the connection stays
+//! there for its whole life. With one worker, connections are served on the
+//! runtime that runs the server. The `pubsub` module says how a publish
+//! reaches subscribers on other workers.
 
 mod accept;
 mod app;
@@ -17,4 +23,5 @@ mod upgrade;
 mod workers;
 
 pub use app::App;
+pub(crate) use listener::shutdown_close;
 pub use listener::{Server, shutdown_signal};

@@ -27,6 +27,12 @@ async fn sent_and_published_json_are_compact_text_frames() {
     let server = start(App::new().websocket("/", handler)).await;
     let mut sender = connect(&server, "/").await;
     let mut listener = connect(&server, "/").await;
+    // `open` subscribes after the handshake; publish only once both have.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while server.handle.subscriber_count("t") < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "never subscribed");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     send_text(&mut sender, "go").await;
     assert_eq!(
         next(&mut sender).await,
