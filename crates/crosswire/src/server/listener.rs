@@ -140,14 +140,7 @@ impl Server {
             tracing::warn!(target: "crosswire::server", "connections still open after the shutdown grace period");
         }
         if let Some(pool) = pool {
-            // The accept loops hold clones until they see `stop`; they have
-            // by now, or will at their next wake-up, which `stop` forces.
-            match Arc::try_unwrap(pool) {
-                Ok(pool) => pool.join().await,
-                Err(pool) => {
-                    tracing::debug!(target: "crosswire::server", handles = Arc::strong_count(&pool), "worker pool still referenced at shutdown");
-                }
-            }
+            pool.join().await;
         }
         Ok(())
     }

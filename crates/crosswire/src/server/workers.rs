@@ -35,14 +35,12 @@ type Accepted = (std::net::TcpStream, SocketAddr, TaskGuard);
 /// The running workers.
 pub(crate) struct WorkerPool {
     routes: Arc<Routes>,
-    workers: Vec<Worker>,
+    /// Where each worker takes new connections from.
+    workers: Vec<mpsc::Sender<Accepted>>,
     exit: watch::Sender<bool>,
-}
-
-struct Worker {
-    connections: mpsc::Sender<Accepted>,
-    /// Completes when the worker's thread is about to end.
-    done: oneshot::Receiver<()>,
+    /// Each completes when its worker's thread is about to end; taken by
+    /// `join`.
+    done: std::sync::Mutex<Vec<oneshot::Receiver<()>>>,
 }
 
 impl WorkerPool {
@@ -55,9 +53,10 @@ impl WorkerPool {
     ) -> Result<Self, ServeError> {
         let (exit, exit_rx) = watch::channel(false);
         let mut workers = Vec::with_capacity(count);
+        let mut done = Vec::with_capacity(count);
         for index in 0..count {
             let (connections, incoming) = mpsc::channel(HANDOVER_QUEUE);
-            let (done_tx, done) = oneshot::channel();
+            let (done_tx, done_rx) = oneshot::channel();
             let context = WorkerContext {
                 index,
                 routes: Arc::clone(routes),
@@ -73,12 +72,14 @@ impl WorkerPool {
                     let _ = done_tx.send(());
                 })
                 .map_err(ServeError::Io)?;
-            workers.push(Worker { connections, done });
+            workers.push(connections);
+            done.push(done_rx);
         }
         Ok(Self {
             routes: Arc::clone(routes),
             workers,
             exit,
+            done: std::sync::Mutex::new(done),
         })
     }
 
@@ -89,22 +90,22 @@ impl WorkerPool {
             return;
         };
         let guard = self.routes.tracker.guard(index);
-        if worker
-            .connections
-            .send((stream, remote, guard))
-            .await
-            .is_err()
-        {
+        if worker.send((stream, remote, guard)).await.is_err() {
             tracing::warn!(target: "crosswire::server", worker = index, "worker is gone; connection dropped");
         }
     }
 
     /// Tells every worker to end, and waits until their threads have.
-    pub(crate) async fn join(self) {
+    pub(crate) async fn join(&self) {
         let _ = self.exit.send(true);
-        for worker in self.workers {
-            drop(worker.connections);
-            let _ = worker.done.await;
+        let done = std::mem::take(
+            &mut *self
+                .done
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for worker in done {
+            let _ = worker.await;
         }
     }
 }
