@@ -5,6 +5,10 @@ use std::num::NonZeroUsize;
 
 use crosswire::config::Workers;
 use crosswire::prelude::*;
+use futures_util::{Stream, StreamExt};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+
+use crate::support::PATIENCE;
 
 /// How many seeds each randomized test runs (`CROSSWIRE_TEST_SEEDS`).
 pub fn seeds() -> u64 {
@@ -121,4 +125,24 @@ impl Sequences {
     pub fn from(&self, source: &str) -> u64 {
         self.next.get(source).copied().unwrap_or(0)
     }
+}
+
+/// Reads text messages from `stream` until `expected` were seen, checking
+/// each producer's sequence; panics naming `who` on a stall.
+pub async fn read_sequences<S>(stream: &mut S, who: &str, expected: u64) -> Sequences
+where
+    S: Stream<Item = Result<WsMessage, WsError>> + Unpin,
+{
+    let mut seen = Sequences::default();
+    while seen.received < expected {
+        let message = tokio::time::timeout(PATIENCE, stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("{who}: stalled at {}", seen.received))
+            .unwrap()
+            .unwrap();
+        if let WsMessage::Text(text) = message {
+            seen.record(who, &text);
+        }
+    }
+    seen
 }

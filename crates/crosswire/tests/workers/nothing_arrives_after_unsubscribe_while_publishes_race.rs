@@ -50,17 +50,7 @@ async fn run(seed: u64, workers: usize, rng: &mut Rng) {
         let who = format!("{context}: stable {index}");
         receivers.push(tokio::spawn(async move {
             let (sink, mut stream) = client.split();
-            let mut seen = Sequences::default();
-            while seen.received < expected {
-                let message = tokio::time::timeout(PATIENCE, stream.next())
-                    .await
-                    .unwrap_or_else(|_| panic!("{who}: stalled at {}", seen.received))
-                    .unwrap()
-                    .unwrap();
-                if let WsMessage::Text(text) = message {
-                    seen.record(&who, &text);
-                }
-            }
+            read_sequences(&mut stream, &who, expected).await;
             (sink, stream)
         }));
     }

@@ -84,17 +84,7 @@ async fn run(seed: u64, workers: usize, peers: usize, streams: usize) {
                 sink.flush().await.unwrap();
                 sink
             });
-            let mut seen = Sequences::default();
-            while seen.received < expected_peer {
-                let message = tokio::time::timeout(PATIENCE, stream.next())
-                    .await
-                    .unwrap_or_else(|_| panic!("{who}: stalled at {}", seen.received))
-                    .unwrap()
-                    .unwrap();
-                if let WsMessage::Text(text) = message {
-                    seen.record(&who, &text);
-                }
-            }
+            let seen = read_sequences(&mut stream, &who, expected_peer).await;
             assert_eq!(seen.from(&format!("c{index}")), 0, "{who}: got its own");
             let kept: Box<dyn std::any::Any + Send> = Box::new((sender.await.unwrap(), stream));
             kept
