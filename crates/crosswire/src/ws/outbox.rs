@@ -131,12 +131,6 @@ impl OutFrame {
         Self::new(OpCode::Close, payload)
     }
 
-    /// The header bytes of the plain form.
-    #[cfg(test)]
-    pub(crate) fn header(&self) -> &[u8] {
-        self.plain.header()
-    }
-
     /// The payload bytes (uncompressed).
     pub(crate) fn payload(&self) -> &[u8] {
         self.plain.payload()
@@ -314,10 +308,11 @@ impl Outbox {
     /// compressible frame at or above the threshold; every other push takes
     /// the plain form exactly as before compression existed.
     pub(crate) fn push(&self, frame: &OutFrame) -> Pushed {
-        if let Some(deflate) = &self.deflate {
-            if frame.compressible && deflate.wants(frame.payload().len()) {
-                return self.push_compressed(frame, deflate);
-            }
+        if let Some(deflate) = &self.deflate
+            && frame.compressible
+            && deflate.wants(frame.payload().len())
+        {
+            return self.push_compressed(frame, deflate);
         }
         self.push_wire(&frame.plain)
     }
@@ -782,6 +777,7 @@ mod tests {
             };
             let (a_first, a_ptr) = shared_payload(&a);
             let (b_first, b_ptr) = shared_payload(&b);
+            assert_eq!(b_first, a_first);
             let (plain_first, plain_ptr) = shared_payload(&plain);
             assert_eq!(a_first, 0xC1, "FIN, RSV1, text");
             assert_eq!(a_ptr, b_ptr, "compressed once, shared");

@@ -16,7 +16,7 @@ fn chat(compression: Compression) -> App {
                 peer.subscribe("chat");
             })
             .message(|peer: Peer, message: Message| async move {
-                let text = message.text().to_owned();
+                let text = message.text().into_owned();
                 if text == "raw please" {
                     let _ = peer.send_uncompressed("x".repeat(200));
                     return;
