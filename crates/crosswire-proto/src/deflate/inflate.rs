@@ -57,6 +57,9 @@ pub struct Inflater {
     inner: Decompress,
     /// Reset after every message: the client compresses each one on its own.
     no_context_takeover: bool,
+    /// The current message ended its deflate stream with a final block
+    /// (BFINAL); what follows in the message, tail included, is ignored.
+    stream_ended: bool,
 }
 
 impl Inflater {
@@ -67,6 +70,7 @@ impl Inflater {
         Self {
             inner: Decompress::new_with_window_bits(false, bits),
             no_context_takeover,
+            stream_ended: false,
         }
     }
 
@@ -96,6 +100,10 @@ impl Inflater {
     ///
     /// As for [`inflate`](Self::inflate).
     pub fn finish(&mut self, out: &mut Vec<u8>, limit: usize) -> Result<(), InflateError> {
+        if std::mem::take(&mut self.stream_ended) {
+            // Already reset when the final block ended the stream.
+            return Ok(());
+        }
         self.run(&TAIL, out, limit, FlushDecompress::Sync)?;
         if self.no_context_takeover {
             self.inner.reset(false);
@@ -111,6 +119,9 @@ impl Inflater {
         flush: FlushDecompress,
     ) -> Result<(), InflateError> {
         let too_large = InflateError::TooLarge { limit };
+        if self.stream_ended {
+            return Ok(());
+        }
         loop {
             if out.len() > limit {
                 return Err(too_large);
@@ -118,7 +129,7 @@ impl Inflater {
             if out.len() == out.capacity() {
                 // One byte past the limit is room enough to learn that the
                 // data goes on; the allocation stays within `limit + 1`.
-                let room = limit - out.len() + 1;
+                let room = (limit - out.len()).saturating_add(1);
                 let grow = out.len().max(FIRST_CHUNK).min(room);
                 out.reserve_exact(grow);
             }
@@ -136,9 +147,11 @@ impl Inflater {
             }
             match status {
                 // A final block ends the stream; whatever follows is not
-                // part of it. Start afresh for the next message.
+                // part of it. Start afresh for the next message (a client
+                // that ends a message this way gives up its window).
                 Status::StreamEnd => {
                     self.inner.reset(false);
+                    self.stream_ended = true;
                     return Ok(());
                 }
                 Status::Ok | Status::BufError => {
@@ -198,6 +211,23 @@ mod tests {
         // No payload at all is read as an empty message too.
         inflater.finish(&mut out, 10).expect("valid");
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_message_ending_with_a_final_block_inflates_and_the_next_one_too() {
+        let mut compress =
+            flate2::Compress::new_with_window_bits(flate2::Compression::default(), false, 15);
+        let mut block = Vec::with_capacity(64);
+        compress
+            .compress_vec(b"abcabc", &mut block, flate2::FlushCompress::Finish)
+            .expect("compresses");
+        let mut inflater = Inflater::new(15, false);
+        for _ in 0..2 {
+            let mut out = Vec::new();
+            inflater.inflate(&block, &mut out, 100).expect("valid");
+            inflater.finish(&mut out, 100).expect("valid");
+            assert_eq!(out, b"abcabc");
+        }
     }
 
     #[test]

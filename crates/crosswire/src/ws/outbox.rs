@@ -16,6 +16,13 @@
 //! larger frame is queued by reference, so a big payload published to ten
 //! thousand peers is never copied.
 //!
+//! A peer that negotiated permessage-deflate takes a data frame's compressed
+//! form instead (see [`super::deflate`]): with `shared` compression the form
+//! is built once per frame, by the first such push, and shared like the
+//! plain one; with a per-peer context it is compressed under this queue's
+//! lock, so the client inflates messages in the order they were queued.
+//! Pushes to other peers take exactly the plain path they always took.
+//!
 //! The queue is bounded by bytes, not by count: `limit` is the most a slow
 //! reader can make the server hold for it. What happens past it is the
 //! [`OverflowPolicy`]. The lock is a plain mutex held only to move frames in or
