@@ -2,12 +2,13 @@
 //! points, and checks that it never panics and that the split never changes
 //! the outcome.
 //!
-//! Input layout: one byte selecting the size limits, one byte `n` for the
-//! number of split points (up to 15), `n` little-endian `u16` offsets into
-//! the stream, then the stream itself.
+//! Input layout: one byte selecting the size limits and permessage-deflate,
+//! one byte `n` for the number of split points (up to 15), `n`
+//! little-endian `u16` offsets into the stream, then the stream itself.
 #![no_main]
 
 use bytes::BytesMut;
+use crosswire_proto::deflate::InflateParams;
 use crosswire_proto::{Decoder, DecoderConfig, Event, ProtocolError, is_valid_close_code};
 use libfuzzer_sys::fuzz_target;
 
@@ -48,15 +49,24 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(whole, split, "splitting the stream changed the outcome");
 });
 
-/// Small limits half of the time, so the size checks are exercised too.
+/// Small limits half of the time, so the size checks are exercised too, and
+/// permessage-deflate negotiated half of the time (bit 6), with or without
+/// client context takeover (bit 5).
 fn config_from(selector: u8) -> DecoderConfig {
-    if selector & 0x80 == 0 {
+    let config = if selector & 0x80 == 0 {
         DecoderConfig::default()
     } else {
         let frame = usize::from(selector & 0x0F) * 16;
-        let message = usize::from((selector >> 4) & 0x07) * 64;
+        let message = usize::from((selector >> 4) & 0x03) * 64;
         DecoderConfig::new(frame, message)
+    };
+    if selector & 0x40 == 0 {
+        return config;
     }
+    config.with_inflate(InflateParams {
+        window_bits: 15,
+        no_context_takeover: selector & 0x20 != 0,
+    })
 }
 
 fn decode<'a>(config: DecoderConfig, chunks: impl IntoIterator<Item = &'a [u8]>) -> Outcome {

@@ -10,13 +10,25 @@ use base64::Engine;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-/// Opens a TCP connection (from `source` if given) and performs the upgrade.
-/// Returns the socket and any bytes that arrived after the `101` response.
+/// What a browser offers: permessage-deflate, letting the server pick the
+/// client's window.
+const DEFLATE_OFFER: &str =
+    "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
+
+/// Opens a TCP connection (from `source` if given) and performs the upgrade,
+/// offering permessage-deflate if `deflate` is set (and failing if the server
+/// declines it). Returns the socket and any bytes that arrived after the
+/// `101` response.
+///
+/// The client itself sends uncompressed frames, which RFC 7692 allows, and
+/// counts the server's frames without inflating them: what is measured is
+/// the server's cost of compressing.
 pub(crate) async fn connect(
     target: SocketAddr,
     path: &str,
     source: Option<IpAddr>,
     seed: &mut u64,
+    deflate: bool,
 ) -> io::Result<(TcpStream, Vec<u8>)> {
     let socket = if target.is_ipv4() {
         TcpSocket::new_v4()?
@@ -33,9 +45,10 @@ pub(crate) async fn connect(
         chunk.copy_from_slice(&next_random(seed).to_le_bytes());
     }
     let key = base64::engine::general_purpose::STANDARD.encode(key);
+    let offer = if deflate { DEFLATE_OFFER } else { "" };
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {target}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"
     );
     stream.write_all(request.as_bytes()).await?;
     let mut buf = Vec::with_capacity(1024);
@@ -54,12 +67,25 @@ pub(crate) async fn connect(
                 let line = String::from_utf8_lossy(&buf[..buf.len().min(80)]).into_owned();
                 return Err(io::Error::other(format!("upgrade refused: {line}")));
             }
+            if deflate && !agreed_deflate(&buf[..end]) {
+                return Err(io::Error::other("the server declined permessage-deflate"));
+            }
             return Ok((stream, buf.split_off(end + 4)));
         }
         if buf.len() > 16 * 1024 {
             return Err(io::Error::other("handshake response too large"));
         }
     }
+}
+
+/// True if a response head accepts permessage-deflate.
+fn agreed_deflate(head: &[u8]) -> bool {
+    String::from_utf8_lossy(head).lines().any(|line| {
+        line.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("sec-websocket-extensions")
+                && value.to_ascii_lowercase().contains("permessage-deflate")
+        })
+    })
 }
 
 /// xorshift64*: fast, deterministic, good enough for keys, masks and texts.
@@ -271,6 +297,16 @@ mod tests {
             assert!(total.closed);
             assert_eq!(counter.pings, vec![b"xxx".to_vec()]);
         }
+    }
+
+    #[test]
+    fn a_deflate_answer_is_recognised_in_any_case() {
+        assert!(agreed_deflate(
+            b"HTTP/1.1 101 Switching Protocols\r\nSEC-WEBSOCKET-EXTENSIONS: permessage-deflate; server_no_context_takeover"
+        ));
+        assert!(!agreed_deflate(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket"
+        ));
     }
 
     #[test]

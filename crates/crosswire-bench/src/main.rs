@@ -10,7 +10,12 @@
 //! crosswire-bench echo   --url ws://127.0.0.1:4000/ws/echo --connections 64 --depth 1
 //! crosswire-bench sse    --url http://127.0.0.1:4000/sse --clients 64 --count 1000
 //! crosswire-bench conns  --url ws://127.0.0.1:4000/ws/chat --count 10000 --pid 1234
+//! crosswire-bench fanout --url ws://127.0.0.1:4000/ws/chat --clients 1000 --deflate
 //! ```
+//!
+//! `--deflate` (chat, fan-out, conns) makes every client offer
+//! permessage-deflate as a browser does, and fails the run if the server
+//! declines it.
 
 mod client;
 mod cpu;
@@ -45,6 +50,9 @@ enum Scenario {
         /// Messages each client sends per round.
         #[arg(long, default_value_t = 1600)]
         per_round: usize,
+        /// Every client negotiates permessage-deflate.
+        #[arg(long)]
+        deflate: bool,
         #[command(flatten)]
         timing: Timing,
     },
@@ -57,6 +65,9 @@ enum Scenario {
         /// Messages the publisher sends per round.
         #[arg(long, default_value_t = 100)]
         per_round: usize,
+        /// Every client negotiates permessage-deflate.
+        #[arg(long)]
+        deflate: bool,
         #[command(flatten)]
         timing: Timing,
     },
@@ -96,6 +107,9 @@ enum Scenario {
         /// Connections opened at once.
         #[arg(long, default_value_t = 200)]
         concurrency: usize,
+        /// Every connection negotiates permessage-deflate.
+        #[arg(long)]
+        deflate: bool,
     },
 }
 
@@ -111,6 +125,15 @@ struct Timing {
     /// over the measured window (chat and fan-out).
     #[arg(long)]
     server_pid: Option<u32>,
+}
+
+/// `chat-32`, or `chat-32-deflate` when clients negotiate compression.
+fn scenario_name(kind: &str, count: usize, deflate: bool) -> String {
+    if deflate {
+        format!("{kind}-{count}-deflate")
+    } else {
+        format!("{kind}-{count}")
+    }
 }
 
 fn seconds(value: f64) -> Duration {
@@ -141,15 +164,28 @@ fn main() -> ExitCode {
     }
 }
 
-/// A chat-room run: `senders` of the `clients` send `per_round` messages a round.
-async fn room(
-    name: String,
-    url: &str,
+/// How a chat-room run is shaped: `senders` of the `clients` send
+/// `per_round` messages a round.
+struct Room {
     clients: usize,
     senders: usize,
     per_round: usize,
+    deflate: bool,
+}
+
+/// Runs a chat room.
+async fn room(
+    name: String,
+    url: &str,
+    shape: Room,
     timing: Timing,
 ) -> Result<report::Report, String> {
+    let Room {
+        clients,
+        senders,
+        per_round,
+        deflate,
+    } = shape;
     let (target, path) = parse_url(url)?;
     scenario::chat::run(scenario::chat::ChatRun {
         name,
@@ -162,6 +198,7 @@ async fn room(
         duration: seconds(timing.duration),
         round_timeout: Duration::from_secs(30),
         server_pid: timing.server_pid,
+        deflate,
     })
     .await
 }
@@ -172,30 +209,34 @@ async fn run(scenario: Scenario) -> Result<report::Report, String> {
             url,
             clients,
             per_round,
+            deflate,
             timing,
         } => {
-            room(
-                format!("chat-{clients}"),
-                &url,
+            let shape = Room {
                 clients,
-                clients,
+                senders: clients,
                 per_round,
-                timing,
-            )
-            .await
+                deflate,
+            };
+            room(scenario_name("chat", clients, deflate), &url, shape, timing).await
         }
         Scenario::Fanout {
             url,
             clients,
             per_round,
+            deflate,
             timing,
         } => {
-            room(
-                format!("fanout-{clients}"),
-                &url,
+            let shape = Room {
                 clients,
-                1,
+                senders: 1,
                 per_round,
+                deflate,
+            };
+            room(
+                scenario_name("fanout", clients, deflate),
+                &url,
+                shape,
                 timing,
             )
             .await
@@ -246,10 +287,12 @@ async fn run(scenario: Scenario) -> Result<report::Report, String> {
             count,
             pid,
             concurrency,
+            deflate,
         } => {
             let (target, path) = parse_url(&url)?;
             scenario::conns::run(scenario::conns::ConnsRun {
-                name: format!("conns-{count}"),
+                name: scenario_name("conns", count, deflate),
+                deflate,
                 target,
                 path,
                 count,

@@ -16,6 +16,8 @@
 //!   server frames.
 //! - [`apply_mask`] and [`Utf8Validator`] are the two hot loops of the decoder,
 //!   exposed because they are useful on their own.
+//! - [`deflate`] negotiates permessage-deflate (RFC 7692) and inflates
+//!   client messages within the message limit, however well they compress.
 //! - [`sse`] formats Server-Sent Events ([`SseEvent`], [`encode_event`],
 //!   [`encode_comment`]) so that no field value can inject another event.
 //!
@@ -42,6 +44,7 @@
 
 pub mod close;
 pub mod decode;
+pub mod deflate;
 pub mod encode;
 pub mod error;
 pub mod frame;

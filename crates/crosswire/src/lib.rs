@@ -72,7 +72,7 @@ mod shared;
 pub mod sse;
 pub mod ws;
 
-pub use config::{Config, ConfigError, OverflowPolicy};
+pub use config::{Compression, Config, ConfigError, OverflowPolicy};
 pub use error::{CloseError, PushError, SendError, ServeError, WebSocketError};
 pub use handle::{MissingServerHandle, ServerHandle};
 pub use server::{App, Server, shutdown_signal};

@@ -4,15 +4,23 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/deflate.rs"]
+mod deflate_client;
 #[path = "support/mod.rs"]
 mod support;
 
+#[path = "websocket/a_deflate_bomb_closes_1009_with_bounded_memory.rs"]
+mod a_deflate_bomb_closes_1009_with_bounded_memory;
 #[path = "websocket/bad_frames_close_with_the_right_code.rs"]
 mod bad_frames_close_with_the_right_code;
 #[path = "websocket/close_codes_reach_the_close_hook.rs"]
 mod close_codes_reach_the_close_hook;
+#[path = "websocket/compressed_chat_reaches_deflate_and_plain_peers.rs"]
+mod compressed_chat_reaches_deflate_and_plain_peers;
 #[path = "websocket/disabled_websockets_answer_501.rs"]
 mod disabled_websockets_answer_501;
+#[path = "websocket/extension_offers_are_negotiated.rs"]
+mod extension_offers_are_negotiated;
 #[path = "websocket/handshake_errors_have_their_status.rs"]
 mod handshake_errors_have_their_status;
 #[path = "websocket/hooks_run_in_order.rs"]

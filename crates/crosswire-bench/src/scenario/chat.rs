@@ -33,6 +33,8 @@ pub(crate) struct ChatRun {
     pub(crate) round_timeout: Duration,
     /// The server process, to report its CPU time per delivered message.
     pub(crate) server_pid: Option<u32>,
+    /// Every client negotiates permessage-deflate.
+    pub(crate) deflate: bool,
 }
 
 struct Shared {
@@ -52,7 +54,7 @@ pub(crate) async fn run(run: ChatRun) -> Result<Report, String> {
     let connect_started = Instant::now();
     let mut idle_writers = Vec::new();
     for index in 0..run.clients {
-        let (stream, leftover) = connect(run.target, &run.path, None, &mut seed)
+        let (stream, leftover) = connect(run.target, &run.path, None, &mut seed, run.deflate)
             .await
             .map_err(|e| format!("client {index}: {e}"))?;
         let (mut reader, mut writer) = stream.into_split();
@@ -187,6 +189,7 @@ pub(crate) async fn run(run: ChatRun) -> Result<Report, String> {
         .field("seconds", elapsed.as_secs_f64())
         .field("delivered_per_sec", per_second.round())
         .field("setup_ms", setup.as_millis() as u64)
+        .field("deflate", run.deflate)
         .human(format!(
             "{} delivered msg/s ({} rounds of {} clients, {} per round, per-client counts exact){cpu_note}",
             rate(per_second),

@@ -23,6 +23,8 @@ pub(crate) struct ConnsRun {
     pub(crate) pid: u32,
     /// Connections being opened at once.
     pub(crate) concurrency: usize,
+    /// Every connection negotiates permessage-deflate.
+    pub(crate) deflate: bool,
 }
 
 /// The server's resident set size in KiB.
@@ -41,9 +43,10 @@ async fn open_one(
     path: &str,
     source: IpAddr,
     seed: u64,
+    deflate: bool,
 ) -> Result<TcpStream, String> {
     let mut seed = seed | 1;
-    let (mut stream, leftover) = connect(target, path, Some(source), &mut seed)
+    let (mut stream, leftover) = connect(target, path, Some(source), &mut seed, deflate)
         .await
         .map_err(|e| e.to_string())?;
     let mut counter = FrameCounter::default();
@@ -79,7 +82,10 @@ pub(crate) async fn run(run: ConnsRun) -> Result<Report, String> {
             .map(|i| {
                 let path = run.path.clone();
                 let source = sources[i % sources.len()];
-                tokio::spawn(async move { open_one(run.target, &path, source, i as u64).await })
+                let (target, deflate) = (run.target, run.deflate);
+                tokio::spawn(
+                    async move { open_one(target, &path, source, i as u64, deflate).await },
+                )
             })
             .collect();
         for task in batch {
@@ -108,6 +114,7 @@ pub(crate) async fn run(run: ConnsRun) -> Result<Report, String> {
     let handshakes = streams.len() as f64 / connect_time.as_secs_f64().max(1e-9);
     let mut report = Report::new(&run.name)
         .field("connections", streams.len())
+        .field("deflate", run.deflate)
         .field("failed", failures)
         .field("still_open", open)
         .field("rss_before_kib", before)

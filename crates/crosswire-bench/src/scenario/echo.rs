@@ -30,7 +30,7 @@ pub(crate) async fn run(run: EchoRun) -> Result<Report, String> {
     let mut tasks = Vec::new();
     for index in 0..run.connections {
         let mut seed = 0xA076_1D64_78BD_642Fu64 ^ (index as u64 + 1);
-        let (stream, leftover) = connect(run.target, &run.path, None, &mut seed)
+        let (stream, leftover) = connect(run.target, &run.path, None, &mut seed, false)
             .await
             .map_err(|e| format!("connection {index}: {e}"))?;
         if !leftover.is_empty() {

@@ -1,4 +1,7 @@
-//! Limits that bound how much memory one connection's decoder may use.
+//! Limits that bound how much memory one connection's decoder may use, and
+//! whether it inflates permessage-deflate messages.
+
+use crate::deflate::InflateParams;
 
 /// Size limits enforced by a [`Decoder`](super::Decoder).
 ///
@@ -14,7 +17,13 @@ pub struct DecoderConfig {
     /// Largest payload a single frame may declare; larger frames fail with close code 1009.
     pub max_frame_size: usize,
     /// Largest total payload of one message across its fragments; larger ones fail with 1009.
+    /// For a compressed message this bounds the inflated size, and the
+    /// inflater stops (1009) as soon as it would go past it.
     pub max_message_size: usize,
+    /// Set when permessage-deflate was negotiated: RSV1 then marks a
+    /// compressed message, inflated with these parameters. `None` (the
+    /// default) refuses RSV1 like any other reserved bit.
+    pub inflate: Option<InflateParams>,
 }
 
 impl DecoderConfig {
@@ -23,7 +32,26 @@ impl DecoderConfig {
         DecoderConfig {
             max_frame_size,
             max_message_size,
+            inflate: None,
         }
+    }
+
+    /// The same limits, with permessage-deflate negotiated as `params` says.
+    ///
+    /// ```
+    /// use crosswire_proto::DecoderConfig;
+    /// use crosswire_proto::deflate::InflateParams;
+    ///
+    /// let config = DecoderConfig::default().with_inflate(InflateParams {
+    ///     window_bits: 15,
+    ///     no_context_takeover: true,
+    /// });
+    /// assert!(config.inflate.is_some());
+    /// ```
+    #[must_use]
+    pub fn with_inflate(mut self, params: InflateParams) -> Self {
+        self.inflate = Some(params);
+        self
     }
 }
 

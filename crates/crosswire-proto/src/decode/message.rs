@@ -5,6 +5,7 @@
 //! rather than after the whole message has been buffered.
 
 use super::event::Event;
+use crate::deflate::{InflateError, Inflater};
 use crate::error::ProtocolError;
 use crate::utf8::Utf8Validator;
 use bytes::{Bytes, BytesMut};
@@ -25,11 +26,15 @@ pub(super) struct Message {
     /// Sum of the lengths declared by the frames seen so far, which bounds `data`.
     declared: usize,
     utf8: Utf8Validator,
+    /// The inflated payload of a compressed message (RSV1 on its first
+    /// frame); `data` stays empty for one.
+    inflated: Option<Vec<u8>>,
 }
 
 impl Message {
-    /// A message of `kind` whose first frame declared `declared` bytes.
-    pub(super) fn new(kind: Kind, declared: usize) -> Self {
+    /// A message of `kind` whose first frame declared `declared` bytes,
+    /// `compressed` if that frame had RSV1 set.
+    pub(super) fn new(kind: Kind, declared: usize, compressed: bool) -> Self {
         Message {
             kind,
             // Empty until bytes arrive: a single-frame message that is already
@@ -37,6 +42,48 @@ impl Message {
             data: BytesMut::new(),
             declared,
             utf8: Utf8Validator::new(),
+            inflated: compressed.then(Vec::new),
+        }
+    }
+
+    /// True if the payload is compressed and goes through [`Self::inflate`].
+    pub(super) fn is_compressed(&self) -> bool {
+        self.inflated.is_some()
+    }
+
+    /// Inflates a piece of compressed payload, validating the output if the
+    /// message is text; the output never exceeds `limit` bytes.
+    pub(super) fn inflate(
+        &mut self,
+        inflater: &mut Inflater,
+        chunk: &[u8],
+        limit: usize,
+    ) -> Result<(), ProtocolError> {
+        let out = self.inflated.get_or_insert_with(Vec::new);
+        let start = out.len();
+        inflater.inflate(chunk, out, limit).map_err(inflate_error)?;
+        if self.kind == Kind::Text {
+            self.utf8.feed(&out[start..])?;
+        }
+        Ok(())
+    }
+
+    /// Completes a compressed message after its final frame.
+    pub(super) fn finish_inflated(
+        mut self,
+        inflater: &mut Inflater,
+        limit: usize,
+    ) -> Result<Event, ProtocolError> {
+        let mut out = self.inflated.take().unwrap_or_default();
+        let start = out.len();
+        inflater.finish(&mut out, limit).map_err(inflate_error)?;
+        match self.kind {
+            Kind::Text => {
+                self.utf8.feed(&out[start..])?;
+                self.utf8.finish()?;
+                Ok(Event::Text(Bytes::from(out)))
+            }
+            Kind::Binary => Ok(Event::Binary(Bytes::from(out))),
         }
     }
 
@@ -64,7 +111,7 @@ impl Message {
         Ok(())
     }
 
-    /// Completes the message after its final frame.
+    /// Completes an uncompressed message after its final frame.
     pub(super) fn finish(mut self) -> Result<Event, ProtocolError> {
         match self.kind {
             Kind::Text => {
@@ -89,5 +136,13 @@ impl Message {
             }
             Kind::Binary => Ok(Event::Binary(payload)),
         }
+    }
+}
+
+/// The protocol error for an inflate failure.
+fn inflate_error(error: InflateError) -> ProtocolError {
+    match error {
+        InflateError::TooLarge { limit } => ProtocolError::MessageTooLarge { limit },
+        InflateError::Corrupt => ProtocolError::InvalidCompressedData,
     }
 }

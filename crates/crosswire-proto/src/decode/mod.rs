@@ -17,6 +17,7 @@ pub use config::DecoderConfig;
 pub use event::Event;
 
 use crate::close::CloseFrame;
+use crate::deflate::Inflater;
 use crate::error::ProtocolError;
 use crate::frame::OpCode;
 use crate::mask::apply_mask;
@@ -26,6 +27,8 @@ use message::{Kind, Message};
 
 /// Reserved-bit mask allowing none of RSV1, RSV2 and RSV3.
 const NO_RESERVED_BITS: u8 = 0;
+/// RSV1, which permessage-deflate sets on the first frame of a compressed message.
+const RSV1: u8 = 0x40;
 
 /// Turns the byte stream of one client connection into [`Event`]s.
 ///
@@ -59,6 +62,11 @@ pub struct Decoder {
     /// The data message being assembled, from its first frame's header until
     /// its final frame's last byte.
     message: Option<Message>,
+    /// The permessage-deflate inflater, created by the first compressed
+    /// message. Kept between messages only when the client keeps its
+    /// context; otherwise dropped when the message ends, so an idle
+    /// connection holds no inflate state.
+    inflater: Option<Box<Inflater>>,
 }
 
 /// Where the decoder is in the byte stream.
@@ -93,6 +101,7 @@ impl Decoder {
             config,
             state: State::Header,
             message: None,
+            inflater: None,
         }
     }
 
@@ -171,9 +180,10 @@ impl Decoder {
         let len = self.check_sizes(&head)?;
         buf.advance(prefix.header_len());
 
+        let compressed = prefix.rsv & RSV1 != 0;
         match prefix.opcode {
-            OpCode::Text => self.message = Some(Message::new(Kind::Text, len)),
-            OpCode::Binary => self.message = Some(Message::new(Kind::Binary, len)),
+            OpCode::Text => self.message = Some(Message::new(Kind::Text, len, compressed)),
+            OpCode::Binary => self.message = Some(Message::new(Kind::Binary, len, compressed)),
             OpCode::Continuation => {
                 if let Some(message) = &mut self.message {
                     message.add_declared(len);
@@ -194,12 +204,14 @@ impl Decoder {
 
     /// RSV bits that a negotiated extension gives a meaning to on a frame with `opcode`.
     ///
-    /// No extension is negotiated, so none are allowed. This is where
-    /// permessage-deflate (RFC 7692) would allow RSV1 on the first frame of a
-    /// data message (`Text` or `Binary`), and never on continuation or control
-    /// frames.
-    fn allowed_reserved_bits(&self, _opcode: OpCode) -> u8 {
-        NO_RESERVED_BITS
+    /// permessage-deflate (RFC 7692, section 6) allows RSV1 on the first
+    /// frame of a data message (`Text` or `Binary`), and never on
+    /// continuation or control frames; without it, none are allowed.
+    fn allowed_reserved_bits(&self, opcode: OpCode) -> u8 {
+        match opcode {
+            OpCode::Text | OpCode::Binary if self.config.inflate.is_some() => RSV1,
+            _ => NO_RESERVED_BITS,
+        }
     }
 
     /// Checks that a data frame fits the fragmentation state (section 5.4).
@@ -221,17 +233,29 @@ impl Decoder {
                 size: head.len,
                 limit,
             })?;
-        let before = match head.prefix.opcode {
-            OpCode::Continuation => self.message.as_ref().map_or(0, Message::declared),
-            OpCode::Text | OpCode::Binary => 0,
+        let (before, compressed) = match head.prefix.opcode {
+            OpCode::Continuation => self
+                .message
+                .as_ref()
+                .map_or((0, false), |m| (m.declared(), m.is_compressed())),
+            OpCode::Text | OpCode::Binary => (0, head.prefix.rsv & RSV1 != 0),
             OpCode::Close | OpCode::Ping | OpCode::Pong => return Ok(len),
         };
         // Declared lengths are checked up front so an oversized message fails
         // before its payload is buffered.
         let limit = self.config.max_message_size;
+        // Compressed bytes are not buffered but inflated as they arrive, and
+        // the inflater enforces the limit on the output. Their total is still
+        // bounded, so that a stream of empty deflate blocks cannot run
+        // forever; incompressible data grows a little, hence the margin.
+        let declared_limit = if compressed {
+            limit.saturating_add(limit / 64 + 1024)
+        } else {
+            limit
+        };
         before
             .checked_add(len)
-            .filter(|&total| total <= limit)
+            .filter(|&total| total <= declared_limit)
             .ok_or(ProtocolError::MessageTooLarge { limit })?;
         Ok(len)
     }
@@ -258,6 +282,9 @@ impl Decoder {
             .message
             .take()
             .expect("a data frame's header always opens or continues a message");
+        if message.is_compressed() {
+            return self.read_compressed(frame, buf, message);
+        }
 
         if frame.fin && message.is_empty() && buf.len() >= frame.remaining {
             // Fast path: the whole message is this one buffered frame, so it is
@@ -290,5 +317,51 @@ impl Decoder {
             return Ok(None);
         }
         message.finish().map(Some)
+    }
+
+    /// Inflates buffered payload of a compressed message as it arrives;
+    /// returns the message once its final frame is complete.
+    fn read_compressed(
+        &mut self,
+        frame: Frame,
+        buf: &mut BytesMut,
+        mut message: Message,
+    ) -> Result<Option<Event>, ProtocolError> {
+        // RSV1 is accepted only when inflate parameters are set.
+        let params = self.config.inflate.ok_or(ProtocolError::ReservedBits)?;
+        let limit = self.config.max_message_size;
+        let inflater = self.inflater.get_or_insert_with(|| {
+            Box::new(Inflater::new(
+                params.window_bits,
+                params.no_context_takeover,
+            ))
+        });
+
+        let take = frame.remaining.min(buf.len());
+        let chunk = &mut buf[..take];
+        apply_mask(chunk, frame.mask, frame.consumed);
+        message.inflate(inflater, chunk, limit)?;
+        buf.advance(take);
+
+        let frame = Frame {
+            remaining: frame.remaining - take,
+            consumed: frame.consumed + take,
+            ..frame
+        };
+        if frame.remaining > 0 {
+            self.state = State::Payload(frame);
+            self.message = Some(message);
+            return Ok(None);
+        }
+        self.state = State::Header;
+        if !frame.fin {
+            self.message = Some(message);
+            return Ok(None);
+        }
+        let event = message.finish_inflated(inflater, limit)?;
+        if params.no_context_takeover {
+            self.inflater = None;
+        }
+        Ok(Some(event))
     }
 }

@@ -28,6 +28,9 @@ pub enum HandshakeError {
     /// `Sec-WebSocket-Version` is missing or is not `13`.
     #[error("unsupported sec-websocket-version")]
     UnsupportedVersion,
+    /// `Sec-WebSocket-Extensions` does not follow RFC 6455's grammar.
+    #[error("malformed sec-websocket-extensions")]
+    InvalidExtensions,
 }
 
 impl HandshakeError {
@@ -50,6 +53,7 @@ impl HandshakeError {
             HandshakeError::MissingKey => "Sec-WebSocket-Key header is required",
             HandshakeError::InvalidKey => "Sec-WebSocket-Key must be 16 bytes, base64-encoded",
             HandshakeError::UnsupportedVersion => "Sec-WebSocket-Version must be 13",
+            HandshakeError::InvalidExtensions => "Sec-WebSocket-Extensions header is malformed",
         }
     }
 
@@ -98,6 +102,7 @@ mod tests {
             HandshakeError::MissingConnectionUpgrade,
             HandshakeError::MissingKey,
             HandshakeError::InvalidKey,
+            HandshakeError::InvalidExtensions,
         ] {
             assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{error}");
             assert!(error.response_headers().is_empty(), "{error}");

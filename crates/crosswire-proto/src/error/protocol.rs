@@ -9,7 +9,8 @@ pub enum ProtocolError {
     /// A client frame arrived without the mask bit (section 5.1).
     #[error("client frame is not masked")]
     UnmaskedFrame,
-    /// RSV1, RSV2 or RSV3 was set although no extension gives them a meaning.
+    /// RSV1, RSV2 or RSV3 was set although no extension gives them a meaning
+    /// (RSV1 on a control or continuation frame, even with permessage-deflate).
     #[error("reserved bits set without a negotiated extension")]
     ReservedBits,
     /// The opcode is one of the reserved values (3-7, 0xB-0xF).
@@ -27,6 +28,9 @@ pub enum ProtocolError {
     /// A text or binary frame arrived while a fragmented message was still open.
     #[error("new message started before the previous one finished")]
     ExpectedContinuation,
+    /// A compressed message is not valid deflate data.
+    #[error("compressed message is not valid deflate data")]
+    InvalidCompressedData,
     /// A text message is not valid UTF-8, or ends inside a character.
     #[error("text message is not valid utf-8")]
     InvalidUtf8,
@@ -62,7 +66,9 @@ impl ProtocolError {
     /// The close code to send before dropping the connection: 1002, 1007 or 1009.
     pub fn close_code(&self) -> u16 {
         match self {
-            ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData => {
+                CloseCode::INVALID_PAYLOAD
+            }
             ProtocolError::FrameTooLarge { .. } | ProtocolError::MessageTooLarge { .. } => {
                 CloseCode::TOO_BIG
             }
@@ -78,8 +84,9 @@ mod tests {
     use super::ProtocolError;
 
     #[test]
-    fn invalid_utf8_closes_with_1007() {
+    fn invalid_utf8_and_bad_deflate_data_close_with_1007() {
         assert_eq!(ProtocolError::InvalidUtf8.close_code(), 1007);
+        assert_eq!(ProtocolError::InvalidCompressedData.close_code(), 1007);
     }
 
     #[test]

@@ -215,6 +215,31 @@ mod tests {
     }
 
     #[test]
+    fn compression_defaults_to_shared_and_can_be_set_from_file_or_environment() {
+        use crate::config::Compression;
+        let defaults = Config::default();
+        assert_eq!(defaults.websocket.compression, Compression::Shared);
+        assert_eq!(defaults.websocket.compression_threshold, 64);
+        let config = Config::from_toml(
+            "[websocket]\ncompression = \"per_peer\"\ncompression_threshold = \"1KiB\"\n",
+            "crosswire.toml",
+        )
+        .unwrap();
+        assert_eq!(config.websocket.compression, Compression::PerPeer);
+        assert_eq!(config.websocket.compression_threshold, 1024);
+        let config = load(
+            Config::default(),
+            &env(&[("CROSSWIRE_WEBSOCKET_COMPRESSION", "off")]),
+        )
+        .unwrap();
+        assert_eq!(config.websocket.compression, Compression::Off);
+        let err = Config::from_toml("[websocket]\ncompression = \"on\"\n", "crosswire.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("compression"), "{err}");
+    }
+
+    #[test]
     fn a_file_overrides_defaults_and_keeps_the_rest() {
         let config = Config::from_toml(
             "[websocket]\nmax_message_size = \"16MiB\"\nidle_timeout = 5\n",

@@ -15,6 +15,7 @@
 //! enabled = true
 //! max_message_size = "1MiB"
 //! idle_timeout = "120s"
+//! compression = "shared"
 //!
 //! [sse]
 //! keep_alive = "15s"
@@ -116,6 +117,44 @@ pub struct WebSocketConfig {
     /// is dropped. Default 5 s.
     #[serde(with = "units::duration")]
     pub close_timeout: Duration,
+    /// permessage-deflate (RFC 7692). Default `shared`: browsers offer it on
+    /// every connection and JSON shrinks several times with it, and `shared`
+    /// keeps its cost flat for pub/sub, because a publish is compressed once
+    /// for all its subscribers and no peer holds compression state between
+    /// messages. See [`Compression`].
+    pub compression: Compression,
+    /// Messages shorter than this go uncompressed even to peers that
+    /// negotiated compression (RFC 7692 allows it per message). Default
+    /// 64 bytes: below that, deflate's framing overhead eats the gain and
+    /// the CPU is spent for nothing.
+    #[serde(with = "units::size")]
+    pub compression_threshold: usize,
+}
+
+/// `[websocket] compression`: whether and how messages are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Compression {
+    /// Decline permessage-deflate; every connection runs uncompressed.
+    Off,
+    /// Accept permessage-deflate with no context kept between messages in
+    /// either direction (the server answers `server_no_context_takeover` and
+    /// `client_no_context_takeover`). A message sent or published is
+    /// compressed at most once and the same compressed frame goes to every
+    /// peer that negotiated compression; peers that did not get the plain
+    /// frame. Compression state exists only while a message is being
+    /// compressed or inflated, so an idle connection costs no more than
+    /// without compression. The price: repeated content across messages is
+    /// not exploited.
+    #[default]
+    Shared,
+    /// Accept permessage-deflate and keep a compression context per peer,
+    /// as the client offers: better ratios on streams of similar messages,
+    /// at the cost of compressing a publish once per subscriber and of
+    /// about 300 KiB of deflate and inflate state per compressing peer
+    /// (allocated when it first sends or receives a compressed message).
+    PerPeer,
 }
 
 impl Default for WebSocketConfig {
@@ -129,6 +168,8 @@ impl Default for WebSocketConfig {
             send_queue_bytes: 1 << 20,
             on_send_queue_full: OverflowPolicy::Close,
             close_timeout: Duration::from_secs(5),
+            compression: Compression::Shared,
+            compression_threshold: 64,
         }
     }
 }

@@ -13,6 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::service::{Routes, WsRoute, plain};
+use crate::ws::deflate;
 use crate::ws::{Outbox, Peer, UpgradeRequest, guarded, serve_connection};
 
 /// Answers an upgrade request on a WebSocket route.
@@ -25,6 +26,10 @@ pub(crate) async fn upgrade(
 ) -> Response {
     let handshake = match validate_request(request.method(), request.version(), request.headers()) {
         Ok(handshake) => handshake,
+        Err(error) => return handshake_error(&error),
+    };
+    let deflate = match deflate::negotiate(&routes.shared.websocket, &handshake) {
+        Ok(deflate) => deflate,
         Err(error) => return handshake_error(&error),
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
@@ -83,12 +88,14 @@ pub(crate) async fn upgrade(
     {
         headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
     }
+    if let Some(value) = deflate.as_ref().and_then(|d| d.response_header()) {
+        headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, value);
+    }
 
     let config = &routes.shared.websocket;
-    let outbox = Arc::new(Outbox::new(
-        config.send_queue_bytes,
-        config.on_send_queue_full,
-    ));
+    let outbox = Arc::new(
+        Outbox::new(config.send_queue_bytes, config.on_send_queue_full).with_deflate(deflate),
+    );
     let peer = Peer::new(
         Arc::clone(&routes.shared),
         outbox,

@@ -20,6 +20,7 @@ use std::task::{Poll, ready};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use crosswire_proto::deflate::InflateParams;
 use crosswire_proto::{CloseFrame, Decoder, DecoderConfig, Event, OpCode, ProtocolError};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -78,7 +79,8 @@ pub(crate) fn serve_connection(
     let outbox = Arc::clone(peer.outbox());
     let writer =
         tokio::spawn(run_writer(Arc::clone(&outbox), Arc::clone(&stream)).instrument(span.clone()));
-    let reader = Reader::new(stream, &already_read, &shared.websocket);
+    let inflate = outbox.inflate_params();
+    let reader = Reader::new(stream, &already_read, &shared.websocket, inflate);
     drop(already_read);
     lifecycle(reader, writer, peer, handler, shared, close_timeout).instrument(span)
 }
@@ -149,14 +151,20 @@ struct Reader {
 }
 
 impl Reader {
-    fn new(io: Arc<TcpStream>, already_read: &[u8], config: &WebSocketConfig) -> Self {
+    fn new(
+        io: Arc<TcpStream>,
+        already_read: &[u8],
+        config: &WebSocketConfig,
+        inflate: Option<InflateParams>,
+    ) -> Self {
+        let mut limits = DecoderConfig::new(config.max_frame_size, config.max_message_size);
+        if let Some(params) = inflate {
+            limits = limits.with_inflate(params);
+        }
         Self {
             io,
             buf: BytesMut::from(already_read),
-            decoder: Decoder::new(DecoderConfig::new(
-                config.max_frame_size,
-                config.max_message_size,
-            )),
+            decoder: Decoder::new(limits),
             close_timeout: config.close_timeout,
         }
     }

@@ -5,12 +5,14 @@
 //!   hooks work with;
 //! - `request`, `accept`: the upgrade hook's input and answer;
 //! - `outbox`, `writer`, `connection`: the send queue and the two tasks of a
-//!   connection.
+//!   connection;
+//! - `deflate`: permessage-deflate as agreed with one peer.
 
 mod accept;
 mod buffer_pool;
 mod close_info;
 mod connection;
+pub(crate) mod deflate;
 mod dispatch;
 mod hooks;
 pub(crate) mod keepalive;

@@ -105,6 +105,14 @@ impl Peer {
         self.push(OutFrame::from_payload(data.into()))
     }
 
+    /// Sends a message that is never compressed, even to a peer that
+    /// negotiated permessage-deflate: for data that is already compressed
+    /// (images, archives) or too sensitive to mix with attacker-chosen text
+    /// in one compressed stream. Reports whether it was queued.
+    pub fn send_uncompressed(&self, data: impl Into<Payload>) -> Result<(), SendError> {
+        self.push(OutFrame::from_payload(data.into()).uncompressed())
+    }
+
     /// Sends any `Serialize` value as a compact JSON text frame.
     pub fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), SendError> {
         let payload = Payload::json(value).map_err(|e| SendError::Serialize(e.to_string()))?;
