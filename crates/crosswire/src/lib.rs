@@ -53,6 +53,9 @@
 //!   subscriber's queue (and encoded once as an event for event streams).
 //! - [`server`]: the [`App`] builder and our own accept loop over hyper, so an
 //!   upgraded socket is split into owned halves.
+//! - [`broker`]: scale-out across processes: the [`Broker`](broker::Broker)
+//!   contract, the envelope, the in-process bus; Redis and NATS live in
+//!   `crosswire-redis` and `crosswire-nats`.
 //! - [`config`]: `crosswire.toml` and `CROSSWIRE_*` overrides, with defaults
 //!   that protect a public server.
 //! - [`ServerHandle`]: publish and list peers from HTTP handlers.
@@ -61,6 +64,7 @@
 
 #![deny(missing_docs)]
 
+pub mod broker;
 pub mod config;
 mod error;
 mod file_routes;
@@ -71,7 +75,7 @@ mod shared;
 pub mod sse;
 pub mod ws;
 
-pub use config::{Config, ConfigError, OverflowPolicy};
+pub use config::{BrokerConfig, Config, ConfigError, OverflowPolicy};
 pub use error::{CloseError, PushError, SendError, ServeError, WebSocketError};
 pub use handle::{MissingServerHandle, ServerHandle};
 pub use server::{App, Server, shutdown_signal};

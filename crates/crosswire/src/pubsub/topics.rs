@@ -11,6 +11,7 @@ use std::sync::{Arc, RwLock};
 use bytes::Bytes;
 use crosswire_proto::sse::encode_data;
 
+use crate::broker::node::NodeBroker;
 use crate::sse::core::{Ended, StreamCore};
 use crate::sse::queue::Pushed as StreamPushed;
 use crate::ws::outbox::{OutFrame, Outbox, Pushed};
@@ -44,9 +45,20 @@ struct Members {
 #[derive(Debug, Default)]
 pub(crate) struct TopicHub {
     topics: RwLock<HashMap<Arc<str>, Members>>,
+    /// Told when a topic gets its first subscriber or loses its last one
+    /// (node-level interest, for the broker).
+    node: Arc<NodeBroker>,
 }
 
 impl TopicHub {
+    /// An index that reports interest changes to `node`'s broker.
+    pub(crate) fn new(node: Arc<NodeBroker>) -> Self {
+        Self {
+            topics: RwLock::default(),
+            node,
+        }
+    }
+
     /// Adds a peer; returns false if it was already subscribed.
     pub(crate) fn subscribe(&self, topic: &str, key: u64, outbox: &Arc<Outbox>) -> bool {
         self.insert(topic, key, Subscriber::WebSocket(Arc::clone(outbox)))
@@ -62,7 +74,10 @@ impl TopicHub {
             .topics
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let members = topics.entry(Arc::from(topic)).or_default();
+        let members = topics.entry(Arc::from(topic)).or_insert_with(|| {
+            self.node.interest(topic, true);
+            Members::default()
+        });
         if members.index.contains_key(&key) {
             return false;
         }
@@ -90,6 +105,7 @@ impl TopicHub {
         }
         if members.list.is_empty() {
             topics.remove(topic);
+            self.node.interest(topic, false);
         }
         true
     }
@@ -139,6 +155,17 @@ impl TopicHub {
             stream.finish(Ended::Overflow);
         }
         delivered
+    }
+
+    /// Every topic with at least one subscriber: the node's interest, which a
+    /// broker resubscribes to after a reconnect.
+    pub(crate) fn topic_names(&self) -> Vec<String> {
+        self.topics
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .map(|topic| topic.to_string())
+            .collect()
     }
 
     /// Number of subscribers of `topic`.

@@ -117,6 +117,8 @@ impl Server {
         {
             tracing::warn!(target: "crosswire::server", "connections still open after the shutdown grace period");
         }
+        // After the close hooks, whose publishes may still go out.
+        self.routes.shared.stop_broker();
         Ok(())
     }
 }
