@@ -126,6 +126,28 @@ pub trait Broker: Send + Sync + std::fmt::Debug + 'static {
     }
 }
 
+/// A broker chosen at run time (by the URL's scheme, say) is a boxed one.
+impl Broker for Box<dyn Broker> {
+    fn start(&self, link: BrokerLink) {
+        (**self).start(link);
+    }
+    fn publish(&self, topic: &str, envelope: Bytes) {
+        (**self).publish(topic, envelope);
+    }
+    fn subscribe(&self, topic: &str) {
+        (**self).subscribe(topic);
+    }
+    fn unsubscribe(&self, topic: &str) {
+        (**self).unsubscribe(topic);
+    }
+    fn stop(&self) {
+        (**self).stop();
+    }
+    fn stats(&self) -> BrokerStats {
+        (**self).stats()
+    }
+}
+
 /// A broker's counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
