@@ -1,7 +1,9 @@
 //! The benchmark protocol (`shared/peers/PROTOCOL.md`) served by Crosswire:
 //! a chat room at `/ws/chat`, an echo at `/ws/echo`, an event stream at `/sse`.
 //!
-//! `PORT=4000 cargo run --release -p bench-server`. The runtime uses as many
+//! `PORT=4000 cargo run --release -p bench-server`. With
+//! `CROSSWIRE_BROKER_URL=redis://…` (or `nats://…`) several bench servers
+//! share their chat room: the `cluster` scenario. The runtime uses as many
 //! worker threads as the CPUs the process may run on: pinned to one core
 //! (`taskset -c 0`) it is single-threaded, like the servers it is compared with.
 
@@ -13,6 +15,8 @@ use axum::response::Response;
 use axum::routing::get;
 use crosswire::prelude::*;
 use serde::Serialize;
+
+mod broker;
 
 /// A chat message as the protocol frames it.
 #[derive(Serialize)]
@@ -119,7 +123,18 @@ async fn serve() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let app = App::with_config(config)
+    let broker = match broker::from_config(&config.broker).await {
+        Ok(broker) => broker,
+        Err(error) => {
+            eprintln!("bench-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut app = App::with_config(config);
+    if let Some(broker) = broker {
+        app = app.broker(broker);
+    }
+    let app = app
         .websocket("/ws/chat", chat())
         .websocket("/ws/echo", echo())
         .route("/sse", get(sse));

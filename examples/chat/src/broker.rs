@@ -7,7 +7,9 @@ use crosswire::broker::{Broker, BrokerConfigError};
 
 /// The broker `config` names, picked by the URL's scheme; `None` when no URL
 /// is set. An unknown scheme is an error naming `broker.url`.
-pub async fn from_config(config: &BrokerConfig) -> Result<Option<Box<dyn Broker>>, BrokerConfigError> {
+pub async fn from_config(
+    config: &BrokerConfig,
+) -> Result<Option<Box<dyn Broker>>, BrokerConfigError> {
     let Some(scheme) = config.scheme() else {
         return Ok(None);
     };

@@ -21,7 +21,9 @@ use crate::report::{Report, rate};
 #[derive(Debug, Clone)]
 pub(crate) struct ChatRun {
     pub(crate) name: String,
-    pub(crate) target: SocketAddr,
+    /// Servers to connect to; client `i` goes to `targets[i % len]` (one
+    /// for chat and fan-out, several for a cluster).
+    pub(crate) targets: Vec<SocketAddr>,
     pub(crate) path: String,
     pub(crate) clients: usize,
     /// Clients that send (all of them for chat, one for fan-out).
@@ -39,7 +41,42 @@ struct Shared {
     progress: Notify,
 }
 
+/// What a chat run measured.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Outcome {
+    pub(crate) rounds: u64,
+    pub(crate) delivered: u64,
+    pub(crate) seconds: f64,
+    pub(crate) per_second: f64,
+    pub(crate) setup: Duration,
+}
+
 pub(crate) async fn run(run: ChatRun) -> Result<Report, String> {
+    let outcome = measure(&run).await?;
+    Ok(Report::new(&run.name)
+        .field("clients", run.clients)
+        .field("senders", run.senders)
+        .field("per_round", run.per_round)
+        .field("rounds", outcome.rounds)
+        .field("delivered", outcome.delivered)
+        .field("seconds", outcome.seconds)
+        .field("delivered_per_sec", outcome.per_second.round())
+        .field("setup_ms", outcome.setup.as_millis() as u64)
+        .human(format!(
+            "{} delivered msg/s ({} rounds of {} clients, {} per round, per-client counts exact)",
+            rate(outcome.per_second),
+            outcome.rounds,
+            run.clients,
+            (run.senders * run.per_round * run.clients) as u64
+        )))
+}
+
+/// Runs rounds until the measured time is over and checks every client's
+/// count; see the module docs.
+pub(crate) async fn measure(run: &ChatRun) -> Result<Outcome, String> {
+    if run.targets.is_empty() {
+        return Err("no server to connect to".to_owned());
+    }
     let shared = Arc::new(Shared {
         received: AtomicU64::new(0),
         per_client: (0..run.clients).map(|_| AtomicU64::new(0)).collect(),
@@ -50,7 +87,8 @@ pub(crate) async fn run(run: ChatRun) -> Result<Report, String> {
     let connect_started = Instant::now();
     let mut idle_writers = Vec::new();
     for index in 0..run.clients {
-        let (stream, leftover) = connect(run.target, &run.path, None, &mut seed)
+        let target = run.targets[index % run.targets.len()];
+        let (stream, leftover) = connect(target, &run.path, None, &mut seed)
             .await
             .map_err(|e| format!("client {index}: {e}"))?;
         let (mut reader, mut writer) = stream.into_split();
@@ -160,22 +198,13 @@ pub(crate) async fn run(run: ChatRun) -> Result<Report, String> {
         }
     }
     let per_second = measured_messages as f64 / elapsed.as_secs_f64().max(1e-9);
-    Ok(Report::new(&run.name)
-        .field("clients", run.clients)
-        .field("senders", run.senders)
-        .field("per_round", run.per_round)
-        .field("rounds", measured_rounds)
-        .field("delivered", measured_messages)
-        .field("seconds", elapsed.as_secs_f64())
-        .field("delivered_per_sec", per_second.round())
-        .field("setup_ms", setup.as_millis() as u64)
-        .human(format!(
-            "{} delivered msg/s ({} rounds of {} clients, {} per round, per-client counts exact)",
-            rate(per_second),
-            measured_rounds,
-            run.clients,
-            per_round_total
-        )))
+    Ok(Outcome {
+        rounds: measured_rounds,
+        delivered: measured_messages,
+        seconds: elapsed.as_secs_f64(),
+        per_second,
+        setup,
+    })
 }
 
 fn incomplete(shared: &Shared, round: u64, per_client_round: u64) -> String {
