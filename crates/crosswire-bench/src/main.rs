@@ -11,6 +11,7 @@
 //! crosswire-bench sse    --url http://127.0.0.1:4000/sse --clients 64 --count 1000
 //! crosswire-bench conns  --url ws://127.0.0.1:4000/ws/chat --count 10000 --pid 1234
 //! crosswire-bench fanout --url ws://127.0.0.1:4000/ws/chat --clients 1000 --deflate
+//! crosswire-bench cluster --url ws://127.0.0.1:4000/ws/chat --url ws://127.0.0.1:4001/ws/chat
 //! ```
 //!
 //! `--deflate` (chat, fan-out, conns) makes every client offer
@@ -92,6 +93,24 @@ enum Scenario {
         /// Events per stream.
         #[arg(long, default_value_t = 1000)]
         count: u64,
+        #[command(flatten)]
+        timing: Timing,
+    },
+    /// Two or more servers on one broker: clients split across them, all
+    /// publishing; delivered messages/s, then cross-node latency at a fixed
+    /// publish rate.
+    Cluster {
+        /// A server's chat URL; give it once per server (at least two).
+        #[arg(long = "url", required = true)]
+        urls: Vec<String>,
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// Messages each client sends per round.
+        #[arg(long, default_value_t = 1600)]
+        per_round: usize,
+        /// Publishes per second in the latency phase.
+        #[arg(long, default_value_t = 10_000)]
+        rate: u32,
         #[command(flatten)]
         timing: Timing,
     },
@@ -189,7 +208,7 @@ async fn room(
     let (target, path) = parse_url(url)?;
     scenario::chat::run(scenario::chat::ChatRun {
         name,
-        target,
+        targets: vec![target],
         path,
         clients,
         senders,
@@ -277,6 +296,32 @@ async fn run(scenario: Scenario) -> Result<report::Report, String> {
                 path,
                 clients,
                 count,
+                warmup: seconds(timing.warmup),
+                duration: seconds(timing.duration),
+            })
+            .await
+        }
+        Scenario::Cluster {
+            urls,
+            clients,
+            per_round,
+            rate,
+            timing,
+        } => {
+            let mut targets = Vec::with_capacity(urls.len());
+            let mut path = String::new();
+            for url in &urls {
+                let (target, url_path) = parse_url(url)?;
+                targets.push(target);
+                path = url_path;
+            }
+            scenario::cluster::run(scenario::cluster::ClusterRun {
+                name: format!("cluster-{clients}"),
+                targets,
+                path,
+                clients,
+                per_round,
+                rate,
                 warmup: seconds(timing.warmup),
                 duration: seconds(timing.duration),
             })

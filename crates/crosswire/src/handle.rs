@@ -12,7 +12,6 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::shared::Shared;
-use crate::ws::outbox::OutFrame;
 use crate::ws::{Payload, Peer};
 
 /// A cheap, cloneable handle on a running server.
@@ -33,31 +32,40 @@ impl ServerHandle {
 
     /// Sends to every subscriber of `topic`, each exactly once, framed once
     /// for all: WebSocket peers get the frame, event streams a `data:` event
-    /// (text only; binary data has no event stream form). Returns how many
-    /// subscribers it was queued for, counting those on other worker threads
-    /// that it was handed to. Works from any thread.
+    /// (text only; binary data has no event stream form). With a broker
+    /// configured it also goes to the other nodes' subscribers, without
+    /// waiting. Returns how many subscribers of this node it was queued for,
+    /// counting those on other worker threads that it was handed to. Works
+    /// from any thread.
     pub fn publish(&self, topic: impl AsRef<str>, data: impl Into<Payload>) -> usize {
-        let frame = OutFrame::from_payload(data.into());
-        self.shared.topics.publish(topic.as_ref(), frame, None)
+        self.shared.publish(topic.as_ref(), data.into(), None)
     }
 
-    /// Every connected peer, in the order they connected.
+    /// The broker's counters: publishes dropped while the broker could not
+    /// keep up, bytes waiting. Zeros without a broker.
+    pub fn broker_stats(&self) -> crate::broker::BrokerStats {
+        self.shared.broker_stats()
+    }
+
+    /// Every connected peer of this node, in the order they connected. With
+    /// a broker, peers of other nodes are not listed: peers are local.
     pub fn peers(&self) -> Vec<Peer> {
         self.shared.peers()
     }
 
-    /// Number of connected peers.
+    /// Number of connected peers of this node.
     pub fn peer_count(&self) -> usize {
         self.shared.peer_count()
     }
 
     /// Every topic with at least one subscriber (WebSocket peer or event
-    /// stream) in this process, in no particular order.
+    /// stream) on this node, in no particular order.
     pub fn topics(&self) -> Vec<String> {
         self.shared.topics.topics()
     }
 
-    /// Number of subscribers of `topic`: WebSocket peers and event streams.
+    /// Number of subscribers of `topic` on this node: WebSocket peers and
+    /// event streams.
     pub fn subscriber_count(&self, topic: &str) -> usize {
         self.shared.topics.subscriber_count(topic)
     }

@@ -54,6 +54,9 @@
 //!   event for event streams), crossing to each other worker once.
 //! - [`server`]: the [`App`] builder, our own accept loop over hyper, and the
 //!   worker threads (one per core) that serve the connections.
+//! - [`broker`]: scale-out across processes: the [`Broker`](broker::Broker)
+//!   contract, the envelope, the in-process bus; Redis and NATS live in
+//!   `crosswire-redis` and `crosswire-nats`.
 //! - [`config`]: `crosswire.toml` and `CROSSWIRE_*` overrides, with defaults
 //!   that protect a public server.
 //! - [`ServerHandle`]: publish and list peers from HTTP handlers.
@@ -62,6 +65,7 @@
 
 #![deny(missing_docs)]
 
+pub mod broker;
 pub mod config;
 mod error;
 mod file_routes;
@@ -72,7 +76,7 @@ mod shared;
 pub mod sse;
 pub mod ws;
 
-pub use config::{Compression, Config, ConfigError, OverflowPolicy};
+pub use config::{BrokerConfig, Compression, Config, ConfigError, OverflowPolicy};
 pub use error::{CloseError, PushError, SendError, ServeError, WebSocketError};
 pub use handle::{MissingServerHandle, ServerHandle};
 pub use server::{App, Server, shutdown_signal};

@@ -7,14 +7,17 @@
 //! HTTP handlers.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
+use crate::broker::node::NodeBroker;
+use crate::broker::{Broker, BrokerLink, link::ErrorCallback};
 use crate::config::{SseConfig, WebSocketConfig};
 use crate::pubsub::TopicHub;
-use crate::ws::Peer;
+use crate::ws::outbox::OutFrame;
+use crate::ws::{Payload, Peer};
 
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -28,6 +31,8 @@ pub(crate) struct Shared {
     shutdown: watch::Sender<bool>,
     /// Topic → subscribers, sharded by worker; the publish path.
     pub(crate) topics: TopicHub,
+    /// The broker to other nodes, if any, and this node's id.
+    node: Arc<NodeBroker>,
     /// Connected peers keyed by a counter, so iteration is insertion order
     /// (what `peer.peers()` promises) and removal is O(log n).
     peers: Mutex<BTreeMap<u64, Peer>>,
@@ -36,15 +41,65 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(websocket: WebSocketConfig, sse: SseConfig, workers: usize) -> Self {
+    pub(crate) fn new(
+        websocket: WebSocketConfig,
+        sse: SseConfig,
+        workers: usize,
+        broker: Option<Arc<dyn Broker>>,
+    ) -> Self {
+        let node = Arc::new(NodeBroker::new(broker));
         Self {
             websocket,
             sse,
             shutdown: watch::Sender::new(false),
-            topics: TopicHub::new(workers),
+            topics: TopicHub::new(workers, Arc::clone(&node)),
+            node,
             peers: Mutex::new(BTreeMap::new()),
             next_key: AtomicU64::new(1),
         }
+    }
+
+    /// Hands the broker (if any) its link to this node; once, at startup.
+    pub(crate) fn start_broker(self: &Arc<Self>, on_error: Option<ErrorCallback>) {
+        if let Some(broker) = self.node.broker() {
+            broker.start(BrokerLink::new(
+                self.node.id(),
+                Arc::downgrade(self),
+                on_error,
+            ));
+        }
+    }
+
+    /// Stops the broker's background work (server shutdown).
+    pub(crate) fn stop_broker(&self) {
+        if let Some(broker) = self.node.broker() {
+            broker.stop();
+        }
+    }
+
+    /// The broker's counters (zeros without a broker).
+    pub(crate) fn broker_stats(&self) -> crate::broker::BrokerStats {
+        self.node
+            .broker()
+            .map(|broker| broker.stats())
+            .unwrap_or_default()
+    }
+
+    /// A publish made on this node: framed once, queued for the local
+    /// subscribers at once (all but `exclude`), then handed to the broker for
+    /// the other nodes without waiting. Returns the local deliveries.
+    pub(crate) fn publish(&self, topic: &str, data: Payload, exclude: Option<u64>) -> usize {
+        let frame = OutFrame::from_payload(data);
+        // Handing the envelope over never waits, so the order does not delay
+        // local subscribers; forwarding first spares a clone of the frame.
+        self.node.forward(topic, &frame);
+        self.topics.publish(topic, frame, exclude)
+    }
+
+    /// A publish from another node: to every local subscriber, never back to
+    /// the broker.
+    pub(crate) fn deliver_remote(&self, topic: &str, frame: OutFrame) -> usize {
+        self.topics.publish(topic, frame, None)
     }
 
     /// A fresh key for a new peer.

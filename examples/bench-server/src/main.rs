@@ -6,6 +6,9 @@
 //! `CROSSWIRE_SERVER_WORKERS`): pinned to one core (`taskset -c 0`) it is
 //! single-threaded, like the servers it is compared with. The runtime built
 //! here only accepts connections and hands them to the workers.
+//!
+//! With `CROSSWIRE_BROKER_URL=redis://…` (or `nats://…`) several bench
+//! servers share their chat room: the `cluster` scenario.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -15,6 +18,8 @@ use axum::response::Response;
 use axum::routing::get;
 use crosswire::prelude::*;
 use serde::Serialize;
+
+mod broker;
 
 /// A chat message as the protocol frames it.
 #[derive(Serialize)]
@@ -113,7 +118,18 @@ async fn serve() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let app = App::with_config(config)
+    let broker = match broker::from_config(&config.broker).await {
+        Ok(broker) => broker,
+        Err(error) => {
+            eprintln!("bench-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut app = App::with_config(config);
+    if let Some(broker) = broker {
+        app = app.broker(broker);
+    }
+    let app = app
         .websocket("/ws/chat", chat())
         .websocket("/ws/echo", echo())
         .route("/sse", get(sse));

@@ -21,7 +21,9 @@ use crate::report::{Report, rate};
 #[derive(Debug, Clone)]
 pub(crate) struct ChatRun {
     pub(crate) name: String,
-    pub(crate) target: SocketAddr,
+    /// Servers to connect to; client `i` goes to `targets[i % len]` (one
+    /// for chat and fan-out, several for a cluster).
+    pub(crate) targets: Vec<SocketAddr>,
     pub(crate) path: String,
     pub(crate) clients: usize,
     /// Clients that send (all of them for chat, one for fan-out).
@@ -43,7 +45,55 @@ struct Shared {
     progress: Notify,
 }
 
+/// What a chat run measured.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Outcome {
+    pub(crate) rounds: u64,
+    pub(crate) delivered: u64,
+    pub(crate) seconds: f64,
+    pub(crate) per_second: f64,
+    pub(crate) setup: Duration,
+    /// Server CPU time over the measured window, when its PID was given.
+    pub(crate) server_cpu: Option<Duration>,
+}
+
 pub(crate) async fn run(run: ChatRun) -> Result<Report, String> {
+    let outcome = measure(&run).await?;
+    let mut report = Report::new(&run.name);
+    let mut cpu_note = String::new();
+    if let Some(cpu) = outcome.server_cpu {
+        let ns_per_message = cpu.as_nanos() as f64 / outcome.delivered.max(1) as f64;
+        report = report.field("server_cpu_s", cpu.as_secs_f64()).field(
+            "server_cpu_ns_per_msg",
+            (ns_per_message * 10.0).round() / 10.0,
+        );
+        cpu_note = format!(", server CPU {ns_per_message:.0} ns per delivered message");
+    }
+    Ok(report
+        .field("clients", run.clients)
+        .field("senders", run.senders)
+        .field("per_round", run.per_round)
+        .field("rounds", outcome.rounds)
+        .field("delivered", outcome.delivered)
+        .field("seconds", outcome.seconds)
+        .field("delivered_per_sec", outcome.per_second.round())
+        .field("setup_ms", outcome.setup.as_millis() as u64)
+        .field("deflate", run.deflate)
+        .human(format!(
+            "{} delivered msg/s ({} rounds of {} clients, {} per round, per-client counts exact){cpu_note}",
+            rate(outcome.per_second),
+            outcome.rounds,
+            run.clients,
+            (run.senders * run.per_round * run.clients) as u64
+        )))
+}
+
+/// Runs rounds until the measured time is over and checks every client's
+/// count; see the module docs.
+pub(crate) async fn measure(run: &ChatRun) -> Result<Outcome, String> {
+    if run.targets.is_empty() {
+        return Err("no server to connect to".to_owned());
+    }
     let shared = Arc::new(Shared {
         received: AtomicU64::new(0),
         per_client: (0..run.clients).map(|_| AtomicU64::new(0)).collect(),
@@ -54,7 +104,8 @@ pub(crate) async fn run(run: ChatRun) -> Result<Report, String> {
     let connect_started = Instant::now();
     let mut idle_writers = Vec::new();
     for index in 0..run.clients {
-        let (stream, leftover) = connect(run.target, &run.path, None, &mut seed, run.deflate)
+        let target = run.targets[index % run.targets.len()];
+        let (stream, leftover) = connect(target, &run.path, None, &mut seed, run.deflate)
             .await
             .map_err(|e| format!("client {index}: {e}"))?;
         let (mut reader, mut writer) = stream.into_split();
@@ -170,33 +221,14 @@ pub(crate) async fn run(run: ChatRun) -> Result<Report, String> {
         }
     }
     let per_second = measured_messages as f64 / elapsed.as_secs_f64().max(1e-9);
-    let mut report = Report::new(&run.name);
-    let mut cpu_note = String::new();
-    if let Some(cpu) = server_cpu {
-        let ns_per_message = cpu.as_nanos() as f64 / measured_messages.max(1) as f64;
-        report = report.field("server_cpu_s", cpu.as_secs_f64()).field(
-            "server_cpu_ns_per_msg",
-            (ns_per_message * 10.0).round() / 10.0,
-        );
-        cpu_note = format!(", server CPU {ns_per_message:.0} ns per delivered message");
-    }
-    Ok(report
-        .field("clients", run.clients)
-        .field("senders", run.senders)
-        .field("per_round", run.per_round)
-        .field("rounds", measured_rounds)
-        .field("delivered", measured_messages)
-        .field("seconds", elapsed.as_secs_f64())
-        .field("delivered_per_sec", per_second.round())
-        .field("setup_ms", setup.as_millis() as u64)
-        .field("deflate", run.deflate)
-        .human(format!(
-            "{} delivered msg/s ({} rounds of {} clients, {} per round, per-client counts exact){cpu_note}",
-            rate(per_second),
-            measured_rounds,
-            run.clients,
-            per_round_total
-        )))
+    Ok(Outcome {
+        rounds: measured_rounds,
+        delivered: measured_messages,
+        seconds: elapsed.as_secs_f64(),
+        per_second,
+        setup,
+        server_cpu,
+    })
 }
 
 fn incomplete(shared: &Shared, round: u64, per_client_round: u64) -> String {

@@ -41,7 +41,7 @@ pub enum ConfigError {
 }
 
 /// Sections that `CROSSWIRE_<SECTION>_<KEY>` variables may address.
-const SECTIONS: &[&str] = &["server", "websocket", "sse", "dev"];
+const SECTIONS: &[&str] = &["server", "websocket", "sse", "broker", "dev"];
 
 /// Where settings come from; a value so tests need not touch the process.
 #[derive(Debug, Default)]
@@ -339,6 +339,59 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn the_broker_section_has_defaults_a_file_and_environment_overrides() {
+        let defaults = Config::default();
+        assert_eq!(defaults.broker.url, None);
+        assert_eq!(defaults.broker.prefix, "crosswire");
+        assert!(!defaults.broker.wait_at_startup);
+        assert_eq!(defaults.broker.buffer_bytes, 16 << 20);
+        let config = Config::from_toml(
+            "[broker]\nurl = \"redis://127.0.0.1:6379\"\nprefix = \"app1\"\nwait_at_startup = true\nbuffer_bytes = \"1MiB\"\n",
+            "crosswire.toml",
+        )
+        .unwrap();
+        assert_eq!(config.broker.url.as_deref(), Some("redis://127.0.0.1:6379"));
+        assert_eq!(config.broker.scheme(), Some("redis"));
+        assert_eq!(config.broker.prefix, "app1");
+        assert!(config.broker.wait_at_startup);
+        assert_eq!(config.broker.buffer_bytes, 1 << 20);
+        let config = load(
+            Config::default(),
+            &env(&[
+                ("CROSSWIRE_BROKER_URL", "nats://127.0.0.1:4222"),
+                ("CROSSWIRE_BROKER_PREFIX", "other"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.broker.url.as_deref(), Some("nats://127.0.0.1:4222"));
+        assert_eq!(config.broker.prefix, "other");
+    }
+
+    #[test]
+    fn a_bad_broker_url_or_prefix_names_the_key() {
+        let err = Config::from_toml("[broker]\nurl = \"localhost\"\n", "crosswire.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("url"), "{err}");
+        assert!(err.contains("expected a URL"), "{err}");
+        let err = load(
+            Config::default(),
+            &env(&[("CROSSWIRE_BROKER_URL", "redis:/x")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("CROSSWIRE_BROKER_URL"), "{err}");
+        let err = Config::from_toml("[broker]\nprefix = \"my app\"\n", "crosswire.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("prefix"), "{err}");
+        let err = Config::from_toml("[broker]\nurll = \"redis://x\"\n", "crosswire.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("urll"), "{err}");
     }
 
     #[test]

@@ -20,6 +20,10 @@
 //! [sse]
 //! keep_alive = "15s"
 //! queue_bytes = "1MiB"
+//!
+//! [broker]
+//! url = "redis://127.0.0.1:6379"   # or nats://…; absent: a single node
+//! prefix = "crosswire"
 //! ```
 
 mod load;
@@ -44,6 +48,8 @@ pub struct Config {
     pub websocket: WebSocketConfig,
     /// Server-Sent Events keep-alive and queue budget.
     pub sse: SseConfig,
+    /// The broker that shares topics with other server processes.
+    pub broker: BrokerConfig,
     /// Settings of `crosswire dev`; the app itself ignores them.
     pub dev: DevConfig,
 }
@@ -198,6 +204,61 @@ impl Default for SseConfig {
             keep_alive: Duration::from_secs(15),
             queue_bytes: 1 << 20,
         }
+    }
+}
+
+/// `[broker]`: scale-out across server processes through Redis or NATS.
+///
+/// The library reads these settings but does not pick the engine: an app
+/// passes them to `crosswire_redis::connect` or `crosswire_nats::connect`
+/// (chosen by the URL's scheme, as the chat example does) and gives the
+/// result to [`App::broker`](crate::App::broker).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct BrokerConfig {
+    /// The broker's URL: `redis://host:port[/db]`, `rediss://…` or
+    /// `nats://host:port`. Default none: a single node, no broker, nothing to
+    /// run beside the app. `CROSSWIRE_BROKER_URL` sets it.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "units::url"
+    )]
+    pub url: Option<String>,
+    /// Prefix of every Redis channel (`<prefix>:<topic>`) or NATS subject
+    /// (`<prefix>.<topic>`), so several apps can share one broker without
+    /// hearing each other. Default `crosswire`.
+    #[serde(deserialize_with = "units::prefix")]
+    pub prefix: String,
+    /// What to do when the broker is unreachable at startup: `false` (the
+    /// default) fails at once with an error naming `broker.url`; `true` keeps
+    /// retrying, and the server starts once the broker answers.
+    pub wait_at_startup: bool,
+    /// Bytes of publishes that may wait for a slow, stopped or unreachable
+    /// broker. Default 16 MiB. Past it, publishes to other nodes are dropped
+    /// and counted (local delivery never waits for the broker).
+    #[serde(with = "units::size")]
+    pub buffer_bytes: usize,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            prefix: "crosswire".to_owned(),
+            wait_at_startup: false,
+            buffer_bytes: 16 << 20,
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// The URL's scheme (`redis`, `nats`, …), if a URL is set.
+    pub fn scheme(&self) -> Option<&str> {
+        self.url
+            .as_deref()?
+            .split_once("://")
+            .map(|(scheme, _)| scheme)
     }
 }
 

@@ -116,6 +116,49 @@ pub(crate) mod size {
     }
 }
 
+/// Checks that a URL has a scheme and something after `://`; which schemes
+/// work is up to the broker crates.
+pub(crate) fn url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    use serde::{Deserialize, de::Error};
+    let text = String::deserialize(d)?;
+    let valid = text.split_once("://").is_some_and(|(scheme, rest)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            && !rest.is_empty()
+            && !rest.chars().any(char::is_whitespace)
+    });
+    if valid {
+        Ok(Some(text))
+    } else {
+        Err(D::Error::custom(format!(
+            "expected a URL such as \"redis://127.0.0.1:6379\" or \"nats://127.0.0.1:4222\", got \"{text}\""
+        )))
+    }
+}
+
+/// A channel prefix: non-empty, printable ASCII without spaces or NATS
+/// wildcards, so it is a valid Redis channel start and NATS subject.
+pub(crate) fn prefix<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    use serde::{Deserialize, de::Error};
+    let text = String::deserialize(d)?;
+    let valid = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'*' | b'>'))
+        && !text.starts_with('.')
+        && !text.ends_with('.')
+        && !text.contains("..");
+    if valid {
+        Ok(text)
+    } else {
+        Err(D::Error::custom(format!(
+            "expected a prefix of letters, digits, `-`, `_` or `.` such as \"myapp\", got \"{text}\""
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

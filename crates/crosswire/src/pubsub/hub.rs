@@ -6,9 +6,11 @@ use std::sync::Arc;
 use super::inbox::{Handoff, Inbox};
 use super::interest::{InterestMap, TopicInterest};
 use super::members::{Delivered, Subscriber};
+use super::outgoing::Outgoing;
 use super::publication::{Publication, Shipment};
 use super::shard::{Joined, Left, Shard};
 use super::worker;
+use crate::broker::node::NodeBroker;
 use crate::sse::core::{Ended, StreamCore};
 use crate::ws::outbox::{OutFrame, Outbox};
 
@@ -23,17 +25,21 @@ pub(crate) struct TopicHub {
     interest: InterestMap,
     /// One per worker: how work reaches a worker from other threads.
     inboxes: Box<[Inbox]>,
+    /// One per worker: what it hands to other workers, until its turn ends.
+    outgoing: Box<[Outgoing]>,
 }
 
 impl TopicHub {
-    /// A hub for `workers` worker threads (at least one).
-    pub(crate) fn new(workers: usize) -> Self {
+    /// A hub for `workers` worker threads (at least one) that tells `node`'s
+    /// broker which topics this process listens to.
+    pub(crate) fn new(workers: usize, node: Arc<NodeBroker>) -> Self {
         let workers = workers.max(1);
         Self {
             id: worker::next_hub_id(),
             shards: (0..workers).map(|_| Shard::default()).collect(),
-            interest: InterestMap::new(workers),
+            interest: InterestMap::new(workers, node),
             inboxes: (0..workers).map(|_| Inbox::default()).collect(),
+            outgoing: (0..workers).map(|_| Outgoing::new(workers)).collect(),
         }
     }
 
@@ -198,9 +204,7 @@ impl TopicHub {
                     created
                 }
             };
-            if let Some(inbox) = self.inboxes.get(worker)
-                && inbox.push(Handoff::Publish(shipment)).is_ok()
-            {
+            if self.hand_off(worker, Handoff::Publish(shipment)).is_ok() {
                 // Binary messages have no event-stream form.
                 handed += if text { count.total() } else { count.peers };
             }
@@ -208,11 +212,28 @@ impl TopicHub {
         handed
     }
 
-    /// Hands `item` to `worker`; gives it back if the worker's inbox is full.
+    /// Hands `item` to `worker`. From another worker it is staged until
+    /// that worker's turn ends (see `outgoing.rs`); from any other thread it
+    /// goes to the inbox at once, and comes back if the inbox is full.
     pub(crate) fn hand_off(&self, worker: usize, item: Handoff) -> Result<(), Handoff> {
+        if let Some(here) = self.current_worker()
+            && let Some(outgoing) = self.outgoing.get(here)
+            && worker < self.inboxes.len()
+        {
+            outgoing.stage(worker, item);
+            return Ok(());
+        }
         match self.inboxes.get(worker) {
             Some(inbox) => inbox.push(item),
             None => Err(item),
+        }
+    }
+
+    /// Moves what `worker` stages for other workers into their inboxes,
+    /// forever. Runs as one task on that worker.
+    pub(crate) async fn run_outgoing(&self, worker: usize) {
+        if let Some(outgoing) = self.outgoing.get(worker) {
+            outgoing.run(&self.inboxes).await;
         }
     }
 
@@ -258,7 +279,8 @@ impl TopicHub {
             .map_or(0, |interest| interest.total())
     }
 
-    /// Every topic with a subscriber in this process.
+    /// Every topic with a subscriber in this process: the node's interest,
+    /// which a broker subscribes to again after a reconnect.
     pub(crate) fn topics(&self) -> Vec<String> {
         self.interest.topics()
     }
@@ -303,7 +325,7 @@ mod tests {
 
     #[test]
     fn a_local_publish_skips_the_sender_and_reaches_the_rest_once() {
-        let hub = TopicHub::new(1);
+        let hub = TopicHub::new(1, Arc::default());
         let (a, b, c) = (outbox(), outbox(), outbox());
         assert!(hub.subscribe("chat", 0, 1, &a));
         assert!(!hub.subscribe("chat", 0, 1, &a));
@@ -319,7 +341,7 @@ mod tests {
 
     #[test]
     fn other_workers_get_one_shipment_each_and_deliver_it_themselves() {
-        let hub = TopicHub::new(3);
+        let hub = TopicHub::new(3, Arc::default());
         let here = outbox();
         let there: Vec<_> = (0..4).map(|_| outbox()).collect();
         hub.subscribe("t", 0, 1, &here);
@@ -335,12 +357,13 @@ mod tests {
         assert_eq!(counted, 6);
         assert!(here.buffered_amount() > 0);
         assert!(there.iter().all(|b| b.buffered_amount() == 0));
-        for worker in 1..3 {
-            let Some(inbox) = hub.inboxes.get(worker) else {
-                panic!("no inbox")
-            };
-            let items = inbox.lock_items_for_test();
-            assert_eq!(items, 1, "one shipment per worker, not per subscriber");
+        // Staged on worker 0 until its turn ends: one per worker, not per
+        // subscriber.
+        assert_eq!(hub.outgoing[0].staged_for_test(), [0, 1, 1]);
+        // From a thread outside the workers, straight into the inboxes.
+        assert_eq!(hub.publish("t", text("y"), None), 6);
+        for worker in 0..3 {
+            assert_eq!(hub.inboxes[worker].lock_items_for_test(), 1);
         }
         // Binary frames skip the event stream in the count.
         let binary = OutFrame::new(OpCode::Binary, Bytes::from_static(b"\x00"));
@@ -349,7 +372,7 @@ mod tests {
 
     #[test]
     fn the_index_is_empty_once_every_subscriber_left() {
-        let hub = TopicHub::new(4);
+        let hub = TopicHub::new(4, Arc::default());
         let boxes: Vec<_> = (0..12).map(|_| outbox()).collect();
         for (key, b) in boxes.iter().enumerate() {
             for topic in ["a", "b", "c"] {

@@ -78,7 +78,7 @@ pub(crate) struct Inbox {
     /// Wakes the parked inbox task; `notify_one` keeps a permit, so a
     /// hand-over between the task's decision to park and its wait is not lost.
     wake: Notify,
-    /// Publishes not handed over because the budget was spent.
+    /// Hand-overs refused because the budget was spent.
     dropped: AtomicU64,
 }
 
@@ -96,12 +96,7 @@ impl Inbox {
         if weight > 0 && state.bytes > 0 && state.bytes + weight > INBOX_BYTES {
             drop(state);
             if matches!(item, Handoff::Publish(_)) {
-                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                // One line per power of two, so an overload is visible
-                // without a log line per message.
-                if dropped.is_power_of_two() {
-                    tracing::warn!(target: "crosswire::pubsub", dropped, budget = INBOX_BYTES, "a worker's inbox is full: publishes to its subscribers are being dropped");
-                }
+                self.count_refused(1);
             }
             return Err(item);
         }
@@ -113,6 +108,42 @@ impl Inbox {
             self.wake.notify_one();
         }
         Ok(())
+    }
+
+    /// Hands over every item of `items` (emptying it) under one lock and at
+    /// most one wake-up: a worker's hand-overs of one turn. Items past the
+    /// budget are dropped and counted.
+    pub(crate) fn push_batch(&self, items: &mut VecDeque<Handoff>) {
+        let mut refused = 0u64;
+        let mut state = self.lock();
+        for item in items.drain(..) {
+            let weight = item.weight();
+            if weight > 0 && state.bytes > 0 && state.bytes + weight > INBOX_BYTES {
+                refused += 1;
+                continue;
+            }
+            state.bytes += weight;
+            state.items.push_back(item);
+        }
+        let wake = std::mem::take(&mut state.parked);
+        drop(state);
+        if wake {
+            self.wake.notify_one();
+        }
+        if refused > 0 {
+            self.count_refused(refused);
+        }
+    }
+
+    /// Counts hand-overs refused for the budget, logging at powers of two.
+    fn count_refused(&self, refused: u64) {
+        let before = self.dropped.fetch_add(refused, Ordering::Relaxed);
+        let after = before + refused;
+        // One line per power of two crossed, so an overload is visible
+        // without a log line per message.
+        if (before + 1).next_power_of_two() <= after {
+            tracing::warn!(target: "crosswire::pubsub", dropped = after, budget = INBOX_BYTES, "a worker's inbox is full: hand-overs to it are being dropped");
+        }
     }
 
     /// Items waiting, for tests.

@@ -18,6 +18,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::broker::node::NodeBroker;
+
 /// The two kinds of subscriber, counted apart because binary messages reach
 /// only one of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +107,9 @@ impl TopicInterest {
 #[derive(Debug)]
 pub(crate) struct InterestMap {
     workers: usize,
+    /// Told, under the write lock, when a topic appears in or leaves the
+    /// map, so a broker sees interest changes in the order they happened.
+    node: Arc<NodeBroker>,
     topics: RwLock<HashMap<Arc<str>, Arc<TopicInterest>>>,
 }
 
@@ -117,9 +122,10 @@ pub(crate) struct Joined {
 }
 
 impl InterestMap {
-    pub(crate) fn new(workers: usize) -> Self {
+    pub(crate) fn new(workers: usize, node: Arc<NodeBroker>) -> Self {
         Self {
             workers,
+            node,
             topics: RwLock::new(HashMap::new()),
         }
     }
@@ -147,6 +153,7 @@ impl InterestMap {
             None => {
                 let interest = Arc::new(TopicInterest::new(self.workers));
                 topics.insert(Arc::from(topic), Arc::clone(&interest));
+                self.node.interest(topic, true);
                 (interest, true)
             }
         };
@@ -167,6 +174,7 @@ impl InterestMap {
             .is_some_and(|current| Arc::ptr_eq(current, interest));
         if ours && interest.total() == 0 {
             topics.remove(topic);
+            self.node.interest(topic, false);
             return true;
         }
         false
@@ -195,7 +203,7 @@ mod tests {
 
     #[test]
     fn a_topic_lives_while_any_worker_counts_a_subscriber() {
-        let map = InterestMap::new(3);
+        let map = InterestMap::new(3, Arc::default());
         let a = map.join("t", 0, Kind::Peer);
         assert!(a.first_on_node);
         let b = map.join("t", 2, Kind::Stream);

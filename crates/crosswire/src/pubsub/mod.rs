@@ -54,6 +54,7 @@ mod hub;
 mod inbox;
 mod interest;
 mod members;
+mod outgoing;
 mod publication;
 mod shard;
 mod worker;

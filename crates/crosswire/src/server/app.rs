@@ -11,6 +11,8 @@ use tokio::net::TcpListener;
 use super::listener::Server;
 use super::priority::{Tiers, http_router};
 use super::service::{Routes, WsRoute};
+use crate::broker::link::ErrorCallback;
+use crate::broker::{Broker, BrokerError};
 use crate::config::Config;
 use crate::error::ServeError;
 use crate::ws::{DynHandler, WebSocketHandler};
@@ -55,6 +57,8 @@ pub struct App {
     http_routes: Vec<(String, MethodRouter)>,
     http_paths: HashSet<String>,
     public: Option<tower_http::services::ServeDir>,
+    broker: Option<Arc<dyn Broker>>,
+    on_broker_error: Option<ErrorCallback>,
 }
 
 impl App {
@@ -72,6 +76,8 @@ impl App {
             http_routes: Vec::new(),
             http_paths: HashSet::new(),
             public: None,
+            broker: None,
+            on_broker_error: None,
         }
     }
 
@@ -109,6 +115,26 @@ impl App {
         let files = tower_http::services::ServeDir::new(dir.as_ref())
             .append_index_html_on_directories(true);
         self.public = Some(files);
+        self
+    }
+
+    /// Shares topics with other server processes through `broker` (see
+    /// [`crate::broker`] for what it guarantees). Without one, the default,
+    /// the server is a single node and its topics are its own.
+    pub fn broker(mut self, broker: impl Broker) -> Self {
+        self.broker = Some(Arc::new(broker));
+        self
+    }
+
+    /// Calls `callback` with every broker failure (after it is logged): lost
+    /// connections, failed subscribes, dropped publishes, undecodable
+    /// messages. It runs on the broker's task; keep it short, it must not
+    /// block. A panic in it is logged and ignored.
+    pub fn on_broker_error(
+        mut self,
+        callback: impl Fn(&BrokerError) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_broker_error = Some(Arc::new(callback));
         self
     }
 
@@ -155,7 +181,7 @@ impl App {
             .collect();
         let ws = Tiers::build(ws)?;
         let http = http_router(self.http, self.http_routes, self.public)?;
-        let routes = Routes::new(ws, http, &self.config);
+        let routes = Routes::new(ws, http, &self.config, self.broker, self.on_broker_error);
         Server::new(listeners, routes, &self.config)
     }
 }
@@ -175,6 +201,7 @@ impl std::fmt::Debug for App {
             )
             .field("http_paths", &self.http_paths)
             .field("public", &self.public.is_some())
+            .field("broker", &self.broker)
             .finish()
     }
 }

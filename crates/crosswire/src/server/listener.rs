@@ -139,6 +139,8 @@ impl Server {
         {
             tracing::warn!(target: "crosswire::server", "connections still open after the shutdown grace period");
         }
+        // After the close hooks, whose publishes may still go out.
+        self.routes.shared.stop_broker();
         if let Some(pool) = pool {
             pool.join().await;
         }

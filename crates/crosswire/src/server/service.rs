@@ -16,6 +16,8 @@ use tower::ServiceExt;
 use super::priority::Tiers;
 use super::tracker::Tracker;
 use super::upgrade::upgrade;
+use crate::broker::Broker;
+use crate::broker::link::ErrorCallback;
 use crate::config::Config;
 use crate::handle::ServerHandle;
 use crate::shared::Shared;
@@ -40,13 +42,21 @@ pub(crate) struct Routes {
 }
 
 impl Routes {
-    pub(crate) fn new(ws: Tiers<WsRoute>, http: Router, config: &Config) -> Self {
+    pub(crate) fn new(
+        ws: Tiers<WsRoute>,
+        http: Router,
+        config: &Config,
+        broker: Option<Arc<dyn Broker>>,
+        on_broker_error: Option<ErrorCallback>,
+    ) -> Self {
         let workers = config.server.workers.resolve();
         let shared = Arc::new(Shared::new(
             config.websocket.clone(),
             config.sse.clone(),
             workers,
+            broker,
         ));
+        shared.start_broker(on_broker_error);
         Self {
             ws,
             http,

@@ -8,8 +8,9 @@
 //! other worker with subscribers (see the `pubsub` module), so the cost of a
 //! delivered message does not grow with the number of cores.
 //!
-//! A worker runs two kinds of tasks: the connections it was handed, and its
-//! inbox (work handed over from other threads). It stops when told to exit,
+//! A worker runs the connections it was handed, its inbox (work handed over
+//! from other threads) and its outgoing flusher (work it hands to other
+//! workers, batched per turn). It stops when told to exit,
 //! after the server's graceful shutdown; dropping its runtime then ends
 //! whatever was still open.
 
@@ -141,6 +142,8 @@ impl WorkerContext {
         let index = self.index;
         let shared = Arc::clone(&self.routes.shared);
         let inbox = tokio::spawn(async move { shared.topics.run_inbox(index).await });
+        let shared = Arc::clone(&self.routes.shared);
+        let outgoing = tokio::spawn(async move { shared.topics.run_outgoing(index).await });
         loop {
             tokio::select! {
                 accepted = self.incoming.recv() => {
@@ -155,5 +158,6 @@ impl WorkerContext {
         }
         let _ = self.exit.wait_for(|exit| *exit).await;
         inbox.abort();
+        outgoing.abort();
     }
 }

@@ -181,16 +181,16 @@ impl Peer {
 
     /// Sends to every subscriber of `topic` except this peer (which need not be
     /// subscribed). The message is serialized and framed once for everyone.
-    /// Works in the `close` hook too.
+    /// With a broker configured it also goes to the other nodes' subscribers,
+    /// without waiting. Works in the `close` hook too.
     pub fn publish(&self, topic: impl AsRef<str>, data: impl Into<Payload>) {
-        let frame = OutFrame::from_payload(data.into());
         self.inner
             .shared
-            .topics
-            .publish(topic.as_ref(), frame, Some(self.inner.key));
+            .publish(topic.as_ref(), data.into(), Some(self.inner.key));
     }
 
-    /// Every connected peer of the server, in the order they connected.
+    /// Every connected peer of this server, in the order they connected.
+    /// With a broker, peers of other nodes are not listed: peers are local.
     pub fn peers(&self) -> Vec<Peer> {
         self.inner.shared.peers()
     }

@@ -1,0 +1,115 @@
+//! The broker conformance suite: the same tests against the in-process bus,
+//! Redis and NATS (real servers started by the tests on free ports).
+
+#[path = "conformance/engine.rs"]
+mod engine;
+#[path = "conformance/node.rs"]
+mod node;
+#[path = "conformance/suite.rs"]
+mod suite;
+
+mod memory {
+    use crate::engine::Engine;
+    use crate::suite;
+
+    #[tokio::test]
+    async fn a_publish_reaches_every_node_once_and_not_the_sender() {
+        suite::a_publish_reaches_every_node_once_and_not_the_sender(Engine::memory()).await;
+    }
+    #[tokio::test]
+    async fn text_json_and_binary_keep_their_kind() {
+        suite::text_json_and_binary_keep_their_kind(Engine::memory()).await;
+    }
+    #[tokio::test]
+    async fn subscribe_and_unsubscribe_follow_local_interest() {
+        suite::subscribe_and_unsubscribe_follow_local_interest(Engine::memory()).await;
+    }
+    #[tokio::test]
+    async fn odd_topic_names_work_across_nodes() {
+        suite::odd_topic_names_work_across_nodes(Engine::memory()).await;
+    }
+    #[tokio::test]
+    async fn prefixes_keep_apps_apart() {
+        suite::prefixes_keep_apps_apart(Engine::memory()).await;
+    }
+}
+
+mod redis {
+    use crate::engine::Engine;
+    use crate::suite;
+
+    #[tokio::test]
+    async fn a_publish_reaches_every_node_once_and_not_the_sender() {
+        suite::a_publish_reaches_every_node_once_and_not_the_sender(Engine::redis().await).await;
+    }
+    #[tokio::test]
+    async fn text_json_and_binary_keep_their_kind() {
+        suite::text_json_and_binary_keep_their_kind(Engine::redis().await).await;
+    }
+    #[tokio::test]
+    async fn subscribe_and_unsubscribe_follow_local_interest() {
+        suite::subscribe_and_unsubscribe_follow_local_interest(Engine::redis().await).await;
+    }
+    #[tokio::test]
+    async fn odd_topic_names_work_across_nodes() {
+        suite::odd_topic_names_work_across_nodes(Engine::redis().await).await;
+    }
+    #[tokio::test]
+    async fn prefixes_keep_apps_apart() {
+        suite::prefixes_keep_apps_apart(Engine::redis().await).await;
+    }
+    #[tokio::test]
+    async fn malformed_envelopes_are_dropped_and_reported() {
+        suite::malformed_envelopes_are_dropped_and_reported(Engine::redis().await).await;
+    }
+    #[tokio::test]
+    async fn a_killed_broker_comes_back_without_duplicates_or_reordering() {
+        suite::a_killed_broker_comes_back_without_duplicates_or_reordering(Engine::redis().await)
+            .await;
+    }
+    #[tokio::test]
+    async fn a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery() {
+        suite::a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery(Engine::redis().await)
+            .await;
+    }
+}
+
+mod nats {
+    use crate::engine::Engine;
+    use crate::suite;
+
+    #[tokio::test]
+    async fn a_publish_reaches_every_node_once_and_not_the_sender() {
+        suite::a_publish_reaches_every_node_once_and_not_the_sender(Engine::nats().await).await;
+    }
+    #[tokio::test]
+    async fn text_json_and_binary_keep_their_kind() {
+        suite::text_json_and_binary_keep_their_kind(Engine::nats().await).await;
+    }
+    #[tokio::test]
+    async fn subscribe_and_unsubscribe_follow_local_interest() {
+        suite::subscribe_and_unsubscribe_follow_local_interest(Engine::nats().await).await;
+    }
+    #[tokio::test]
+    async fn odd_topic_names_work_across_nodes() {
+        suite::odd_topic_names_work_across_nodes(Engine::nats().await).await;
+    }
+    #[tokio::test]
+    async fn prefixes_keep_apps_apart() {
+        suite::prefixes_keep_apps_apart(Engine::nats().await).await;
+    }
+    #[tokio::test]
+    async fn malformed_envelopes_are_dropped_and_reported() {
+        suite::malformed_envelopes_are_dropped_and_reported(Engine::nats().await).await;
+    }
+    #[tokio::test]
+    async fn a_killed_broker_comes_back_without_duplicates_or_reordering() {
+        suite::a_killed_broker_comes_back_without_duplicates_or_reordering(Engine::nats().await)
+            .await;
+    }
+    #[tokio::test]
+    async fn a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery() {
+        suite::a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery(Engine::nats().await)
+            .await;
+    }
+}

@@ -1,0 +1,290 @@
+//! The engines under test: the in-process bus, and real `redis-server` /
+//! `nats-server` processes started on free ports, killed when dropped.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crosswire::broker::MemoryBus;
+use rustix::process::{Pid, Signal, kill_process};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::node::{Node, NodeOptions};
+
+/// Which engine a broker server process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Redis,
+    Nats,
+}
+
+/// A broker server process on a fixed port, restartable on that port.
+pub struct ServerProcess {
+    kind: Kind,
+    port: u16,
+    child: Mutex<Option<Child>>,
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local addr").port()
+}
+
+impl ServerProcess {
+    pub async fn start(kind: Kind) -> Self {
+        let server = Self {
+            kind,
+            port: free_port(),
+            child: Mutex::new(None),
+        };
+        server.spawn().await;
+        server
+    }
+
+    pub fn url(&self) -> String {
+        match self.kind {
+            Kind::Redis => format!("redis://127.0.0.1:{}", self.port),
+            Kind::Nats => format!("nats://127.0.0.1:{}", self.port),
+        }
+    }
+
+    async fn spawn(&self) {
+        let port = self.port.to_string();
+        let mut command = match self.kind {
+            Kind::Redis => {
+                let mut command = Command::new("redis-server");
+                command.args([
+                    "--port",
+                    &port,
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ]);
+                command
+            }
+            Kind::Nats => {
+                let mut command = Command::new("nats-server");
+                command.args(["-a", "127.0.0.1", "-p", &port]);
+                command
+            }
+        };
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {:?} (scripts/install-test-deps installs it): {e}",
+                    self.kind
+                )
+            });
+        *self.child.lock().unwrap() = Some(child);
+        self.wait_ready().await;
+    }
+
+    /// Waits until the server answers: `+PONG` from Redis, `INFO` from NATS.
+    async fn wait_ready(&self) {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(mut stream) = TcpStream::connect(addr).await {
+                let mut buf = [0u8; 64];
+                let ready = match self.kind {
+                    Kind::Redis => {
+                        stream.write_all(b"PING\r\n").await.is_ok()
+                            && matches!(
+                                tokio::time::timeout(Duration::from_secs(1), stream.read(&mut buf)).await,
+                                Ok(Ok(n)) if buf[..n].starts_with(b"+PONG")
+                            )
+                    }
+                    Kind::Nats => matches!(
+                        tokio::time::timeout(Duration::from_secs(1), stream.read(&mut buf)).await,
+                        Ok(Ok(n)) if buf[..n].starts_with(b"INFO")
+                    ),
+                };
+                if ready {
+                    return;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{:?} did not start on port {}",
+                self.kind,
+                self.port
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn signal(&self, signal: Signal) {
+        let child = self.child.lock().unwrap();
+        let child = child.as_ref().expect("server running");
+        let pid = Pid::from_raw(child.id() as i32).expect("a child pid is positive");
+        kill_process(pid, signal).expect("signal the server");
+    }
+
+    /// `kill -9`, and reap it.
+    pub fn kill9(&self) {
+        if let Some(mut child) = self.child.lock().unwrap().take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port; returns once it answers.
+    pub async fn restart(&self) {
+        self.spawn().await;
+    }
+
+    /// `kill -STOP`.
+    pub fn stop(&self) {
+        self.signal(Signal::STOP);
+    }
+
+    /// `kill -CONT`.
+    pub fn cont(&self) {
+        self.signal(Signal::CONT);
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.get_mut().unwrap().take() {
+            // A stopped process still dies of SIGKILL.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// One engine for one test: nodes built on it share topics (per prefix).
+pub enum Engine {
+    /// The in-process bus; one bus per prefix, so prefixes isolate too.
+    Memory(Mutex<HashMap<String, MemoryBus>>),
+    /// A real server process.
+    Server(ServerProcess),
+}
+
+impl Engine {
+    pub fn memory() -> Self {
+        Engine::Memory(Mutex::new(HashMap::new()))
+    }
+
+    pub async fn redis() -> Self {
+        Engine::Server(ServerProcess::start(Kind::Redis).await)
+    }
+
+    pub async fn nats() -> Self {
+        Engine::Server(ServerProcess::start(Kind::Nats).await)
+    }
+
+    /// A server node on this engine with the default prefix.
+    pub async fn node(&self) -> Node {
+        self.node_with(NodeOptions::default()).await
+    }
+
+    /// A server node on this engine.
+    pub async fn node_with(&self, options: NodeOptions) -> Node {
+        let mut config = crosswire::BrokerConfig::default();
+        config.prefix = options.prefix.clone();
+        config.buffer_bytes = options.buffer_bytes;
+        match self {
+            Engine::Memory(buses) => {
+                let bus = buses
+                    .lock()
+                    .unwrap()
+                    .entry(options.prefix.clone())
+                    .or_default()
+                    .clone();
+                Node::start(bus.broker(), &options).await
+            }
+            Engine::Server(server) => {
+                config.url = Some(server.url());
+                match server.kind {
+                    Kind::Redis => {
+                        let broker = crosswire_redis::connect(&config)
+                            .await
+                            .expect("connect to redis");
+                        Node::start(broker, &options).await
+                    }
+                    Kind::Nats => {
+                        let broker = crosswire_nats::connect(&config)
+                            .await
+                            .expect("connect to nats");
+                        Node::start(broker, &options).await
+                    }
+                }
+            }
+        }
+    }
+
+    /// The server process, for the fault tests (none for the bus).
+    pub fn process(&self) -> Option<&ServerProcess> {
+        match self {
+            Engine::Memory(_) => None,
+            Engine::Server(server) => Some(server),
+        }
+    }
+
+    /// How many connections the broker says are subscribed to `topic`'s
+    /// channel, where the engine can tell (Redis `PUBSUB NUMSUB`).
+    pub async fn broker_subscribers(&self, prefix: &str, topic: &str) -> Option<usize> {
+        let Engine::Server(server) = self else {
+            return None;
+        };
+        if server.kind != Kind::Redis {
+            return None;
+        }
+        let client = redis::Client::open(server.url()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let (_, count): (String, usize) = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(format!("{prefix}:{topic}"))
+            .query_async::<Vec<(String, usize)>>(&mut connection)
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        Some(count)
+    }
+
+    /// Writes raw bytes on `topic`'s channel, as something other than a
+    /// Crosswire node would. False for the bus, which has no raw channel.
+    pub async fn inject(&self, prefix: &str, topic: &str, bytes: &[u8]) -> bool {
+        let Engine::Server(server) = self else {
+            return false;
+        };
+        match server.kind {
+            Kind::Redis => {
+                let client = redis::Client::open(server.url()).unwrap();
+                let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+                let channel = format!("{prefix}:{topic}");
+                redis::cmd("PUBLISH")
+                    .arg(channel)
+                    .arg(bytes)
+                    .query_async::<i64>(&mut connection)
+                    .await
+                    .unwrap();
+            }
+            Kind::Nats => {
+                let client = async_nats::connect(server.url()).await.unwrap();
+                client
+                    .publish(
+                        crosswire_nats::subject(prefix, topic),
+                        bytes.to_vec().into(),
+                    )
+                    .await
+                    .unwrap();
+                client.flush().await.unwrap();
+            }
+        }
+        true
+    }
+}

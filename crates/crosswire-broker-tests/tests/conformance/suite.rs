@@ -1,0 +1,307 @@
+//! The test bodies, each run against every engine.
+
+use std::time::Duration;
+
+use crosswire::broker::BrokerStage;
+use serde_json::json;
+
+use crate::engine::Engine;
+use crate::node::{Got, NodeOptions, PATIENCE, route};
+
+/// A publish reaches the other node's WebSocket and SSE subscribers and the
+/// publisher's own node's subscribers, each exactly once and in order; the
+/// sender gets neither its own message nor an echo from the broker.
+pub async fn a_publish_reaches_every_node_once_and_not_the_sender(engine: Engine) {
+    let a = engine.node().await;
+    let b = engine.node().await;
+    let mut sender = a.client().await;
+    let mut local = a.client().await;
+    let mut remote = b.client().await;
+    sender.subscribe("chat").await;
+    local.subscribe("chat").await;
+    remote.subscribe("chat").await;
+    let mut stream = b.sse("chat").await;
+    route(&mut local, &mut remote, "chat").await;
+
+    for n in 0..20 {
+        sender.publish("chat", &format!("message {n}")).await;
+    }
+    for n in 0..20 {
+        let expected = format!("message {n}");
+        assert_eq!(local.next_text().await, expected);
+        assert_eq!(remote.next_text().await, expected);
+        assert_eq!(stream.next_data().await, expected);
+    }
+    // Ordered delivery makes "end" the next message everywhere, so nothing
+    // was duplicated, and the sender's first message is someone else's.
+    local.publish("chat", "end").await;
+    assert_eq!(remote.next_text().await, "end");
+    assert_eq!(stream.next_data().await, "end");
+    assert_eq!(sender.next_text().await, "end");
+    // A server-side publish on the other node reaches everyone, once.
+    assert_eq!(b.handle.publish("chat", "from the server"), 2);
+    for client in [&mut sender, &mut local, &mut remote] {
+        assert_eq!(client.next_text().await, "from the server");
+    }
+    assert_eq!(stream.next_data().await, "from the server");
+    assert_eq!(remote.maybe_next(Duration::from_millis(200)).await, None);
+    assert_eq!(sender.maybe_next(Duration::from_millis(10)).await, None);
+}
+
+/// Text stays text, JSON is a text frame, binary stays binary, bytes intact.
+pub async fn text_json_and_binary_keep_their_kind(engine: Engine) {
+    let a = engine.node().await;
+    let b = engine.node().await;
+    let mut sender = a.client().await;
+    let mut remote = b.client().await;
+    remote.subscribe("kinds").await;
+    route(&mut sender, &mut remote, "kinds").await;
+
+    let bytes: Vec<u8> = (0..=255).collect();
+    sender.publish_binary("kinds", &bytes).await;
+    sender.publish_json("kinds", json!({ "a": [1, 2] })).await;
+    sender.publish("kinds", "héllo").await;
+    assert_eq!(remote.next().await, Got::Binary(bytes));
+    assert_eq!(remote.next().await, Got::Text("{\"a\":[1,2]}".to_owned()));
+    assert_eq!(remote.next().await, Got::Text("héllo".to_owned()));
+    a.handle.publish("kinds", vec![0u8, 0xff]);
+    assert_eq!(remote.next().await, Got::Binary(vec![0, 0xff]));
+}
+
+/// Unsubscribing the last local subscriber stops remote delivery; a new
+/// subscriber brings it back.
+pub async fn subscribe_and_unsubscribe_follow_local_interest(engine: Engine) {
+    let a = engine.node().await;
+    let b = engine.node().await;
+    let mut sender = a.client().await;
+    let mut first = b.client().await;
+    let mut second = b.client().await;
+    first.subscribe("room").await;
+    route(&mut sender, &mut first, "room").await;
+    first.unsubscribe("room").await;
+    b.wait_subscribers("room", 0).await;
+    if let Some(count) = engine.broker_subscribers("cwtest", "room").await {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let mut count = count;
+        while count != 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the broker still has {count} subscribers"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            count = engine
+                .broker_subscribers("cwtest", "room")
+                .await
+                .unwrap_or(0);
+        }
+    }
+    second.subscribe("room").await;
+    route(&mut sender, &mut second, "room").await;
+    sender.publish("room", "back").await;
+    assert_eq!(second.next_text().await, "back");
+    assert_eq!(first.maybe_next(Duration::from_millis(100)).await, None);
+}
+
+/// Topic names with spaces, unicode and a kilobyte of characters.
+pub async fn odd_topic_names_work_across_nodes(engine: Engine) {
+    let a = engine.node().await;
+    let b = engine.node().await;
+    let mut sender = a.client().await;
+    let mut remote = b.client().await;
+    let long = "x".repeat(1024);
+    for topic in ["with spaces", "ünïcödé 日本語 🎉", "a.b*c>d", "", &long] {
+        remote.subscribe(topic).await;
+        route(&mut sender, &mut remote, topic).await;
+        sender
+            .publish(topic, &format!("on {} bytes", topic.len()))
+            .await;
+        assert_eq!(
+            remote.next_text().await,
+            format!("on {} bytes", topic.len())
+        );
+    }
+}
+
+/// Two apps with different prefixes on one broker do not hear each other.
+pub async fn prefixes_keep_apps_apart(engine: Engine) {
+    let options = |prefix: &str| NodeOptions {
+        prefix: prefix.to_owned(),
+        ..NodeOptions::default()
+    };
+    let a = engine.node_with(options("one")).await;
+    let same = engine.node_with(options("one")).await;
+    let other = engine.node_with(options("two")).await;
+    let mut sender = a.client().await;
+    let mut listener = same.client().await;
+    let mut stranger = other.client().await;
+    listener.subscribe("chat").await;
+    stranger.subscribe("chat").await;
+    route(&mut sender, &mut listener, "chat").await;
+    sender.publish("chat", "for app one").await;
+    assert_eq!(listener.next_text().await, "for app one");
+    assert_eq!(stranger.saw_probe(Duration::from_millis(300)).await, false);
+    assert_eq!(stranger.maybe_next(Duration::from_millis(10)).await, None);
+}
+
+/// Bytes on a topic's channel that are not an envelope are dropped and
+/// reported at the decode stage; delivery goes on.
+pub async fn malformed_envelopes_are_dropped_and_reported(engine: Engine) {
+    let a = engine.node().await;
+    let b = engine.node().await;
+    let mut sender = a.client().await;
+    let mut remote = b.client().await;
+    remote.subscribe("chat").await;
+    route(&mut sender, &mut remote, "chat").await;
+    if !engine
+        .inject("cwtest", "chat", b"hello from something else")
+        .await
+    {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while b.errors_at(BrokerStage::Decode) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no decode error reported"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    sender.publish("chat", "after").await;
+    assert_eq!(remote.next_text().await, "after");
+}
+
+/// `kill -9` of the broker mid-traffic, then a restart on the same port:
+/// every node reconnects and resubscribes, delivery resumes soon after the
+/// restart, with no duplicates and no reordering.
+pub async fn a_killed_broker_comes_back_without_duplicates_or_reordering(engine: Engine) {
+    let Some(process) = engine.process() else {
+        return;
+    };
+    let a = engine.node().await;
+    let b = engine.node().await;
+    let mut sender = a.client().await;
+    let mut remote = b.client().await;
+    remote.subscribe("seq").await;
+    route(&mut sender, &mut remote, "seq").await;
+
+    let reader = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while let Some(got) = remote.maybe_next(Duration::from_secs(3)).await {
+            let Got::Text(text) = got else {
+                panic!("binary")
+            };
+            if text == "done" {
+                break;
+            }
+            seen.push((
+                text.parse::<u64>().expect("a number"),
+                tokio::time::Instant::now(),
+            ));
+        }
+        seen
+    });
+    let mut n = 0u64;
+    let mut publish_for = async |sender: &mut crate::node::Client, duration: Duration| {
+        let until = tokio::time::Instant::now() + duration;
+        while tokio::time::Instant::now() < until {
+            sender.publish("seq", &n.to_string()).await;
+            n += 1;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    publish_for(&mut sender, Duration::from_millis(300)).await;
+    process.kill9();
+    publish_for(&mut sender, Duration::from_millis(400)).await;
+    process.restart().await;
+    let restarted = tokio::time::Instant::now();
+    publish_for(&mut sender, Duration::from_millis(2500)).await;
+    sender.publish("seq", "done").await;
+    let seen = reader.await.expect("reader");
+
+    assert!(!seen.is_empty());
+    for pair in seen.windows(2) {
+        assert!(
+            pair[0].0 < pair[1].0,
+            "{} then {}: duplicate or reordered",
+            pair[0].0,
+            pair[1].0
+        );
+    }
+    let resumed = seen
+        .iter()
+        .find(|(_, at)| *at > restarted)
+        .map(|(_, at)| *at - restarted)
+        .expect("delivery resumed after the restart");
+    eprintln!("delivery resumed {resumed:?} after the restart");
+    // The design target is within a second of the restart; allow a loaded
+    // CI machine more.
+    assert!(
+        resumed < Duration::from_secs(5),
+        "delivery resumed {resumed:?} after the restart"
+    );
+    assert!(
+        a.errors_at(BrokerStage::Connect) + a.errors_at(BrokerStage::Publish) > 0,
+        "the outage was reported"
+    );
+}
+
+/// `kill -STOP` of the broker: local delivery goes on, publishes for other
+/// nodes fill a bounded buffer and then are dropped and counted; after
+/// `kill -CONT` delivery resumes.
+pub async fn a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery(engine: Engine) {
+    let Some(process) = engine.process() else {
+        return;
+    };
+    let budget = 64 << 10;
+    let a = engine
+        .node_with(NodeOptions {
+            buffer_bytes: budget,
+            ..NodeOptions::default()
+        })
+        .await;
+    let b = engine.node().await;
+    let mut sender = a.client().await;
+    let mut local = a.client().await;
+    let mut remote = b.client().await;
+    local.subscribe("load").await;
+    remote.subscribe("load").await;
+    route(&mut sender, &mut remote, "load").await;
+
+    process.stop();
+    let filler = "f".repeat(200);
+    let count = 6000;
+    for n in 0..count {
+        sender.publish("load", &format!("{n} {filler}")).await;
+    }
+    for n in 0..count {
+        assert_eq!(
+            local.next_text().await,
+            format!("{n} {filler}"),
+            "local delivery"
+        );
+    }
+    let stats = a.handle.broker_stats();
+    assert!(stats.dropped > 0, "{stats:?}");
+    assert!(stats.buffered_bytes <= budget, "{stats:?}");
+    assert!(
+        a.errors_at(BrokerStage::Publish) > 0,
+        "the overflow was reported"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    process.cont();
+
+    // What reached the other node is in order, without duplicates.
+    let mut last = None;
+    route(&mut sender, &mut remote, "load").await;
+    while let Some(Got::Text(text)) = remote.maybe_next(Duration::from_millis(10)).await {
+        let n: u64 = text
+            .split(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("numbered");
+        assert!(last < Some(n), "{last:?} then {n}");
+        last = Some(n);
+    }
+    sender.publish("load", "after").await;
+    assert_eq!(remote.next_text().await, "after");
+}

@@ -1,0 +1,270 @@
+//! A Crosswire [`Broker`] over NATS core subjects: topics shared by several
+//! server processes through a NATS server or cluster.
+//!
+//! ```no_run
+//! use crosswire::prelude::*;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Config::load()?; // [broker] url = "nats://127.0.0.1:4222"
+//! let broker = crosswire_nats::connect(&config.broker).await?;
+//! App::with_config(config).broker(broker).listen().await?.run().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # How it maps
+//!
+//! A topic is the subject `<prefix>.<token>` ([`subject`]). NATS subjects are
+//! dot-separated tokens that may not hold spaces, `*` or `>`, so a topic name
+//! (any string: spaces, unicode, a kilobyte long) is encoded as one token:
+//! `t` followed by the topic's bytes in unpadded URL-safe base64. The `t`
+//! keeps the empty topic a non-empty token. A node subscribes to a topic's
+//! subject when the topic gets its first local subscriber and drops the
+//! subscription when it loses its last; there is no wildcard subscription.
+//! Each publish is one NATS message carrying one envelope (see
+//! [`crosswire::broker::Envelope`]). NATS's default `max_payload` is 1 MB;
+//! a larger publish is reported (stage `publish`) and not sent.
+//!
+//! # Why async-nats
+//!
+//! [`async_nats`] is the NATS project's own client. Its publish only queues
+//! the message for the connection's writer, which coalesces everything
+//! queued into large writes: the batching this crate needs, with no round
+//! trip per message. It reconnects by itself and re-sends its subscriptions
+//! on the new connection; this crate sets its reconnect delay to 100 ms so
+//! delivery resumes well within a second of the server coming back. Default
+//! features (JetStream, key-value, websockets) are off; only `ring` is built
+//! for its TLS support.
+//!
+//! # Faults
+//!
+//! Publishes go to a bounded [`OutgoingBuffer`] first (`[broker]
+//! buffer_bytes`); a task moves them into the client, whose own queue holds
+//! at most 2048 messages. While the server is stopped or unreachable both
+//! fill, and further publishes are dropped and counted. Lost and restored
+//! connections, slow-consumer drops and server errors are reported with
+//! their stage. Messages the client had written to a connection that died
+//! are lost (at-most-once), never resent.
+
+#![deny(missing_docs)]
+
+mod publish;
+mod subject;
+mod subscribe;
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use crosswire::BrokerConfig;
+use crosswire::broker::{
+    Broker, BrokerConfigError, BrokerError, BrokerLink, BrokerStage, BrokerStats, InterestChanges,
+    OutgoingBuffer, Pushed,
+};
+use tokio::task::JoinHandle;
+
+pub use subject::subject;
+
+/// Delay between reconnection attempts.
+const RETRY: Duration = Duration::from_millis(100);
+/// Bound on one connection attempt.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Messages the client may queue for its writer (its own bounded queue).
+const CLIENT_CAPACITY: usize = 2048;
+
+/// A publish waiting to be sent: its subject and its envelope.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub(crate) subject: String,
+    pub(crate) envelope: Bytes,
+}
+
+/// State shared by the broker handle, its tasks and the client's event
+/// callback.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    prefix: String,
+    pub(crate) outgoing: OutgoingBuffer<Pending>,
+    pub(crate) interest: InterestChanges,
+    pub(crate) link: OnceLock<BrokerLink>,
+}
+
+impl Inner {
+    pub(crate) fn subject(&self, topic: &str) -> String {
+        subject(&self.prefix, topic)
+    }
+
+    pub(crate) fn report(&self, stage: BrokerStage, message: impl std::fmt::Display) {
+        let error = BrokerError::new(stage, message);
+        match self.link.get() {
+            Some(link) => link.report(error),
+            None => {
+                tracing::warn!(target: "crosswire::broker", stage = %error.stage(), "{}", error.message())
+            }
+        }
+    }
+}
+
+/// Topics across processes through NATS. Build it with [`connect`].
+#[derive(Debug)]
+pub struct NatsBroker {
+    inner: Arc<Inner>,
+    client: async_nats::Client,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Checks `[broker]` settings, connects to NATS and returns the broker to
+/// give to [`App::broker`](crosswire::App::broker).
+///
+/// Errors name the setting: `broker.url` for a URL that is not `nats://`, or
+/// a server that does not answer (unless `wait_at_startup` is true, in which
+/// case this keeps retrying until it answers).
+pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigError> {
+    let url = config
+        .url
+        .as_deref()
+        .ok_or_else(|| BrokerConfigError::new("broker.url", "no URL set"))?;
+    if config.scheme() != Some("nats") {
+        return Err(BrokerConfigError::new(
+            "broker.url",
+            format_args!("expected a nats://host:port URL, got \"{url}\""),
+        ));
+    }
+    let inner = Arc::new(Inner {
+        prefix: config.prefix.clone(),
+        outgoing: OutgoingBuffer::new(config.buffer_bytes),
+        interest: InterestChanges::default(),
+        link: OnceLock::new(),
+    });
+    let client = loop {
+        match options(&inner).connect(url).await {
+            Ok(client) => break client,
+            Err(error) if config.wait_at_startup => {
+                tracing::warn!(target: "crosswire::broker", %url, %error, "NATS unreachable; retrying (broker.wait_at_startup)");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(error) => {
+                return Err(BrokerConfigError::new(
+                    "broker.url",
+                    format_args!(
+                        "cannot reach NATS at {url}: {error} (set broker.wait_at_startup = true to wait for it)"
+                    ),
+                ));
+            }
+        }
+    };
+    Ok(NatsBroker {
+        inner,
+        client,
+        tasks: Mutex::new(Vec::new()),
+    })
+}
+
+/// Client options: fast, endless reconnects and every event reported.
+fn options(inner: &Arc<Inner>) -> async_nats::ConnectOptions {
+    let events = Arc::clone(inner);
+    async_nats::ConnectOptions::new()
+        .connection_timeout(CONNECT_TIMEOUT)
+        .reconnect_delay_callback(|_attempts| RETRY)
+        .max_reconnects(None)
+        .client_capacity(CLIENT_CAPACITY)
+        .event_callback(move |event| {
+            let inner = Arc::clone(&events);
+            async move { on_event(&inner, event) }
+        })
+}
+
+fn on_event(inner: &Inner, event: async_nats::Event) {
+    use async_nats::Event;
+    match event {
+        Event::Connected => {
+            tracing::info!(target: "crosswire::broker", "connected to NATS");
+        }
+        Event::Disconnected => {
+            inner.report(
+                BrokerStage::Connect,
+                "connection to NATS lost; reconnecting",
+            );
+        }
+        Event::SlowConsumer(sid) => inner.report(
+            BrokerStage::Subscribe,
+            format_args!("messages dropped for slow subscription {sid}"),
+        ),
+        Event::ServerError(error) => {
+            inner.report(BrokerStage::Connect, format_args!("server error: {error}"))
+        }
+        Event::ClientError(error) => {
+            inner.report(BrokerStage::Connect, format_args!("client error: {error}"))
+        }
+        other => tracing::info!(target: "crosswire::broker", event = %other, "NATS"),
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Broker for NatsBroker {
+    fn start(&self, link: BrokerLink) {
+        if self.inner.link.set(link.clone()).is_err() {
+            return;
+        }
+        let mut tasks = lock(&self.tasks);
+        tasks.push(tokio::spawn(publish::run(
+            Arc::clone(&self.inner),
+            self.client.clone(),
+        )));
+        tasks.push(tokio::spawn(subscribe::run(
+            Arc::clone(&self.inner),
+            self.client.clone(),
+            link,
+        )));
+    }
+
+    fn publish(&self, topic: &str, envelope: Bytes) {
+        let subject = self.inner.subject(topic);
+        let cost = subject.len() + envelope.len();
+        if let Pushed::Dropped { first: true } = self
+            .inner
+            .outgoing
+            .push(Pending { subject, envelope }, cost)
+        {
+            self.inner.report(
+                BrokerStage::Publish,
+                format_args!(
+                    "outgoing buffer full ({} bytes); dropping publishes to other nodes until NATS catches up",
+                    self.inner.outgoing.limit()
+                ),
+            );
+        }
+    }
+
+    fn subscribe(&self, topic: &str) {
+        self.inner.interest.record(topic, true);
+    }
+
+    fn unsubscribe(&self, topic: &str) {
+        self.inner.interest.record(topic, false);
+    }
+
+    fn stop(&self) {
+        for task in lock(&self.tasks).drain(..) {
+            task.abort();
+        }
+    }
+
+    fn stats(&self) -> BrokerStats {
+        BrokerStats::new(
+            self.inner.outgoing.dropped(),
+            self.inner.outgoing.buffered_bytes(),
+        )
+    }
+}
+
+impl Drop for NatsBroker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

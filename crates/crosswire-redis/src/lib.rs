@@ -1,0 +1,249 @@
+//! A Crosswire [`Broker`] over Redis pub/sub: topics shared by several server
+//! processes through one Redis server.
+//!
+//! ```no_run
+//! use crosswire::prelude::*;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Config::load()?; // [broker] url = "redis://127.0.0.1:6379"
+//! let broker = crosswire_redis::connect(&config.broker).await?;
+//! App::with_config(config).broker(broker).listen().await?.run().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # How it maps
+//!
+//! A topic is the channel `<prefix>:<topic>` (Redis channels are binary-safe,
+//! so any topic name works as is). A node subscribes to a topic's channel
+//! when the topic gets its first local subscriber and unsubscribes when it
+//! loses its last; there is no pattern subscription. Each publish is one
+//! `PUBLISH` of one envelope (see [`crosswire::broker::Envelope`]).
+//!
+//! Two connections per node: one for publishes, one in subscriber mode.
+//! Publishes are pushed to a bounded [`OutgoingBuffer`] (never awaited on the
+//! publish path) and a task drains it as pipelines of up to 1024 `PUBLISH`es,
+//! one round trip per batch, so one connection carries hundreds of thousands
+//! of publishes a second. One publishing connection keeps one publisher's
+//! order; one subscribing connection delivers in that order.
+//!
+//! # Faults
+//!
+//! When a connection fails, the affected task reports it (stage `connect`,
+//! or `publish` with the number of publishes that were in flight and are
+//! lost), then reconnects every 100 ms or so, so delivery resumes within a
+//! second of Redis accepting connections again. The subscriber resubscribes
+//! to every topic of [`BrokerLink::interest`]. While Redis is stopped or
+//! slow, publishes wait in the outgoing buffer (`[broker] buffer_bytes`);
+//! past it they are dropped and counted. A pipeline is never resent: a
+//! resend could deliver twice, or after newer messages. Publishes have no
+//! response timeout for the same reason: a timed-out pipeline might still be
+//! executed later, after a newer one sent on a new connection.
+//!
+//! # Why redis-rs
+//!
+//! [`redis`] (redis-rs) is the Redis client most Rust projects already have,
+//! with tokio support, explicit pipelines, and a pub/sub connection that
+//! splits into a subscribe sink and a message stream, which is exactly the
+//! shape needed here. `fred` has richer reconnection policies, but its
+//! reconnect logic would duplicate the resubscribe-from-interest loop this
+//! crate needs to own anyway (the node, not the client, knows the topics).
+//! Default features are off: only `tokio-comp` and `aio` are built.
+//!
+//! # Redis Cluster
+//!
+//! Not supported yet. A cluster node accepts the plain `PUBLISH` and
+//! `SUBSCRIBE` sent here, but classic pub/sub in a cluster broadcasts every
+//! message to every shard, which does not scale. Sharded pub/sub (Redis 7:
+//! `SPUBLISH` / `SSUBSCRIBE`) routes a channel to the shard that owns its
+//! hash slot; supporting it means one subscriber connection per shard,
+//! following slot migrations (`SUNSUBSCRIBE` pushed by the server), and
+//! publishing through a cluster-aware connection. Per-topic order would
+//! still hold (one topic, one shard).
+//!
+//! `rediss://` (TLS) is refused for now: the TLS features of `redis` are not
+//! built.
+
+#![deny(missing_docs)]
+
+mod publish;
+mod subscribe;
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use crosswire::BrokerConfig;
+use crosswire::broker::{
+    Broker, BrokerConfigError, BrokerError, BrokerLink, BrokerStage, BrokerStats, InterestChanges,
+    OutgoingBuffer, Pushed,
+};
+use redis::aio::MultiplexedConnection;
+use tokio::task::JoinHandle;
+
+/// Pause between reconnection attempts: short, so delivery resumes well
+/// within a second of Redis coming back.
+pub(crate) const RETRY: Duration = Duration::from_millis(100);
+/// Bound on one connection attempt (a stopped server accepts TCP
+/// connections and then never answers).
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A publish waiting to be sent: its channel and its envelope.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub(crate) channel: Vec<u8>,
+    pub(crate) envelope: Bytes,
+}
+
+/// State shared by the broker handle and its two tasks.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) client: redis::Client,
+    prefix: String,
+    pub(crate) outgoing: OutgoingBuffer<Pending>,
+    pub(crate) interest: InterestChanges,
+    pub(crate) link: OnceLock<BrokerLink>,
+}
+
+impl Inner {
+    /// The channel of `topic`: `<prefix>:<topic>`.
+    pub(crate) fn channel(&self, topic: &str) -> Vec<u8> {
+        let mut channel = Vec::with_capacity(self.prefix.len() + 1 + topic.len());
+        channel.extend_from_slice(self.prefix.as_bytes());
+        channel.push(b':');
+        channel.extend_from_slice(topic.as_bytes());
+        channel
+    }
+
+    pub(crate) fn report(&self, stage: BrokerStage, message: impl std::fmt::Display) {
+        let error = BrokerError::new(stage, message);
+        match self.link.get() {
+            Some(link) => link.report(error),
+            None => {
+                tracing::warn!(target: "crosswire::broker", stage = %error.stage(), "{}", error.message())
+            }
+        }
+    }
+}
+
+/// Topics across processes through Redis pub/sub. Build it with [`connect`].
+#[derive(Debug)]
+pub struct RedisBroker {
+    inner: Arc<Inner>,
+    /// The publishing connection made by [`connect`], handed to the publish
+    /// task when the server starts.
+    first: Mutex<Option<MultiplexedConnection>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Checks `[broker]` settings, connects to Redis and returns the broker to
+/// give to [`App::broker`](crosswire::App::broker).
+///
+/// Errors name the setting: `broker.url` for a URL that is not `redis://`,
+/// or a server that does not answer (unless `wait_at_startup` is true, in
+/// which case this keeps retrying until it answers).
+pub async fn connect(config: &BrokerConfig) -> Result<RedisBroker, BrokerConfigError> {
+    let url = config
+        .url
+        .as_deref()
+        .ok_or_else(|| BrokerConfigError::new("broker.url", "no URL set"))?;
+    if config.scheme() != Some("redis") {
+        return Err(BrokerConfigError::new(
+            "broker.url",
+            format_args!("expected a redis://host:port URL, got \"{url}\""),
+        ));
+    }
+    let client = redis::Client::open(url)
+        .map_err(|e| BrokerConfigError::new("broker.url", format_args!("\"{url}\": {e}")))?;
+    let first = loop {
+        match publish::connect(&client).await {
+            Ok(connection) => break connection,
+            Err(error) if config.wait_at_startup => {
+                tracing::warn!(target: "crosswire::broker", %url, %error, "Redis unreachable; retrying (broker.wait_at_startup)");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(error) => {
+                return Err(BrokerConfigError::new(
+                    "broker.url",
+                    format_args!(
+                        "cannot reach Redis at {url}: {error} (set broker.wait_at_startup = true to wait for it)"
+                    ),
+                ));
+            }
+        }
+    };
+    Ok(RedisBroker {
+        inner: Arc::new(Inner {
+            client,
+            prefix: config.prefix.clone(),
+            outgoing: OutgoingBuffer::new(config.buffer_bytes),
+            interest: InterestChanges::default(),
+            link: OnceLock::new(),
+        }),
+        first: Mutex::new(Some(first)),
+        tasks: Mutex::new(Vec::new()),
+    })
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Broker for RedisBroker {
+    fn start(&self, link: BrokerLink) {
+        if self.inner.link.set(link.clone()).is_err() {
+            return;
+        }
+        let first = lock(&self.first).take();
+        let mut tasks = lock(&self.tasks);
+        tasks.push(tokio::spawn(publish::run(Arc::clone(&self.inner), first)));
+        tasks.push(tokio::spawn(subscribe::run(Arc::clone(&self.inner), link)));
+    }
+
+    fn publish(&self, topic: &str, envelope: Bytes) {
+        let channel = self.inner.channel(topic);
+        let cost = channel.len() + envelope.len();
+        if let Pushed::Dropped { first: true } = self
+            .inner
+            .outgoing
+            .push(Pending { channel, envelope }, cost)
+        {
+            self.inner.report(
+                BrokerStage::Publish,
+                format_args!(
+                    "outgoing buffer full ({} bytes); dropping publishes to other nodes until Redis catches up",
+                    self.inner.outgoing.limit()
+                ),
+            );
+        }
+    }
+
+    fn subscribe(&self, topic: &str) {
+        self.inner.interest.record(topic, true);
+    }
+
+    fn unsubscribe(&self, topic: &str) {
+        self.inner.interest.record(topic, false);
+    }
+
+    fn stop(&self) {
+        for task in lock(&self.tasks).drain(..) {
+            task.abort();
+        }
+    }
+
+    fn stats(&self) -> BrokerStats {
+        BrokerStats::new(
+            self.inner.outgoing.dropped(),
+            self.inner.outgoing.buffered_bytes(),
+        )
+    }
+}
+
+impl Drop for RedisBroker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

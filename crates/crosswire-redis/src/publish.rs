@@ -1,0 +1,89 @@
+//! The publish task: drains the outgoing buffer as pipelines of `PUBLISH`.
+
+use std::sync::Arc;
+
+use crosswire::broker::BrokerStage;
+use redis::AsyncConnectionConfig;
+use redis::aio::MultiplexedConnection;
+
+use crate::{CONNECT_TIMEOUT, Inner, RETRY};
+
+/// Most publishes in one pipeline: enough to amortise the round trip, small
+/// enough that one batch lost with a dying connection is a small loss.
+const BATCH_ITEMS: usize = 1024;
+/// Most bytes in one pipeline (at least one publish is always sent).
+const BATCH_BYTES: usize = 1 << 20;
+
+/// Opens the publishing connection. No response timeout: a pipeline that
+/// timed out might still run later, behind newer publishes sent on a new
+/// connection, which would reorder them.
+pub(crate) async fn connect(client: &redis::Client) -> redis::RedisResult<MultiplexedConnection> {
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(None);
+    let mut connection = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await?;
+    let command = redis::cmd("PING");
+    let ping = command.query_async::<()>(&mut connection);
+    match tokio::time::timeout(CONNECT_TIMEOUT, ping).await {
+        Ok(result) => result.map(|()| connection),
+        Err(_) => Err(redis::RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "no answer to PING",
+        ))),
+    }
+}
+
+pub(crate) async fn run(inner: Arc<Inner>, mut connection: Option<MultiplexedConnection>) {
+    let mut batch = Vec::with_capacity(BATCH_ITEMS);
+    // True from the first failed connection attempt to the next success, so
+    // an outage is reported once, not once per retry.
+    let mut outage = false;
+    loop {
+        let mut live = match connection.take() {
+            Some(live) => live,
+            None => match connect(&inner.client).await {
+                Ok(live) => {
+                    if outage {
+                        tracing::info!(target: "crosswire::broker", "publishing connection to Redis restored");
+                    }
+                    outage = false;
+                    live
+                }
+                Err(error) => {
+                    if !outage {
+                        inner.report(
+                            BrokerStage::Connect,
+                            format_args!("publishing connection: {error}"),
+                        );
+                    }
+                    outage = true;
+                    tokio::time::sleep(RETRY).await;
+                    continue;
+                }
+            },
+        };
+        loop {
+            batch.clear();
+            inner
+                .outgoing
+                .next_batch(&mut batch, BATCH_ITEMS, BATCH_BYTES)
+                .await;
+            let mut pipe = redis::pipe();
+            for pending in &batch {
+                pipe.cmd("PUBLISH")
+                    .arg(&pending.channel[..])
+                    .arg(&pending.envelope[..])
+                    .ignore();
+            }
+            if let Err(error) = pipe.query_async::<()>(&mut live).await {
+                inner.report(
+                    BrokerStage::Publish,
+                    format_args!("{} publishes may be lost: {error}", batch.len()),
+                );
+                break;
+            }
+        }
+    }
+}

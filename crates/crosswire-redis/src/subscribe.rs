@@ -1,0 +1,113 @@
+//! The subscribe task: one connection in subscriber mode that follows the
+//! node's interest and hands every message to the node.
+
+use std::sync::Arc;
+
+use crosswire::broker::{BrokerLink, BrokerStage};
+use futures_util::StreamExt;
+use redis::aio::PubSubSink;
+
+use crate::{CONNECT_TIMEOUT, Inner, RETRY};
+
+/// Channels per `SUBSCRIBE` when resubscribing many topics at once.
+const CHUNK: usize = 512;
+
+pub(crate) async fn run(inner: Arc<Inner>, link: BrokerLink) {
+    // True from a lost connection or failed attempt to the next success, so
+    // an outage is reported once, not once per retry.
+    let mut outage = false;
+    while !link.is_closed() {
+        let pubsub =
+            match tokio::time::timeout(CONNECT_TIMEOUT, inner.client.get_async_pubsub()).await {
+                Ok(Ok(pubsub)) => pubsub,
+                Ok(Err(error)) => {
+                    if !outage {
+                        inner.report(
+                            BrokerStage::Connect,
+                            format_args!("subscribing connection: {error}"),
+                        );
+                    }
+                    outage = true;
+                    tokio::time::sleep(RETRY).await;
+                    continue;
+                }
+                Err(_) => {
+                    if !outage {
+                        inner.report(
+                            BrokerStage::Connect,
+                            "subscribing connection: Redis did not answer",
+                        );
+                    }
+                    outage = true;
+                    continue;
+                }
+            };
+        let (mut sink, mut stream) = pubsub.split();
+        // From here on, changes are recorded; the index is read after the
+        // pending ones are dropped, so it includes them.
+        inner.interest.set_recording(true);
+        drop(inner.interest.take());
+        let topics = link.interest();
+        let channels: Vec<Vec<u8>> = topics.iter().map(|topic| inner.channel(topic)).collect();
+        if let Err(error) = change(&mut sink, &channels, true).await {
+            inner.report(
+                BrokerStage::Subscribe,
+                format_args!("resubscribing {} topics: {error}", channels.len()),
+            );
+            inner.interest.set_recording(false);
+            tokio::time::sleep(RETRY).await;
+            continue;
+        }
+        if outage {
+            tracing::info!(target: "crosswire::broker", topics = channels.len(), "reconnected to Redis and resubscribed");
+        }
+        loop {
+            tokio::select! {
+                message = stream.next() => match message {
+                    Some(message) => {
+                        link.receive(message.get_payload_bytes());
+                    }
+                    None => {
+                        inner.report(BrokerStage::Connect, "subscribing connection lost; reconnecting");
+                        break;
+                    }
+                },
+                () = inner.interest.changed() => {
+                    let mut on = Vec::new();
+                    let mut off = Vec::new();
+                    for (topic, subscribed) in inner.interest.take() {
+                        let channel = inner.channel(&topic);
+                        if subscribed { on.push(channel) } else { off.push(channel) }
+                    }
+                    let result = match change(&mut sink, &on, true).await {
+                        Ok(()) => change(&mut sink, &off, false).await,
+                        Err(error) => Err(error),
+                    };
+                    if let Err(error) = result {
+                        inner.report(BrokerStage::Subscribe, format_args!("{error}; reconnecting"));
+                        break;
+                    }
+                }
+            }
+        }
+        inner.interest.set_recording(false);
+        outage = true;
+        tokio::time::sleep(RETRY).await;
+    }
+}
+
+/// Subscribes to (or unsubscribes from) `channels`, a chunk per command.
+async fn change(
+    sink: &mut PubSubSink,
+    channels: &[Vec<u8>],
+    subscribe: bool,
+) -> redis::RedisResult<()> {
+    for chunk in channels.chunks(CHUNK) {
+        if subscribe {
+            sink.subscribe(chunk).await?;
+        } else {
+            sink.unsubscribe(chunk).await?;
+        }
+    }
+    Ok(())
+}

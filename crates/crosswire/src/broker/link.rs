@@ -1,0 +1,132 @@
+//! The node's side of a broker: what a broker may call back into.
+//!
+//! A broker gets one [`BrokerLink`] when its server starts. Through it the
+//! broker hands over what it read from the engine ([`BrokerLink::receive`]),
+//! asks which topics to resubscribe after a reconnect
+//! ([`BrokerLink::interest`]) and reports failures ([`BrokerLink::report`]).
+//! The link holds the server weakly: a broker task that outlives its server
+//! finds [`BrokerLink::is_closed`] true and stops.
+
+use std::sync::{Arc, Weak};
+
+use bytes::Bytes;
+use crosswire_proto::OpCode;
+
+use super::envelope::{Envelope, NodeId};
+use super::error::{BrokerError, BrokerStage};
+use crate::shared::Shared;
+use crate::ws::outbox::OutFrame;
+
+/// The app's `on_broker_error` callback.
+pub(crate) type ErrorCallback = Arc<dyn Fn(&BrokerError) + Send + Sync>;
+
+/// What [`BrokerLink::receive`] did with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Received {
+    /// Delivered to this many local subscribers (possibly none: the last one
+    /// may just have left).
+    Delivered(usize),
+    /// This node published it; dropped.
+    Own,
+    /// Not a valid envelope; dropped, logged and reported (stage `decode`).
+    Malformed,
+    /// The server has stopped; dropped.
+    Closed,
+}
+
+/// A handle on the node a broker serves. Cheap to clone.
+#[derive(Clone)]
+pub struct BrokerLink {
+    node: NodeId,
+    shared: Weak<Shared>,
+    on_error: Option<ErrorCallback>,
+}
+
+impl BrokerLink {
+    pub(crate) fn new(node: NodeId, shared: Weak<Shared>, on_error: Option<ErrorCallback>) -> Self {
+        Self {
+            node,
+            shared,
+            on_error,
+        }
+    }
+
+    /// This node's id, as written in the envelopes it publishes.
+    pub fn node_id(&self) -> NodeId {
+        self.node
+    }
+
+    /// Delivers one envelope read from the broker to every local subscriber
+    /// of its topic (none excluded), framed once for all of them, and never
+    /// forwarded back to the broker. Drops the node's own publishes and
+    /// anything that does not decode. Never waits.
+    pub fn receive(&self, bytes: &[u8]) -> Received {
+        let envelope = match Envelope::decode(bytes) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                self.report(BrokerError::new(
+                    BrokerStage::Decode,
+                    format_args!("dropped a message of {} bytes: {error}", bytes.len()),
+                ));
+                return Received::Malformed;
+            }
+        };
+        if envelope.origin == self.node {
+            return Received::Own;
+        }
+        let Some(shared) = self.shared.upgrade() else {
+            return Received::Closed;
+        };
+        // Decode checked that a text payload is valid UTF-8.
+        let opcode = if envelope.binary {
+            OpCode::Binary
+        } else {
+            OpCode::Text
+        };
+        let frame = OutFrame::new(opcode, Bytes::copy_from_slice(envelope.payload));
+        Received::Delivered(shared.deliver_remote(envelope.topic, frame))
+    }
+
+    /// Every topic with at least one local subscriber (WebSocket peer or
+    /// event stream): what to subscribe to after a reconnect.
+    pub fn interest(&self) -> Vec<String> {
+        self.shared
+            .upgrade()
+            .map(|shared| shared.topics.topics())
+            .unwrap_or_default()
+    }
+
+    /// Logs a broker failure (target `crosswire::broker`) and hands it to the
+    /// app's `on_broker_error` callback. A panicking callback is logged and
+    /// does not stop the broker.
+    pub fn report(&self, error: BrokerError) {
+        tracing::warn!(
+            target: "crosswire::broker",
+            node = %self.node,
+            stage = %error.stage(),
+            "{}",
+            error.message()
+        );
+        if let Some(callback) = &self.on_error {
+            let call = std::panic::AssertUnwindSafe(|| callback(&error));
+            if std::panic::catch_unwind(call).is_err() {
+                tracing::error!(target: "crosswire::broker", node = %self.node, "the on_broker_error callback panicked");
+            }
+        }
+    }
+
+    /// True once the server this link serves is gone.
+    pub fn is_closed(&self) -> bool {
+        self.shared.strong_count() == 0
+    }
+}
+
+impl std::fmt::Debug for BrokerLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerLink")
+            .field("node", &self.node)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
