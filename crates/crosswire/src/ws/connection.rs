@@ -176,6 +176,8 @@ impl Reader {
         // answer (boxed, so idle connections do not carry a timer inline) and
         // the failure that caused it, if any.
         let mut closing: Option<(Pin<Box<Sleep>>, Option<WebSocketError>)> = None;
+        // The last read filled its chunk, so more is probably waiting.
+        let mut busy = false;
 
         loop {
             // Everything complete in the buffer, in order.
@@ -234,18 +236,29 @@ impl Reader {
                 }
                 closing = Some((Box::pin(sleep(self.close_timeout)), cause));
             }
+            if busy {
+                // A client that sends without pause would otherwise keep this
+                // task running read after read, and the writers of its worker
+                // (its own, and every subscriber it publishes to) would not
+                // drain their queues until it stopped: yield once per full
+                // read so they write what is queued.
+                tokio::task::yield_now().await;
+            }
 
             let wake = tokio::select! {
                 read = self.read_more() => match read {
                     Ok(0) | Err(_) => Wake::Hangup,
-                    Ok(_) => Wake::Data,
+                    Ok(n) => Wake::Data(n),
                 },
                 () = close_deadline(&mut closing) => Wake::CloseTimeout,
                 () = outbox.closing_started(), if closing.is_none() => Wake::Closing,
             };
             match wake {
-                Wake::Data => outbox.touch(),
-                Wake::Closing => {}
+                Wake::Data(n) => {
+                    busy = n >= READ_CHUNK;
+                    outbox.touch();
+                }
+                Wake::Closing => busy = false,
                 // We closed and the client hung up or never answered: the
                 // close we sent is the best account of what happened.
                 Wake::Hangup | Wake::CloseTimeout => {
@@ -301,7 +314,8 @@ impl Reader {
 
 /// What woke the reader.
 enum Wake {
-    Data,
+    /// This many bytes were read.
+    Data(usize),
     Hangup,
     Closing,
     CloseTimeout,
