@@ -1,6 +1,8 @@
 //! The broker conformance suite: the same tests against the in-process bus,
 //! Redis and NATS (real servers started by the tests on free ports).
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "conformance/engine.rs"]
 mod engine;
 #[path = "conformance/node.rs"]

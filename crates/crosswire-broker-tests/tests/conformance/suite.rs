@@ -139,7 +139,7 @@ pub async fn prefixes_keep_apps_apart(engine: Engine) {
     route(&mut sender, &mut listener, "chat").await;
     sender.publish("chat", "for app one").await;
     assert_eq!(listener.next_text().await, "for app one");
-    assert_eq!(stranger.saw_probe(Duration::from_millis(300)).await, false);
+    assert!(!stranger.saw_probe(Duration::from_millis(300)).await);
     assert_eq!(stranger.maybe_next(Duration::from_millis(10)).await, None);
 }
 
