@@ -37,7 +37,7 @@ mod memory {
 }
 
 mod redis {
-    use crate::engine::Engine;
+    use crate::engine::{Engine, Kind};
     use crate::suite;
 
     #[tokio::test]
@@ -74,10 +74,18 @@ mod redis {
         suite::a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery(Engine::redis().await)
             .await;
     }
+    #[tokio::test]
+    async fn an_unreachable_broker_fails_startup_unless_told_to_wait() {
+        suite::an_unreachable_broker_fails_startup_unless_told_to_wait(Kind::Redis).await;
+    }
+    #[tokio::test]
+    async fn a_url_of_another_scheme_is_refused() {
+        suite::a_url_of_another_scheme_is_refused(Kind::Redis).await;
+    }
 }
 
 mod nats {
-    use crate::engine::Engine;
+    use crate::engine::{Engine, Kind};
     use crate::suite;
 
     #[tokio::test]
@@ -113,5 +121,13 @@ mod nats {
     async fn a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery() {
         suite::a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery(Engine::nats().await)
             .await;
+    }
+    #[tokio::test]
+    async fn an_unreachable_broker_fails_startup_unless_told_to_wait() {
+        suite::an_unreachable_broker_fails_startup_unless_told_to_wait(Kind::Nats).await;
+    }
+    #[tokio::test]
+    async fn a_url_of_another_scheme_is_refused() {
+        suite::a_url_of_another_scheme_is_refused(Kind::Nats).await;
     }
 }

@@ -44,6 +44,16 @@ impl ServerProcess {
         server
     }
 
+    /// A free port for a server that is not started yet ([`Self::restart`]
+    /// starts it).
+    pub fn reserve(kind: Kind) -> Self {
+        Self {
+            kind,
+            port: free_port(),
+            child: Mutex::new(None),
+        }
+    }
+
     pub fn url(&self) -> String {
         match self.kind {
             Kind::Redis => format!("redis://127.0.0.1:{}", self.port),

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crosswire::broker::BrokerStage;
 use serde_json::json;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, Kind, ServerProcess};
 use crate::node::{Got, NodeOptions, PATIENCE, route};
 
 /// A publish reaches the other node's WebSocket and SSE subscribers and the
@@ -304,4 +304,62 @@ pub async fn a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery(engine:
     }
     sender.publish("load", "after").await;
     assert_eq!(remote.next_text().await, "after");
+}
+
+/// An unreachable broker at startup is an error naming `broker.url`, unless
+/// `wait_at_startup` is set: then `connect` waits for the broker to answer.
+pub async fn an_unreachable_broker_fails_startup_unless_told_to_wait(kind: Kind) {
+    let process = ServerProcess::reserve(kind);
+    let mut config = crosswire::BrokerConfig::default();
+    config.url = Some(process.url());
+    let error = match kind {
+        Kind::Redis => crosswire_redis::connect(&config)
+            .await
+            .err()
+            .map(|e| e.to_string()),
+        Kind::Nats => crosswire_nats::connect(&config)
+            .await
+            .err()
+            .map(|e| e.to_string()),
+    }
+    .expect("nothing listens yet");
+    assert!(error.starts_with("broker.url: "), "{error}");
+    assert!(error.contains("wait_at_startup"), "{error}");
+
+    config.wait_at_startup = true;
+    let waiting = tokio::spawn(async move {
+        match kind {
+            Kind::Redis => crosswire_redis::connect(&config).await.map(|_| ()),
+            Kind::Nats => crosswire_nats::connect(&config).await.map(|_| ()),
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "connect returned before the broker started"
+    );
+    process.restart().await;
+    tokio::time::timeout(PATIENCE, waiting)
+        .await
+        .expect("connect returns once the broker answers")
+        .expect("task")
+        .expect("connected");
+}
+
+/// A URL of the wrong scheme is refused by the engine, naming the key.
+pub async fn a_url_of_another_scheme_is_refused(kind: Kind) {
+    let mut config = crosswire::BrokerConfig::default();
+    config.url = Some("amqp://127.0.0.1:5672".to_owned());
+    let error = match kind {
+        Kind::Redis => crosswire_redis::connect(&config)
+            .await
+            .err()
+            .map(|e| e.to_string()),
+        Kind::Nats => crosswire_nats::connect(&config)
+            .await
+            .err()
+            .map(|e| e.to_string()),
+    }
+    .expect("refused");
+    assert!(error.starts_with("broker.url: "), "{error}");
 }
