@@ -23,7 +23,7 @@ export function freePort() {
   });
 }
 
-async function waitForPort(port, child, timeoutMs = 20000) {
+export async function waitForPort(port, child, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
