@@ -25,6 +25,8 @@ pub enum Kind {
 pub struct ServerProcess {
     kind: Kind,
     port: u16,
+    /// NATS's monitoring port (`/subsz`), to see its subscriptions.
+    monitor: u16,
     child: Mutex<Option<Child>>,
 }
 
@@ -35,11 +37,7 @@ fn free_port() -> u16 {
 
 impl ServerProcess {
     pub async fn start(kind: Kind) -> Self {
-        let server = Self {
-            kind,
-            port: free_port(),
-            child: Mutex::new(None),
-        };
+        let server = Self::reserve(kind);
         server.spawn().await;
         server
     }
@@ -50,6 +48,7 @@ impl ServerProcess {
         Self {
             kind,
             port: free_port(),
+            monitor: free_port(),
             child: Mutex::new(None),
         }
     }
@@ -80,7 +79,8 @@ impl ServerProcess {
             }
             Kind::Nats => {
                 let mut command = Command::new("nats-server");
-                command.args(["-a", "127.0.0.1", "-p", &port]);
+                let monitor = self.monitor.to_string();
+                command.args(["-a", "127.0.0.1", "-p", &port, "-m", &monitor]);
                 command
             }
         };
@@ -243,14 +243,16 @@ impl Engine {
         }
     }
 
-    /// How many connections the broker says are subscribed to `topic`'s
-    /// channel, where the engine can tell (Redis `PUBSUB NUMSUB`).
+    /// How many subscriptions the broker has for `topic`'s channel
+    /// (Redis `PUBSUB NUMSUB`, NATS `/subsz`); none for the bus.
     pub async fn broker_subscribers(&self, prefix: &str, topic: &str) -> Option<usize> {
         let Engine::Server(server) = self else {
             return None;
         };
-        if server.kind != Kind::Redis {
-            return None;
+        if server.kind == Kind::Nats {
+            return Some(
+                nats_subscriptions(server.monitor, &crosswire_nats::subject(prefix, topic)).await,
+            );
         }
         let client = redis::Client::open(server.url()).unwrap();
         let mut connection = client.get_multiplexed_async_connection().await.unwrap();
@@ -297,4 +299,20 @@ impl Engine {
         }
         true
     }
+}
+
+/// Subscriptions on `subject`, from NATS's monitoring endpoint.
+async fn nats_subscriptions(monitor: u16, subject: &str) -> usize {
+    let mut stream = TcpStream::connect(("127.0.0.1", monitor)).await.unwrap();
+    stream
+        .write_all(b"GET /subsz?subs=1&limit=100000 HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let start = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let body: serde_json::Value = serde_json::from_slice(&response[start..]).unwrap();
+    body["subscriptions_list"].as_array().map_or(0, |list| {
+        list.iter().filter(|s| s["subject"] == subject).count()
+    })
 }

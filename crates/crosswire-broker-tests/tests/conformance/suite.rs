@@ -68,8 +68,9 @@ pub async fn text_json_and_binary_keep_their_kind(engine: Engine) {
     assert_eq!(remote.next().await, Got::Binary(vec![0, 0xff]));
 }
 
-/// Unsubscribing the last local subscriber stops remote delivery; a new
-/// subscriber brings it back.
+/// A node holds one broker subscription per topic, whatever its number of
+/// local subscribers; unsubscribing the last one drops it, and a new
+/// subscriber brings remote delivery back.
 pub async fn subscribe_and_unsubscribe_follow_local_interest(engine: Engine) {
     let a = engine.node().await;
     let b = engine.node().await;
@@ -77,23 +78,27 @@ pub async fn subscribe_and_unsubscribe_follow_local_interest(engine: Engine) {
     let mut first = b.client().await;
     let mut second = b.client().await;
     first.subscribe("room").await;
+    second.subscribe("room").await;
     route(&mut sender, &mut first, "room").await;
-    first.unsubscribe("room").await;
-    b.wait_subscribers("room", 0).await;
+    assert!(second.saw_probe(PATIENCE).await);
     if let Some(count) = engine.broker_subscribers("cwtest", "room").await {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        let mut count = count;
-        while count != 0 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the broker still has {count} subscribers"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            count = engine
-                .broker_subscribers("cwtest", "room")
-                .await
-                .unwrap_or(0);
-        }
+        assert_eq!(
+            count, 1,
+            "one subscription for the node, not one per subscriber"
+        );
+    }
+    first.unsubscribe("room").await;
+    second.unsubscribe("room").await;
+    b.wait_subscribers("room", 0).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while let Some(count) = engine.broker_subscribers("cwtest", "room").await
+        && count != 0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the broker still has {count} subscriptions"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     second.subscribe("room").await;
     route(&mut sender, &mut second, "room").await;
