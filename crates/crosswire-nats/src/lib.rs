@@ -103,6 +103,17 @@ impl Inner {
             }
         }
     }
+
+    /// Reports a failure noticed on the publish path, off that path.
+    pub(crate) fn report_soon(&self, stage: BrokerStage, message: impl std::fmt::Display) {
+        let error = BrokerError::new(stage, message);
+        match self.link.get() {
+            Some(link) => link.report_soon(error),
+            None => {
+                tracing::warn!(target: "crosswire::broker", stage = %error.stage(), "{}", error.message())
+            }
+        }
+    }
 }
 
 /// Topics across processes through NATS. Build it with [`connect`].
@@ -231,7 +242,7 @@ impl Broker for NatsBroker {
             .outgoing
             .push(Pending { subject, envelope }, cost)
         {
-            self.inner.report(
+            self.inner.report_soon(
                 BrokerStage::Publish,
                 format_args!(
                     "outgoing buffer full ({} bytes); dropping publishes to other nodes until NATS catches up",

@@ -124,6 +124,17 @@ impl Inner {
             }
         }
     }
+
+    /// Reports a failure noticed on the publish path, off that path.
+    pub(crate) fn report_soon(&self, stage: BrokerStage, message: impl std::fmt::Display) {
+        let error = BrokerError::new(stage, message);
+        match self.link.get() {
+            Some(link) => link.report_soon(error),
+            None => {
+                tracing::warn!(target: "crosswire::broker", stage = %error.stage(), "{}", error.message())
+            }
+        }
+    }
 }
 
 /// Topics across processes through Redis pub/sub. Build it with [`connect`].
@@ -210,7 +221,7 @@ impl Broker for RedisBroker {
             .outgoing
             .push(Pending { channel, envelope }, cost)
         {
-            self.inner.report(
+            self.inner.report_soon(
                 BrokerStage::Publish,
                 format_args!(
                     "outgoing buffer full ({} bytes); dropping publishes to other nodes until Redis catches up",

@@ -116,6 +116,20 @@ impl BrokerLink {
         }
     }
 
+    /// Like [`BrokerLink::report`], from a task of its own when called
+    /// inside a tokio runtime: for failures noticed on the publish path (a
+    /// full outgoing buffer), where the app's callback must not run inside
+    /// the hook that published.
+    pub fn report_soon(&self, error: BrokerError) {
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let link = self.clone();
+                runtime.spawn(async move { link.report(error) });
+            }
+            Err(_) => self.report(error),
+        }
+    }
+
     /// True once the server this link serves is gone.
     pub fn is_closed(&self) -> bool {
         self.shared.strong_count() == 0
