@@ -40,6 +40,11 @@
 //! response timeout for the same reason: a timed-out pipeline might still be
 //! executed later, after a newer one sent on a new connection.
 //!
+//! redis-rs hands subscribed messages over through a channel of its own that
+//! has no bound; the subscribe task empties it without waiting (each message
+//! is queued on local subscribers' bounded queues and the task moves on), so
+//! it stays short as long as this process gets CPU time.
+//!
 //! # Why redis-rs
 //!
 //! [`redis`] (redis-rs) is the Redis client most Rust projects already have,
