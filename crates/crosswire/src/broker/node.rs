@@ -60,3 +60,86 @@ impl NodeBroker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use bytes::Bytes;
+    use crosswire_proto::OpCode;
+
+    use super::*;
+    use crate::broker::{BrokerLink, Envelope};
+    use crate::config::OverflowPolicy;
+    use crate::pubsub::TopicHub;
+    use crate::sse::core::StreamCore;
+    use crate::ws::outbox::Outbox;
+
+    /// Records every call, in order.
+    #[derive(Debug, Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl Broker for Recorder {
+        fn start(&self, _link: BrokerLink) {}
+        fn publish(&self, topic: &str, envelope: Bytes) {
+            let decoded = Envelope::decode(&envelope).unwrap();
+            assert_eq!(decoded.topic, topic);
+            let text = String::from_utf8_lossy(decoded.payload);
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("publish {topic} {text}"));
+        }
+        fn subscribe(&self, topic: &str) {
+            self.0.lock().unwrap().push(format!("subscribe {topic}"));
+        }
+        fn unsubscribe(&self, topic: &str) {
+            self.0.lock().unwrap().push(format!("unsubscribe {topic}"));
+        }
+    }
+
+    #[test]
+    fn the_broker_hears_of_a_topics_first_and_last_subscriber_only() {
+        let recorder = Arc::new(Recorder::default());
+        let broker: Arc<dyn Broker> = recorder.clone();
+        let hub = TopicHub::new(1, Arc::new(NodeBroker::new(Some(broker))));
+        let outbox = Arc::new(Outbox::new(1 << 20, OverflowPolicy::Close));
+        let stream = Arc::new(StreamCore::new(None, 1 << 20));
+        hub.subscribe("chat", 0, 1, &outbox);
+        hub.subscribe("chat", 0, 1, &outbox);
+        hub.subscribe_stream("chat", 0, 2, &stream);
+        hub.subscribe("other", 0, 1, &outbox);
+        hub.unsubscribe("chat", 0, 1);
+        let mut interest = hub.topics();
+        interest.sort();
+        assert_eq!(interest, ["chat", "other"]);
+        hub.unsubscribe("chat", 0, 2);
+        hub.unsubscribe("chat", 0, 2);
+        assert_eq!(hub.topics(), ["other"]);
+        assert_eq!(
+            *recorder.0.lock().unwrap(),
+            ["subscribe chat", "subscribe other", "unsubscribe chat"]
+        );
+    }
+
+    #[test]
+    fn a_local_publish_is_forwarded_once_and_a_remote_one_never() {
+        let recorder = Arc::new(Recorder::default());
+        let broker: Arc<dyn Broker> = recorder.clone();
+        let shared = crate::shared::Shared::new(
+            crate::config::WebSocketConfig::default(),
+            crate::config::SseConfig::default(),
+            1,
+            Some(broker),
+        );
+        let outbox = Arc::new(Outbox::new(1 << 20, OverflowPolicy::Close));
+        shared.topics.subscribe("chat", 0, 1, &outbox);
+        assert_eq!(shared.publish("chat", "local".into(), None), 1);
+        let frame = OutFrame::new(OpCode::Text, Bytes::from_static(b"remote"));
+        assert_eq!(shared.deliver_remote("chat", frame), 1);
+        assert_eq!(
+            *recorder.0.lock().unwrap(),
+            ["subscribe chat", "publish chat local"]
+        );
+    }
+}
