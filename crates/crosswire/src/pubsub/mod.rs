@@ -18,6 +18,9 @@
 //!   FIFO of hand-overs, drained by one task on the worker once per scheduler
 //!   turn while the worker is busy, and woken (one system call) only after
 //!   the worker ran out of work.
+//! - **Per worker** (`outgoing.rs`): what the worker hands to others during a
+//!   turn, staged per destination and moved into each destination's inbox in
+//!   one batch when the staging task yields.
 //! - **Shared, read-mostly** (`interest.rs`): for each topic, a subscriber count
 //!   per worker. A worker's topic entry holds it by `Arc`, so a publish reads
 //!   the other workers' counts with atomic loads; the node-wide map's lock is
@@ -29,10 +32,10 @@
 //! Serialize once, frame once (`Publication`).
 //! On the publishing worker: deliver to the local subscribers directly (their
 //! writers are woken on the same thread, which costs a push on the local run
-//! queue), then for each other worker with subscribers push one hand-over that
-//! shares the frame (`Shipment`: one allocation per
-//! publish, however many workers). Each receiving worker delivers it to its
-//! own subscribers in a batch on its next turn. So a publish crosses each
+//! queue), then for each other worker with subscribers stage one hand-over
+//! that shares the frame (`Shipment`: one allocation per publish, however
+//! many workers). The turn's hand-overs reach each destination together, and
+//! the receiving worker delivers them to its own subscribers in one batch. So a publish crosses each
 //! core boundary once, whatever the number of subscribers behind it, and
 //! every send queue is only ever touched by its own core on the hot path.
 //!
