@@ -35,9 +35,10 @@
 //! queue), then for each other worker with subscribers stage one hand-over
 //! that shares the frame (`Shipment`: one allocation per publish, however
 //! many workers). The turn's hand-overs reach each destination together, and
-//! the receiving worker delivers them to its own subscribers in one batch. So a publish crosses each
-//! core boundary once, whatever the number of subscribers behind it, and
-//! every send queue is only ever touched by its own core on the hot path.
+//! the receiving worker delivers them to its own subscribers in one batch.
+//! So a publish crosses each core boundary once, whatever the number of
+//! subscribers behind it, and every send queue is only ever touched by its
+//! own core on the hot path.
 //!
 //! A broker between processes is the same idea one level up: a publish
 //! crosses the process boundary once, encoded once, and each node fans it
