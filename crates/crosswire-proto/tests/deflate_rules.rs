@@ -115,3 +115,20 @@ fn a_huge_declared_compressed_frame_is_refused_before_its_payload() {
     let (_, error) = decode_chunks(deflate_config(1 << 20), [&header[..]]);
     assert!(matches!(error, Some(ProtocolError::FrameTooLarge { .. })));
 }
+
+#[test]
+fn the_error_does_not_depend_on_where_the_payload_is_split() {
+    // Invalid UTF-8 that inflates fine, then bytes that are not deflate data.
+    let mut payload = compressed(b"ok \xff and more");
+    payload.extend_from_slice(&[0xff; 8]);
+    let stream = client_frame(FIN | RSV1 | TEXT, &payload, MASK);
+    let (_, whole) = decode_chunks(deflate_config(1 << 20), [&stream[..]]);
+    assert_eq!(whole, Some(ProtocolError::InvalidUtf8));
+    for point in 0..stream.len() {
+        let (_, split) = decode_chunks(
+            deflate_config(1 << 20),
+            split_at_points(&stream, vec![point]),
+        );
+        assert_eq!(split, whole, "split at {point}");
+    }
+}
