@@ -44,5 +44,9 @@ fuzz_target!(|data: &[u8]| {
 
 /// The cap holds for what was written and for what was allocated.
 fn check(out: &[u8], limit: usize) {
-    assert!(out.len() <= limit + 1, "wrote {} bytes past a cap of {limit}", out.len());
+    assert!(
+        out.len() <= limit + 1,
+        "wrote {} bytes past a cap of {limit}",
+        out.len()
+    );
 }

@@ -61,6 +61,38 @@ test("two pages chat, with join and leave notices", async () => {
   await alice.page.close();
 });
 
+test("the browser negotiates permessage-deflate and chats over it", async () => {
+  const page = await browser.newPage();
+  await page.goto(server.url);
+  const result = await page.evaluate(async () => {
+    const url = `ws://${location.host}/api/ws/chat`;
+    const open = (ws) => new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = reject;
+    });
+    const alice = new WebSocket(url);
+    const bob = new WebSocket(url);
+    await Promise.all([open(alice), open(bob)]);
+    // Long enough to be over the compression threshold, and compressible.
+    const text = "compressed hello ".repeat(40);
+    const received = new Promise((resolve) => {
+      bob.onmessage = (event) => {
+        if (String(event.data).includes(text)) resolve(String(event.data));
+      };
+    });
+    // Let both `open` hooks subscribe before publishing.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    alice.send(text);
+    const message = await received;
+    alice.close();
+    bob.close();
+    return { extensions: alice.extensions, message };
+  });
+  assert.match(result.extensions, /^permessage-deflate/);
+  assert.ok(result.message.includes("compressed hello compressed hello"));
+  await page.close();
+});
+
 test("the page reconnects by itself when the server restarts", async () => {
   const { page } = await openChat();
   const port = server.port;

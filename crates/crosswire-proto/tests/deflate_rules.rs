@@ -115,3 +115,37 @@ fn a_huge_declared_compressed_frame_is_refused_before_its_payload() {
     let (_, error) = decode_chunks(deflate_config(1 << 20), [&header[..]]);
     assert!(matches!(error, Some(ProtocolError::FrameTooLarge { .. })));
 }
+
+#[test]
+fn the_error_does_not_depend_on_where_the_payload_is_split() {
+    // Invalid UTF-8 that inflates fine, then bytes that are not deflate data.
+    let mut payload = compressed(b"ok \xff and more");
+    payload.extend_from_slice(&[0xff; 8]);
+    let stream = client_frame(FIN | RSV1 | TEXT, &payload, MASK);
+    let (_, whole) = decode_chunks(deflate_config(1 << 20), [&stream[..]]);
+    assert_eq!(whole, Some(ProtocolError::InvalidUtf8));
+    for point in 0..stream.len() {
+        let (_, split) = decode_chunks(
+            deflate_config(1 << 20),
+            split_at_points(&stream, vec![point]),
+        );
+        assert_eq!(split, whole, "split at {point}");
+    }
+}
+
+#[test]
+fn output_past_the_limit_before_a_bad_code_is_1009_however_split() {
+    // A fixed-Huffman block: one literal, then a code that is not valid.
+    let payload = [0xaa, 0x87, 0x7d, 0x04, 0x02];
+    let stream = client_frame(FIN | RSV1 | BINARY, &payload, MASK);
+    let config = DecoderConfig::new(64, 0).with_inflate(InflateParams {
+        window_bits: 15,
+        no_context_takeover: false,
+    });
+    let (_, whole) = decode_chunks(config, [&stream[..]]);
+    assert_eq!(whole, Some(ProtocolError::MessageTooLarge { limit: 0 }));
+    for point in 0..stream.len() {
+        let (_, split) = decode_chunks(config, split_at_points(&stream, vec![point]));
+        assert_eq!(split, whole, "split at {point}");
+    }
+}

@@ -61,11 +61,13 @@ impl Message {
     ) -> Result<(), ProtocolError> {
         let out = self.inflated.get_or_insert_with(Vec::new);
         let start = out.len();
-        inflater.inflate(chunk, out, limit).map_err(inflate_error)?;
+        let result = inflater.inflate(chunk, out, limit);
+        // What was inflated before a failure is validated first, so the
+        // error does not depend on how the payload was split into reads.
         if self.kind == Kind::Text {
             self.utf8.feed(&out[start..])?;
         }
-        Ok(())
+        result.map_err(inflate_error)
     }
 
     /// Completes a compressed message after its final frame.
@@ -76,10 +78,13 @@ impl Message {
     ) -> Result<Event, ProtocolError> {
         let mut out = self.inflated.take().unwrap_or_default();
         let start = out.len();
-        inflater.finish(&mut out, limit).map_err(inflate_error)?;
+        let result = inflater.finish(&mut out, limit);
+        if self.kind == Kind::Text {
+            self.utf8.feed(&out[start..])?;
+        }
+        result.map_err(inflate_error)?;
         match self.kind {
             Kind::Text => {
-                self.utf8.feed(&out[start..])?;
                 self.utf8.finish()?;
                 Ok(Event::Text(Bytes::from(out)))
             }

@@ -135,10 +135,17 @@ impl Inflater {
             }
             let in_before = self.inner.total_in();
             let out_before = out.len();
-            let status = self
-                .inner
-                .decompress_vec(input, out, flush)
-                .map_err(|_| InflateError::Corrupt)?;
+            // zlib may write output and then meet a bad code in the same
+            // call; output past the limit came first in the stream, so it
+            // decides the error, as it would have with the input split
+            // before the bad code.
+            let status = self.inner.decompress_vec(input, out, flush).map_err(|_| {
+                if out.len() > limit {
+                    too_large
+                } else {
+                    InflateError::Corrupt
+                }
+            })?;
             let consumed = usize::try_from(self.inner.total_in() - in_before)
                 .map_err(|_| InflateError::Corrupt)?;
             input = input.get(consumed..).ok_or(InflateError::Corrupt)?;

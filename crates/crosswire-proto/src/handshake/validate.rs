@@ -126,12 +126,14 @@ fn offered_protocols(headers: &HeaderMap) -> Vec<String> {
 }
 
 /// The extension offers joined into one list, or `None` if there are none.
+///
+/// Bytes that are not text are kept (as U+FFFD), so that negotiating the
+/// list finds it malformed rather than silently ignoring that header.
 fn offered_extensions(headers: &HeaderMap) -> Option<String> {
-    let offers: Vec<&str> = headers
+    let offers: Vec<String> = headers
         .get_all(SEC_WEBSOCKET_EXTENSIONS)
         .into_iter()
-        .filter_map(|value| value.to_str().ok())
-        .map(str::trim)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).trim().to_owned())
         .filter(|offer| !offer.is_empty())
         .collect();
     (!offers.is_empty()).then(|| offers.join(", "))
@@ -312,5 +314,17 @@ mod tests {
             handshake.extensions(),
             Some("permessage-deflate; client_max_window_bits, x-foo")
         );
+    }
+
+    #[test]
+    fn an_extensions_header_that_is_not_text_is_malformed_not_ignored() {
+        let mut headers = valid_headers();
+        headers.insert(
+            "sec-websocket-extensions",
+            HeaderValue::from_bytes(b"permessage-deflate; x=\xe9").expect("obs-text is allowed"),
+        );
+        let handshake = validate(&headers).expect("valid request");
+        let negotiated = handshake.negotiate_deflate(crate::deflate::Policy::default());
+        assert_eq!(negotiated, Err(HandshakeError::InvalidExtensions));
     }
 }

@@ -4,8 +4,8 @@
 //! - `peer`, `message`, `payload`: [`Peer`], [`Message`] and [`Payload`], what
 //!   hooks work with;
 //! - `request`, `accept`: the upgrade hook's input and answer;
-//! - `outbox`, `writer`, `connection`: the send queue and the two tasks of a
-//!   connection;
+//! - `out_frame`, `outbox`, `writer`, `connection`: a frame ready for the
+//!   wire, the send queue and the two tasks of a connection;
 //! - `deflate`: permessage-deflate as agreed with one peer.
 
 mod accept;
@@ -17,6 +17,7 @@ mod dispatch;
 mod hooks;
 pub(crate) mod keepalive;
 mod message;
+mod out_frame;
 pub(crate) mod outbox;
 mod payload;
 mod peer;

@@ -29,137 +29,20 @@
 //! out, never across an `.await`.
 
 use std::collections::VecDeque;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use crosswire_proto::deflate::{Deflater, InflateParams};
-use crosswire_proto::{CloseFrame, FrameHeader, OpCode};
+use crosswire_proto::{CloseFrame, FrameHeader};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::deflate::{self, PeerDeflate};
-use super::payload::Payload;
+use super::deflate::PeerDeflate;
+pub(crate) use super::out_frame::{OutFrame, Wire};
 use crate::config::OverflowPolicy;
 use crate::error::WebSocketError;
-
-/// Header and payload of one frame as it goes on the wire.
-#[derive(Debug, Clone)]
-pub(crate) struct Wire {
-    header: FrameHeader,
-    payload: Bytes,
-}
-
-impl Wire {
-    fn new(header: FrameHeader, payload: Bytes) -> Self {
-        Self { header, payload }
-    }
-
-    /// The header bytes.
-    pub(crate) fn header(&self) -> &[u8] {
-        self.header.as_bytes()
-    }
-
-    /// The payload bytes.
-    pub(crate) fn payload(&self) -> &[u8] {
-        &self.payload
-    }
-
-    /// Bytes this frame occupies on the wire.
-    pub(crate) fn wire_len(&self) -> usize {
-        self.header.as_bytes().len() + self.payload.len()
-    }
-}
-
-/// One server frame ready for the wire: a header and a shared payload, and
-/// for a data frame the compressed form it gets the first time a peer that
-/// negotiated permessage-deflate takes it (see [`super::deflate`]).
-#[derive(Debug)]
-pub(crate) struct OutFrame {
-    opcode: OpCode,
-    plain: Wire,
-    /// False for control frames and for sends opted out of compression.
-    compressible: bool,
-    /// The frame compressed on its own (RSV1 set), or `None` when compression
-    /// does not make it smaller. Built once, by the first push that needs it,
-    /// and shared by every later one: a publish has at most two encoded
-    /// forms, and the second exists only if a compressing peer is subscribed.
-    deflated: OnceLock<Option<Wire>>,
-}
-
-impl OutFrame {
-    /// Frames `payload` as one unfragmented frame of `opcode`.
-    pub(crate) fn new(opcode: OpCode, payload: Bytes) -> Self {
-        Self {
-            opcode,
-            plain: Wire::new(FrameHeader::new(opcode, payload.len()), payload),
-            compressible: matches!(opcode, OpCode::Text | OpCode::Binary),
-            deflated: OnceLock::new(),
-        }
-    }
-
-    /// Frames what a handler sends or publishes: a text frame for text, a
-    /// binary frame for bytes. The one place that choice is made.
-    pub(crate) fn from_payload(payload: Payload) -> Self {
-        let (bytes, is_text) = payload.into_parts();
-        Self::new(
-            if is_text {
-                OpCode::Text
-            } else {
-                OpCode::Binary
-            },
-            bytes,
-        )
-    }
-
-    /// The same frame, never compressed.
-    pub(crate) fn uncompressed(mut self) -> Self {
-        self.compressible = false;
-        self
-    }
-
-    /// True for a text data frame.
-    pub(crate) fn is_text(&self) -> bool {
-        self.opcode == OpCode::Text
-    }
-
-    /// A close frame (an empty one when `close` is `None`).
-    pub(crate) fn close(close: Option<&CloseFrame>) -> Self {
-        let payload = match close {
-            None => Bytes::new(),
-            Some(close) => {
-                let mut payload = Vec::with_capacity(2 + close.reason.len());
-                payload.extend_from_slice(&close.code.to_be_bytes());
-                payload.extend_from_slice(close.reason.as_bytes());
-                Bytes::from(payload)
-            }
-        };
-        Self::new(OpCode::Close, payload)
-    }
-
-    /// The payload bytes (uncompressed).
-    pub(crate) fn payload(&self) -> &[u8] {
-        self.plain.payload()
-    }
-
-    /// Bytes the plain form occupies on the wire.
-    pub(crate) fn wire_len(&self) -> usize {
-        self.plain.wire_len()
-    }
-
-    /// The form compressed on its own, built on first use; `None` if it
-    /// would not be smaller.
-    fn deflated(&self) -> Option<&Wire> {
-        self.deflated
-            .get_or_init(|| {
-                let payload = deflate::compress_alone(self.payload())?;
-                let header = FrameHeader::new(self.opcode, payload.len()).rsv1(true);
-                Some(Wire::new(header, payload))
-            })
-            .as_ref()
-    }
-}
 
 /// What became of a pushed frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -316,12 +199,12 @@ impl Outbox {
     /// the plain form exactly as before compression existed.
     pub(crate) fn push(&self, frame: &OutFrame) -> Pushed {
         if let Some(deflate) = &self.deflate
-            && frame.compressible
+            && frame.is_compressible()
             && deflate.wants(frame.payload().len())
         {
             return self.push_compressed(frame, deflate);
         }
-        self.push_wire(&frame.plain)
+        self.push_wire(frame.plain())
     }
 
     fn push_wire(&self, wire: &Wire) -> Pushed {
@@ -338,7 +221,7 @@ impl Outbox {
         if deflate.shares_form() {
             let wire = match frame.deflated() {
                 Some(wire) if deflate.fits_window(frame.payload().len()) => wire,
-                _ => &frame.plain,
+                _ => frame.plain(),
             };
             return self.push_wire(wire);
         }
@@ -349,7 +232,7 @@ impl Outbox {
                 .deflater
                 .get_or_insert_with(|| Box::new(deflate.context()));
             let payload = Bytes::from(context.compress(frame.payload()));
-            let header = FrameHeader::new(frame.opcode, payload.len()).rsv1(true);
+            let header = FrameHeader::new(frame.opcode(), payload.len()).rsv1(true);
             let wire = Wire::new(header, payload);
             Self::append(state, &wire);
             wire.wire_len()
@@ -429,7 +312,7 @@ impl Outbox {
         state.sent_close = close;
         state.closing = true;
         state.queued += frame.wire_len();
-        Self::append(state, &frame.plain);
+        Self::append(state, frame.plain());
     }
 
     /// Queues a close frame after what is already queued. Returns false if the
@@ -591,6 +474,8 @@ impl Outbox {
 
 #[cfg(test)]
 mod tests {
+    use crosswire_proto::OpCode;
+
     use super::*;
 
     fn text(len: usize) -> OutFrame {
@@ -674,184 +559,9 @@ mod tests {
         assert_eq!(outbox.buffered_amount(), 0);
         outbox.wait_for_drain().await;
     }
-
-    mod compression {
-        use crosswire_proto::deflate::{Inflater, Policy, negotiate};
-
-        use super::*;
-
-        fn peer_deflate(offer: &str, policy: Policy, threshold: usize) -> PeerDeflate {
-            let agreement = negotiate(offer, policy)
-                .expect("valid offer")
-                .expect("accepted offer");
-            PeerDeflate::new(agreement, threshold)
-        }
-
-        fn shared_outbox() -> Outbox {
-            let policy = Policy::default()
-                .server_no_context_takeover(true)
-                .client_no_context_takeover(true);
-            Outbox::new(1 << 20, OverflowPolicy::Close).with_deflate(Some(peer_deflate(
-                "permessage-deflate",
-                policy,
-                64,
-            )))
-        }
-
-        /// Everything queued, as the writer would put it on the wire.
-        fn queued(outbox: &Outbox) -> Vec<u8> {
-            let state = outbox.lock();
-            let mut out = Vec::new();
-            for chunk in &state.chunks {
-                match chunk {
-                    Chunk::Inline(bytes) => out.extend_from_slice(bytes),
-                    Chunk::Shared(wire) => {
-                        out.extend_from_slice(wire.header());
-                        out.extend_from_slice(wire.payload());
-                    }
-                }
-            }
-            out.extend_from_slice(&state.tail);
-            out
-        }
-
-        /// The payloads of the frames in `wire` (all short enough for a
-        /// 7- or 16-bit length), with their RSV1 bit.
-        fn frames(mut wire: &[u8]) -> Vec<(bool, Vec<u8>)> {
-            // 7- and 16-bit lengths only: the tests send less than 64 KiB.
-            let mut out = Vec::new();
-            while let [b0, b1, rest @ ..] = wire {
-                let (len, rest) = match b1 & 0x7f {
-                    126 => (
-                        usize::from(u16::from_be_bytes([rest[0], rest[1]])),
-                        &rest[2..],
-                    ),
-                    len => (usize::from(len), rest),
-                };
-                out.push((b0 & 0x40 != 0, rest[..len].to_vec()));
-                wire = &rest[len..];
-            }
-            out
-        }
-
-        fn inflate(inflater: &mut Inflater, data: &[u8]) -> Vec<u8> {
-            let mut out = Vec::new();
-            inflater.inflate(data, &mut out, 1 << 20).expect("valid");
-            inflater.finish(&mut out, 1 << 20).expect("valid");
-            out
-        }
-
-        /// Pseudo-random bytes (xorshift), which deflate cannot shrink.
-        fn noise(len: usize) -> Vec<u8> {
-            let mut x = 0x2545_f491_4f6c_dd1du64;
-            (0..len)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    x as u8
-                })
-                .collect()
-        }
-
-        /// Hex digits: compressible about twofold, so a long run stays
-        /// large enough to be queued by reference once compressed.
-        fn hex(len: usize) -> Bytes {
-            Bytes::from(
-                noise(len)
-                    .iter()
-                    .map(|b| b"0123456789abcdef"[usize::from(b & 15)])
-                    .collect::<Vec<_>>(),
-            )
-        }
-
-        fn json(len: usize) -> Bytes {
-            let unit = b"{\"user\":\"someone\",\"message\":\"hello\"}";
-            Bytes::from(unit.iter().copied().cycle().take(len).collect::<Vec<_>>())
-        }
-
-        #[test]
-        fn a_publish_is_compressed_once_and_shared_while_plain_peers_share_the_plain_frame() {
-            let (a, b) = (shared_outbox(), shared_outbox());
-            let plain = Outbox::new(1 << 20, OverflowPolicy::Close);
-            let frame = OutFrame::new(OpCode::Text, hex(8000));
-            for outbox in [&a, &b, &plain] {
-                assert_eq!(outbox.push(&frame), Pushed::Queued);
-            }
-            let shared_payload = |outbox: &Outbox| match &outbox.lock().chunks[0] {
-                Chunk::Shared(wire) => (wire.header()[0], wire.payload().as_ptr()),
-                Chunk::Inline(_) => panic!("a large frame is queued by reference"),
-            };
-            let (a_first, a_ptr) = shared_payload(&a);
-            let (b_first, b_ptr) = shared_payload(&b);
-            assert_eq!(b_first, a_first);
-            let (plain_first, plain_ptr) = shared_payload(&plain);
-            assert_eq!(a_first, 0xC1, "FIN, RSV1, text");
-            assert_eq!(a_ptr, b_ptr, "compressed once, shared");
-            assert_eq!(plain_first, 0x81);
-            assert_eq!(plain_ptr, frame.payload().as_ptr());
-            let (rsv1, data) = frames(&queued(&a)).remove(0);
-            assert!(rsv1);
-            assert_eq!(
-                inflate(&mut Inflater::new(15, true), &data),
-                frame.payload()
-            );
-        }
-
-        #[test]
-        fn short_and_opted_out_messages_go_plain() {
-            let outbox = shared_outbox();
-            outbox.push(&OutFrame::new(OpCode::Text, json(63)));
-            outbox.push(&OutFrame::new(OpCode::Text, json(500)).uncompressed());
-            outbox.push(&OutFrame::new(OpCode::Text, json(500)));
-            outbox.push(&OutFrame::new(OpCode::Ping, json(100)));
-            let rsv1: Vec<bool> = frames(&queued(&outbox)).iter().map(|f| f.0).collect();
-            assert_eq!(rsv1, [false, false, true, false]);
-        }
-
-        #[test]
-        fn incompressible_messages_go_plain() {
-            let outbox = shared_outbox();
-            let noise = noise(400);
-            outbox.push(&OutFrame::new(OpCode::Binary, Bytes::from(noise.clone())));
-            assert_eq!(frames(&queued(&outbox)), [(false, noise)]);
-        }
-
-        #[test]
-        fn a_small_client_window_gets_longer_messages_plain() {
-            let policy = Policy::default().server_no_context_takeover(true);
-            let outbox = Outbox::new(1 << 20, OverflowPolicy::Close).with_deflate(Some(
-                peer_deflate("permessage-deflate; server_max_window_bits=8", policy, 64),
-            ));
-            outbox.push(&OutFrame::new(OpCode::Text, json(256)));
-            outbox.push(&OutFrame::new(OpCode::Text, json(257)));
-            let rsv1: Vec<bool> = frames(&queued(&outbox)).iter().map(|f| f.0).collect();
-            assert_eq!(rsv1, [true, false]);
-        }
-
-        #[test]
-        fn a_per_peer_context_carries_over_between_messages() {
-            let outbox = Outbox::new(1 << 20, OverflowPolicy::Close).with_deflate(Some(
-                peer_deflate("permessage-deflate", Policy::default(), 64),
-            ));
-            assert!(
-                outbox.lock().deflater.is_none(),
-                "no state before compressing"
-            );
-            let message = json(300);
-            outbox.push(&OutFrame::new(OpCode::Text, message.clone()));
-            outbox.push(&OutFrame::new(OpCode::Text, message.clone()));
-            assert!(outbox.lock().deflater.is_some());
-            let sent = frames(&queued(&outbox));
-            assert!(
-                sent[1].1.len() < sent[0].1.len(),
-                "the second refers to the first"
-            );
-            let mut inflater = Inflater::new(15, false);
-            for (rsv1, data) in sent {
-                assert!(rsv1);
-                assert_eq!(inflate(&mut inflater, &data), message);
-            }
-        }
-    }
 }
+
+// Compression pushes, in a file of their own.
+#[cfg(test)]
+#[path = "outbox_compression_tests.rs"]
+mod compression_tests;
