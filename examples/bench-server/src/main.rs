@@ -21,13 +21,6 @@ use serde::Serialize;
 
 mod broker;
 
-/// Bun, which this server is compared with, allocates with mimalloc; so does
-/// this server. With several workers it also matters beyond speed: a publish
-/// allocated on one worker is freed on another, which glibc's malloc answers
-/// with a lock on the allocating thread's arena.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// A chat message as the protocol frames it.
 #[derive(Serialize)]
 struct Chat<'a> {

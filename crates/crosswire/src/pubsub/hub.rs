@@ -199,6 +199,7 @@ impl TopicHub {
                         topic: Box::from(topic),
                         exclude,
                         publication,
+                        origin: here,
                     });
                     shipment = Some(Arc::clone(&created));
                     created
@@ -261,7 +262,14 @@ impl TopicHub {
                     for stream in delivered.overflowed {
                         stream.finish(Ended::Overflow);
                     }
+                    // Freed where it was allocated (see `Handoff::Release`).
+                    if let Some(origin) = shipment.origin
+                        && origin != worker
+                    {
+                        let _ = self.hand_off(origin, Handoff::Release(shipment));
+                    }
                 }
+                Handoff::Release(shipment) => drop(shipment),
                 Handoff::Send(outbox, frame) => {
                     outbox.push(&frame);
                 }

@@ -48,6 +48,14 @@ pub(crate) enum Handoff {
     Send(Arc<Outbox>, OutFrame),
     /// Start the closing handshake of one of this worker's peers.
     Close(Arc<Outbox>, CloseFrame),
+    /// A shipment this worker allocated, given back by a worker that has
+    /// delivered it, so that the last reference is dropped here. A block
+    /// freed by another thread than the one that allocated it costs glibc's
+    /// malloc a lock on the allocating thread's arena, which two busy workers
+    /// then contend for on every publish (measured: 8 % of chat-32's time in
+    /// malloc and futex wake-ups); freeing at home keeps every allocator on
+    /// its fast path, as Seastar's foreign pointers do.
+    Release(Arc<Shipment>),
 }
 
 impl Handoff {
@@ -57,7 +65,7 @@ impl Handoff {
         match self {
             Handoff::Publish(shipment) => shipment.weight(),
             Handoff::Send(_, frame) => frame.wire_len(),
-            Handoff::Close(..) => 0,
+            Handoff::Close(..) | Handoff::Release(_) => 0,
         }
     }
 }

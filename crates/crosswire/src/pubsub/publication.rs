@@ -47,6 +47,9 @@ pub(crate) struct Shipment {
     /// The subscriber that must not receive it (the publishing peer).
     pub(crate) exclude: Option<u64>,
     pub(crate) publication: Publication,
+    /// The worker that allocated it (`None` outside the workers), to which
+    /// each receiving worker gives its reference back once delivered.
+    pub(crate) origin: Option<usize>,
 }
 
 impl Shipment {
