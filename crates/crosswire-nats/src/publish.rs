@@ -6,12 +6,16 @@
 
 use std::sync::Arc;
 
-use crosswire::broker::BrokerStage;
+use crosswire::broker::{BrokerStage, Envelope};
 
 use crate::Inner;
 
 const BATCH_ITEMS: usize = 1024;
 const BATCH_BYTES: usize = 1 << 20;
+/// Most envelope bytes joined into one NATS message (see
+/// [`Envelope::encode_batch`]), well under the server's default 1 MiB
+/// `max_payload`.
+const JOIN_BYTES: usize = 64 << 10;
 
 pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client) {
     let mut batch = Vec::with_capacity(BATCH_ITEMS);
@@ -21,13 +25,31 @@ pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client) {
             .outgoing
             .next_batch(&mut batch, BATCH_ITEMS, BATCH_BYTES)
             .await;
-        for pending in batch.drain(..) {
-            if let Err(error) = client.publish(pending.subject, pending.envelope).await {
+        // Consecutive publishes to one subject go as one batch envelope:
+        // one message for the server to route instead of one per publish.
+        let mut rest = &batch[..];
+        let mut joined = Vec::new();
+        while let Some(first) = rest.first() {
+            let mut bytes = 0;
+            let run = rest
+                .iter()
+                .take_while(|pending| {
+                    bytes += pending.envelope.len();
+                    pending.subject == first.subject && bytes <= JOIN_BYTES
+                })
+                .count()
+                .max(1);
+            joined.clear();
+            joined.extend(rest[..run].iter().map(|pending| pending.envelope.clone()));
+            if let Some(message) = Envelope::encode_batch(&joined)
+                && let Err(error) = client.publish(first.subject.clone(), message).await
+            {
                 inner.report(
                     BrokerStage::Publish,
                     format_args!("publish not sent: {error}"),
                 );
             }
+            rest = &rest[run..];
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crosswire::broker::BrokerStage;
+use crosswire::broker::{BrokerStage, Envelope};
 use redis::AsyncConnectionConfig;
 use redis::aio::MultiplexedConnection;
 
@@ -13,6 +13,8 @@ use crate::{CONNECT_TIMEOUT, Inner, RETRY};
 const BATCH_ITEMS: usize = 1024;
 /// Most bytes in one pipeline (at least one publish is always sent).
 const BATCH_BYTES: usize = 1 << 20;
+/// Most envelope bytes joined into one `PUBLISH` (see [`Envelope::encode_batch`]).
+const JOIN_BYTES: usize = 64 << 10;
 
 /// Opens the publishing connection. No response timeout: a pipeline that
 /// timed out might still run later, behind newer publishes sent on a new
@@ -70,12 +72,32 @@ pub(crate) async fn run(inner: Arc<Inner>, mut connection: Option<MultiplexedCon
                 .outgoing
                 .next_batch(&mut batch, BATCH_ITEMS, BATCH_BYTES)
                 .await;
+            // Consecutive publishes to one channel go as one batch envelope:
+            // Redis then handles one command and one message per run instead
+            // of one per publish, which is what bounds a busy room.
             let mut pipe = redis::pipe();
-            for pending in &batch {
-                pipe.cmd("PUBLISH")
-                    .arg(&pending.channel[..])
-                    .arg(&pending.envelope[..])
-                    .ignore();
+            let mut joined = Vec::new();
+            let mut rest = &batch[..];
+            while let Some(first) = rest.first() {
+                let mut bytes = 0;
+                let run = rest
+                    .iter()
+                    .take_while(|pending| {
+                        bytes += pending.envelope.len();
+                        pending.channel == first.channel && bytes <= JOIN_BYTES
+                    })
+                    .count()
+                    .max(1);
+                joined.clear();
+                joined.extend(rest[..run].iter().map(|pending| pending.envelope.clone()));
+                if let Some(message) = Envelope::encode_batch(&joined) {
+                    pipe.cmd("PUBLISH")
+                        .arg(&first.channel[..])
+                        .arg(&message[..])
+                        .ignore();
+                }
+                joined.clear();
+                rest = &rest[run..];
             }
             if let Err(error) = pipe.query_async::<()>(&mut live).await {
                 inner.report(

@@ -12,12 +12,20 @@
 //! ```text
 //! 0   2  magic "CW"
 //! 2   1  version (1)
-//! 3   1  flags: bit 0 set = binary payload; other bits must be zero
+//! 3   1  flags: bit 0 set = binary payload, bit 1 set = batch; others zero
 //! 4  16  origin node id
 //! 20  4  topic length n
 //! 24  n  topic, UTF-8
 //! 24+n   payload, to the end
 //! ```
+//!
+//! A batch carries several envelopes of one node for one channel in one
+//! broker message, so the engine handles one message where a node published
+//! many (a chat room's burst costs Redis one `PUBLISH`, not hundreds): its
+//! flags are `batch` alone, the topic length field holds the number of
+//! records instead, and the rest is that many records, each a 4-byte length
+//! and a whole envelope (never itself a batch, always from the batch's
+//! origin), with nothing after them. A batch decodes whole or not at all.
 
 use std::fmt;
 
@@ -26,6 +34,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 const MAGIC: &[u8; 2] = b"CW";
 const VERSION: u8 = 1;
 const FLAG_BINARY: u8 = 0b1;
+const FLAG_BATCH: u8 = 0b10;
 const HEADER: usize = 24;
 
 /// The identity of one server process: random, fresh at every start, carried
@@ -92,6 +101,10 @@ pub enum EnvelopeError {
     /// A text message that is not UTF-8.
     #[error("text payload is not valid UTF-8")]
     Text,
+    /// A batch holding a batch, a record from another node, or a record
+    /// whose length runs past the end.
+    #[error("malformed batch: {0}")]
+    Batch(&'static str),
 }
 
 impl<'a> Envelope<'a> {
@@ -110,8 +123,96 @@ impl<'a> Envelope<'a> {
         out.freeze()
     }
 
-    /// Decodes bytes read from a broker, checking every field.
-    pub fn decode(bytes: &'a [u8]) -> Result<Self, EnvelopeError> {
+    /// Joins envelopes encoded by [`Envelope::encode`] on this node, for one
+    /// channel and in publish order, into one batch; `None` for no envelope.
+    /// One envelope is returned as it is.
+    pub fn encode_batch(envelopes: &[Bytes]) -> Option<Bytes> {
+        let first = envelopes.first()?;
+        if envelopes.len() == 1 {
+            return Some(first.clone());
+        }
+        let records: usize = envelopes.iter().map(|e| 4 + e.len()).sum();
+        let mut out = BytesMut::with_capacity(HEADER + records);
+        out.put_slice(MAGIC);
+        out.put_u8(VERSION);
+        out.put_u8(FLAG_BATCH);
+        out.put_slice(first.get(4..20).unwrap_or(&[0; 16]));
+        out.put_u32(u32::try_from(envelopes.len()).unwrap_or(u32::MAX));
+        for envelope in envelopes {
+            // An envelope over 4 GiB cannot be published: brokers refuse far
+            // smaller messages.
+            out.put_u32(u32::try_from(envelope.len()).unwrap_or(u32::MAX));
+            out.put_slice(envelope);
+        }
+        Some(out.freeze())
+    }
+
+    /// Decodes bytes read from a broker, a single envelope or a batch, into
+    /// the publishes they carry, in order. Any malformed part refuses the
+    /// whole message, so nothing is delivered half-decoded.
+    pub fn decode_all(bytes: &'a [u8]) -> Result<Vec<Self>, EnvelopeError> {
+        let flags = bytes.get(3).copied().unwrap_or(0);
+        if flags & FLAG_BATCH == 0 {
+            return Self::decode(bytes).map(|envelope| vec![envelope]);
+        }
+        let (origin, count) = Self::decode_batch_header(bytes)?;
+        let mut rest = &bytes[HEADER..];
+        // Every record takes at least a length and a header: a count larger
+        // than the bytes allow is refused before anything is allocated.
+        if count > rest.len() / (4 + HEADER) {
+            return Err(EnvelopeError::Batch("more records than bytes"));
+        }
+        let mut envelopes = Vec::with_capacity(count);
+        for _ in 0..count {
+            let length = rest
+                .get(..4)
+                .ok_or(EnvelopeError::Batch("truncated record length"))?;
+            let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]);
+            let length =
+                usize::try_from(length).map_err(|_| EnvelopeError::Batch("record too long"))?;
+            let end = length
+                .checked_add(4)
+                .ok_or(EnvelopeError::Batch("record too long"))?;
+            let record = rest
+                .get(4..end)
+                .ok_or(EnvelopeError::Batch("record runs past the end"))?;
+            let envelope = Self::decode(record)?;
+            if envelope.origin != origin {
+                return Err(EnvelopeError::Batch("a record from another node"));
+            }
+            envelopes.push(envelope);
+            rest = &rest[end..];
+        }
+        if !rest.is_empty() {
+            return Err(EnvelopeError::Batch("bytes after the last record"));
+        }
+        Ok(envelopes)
+    }
+
+    /// The origin and record count of a batch.
+    fn decode_batch_header(bytes: &[u8]) -> Result<(NodeId, usize), EnvelopeError> {
+        let header = bytes
+            .get(..HEADER)
+            .ok_or(EnvelopeError::Truncated(bytes.len()))?;
+        if &header[..2] != MAGIC {
+            return Err(EnvelopeError::BadMagic);
+        }
+        if header[2] != VERSION {
+            return Err(EnvelopeError::Version(header[2]));
+        }
+        if header[3] != FLAG_BATCH {
+            return Err(EnvelopeError::Flags(header[3]));
+        }
+        let mut origin = [0u8; 16];
+        origin.copy_from_slice(&header[4..20]);
+        let count = u32::from_be_bytes([header[20], header[21], header[22], header[23]]);
+        let count = usize::try_from(count).map_err(|_| EnvelopeError::Batch("too many records"))?;
+        Ok((NodeId(origin), count))
+    }
+
+    /// Checks magic, version and flags (only `allowed` bits may be set) and
+    /// returns the origin, the flags and where the topic ends.
+    fn decode_header(bytes: &'a [u8], allowed: u8) -> Result<(NodeId, u8, usize), EnvelopeError> {
         let truncated = || EnvelopeError::Truncated(bytes.len());
         let header = bytes.get(..HEADER).ok_or_else(truncated)?;
         if &header[..2] != MAGIC {
@@ -121,7 +222,7 @@ impl<'a> Envelope<'a> {
             return Err(EnvelopeError::Version(header[2]));
         }
         let flags = header[3];
-        if flags & !FLAG_BINARY != 0 {
+        if flags & !allowed != 0 {
             return Err(EnvelopeError::Flags(flags));
         }
         let mut origin = [0u8; 16];
@@ -130,15 +231,24 @@ impl<'a> Envelope<'a> {
         length.copy_from_slice(&header[20..24]);
         let topic_len = usize::try_from(u32::from_be_bytes(length)).map_err(|_| truncated())?;
         let end = HEADER.checked_add(topic_len).ok_or_else(truncated)?;
-        let topic = bytes.get(HEADER..end).ok_or_else(truncated)?;
-        let topic = std::str::from_utf8(topic).map_err(|_| EnvelopeError::Topic)?;
+        if end > bytes.len() {
+            return Err(truncated());
+        }
+        Ok((NodeId(origin), flags, end))
+    }
+
+    /// Decodes one (non-batch) envelope read from a broker, checking every
+    /// field.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, EnvelopeError> {
+        let (origin, flags, end) = Self::decode_header(bytes, FLAG_BINARY)?;
+        let topic = std::str::from_utf8(&bytes[HEADER..end]).map_err(|_| EnvelopeError::Topic)?;
         let payload = &bytes[end..];
         let binary = flags & FLAG_BINARY != 0;
         if !binary && std::str::from_utf8(payload).is_err() {
             return Err(EnvelopeError::Text);
         }
         Ok(Self {
-            origin: NodeId(origin),
+            origin,
             topic,
             binary,
             payload,
@@ -193,5 +303,62 @@ mod tests {
         let bad = Envelope::encode(NodeId::random(), "chat", false, &[0xc3]);
         assert_eq!(Envelope::decode(&bad), Err(EnvelopeError::Text));
         assert!(Envelope::decode(b"hello from redis-cli").is_err());
+    }
+
+    #[test]
+    fn a_batch_decodes_to_its_envelopes_in_order() {
+        let origin = NodeId::random();
+        let parts = [
+            Envelope::encode(origin, "room", false, b"one"),
+            Envelope::encode(origin, "room", true, &[2, 0]),
+            Envelope::encode(origin, "room", false, "trois é".as_bytes()),
+        ];
+        let batch = Envelope::encode_batch(&parts).unwrap();
+        let envelopes = Envelope::decode_all(&batch).unwrap();
+        let payloads: Vec<&[u8]> = envelopes.iter().map(|e| e.payload).collect();
+        assert_eq!(payloads, [&b"one"[..], &[2, 0], "trois é".as_bytes()]);
+        assert!(
+            envelopes
+                .iter()
+                .all(|e| e.origin == origin && e.topic == "room")
+        );
+        assert!(envelopes[1].binary && !envelopes[0].binary);
+        // A single envelope is its own batch.
+        let single = Envelope::encode_batch(&parts[..1]).unwrap();
+        assert_eq!(single, parts[0]);
+        assert_eq!(Envelope::decode_all(&single).unwrap().len(), 1);
+        assert!(Envelope::encode_batch(&[]).is_none());
+        // A single-envelope reader refuses a batch rather than misread it.
+        assert_eq!(
+            Envelope::decode(&batch),
+            Err(EnvelopeError::Flags(FLAG_BATCH))
+        );
+    }
+
+    #[test]
+    fn malformed_batches_are_refused_whole() {
+        let origin = NodeId::random();
+        let parts = [
+            Envelope::encode(origin, "room", false, b"one"),
+            Envelope::encode(origin, "room", false, b"two"),
+        ];
+        let batch = Envelope::encode_batch(&parts).unwrap();
+        for cut in HEADER + 1..batch.len() {
+            assert!(Envelope::decode_all(&batch[..cut]).is_err(), "cut at {cut}");
+        }
+        let stranger = [
+            parts[0].clone(),
+            Envelope::encode(NodeId::random(), "room", false, b"x"),
+        ];
+        assert!(matches!(
+            Envelope::decode_all(&Envelope::encode_batch(&stranger).unwrap()),
+            Err(EnvelopeError::Batch(_))
+        ));
+        let nested = [batch.clone(), parts[0].clone()];
+        assert!(Envelope::decode_all(&Envelope::encode_batch(&nested).unwrap()).is_err());
+        let mut bad_text = batch.to_vec();
+        let last = bad_text.len() - 1;
+        bad_text[last] = 0xff;
+        assert_eq!(Envelope::decode_all(&bad_text), Err(EnvelopeError::Text));
     }
 }

@@ -57,13 +57,14 @@ impl BrokerLink {
         self.node
     }
 
-    /// Delivers one envelope read from the broker to every local subscriber
-    /// of its topic (none excluded), framed once for all of them, and never
-    /// forwarded back to the broker. Drops the node's own publishes and
-    /// anything that does not decode. Never waits.
+    /// Delivers what one broker message carries (an envelope, or a batch of
+    /// them) to every local subscriber of its topic (none excluded), each
+    /// publish framed once for all of them, in order, and never forwarded
+    /// back to the broker. Drops the node's own publishes and refuses a
+    /// message any part of which does not decode. Never waits.
     pub fn receive(&self, bytes: &[u8]) -> Received {
-        let envelope = match Envelope::decode(bytes) {
-            Ok(envelope) => envelope,
+        let envelopes = match Envelope::decode_all(bytes) {
+            Ok(envelopes) => envelopes,
             Err(error) => {
                 self.report(BrokerError::new(
                     BrokerStage::Decode,
@@ -72,20 +73,25 @@ impl BrokerLink {
                 return Received::Malformed;
             }
         };
-        if envelope.origin == self.node {
+        // A batch is from one node (decoding checked it).
+        if envelopes.first().is_some_and(|e| e.origin == self.node) {
             return Received::Own;
         }
         let Some(shared) = self.shared.upgrade() else {
             return Received::Closed;
         };
-        // Decode checked that a text payload is valid UTF-8.
-        let opcode = if envelope.binary {
-            OpCode::Binary
-        } else {
-            OpCode::Text
-        };
-        let frame = OutFrame::new(opcode, Bytes::copy_from_slice(envelope.payload));
-        Received::Delivered(shared.deliver_remote(envelope.topic, frame))
+        let mut delivered = 0;
+        for envelope in envelopes {
+            // Decode checked that a text payload is valid UTF-8.
+            let opcode = if envelope.binary {
+                OpCode::Binary
+            } else {
+                OpCode::Text
+            };
+            let frame = OutFrame::new(opcode, Bytes::copy_from_slice(envelope.payload));
+            delivered += shared.deliver_remote(envelope.topic, frame);
+        }
+        Received::Delivered(delivered)
     }
 
     /// Every topic with at least one local subscriber (WebSocket peer or
