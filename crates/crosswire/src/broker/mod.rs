@@ -3,7 +3,9 @@
 //!
 //! A broker carries publishes between *nodes* (server processes). Each node
 //! keeps its own topic index and its own peers; the broker only moves one
-//! [`Envelope`] per publish to the nodes that have a subscriber for its topic.
+//! [`Envelope`] per publish (or one batch of a run of publishes to the same
+//! channel, [`Envelope::encode_batch`]) to the nodes that have a subscriber
+//! for its topic.
 //! With no broker configured (the default) a server is a single node and
 //! nothing here runs. The engines live in their own crates,
 //! `crosswire-redis` and `crosswire-nats`, so the default build pulls in no
@@ -37,7 +39,9 @@
 //!   it loses its last. A broker MUST NOT subscribe to a wildcard to receive
 //!   everything; traffic for topics nobody here listens to must not arrive.
 //! - Order: messages from one publisher on one topic MUST arrive in publish
-//!   order on every node. One connection per direction is the simple way.
+//!   order on every node. One connection per direction is the simple way; an
+//!   engine may join consecutive envelopes of one channel into a batch, which
+//!   [`BrokerLink::receive`] delivers in order.
 //! - Faults: a broker MUST reconnect by itself and, after a reconnect,
 //!   resubscribe to every topic of [`BrokerLink::interest`]. While the engine
 //!   is unreachable or slow, publishes wait in a bounded buffer and past it
