@@ -14,6 +14,24 @@ use crate::broker::node::NodeBroker;
 use crate::sse::core::{Ended, StreamCore};
 use crate::ws::outbox::{OutFrame, Outbox};
 
+/// A topic's name for a shipment: the worker's own entry key, shared by
+/// reference count (its count only ever moves on this worker, since shipments
+/// are dropped where they were made), or a name to copy.
+#[derive(Clone, Copy)]
+enum TopicName<'a> {
+    Shared(&'a Arc<str>),
+    Borrowed(&'a str),
+}
+
+impl TopicName<'_> {
+    fn to_shared(self) -> Arc<str> {
+        match self {
+            TopicName::Shared(name) => Arc::clone(name),
+            TopicName::Borrowed(name) => Arc::from(name),
+        }
+    }
+}
+
 /// Topics and subscribers of one server, sharded by worker.
 #[derive(Debug)]
 pub(crate) struct TopicHub {
@@ -146,12 +164,13 @@ impl TopicHub {
         let mut routed = false;
         if let Some(worker) = here {
             let topics = self.shard(worker).lock();
-            if let Some(local) = topics.get(topic) {
+            if let Some((name, local)) = topics.get_key_value(topic) {
                 if let Some(publication) = &publication {
                     local.members.deliver(publication, exclude, &mut delivered);
                 }
                 if self.shards.len() > 1 {
-                    handed = self.ship(topic, &local.interest, here, exclude, &mut publication);
+                    let name = TopicName::Shared(name);
+                    handed = self.ship(name, &local.interest, here, exclude, &mut publication);
                 }
                 routed = true;
             }
@@ -160,7 +179,8 @@ impl TopicHub {
             && self.shards.len() > 1
             && let Some(interest) = self.interest.get(topic)
         {
-            handed = self.ship(topic, &interest, here, exclude, &mut publication);
+            let name = TopicName::Borrowed(topic);
+            handed = self.ship(name, &interest, here, exclude, &mut publication);
         }
         // Finishing a stream leaves its topics, so no shard lock may be held.
         for stream in delivered.overflowed {
@@ -174,7 +194,7 @@ impl TopicHub {
     /// how many subscribers those workers have.
     fn ship(
         &self,
-        topic: &str,
+        topic: TopicName<'_>,
         interest: &TopicInterest,
         here: Option<usize>,
         exclude: Option<u64>,
@@ -196,7 +216,7 @@ impl TopicHub {
                         return handed;
                     };
                     let created = Arc::new(Shipment {
-                        topic: Box::from(topic),
+                        topic: topic.to_shared(),
                         exclude,
                         publication,
                         origin: here,

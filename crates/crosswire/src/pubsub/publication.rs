@@ -43,7 +43,7 @@ impl Publication {
 #[derive(Debug)]
 pub(crate) struct Shipment {
     /// The topic it was published to.
-    pub(crate) topic: Box<str>,
+    pub(crate) topic: std::sync::Arc<str>,
     /// The subscriber that must not receive it (the publishing peer).
     pub(crate) exclude: Option<u64>,
     pub(crate) publication: Publication,
