@@ -27,29 +27,14 @@ pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client) {
             .await;
         // Consecutive publishes to one subject go as one batch envelope:
         // one message for the server to route instead of one per publish.
-        let mut rest = &batch[..];
-        let mut joined = Vec::new();
-        while let Some(first) = rest.first() {
-            let mut bytes = 0;
-            let run = rest
-                .iter()
-                .take_while(|pending| {
-                    bytes += pending.envelope.len();
-                    pending.subject == first.subject && bytes <= JOIN_BYTES
-                })
-                .count()
-                .max(1);
-            joined.clear();
-            joined.extend(rest[..run].iter().map(|pending| pending.envelope.clone()));
-            if let Some(message) = Envelope::encode_batch(&joined)
-                && let Err(error) = client.publish(first.subject.clone(), message).await
-            {
+        let runs = Envelope::join_runs(&batch, |p| &p.subject, |p| &p.envelope, JOIN_BYTES);
+        for (first, message) in runs {
+            if let Err(error) = client.publish(first.subject.clone(), message).await {
                 inner.report(
                     BrokerStage::Publish,
                     format_args!("publish not sent: {error}"),
                 );
             }
-            rest = &rest[run..];
         }
     }
 }

@@ -76,28 +76,12 @@ pub(crate) async fn run(inner: Arc<Inner>, mut connection: Option<MultiplexedCon
             // Redis then handles one command and one message per run instead
             // of one per publish, which is what bounds a busy room.
             let mut pipe = redis::pipe();
-            let mut joined = Vec::new();
-            let mut rest = &batch[..];
-            while let Some(first) = rest.first() {
-                let mut bytes = 0;
-                let run = rest
-                    .iter()
-                    .take_while(|pending| {
-                        bytes += pending.envelope.len();
-                        pending.channel == first.channel && bytes <= JOIN_BYTES
-                    })
-                    .count()
-                    .max(1);
-                joined.clear();
-                joined.extend(rest[..run].iter().map(|pending| pending.envelope.clone()));
-                if let Some(message) = Envelope::encode_batch(&joined) {
-                    pipe.cmd("PUBLISH")
-                        .arg(&first.channel[..])
-                        .arg(&message[..])
-                        .ignore();
-                }
-                joined.clear();
-                rest = &rest[run..];
+            let runs = Envelope::join_runs(&batch, |p| &p.channel, |p| &p.envelope, JOIN_BYTES);
+            for (first, message) in runs {
+                pipe.cmd("PUBLISH")
+                    .arg(&first.channel[..])
+                    .arg(&message[..])
+                    .ignore();
             }
             if let Err(error) = pipe.query_async::<()>(&mut live).await {
                 inner.report(

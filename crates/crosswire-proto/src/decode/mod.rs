@@ -300,7 +300,16 @@ impl Decoder {
         apply_mask(chunk, frame.mask, frame.consumed);
         message.push(chunk)?;
         buf.advance(take);
+        match self.after_chunk(frame, take, message) {
+            Some(message) => message.finish().map(Some),
+            None => Ok(None),
+        }
+    }
 
+    /// Moves past `take` payload bytes of `frame`. Gives the message back
+    /// once its final frame is complete; otherwise keeps it (and the frame,
+    /// if bytes of it are still to come) and returns `None`.
+    fn after_chunk(&mut self, frame: Frame, take: usize, message: Message) -> Option<Message> {
         let frame = Frame {
             remaining: frame.remaining - take,
             consumed: frame.consumed + take,
@@ -309,14 +318,14 @@ impl Decoder {
         if frame.remaining > 0 {
             self.state = State::Payload(frame);
             self.message = Some(message);
-            return Ok(None);
+            return None;
         }
         self.state = State::Header;
         if !frame.fin {
             self.message = Some(message);
-            return Ok(None);
+            return None;
         }
-        message.finish().map(Some)
+        Some(message)
     }
 
     /// Inflates buffered payload of a compressed message as it arrives;
@@ -330,7 +339,11 @@ impl Decoder {
         // RSV1 is accepted only when inflate parameters are set.
         let params = self.config.inflate.ok_or(ProtocolError::ReservedBits)?;
         let limit = self.config.max_message_size;
-        let inflater = self.inflater.get_or_insert_with(|| {
+        // Taken out while this frame is read, so the decoder's state can be
+        // updated meanwhile; put back unless the message is done and the
+        // client keeps no context. After an error the decoder is not used
+        // again, so an inflater dropped there is never missed.
+        let mut inflater = self.inflater.take().unwrap_or_else(|| {
             Box::new(Inflater::new(
                 params.window_bits,
                 params.no_context_takeover,
@@ -340,27 +353,16 @@ impl Decoder {
         let take = frame.remaining.min(buf.len());
         let chunk = &mut buf[..take];
         apply_mask(chunk, frame.mask, frame.consumed);
-        message.inflate(inflater, chunk, limit)?;
+        message.inflate(&mut inflater, chunk, limit)?;
         buf.advance(take);
 
-        let frame = Frame {
-            remaining: frame.remaining - take,
-            consumed: frame.consumed + take,
-            ..frame
+        let Some(message) = self.after_chunk(frame, take, message) else {
+            self.inflater = Some(inflater);
+            return Ok(None);
         };
-        if frame.remaining > 0 {
-            self.state = State::Payload(frame);
-            self.message = Some(message);
-            return Ok(None);
-        }
-        self.state = State::Header;
-        if !frame.fin {
-            self.message = Some(message);
-            return Ok(None);
-        }
-        let event = message.finish_inflated(inflater, limit)?;
-        if params.no_context_takeover {
-            self.inflater = None;
+        let event = message.finish_inflated(&mut inflater, limit)?;
+        if !params.no_context_takeover {
+            self.inflater = Some(inflater);
         }
         Ok(Some(event))
     }

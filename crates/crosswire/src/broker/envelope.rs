@@ -147,6 +147,43 @@ impl<'a> Envelope<'a> {
         Some(out.freeze())
     }
 
+    /// Splits `pending` (envelopes waiting to go out, in publish order) into
+    /// runs of consecutive items for the same `channel`, each holding at most
+    /// `max_bytes` of envelopes (and at least one item), and joins each run
+    /// into one message with [`Envelope::encode_batch`]. Returns each run's
+    /// first item (its channel is the run's) with the message to send.
+    pub fn join_runs<T, C>(
+        pending: &[T],
+        channel: impl Fn(&T) -> &C,
+        envelope: impl Fn(&T) -> &Bytes,
+        max_bytes: usize,
+    ) -> Vec<(&T, Bytes)>
+    where
+        C: PartialEq + ?Sized,
+    {
+        let mut messages = Vec::new();
+        let mut run = Vec::new();
+        let mut rest = pending;
+        while let Some(first) = rest.first() {
+            let mut bytes = 0;
+            let length = rest
+                .iter()
+                .take_while(|item| {
+                    bytes += envelope(item).len();
+                    channel(item) == channel(first) && bytes <= max_bytes
+                })
+                .count()
+                .max(1);
+            run.clear();
+            run.extend(rest[..length].iter().map(|item| envelope(item).clone()));
+            if let Some(message) = Self::encode_batch(&run) {
+                messages.push((first, message));
+            }
+            rest = &rest[length..];
+        }
+        messages
+    }
+
     /// Decodes bytes read from a broker, a single envelope or a batch, into
     /// the publishes they carry, in order. Any malformed part refuses the
     /// whole message, so nothing is delivered half-decoded.
@@ -333,6 +370,38 @@ mod tests {
             Envelope::decode(&batch),
             Err(EnvelopeError::Flags(FLAG_BATCH))
         );
+    }
+
+    #[test]
+    fn runs_are_joined_per_channel_in_order_within_the_size() {
+        let origin = NodeId::random();
+        let pending: Vec<(&str, Bytes)> = [("a", "1"), ("a", "2"), ("b", "3"), ("a", "4")]
+            .into_iter()
+            .map(|(channel, text)| {
+                (
+                    channel,
+                    Envelope::encode(origin, channel, false, text.as_bytes()),
+                )
+            })
+            .collect();
+        let messages = Envelope::join_runs(&pending, |p| p.0, |p| &p.1, 1 << 16);
+        let runs: Vec<(&str, Vec<&[u8]>)> = messages
+            .iter()
+            .map(|(first, message)| {
+                let payloads = Envelope::decode_all(message).unwrap();
+                (first.0, payloads.iter().map(|e| e.payload).collect())
+            })
+            .collect();
+        assert_eq!(
+            runs,
+            [
+                ("a", vec![&b"1"[..], b"2"]),
+                ("b", vec![&b"3"[..]]),
+                ("a", vec![&b"4"[..]]),
+            ]
+        );
+        // A size cap smaller than one envelope still sends each on its own.
+        assert_eq!(Envelope::join_runs(&pending, |p| p.0, |p| &p.1, 1).len(), 4);
     }
 
     #[test]

@@ -79,6 +79,20 @@ struct State {
     parked: bool,
 }
 
+impl State {
+    /// Queues `item` unless it would take the inbox past its budget (an
+    /// empty inbox takes anything; weightless items always fit).
+    fn admit(&mut self, item: Handoff) -> Result<(), Handoff> {
+        let weight = item.weight();
+        if weight > 0 && self.bytes > 0 && self.bytes + weight > INBOX_BYTES {
+            return Err(item);
+        }
+        self.bytes += weight;
+        self.items.push_back(item);
+        Ok(())
+    }
+}
+
 /// A worker's inbox.
 #[derive(Debug, Default)]
 pub(crate) struct Inbox {
@@ -99,47 +113,40 @@ impl Inbox {
 
     /// Hands `item` over; gives it back if the budget is spent.
     pub(crate) fn push(&self, item: Handoff) -> Result<(), Handoff> {
-        let weight = item.weight();
         let mut state = self.lock();
-        if weight > 0 && state.bytes > 0 && state.bytes + weight > INBOX_BYTES {
-            drop(state);
+        let admitted = state.admit(item);
+        self.unlock(state);
+        admitted.inspect_err(|item| {
             if matches!(item, Handoff::Publish(_)) {
                 self.count_refused(1);
             }
-            return Err(item);
-        }
-        state.bytes += weight;
-        state.items.push_back(item);
-        let wake = std::mem::take(&mut state.parked);
-        drop(state);
-        if wake {
-            self.wake.notify_one();
-        }
-        Ok(())
+        })
     }
 
     /// Hands over every item of `items` (emptying it) under one lock and at
     /// most one wake-up: a worker's hand-overs of one turn. Items past the
     /// budget are dropped and counted.
     pub(crate) fn push_batch(&self, items: &mut VecDeque<Handoff>) {
-        let mut refused = 0u64;
         let mut state = self.lock();
+        let mut refused = 0u64;
         for item in items.drain(..) {
-            let weight = item.weight();
-            if weight > 0 && state.bytes > 0 && state.bytes + weight > INBOX_BYTES {
+            if state.admit(item).is_err() {
                 refused += 1;
-                continue;
             }
-            state.bytes += weight;
-            state.items.push_back(item);
         }
+        self.unlock(state);
+        if refused > 0 {
+            self.count_refused(refused);
+        }
+    }
+
+    /// Releases the lock after adding items, waking the inbox task if it was
+    /// parked.
+    fn unlock(&self, mut state: MutexGuard<'_, State>) {
         let wake = std::mem::take(&mut state.parked);
         drop(state);
         if wake {
             self.wake.notify_one();
-        }
-        if refused > 0 {
-            self.count_refused(refused);
         }
     }
 

@@ -9,34 +9,35 @@ use crosswire::prelude::*;
 use crate::common::config;
 use crate::support::*;
 
+/// The threads each peer's hooks ran on, by peer id.
+type ThreadsByPeer = Arc<Mutex<HashMap<String, HashSet<std::thread::ThreadId>>>>;
+
+fn record_thread(threads: &ThreadsByPeer, peer: &Peer) {
+    let id = std::thread::current().id();
+    threads
+        .lock()
+        .unwrap()
+        .entry(peer.to_string())
+        .or_default()
+        .insert(id);
+}
+
 #[tokio::test]
 async fn connections_spread_evenly_and_stay_on_their_thread() {
-    let threads: Arc<Mutex<HashMap<String, HashSet<std::thread::ThreadId>>>> = Arc::default();
+    let threads: ThreadsByPeer = Arc::default();
     let (open_threads, message_threads) = (Arc::clone(&threads), Arc::clone(&threads));
     let handler = hooks()
         .open(move |peer: Peer| {
             let threads = Arc::clone(&open_threads);
             async move {
-                let id = std::thread::current().id();
-                threads
-                    .lock()
-                    .unwrap()
-                    .entry(peer.to_string())
-                    .or_default()
-                    .insert(id);
+                record_thread(&threads, &peer);
                 peer.send("ready");
             }
         })
         .message(move |peer: Peer, message: Message| {
             let threads = Arc::clone(&message_threads);
             async move {
-                let id = std::thread::current().id();
-                threads
-                    .lock()
-                    .unwrap()
-                    .entry(peer.to_string())
-                    .or_default()
-                    .insert(id);
+                record_thread(&threads, &peer);
                 peer.send(message);
             }
         });
