@@ -9,7 +9,7 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{PATIENCE, client_frame, upgrade_request};
+use crate::support::{PATIENCE, client_frame, raw_upgrade_with};
 
 const TAIL: [u8; 4] = [0, 0, 0xff, 0xff];
 
@@ -38,20 +38,8 @@ pub struct DeflateClient {
 impl DeflateClient {
     /// Connects to `path` offering `offer` as `Sec-WebSocket-Extensions`.
     pub async fn connect(addr: SocketAddr, path: &str, offer: &str) -> Self {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
         let extra = format!("Sec-WebSocket-Extensions: {offer}\r\n");
-        stream
-            .write_all(upgrade_request(addr, path, &extra).as_bytes())
-            .await
-            .unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            stream.read_exact(&mut byte).await.unwrap();
-            head.push(byte[0]);
-        }
-        let head = String::from_utf8(head).unwrap();
-        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        let (stream, head) = raw_upgrade_with(addr, path, &extra).await;
         let extensions = head.lines().find_map(|line| {
             let (name, value) = line.split_once(':')?;
             name.eq_ignore_ascii_case("sec-websocket-extensions")

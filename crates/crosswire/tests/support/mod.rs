@@ -174,9 +174,15 @@ pub fn upgrade_request(addr: SocketAddr, path: &str, extra: &str) -> String {
 
 /// Opens a raw upgraded connection and returns the socket after the 101.
 pub async fn raw_upgrade(addr: SocketAddr, path: &str) -> TcpStream {
+    raw_upgrade_with(addr, path, "").await.0
+}
+
+/// Opens a raw upgraded connection with `extra` header lines (each ending in
+/// `\r\n`) and returns the socket after the 101, and the response head.
+pub async fn raw_upgrade_with(addr: SocketAddr, path: &str, extra: &str) -> (TcpStream, String) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream
-        .write_all(upgrade_request(addr, path, "").as_bytes())
+        .write_all(upgrade_request(addr, path, extra).as_bytes())
         .await
         .unwrap();
     let mut head = Vec::new();
@@ -187,7 +193,7 @@ pub async fn raw_upgrade(addr: SocketAddr, path: &str) -> TcpStream {
     }
     let head = String::from_utf8(head).unwrap();
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    stream
+    (stream, head)
 }
 
 /// A masked client frame.
