@@ -75,6 +75,12 @@ impl Client {
                 break;
             }
         }
+        if out.is_empty() {
+            // Nothing new since the last flush (an empty message after
+            // another one): zlib emits nothing, and a client sends the
+            // single empty stored block of RFC 7692 section 7.2.3.6.
+            return vec![0x00];
+        }
         assert!(out.ends_with(&[0, 0, 0xff, 0xff]));
         out.truncate(out.len() - 4);
         if !self.takeover {
@@ -148,4 +154,26 @@ proptest! {
         prop_assert_eq!(error, None);
         prop_assert_eq!(events, expected);
     }
+}
+
+/// Two empty messages in a row under context takeover: the second has nothing
+/// to flush, so its payload is the lone empty stored block.
+#[test]
+fn an_empty_message_after_another_decodes_empty() {
+    let empty = Sent {
+        text: true,
+        payload: Vec::new(),
+        compressed: true,
+        cuts: Vec::new(),
+    };
+    let mut client = Client::new(8, 0, true);
+    let messages = [empty.clone(), empty];
+    let (stream, expected) = conversation(&messages, &mut client);
+    let config = DecoderConfig::new(1 << 20, 1 << 20).with_inflate(InflateParams {
+        window_bits: 8,
+        no_context_takeover: false,
+    });
+    let (events, error) = decode_chunks(config, [stream.as_slice()]);
+    assert_eq!(error, None);
+    assert_eq!(events, expected);
 }

@@ -72,6 +72,11 @@ impl DeflateClient {
                 break;
             }
         }
+        if out.is_empty() {
+            // Nothing new since the last flush: the lone empty stored block
+            // of RFC 7692 section 7.2.3.6.
+            return vec![0x00];
+        }
         assert!(out.ends_with(&TAIL));
         out.truncate(out.len() - TAIL.len());
         if self.client_no_context_takeover {
