@@ -129,6 +129,10 @@ enum Scenario {
         /// Every connection negotiates permessage-deflate.
         #[arg(long)]
         deflate: bool,
+        /// Open the connections, drop them all, and again: RSS with none
+        /// open is sampled after each round (memory that does not come back).
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
     },
 }
 
@@ -333,6 +337,7 @@ async fn run(scenario: Scenario) -> Result<report::Report, String> {
             pid,
             concurrency,
             deflate,
+            rounds,
         } => {
             let (target, path) = parse_url(&url)?;
             scenario::conns::run(scenario::conns::ConnsRun {
@@ -343,6 +348,7 @@ async fn run(scenario: Scenario) -> Result<report::Report, String> {
                 count,
                 pid,
                 concurrency: concurrency.max(1),
+                rounds,
             })
             .await
         }

@@ -17,6 +17,8 @@ mod common;
 mod connections_spread_over_the_workers;
 #[path = "workers/nothing_arrives_after_unsubscribe_while_publishes_race.rs"]
 mod nothing_arrives_after_unsubscribe_while_publishes_race;
+#[path = "workers/nothing_of_a_peer_stays_after_it_left.rs"]
+mod nothing_of_a_peer_stays_after_it_left;
 #[path = "workers/publishes_from_every_worker_arrive_once_in_order.rs"]
 mod publishes_from_every_worker_arrive_once_in_order;
 #[path = "workers/sends_from_other_threads_keep_order.rs"]

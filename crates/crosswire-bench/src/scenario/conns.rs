@@ -1,5 +1,11 @@
 //! `conns`: idle connections, and what each costs the server in memory.
 //!
+//! With `--rounds N` the connections are opened, measured and all dropped
+//! N times, and the server's RSS is sampled with none open after each round:
+//! memory a server keeps after its peers left (allocator retention, pools
+//! that never shrink, state that outlives its peer) shows up as an empty
+//! figure that grows from round to round.
+//!
 //! Connections come from eight source addresses (127.X.0.2–.9, X chosen per
 //! run) so that tens of thousands fit in the ephemeral port range and a run
 //! does not collide with the TIME_WAIT sockets of the one before.
@@ -25,6 +31,16 @@ pub(crate) struct ConnsRun {
     pub(crate) concurrency: usize,
     /// Every connection negotiates permessage-deflate.
     pub(crate) deflate: bool,
+    /// Times the connections are opened and all dropped again.
+    pub(crate) rounds: usize,
+}
+
+/// What one round of opening `count` connections gave.
+struct Opened {
+    streams: Vec<TcpStream>,
+    failures: usize,
+    first_error: Option<String>,
+    connect_time: Duration,
 }
 
 /// The server's resident set size in KiB.
@@ -65,12 +81,7 @@ async fn open_one(
     Ok(stream)
 }
 
-pub(crate) async fn run(run: ConnsRun) -> Result<Report, String> {
-    let x = 1 + (std::process::id() % 250) as u8;
-    let sources: Vec<IpAddr> = (2..=9)
-        .map(|d| IpAddr::V4(Ipv4Addr::new(127, x, 0, d)))
-        .collect();
-    let before = rss_kib(run.pid)?;
+async fn open_all(run: &ConnsRun, sources: &[IpAddr]) -> Result<Opened, String> {
     let started = Instant::now();
     let mut streams = Vec::with_capacity(run.count);
     let mut failures = 0usize;
@@ -99,35 +110,98 @@ pub(crate) async fn run(run: ConnsRun) -> Result<Report, String> {
         }
         index = batch_end;
     }
-    let connect_time = started.elapsed();
-    // Let the server settle (lazily freed buffers, allocator trimming).
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let after = rss_kib(run.pid)?;
-    let open = streams
+    Ok(Opened {
+        streams,
+        failures,
+        first_error,
+        connect_time: started.elapsed(),
+    })
+}
+
+/// Connections the server has not closed.
+fn still_open(streams: &[TcpStream]) -> usize {
+    streams
         .iter()
         .filter(|s| {
             let mut probe = [0u8; 1];
             matches!(s.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
         })
-        .count();
-    let per_conn_kb = after.saturating_sub(before) as f64 / streams.len().max(1) as f64;
-    let handshakes = streams.len() as f64 / connect_time.as_secs_f64().max(1e-9);
+        .count()
+}
+
+pub(crate) async fn run(run: ConnsRun) -> Result<Report, String> {
+    let x = 1 + (std::process::id() % 250) as u8;
+    let sources: Vec<IpAddr> = (2..=9)
+        .map(|d| IpAddr::V4(Ipv4Addr::new(127, x, 0, d)))
+        .collect();
+    let before = rss_kib(run.pid)?;
+    let rounds = run.rounds.max(1);
+    let (mut open_kib, mut empty_kib) = (Vec::new(), Vec::new());
+    let mut first = None;
+    for _ in 0..rounds {
+        let opened = open_all(&run, &sources).await?;
+        // Let the server settle (lazily freed buffers, allocator trimming).
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        open_kib.push(rss_kib(run.pid)?);
+        let open = still_open(&opened.streams);
+        let count = opened.streams.len();
+        drop(opened.streams);
+        if rounds > 1 {
+            // The server notices the closes and frees each peer.
+            let settle = Duration::from_secs(1) + Duration::from_micros(count as u64 * 50);
+            tokio::time::sleep(settle).await;
+            empty_kib.push(rss_kib(run.pid)?);
+        }
+        first.get_or_insert((
+            count,
+            open,
+            opened.failures,
+            opened.first_error,
+            opened.connect_time,
+        ));
+    }
+    let Some((connections, open, failures, first_error, connect_time)) = first else {
+        return Err("no round ran".into());
+    };
+    let after = open_kib[0];
+    let per_conn_kb = after.saturating_sub(before) as f64 / connections.max(1) as f64;
+    let handshakes = connections as f64 / connect_time.as_secs_f64().max(1e-9);
     let mut report = Report::new(&run.name)
-        .field("connections", streams.len())
+        .field("connections", connections)
         .field("deflate", run.deflate)
         .field("failed", failures)
-        .field("still_open", open)
         .field("rss_before_kib", before)
         .field("rss_after_kib", after)
         .field("kb_per_connection", (per_conn_kb * 100.0).round() / 100.0)
-        .field("handshakes_per_sec", handshakes.round())
-        .human(format!(
+        .field("handshakes_per_sec", handshakes.round());
+    report = report.field("still_open", open);
+    if rounds == 1 {
+        report = report.human(format!(
             "{:.2} KB RSS per idle connection ({} open of {}, {} handshakes/s)",
             per_conn_kb,
             open,
             run.count,
             rate(handshakes)
         ));
+    } else {
+        let last_empty = empty_kib.last().copied().unwrap_or(before);
+        let worst_open = open_kib
+            .iter()
+            .map(|kib| kib.saturating_sub(before) as f64 / connections.max(1) as f64)
+            .fold(0.0f64, f64::max);
+        report = report
+            .field("rounds", rounds)
+            .field("rss_open_kib", open_kib.clone())
+            .field("rss_empty_kib", empty_kib.clone())
+            .human(format!(
+                "{rounds} rounds of {connections}: fresh {:.1} MB, {:.1} MB with none open after the last round, \
+                 {:.2} KB per connection in the first round and {:.2} KB at most",
+                before as f64 / 1024.0,
+                last_empty as f64 / 1024.0,
+                per_conn_kb,
+                worst_open
+            ));
+    }
     if let Some(error) = first_error {
         report = report.field("first_error", error);
     }

@@ -16,6 +16,7 @@ mod accept;
 mod app;
 mod bind;
 mod listener;
+mod memory;
 mod priority;
 mod service;
 mod tracker;

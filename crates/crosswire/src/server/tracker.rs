@@ -49,6 +49,11 @@ impl Tracker {
         }
     }
 
+    /// Live tasks, all workers together.
+    pub(crate) fn live(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+
     /// The worker with the fewest live tasks.
     pub(crate) fn least_loaded(&self) -> usize {
         let workers = self.per_worker.len();
