@@ -71,6 +71,15 @@ pub enum WebSocketError {
         /// The configured byte budget of the queue.
         limit: usize,
     },
+    /// The server's budget for all send queues (`[server] max_queued_bytes`)
+    /// was spent while this peer held more than its share of it.
+    #[error(
+        "the server's {limit}-byte budget for send queues was spent while this peer was behind"
+    )]
+    ServerQueueBudget {
+        /// The configured budget of all queues together.
+        limit: usize,
+    },
     /// The client stayed silent longer than the idle timeout.
     #[error("no data from the client for {0:?}")]
     IdleTimeout(std::time::Duration),
@@ -84,7 +93,7 @@ impl WebSocketError {
     pub fn close_code(&self) -> u16 {
         match self {
             WebSocketError::Protocol(e) => e.close_code(),
-            WebSocketError::SendQueueFull { .. } => 1008,
+            WebSocketError::SendQueueFull { .. } | WebSocketError::ServerQueueBudget { .. } => 1008,
             WebSocketError::IdleTimeout(_) => 1001,
             WebSocketError::Io(_) => 1006,
         }

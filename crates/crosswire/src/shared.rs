@@ -17,6 +17,7 @@ use crate::broker::{Broker, BrokerLink, link::ErrorCallback};
 use crate::config::{SseConfig, WebSocketConfig};
 use crate::pubsub::TopicHub;
 use crate::ws::outbox::OutFrame;
+use crate::ws::queue_budget::QueueBudget;
 use crate::ws::{Payload, Peer};
 
 #[derive(Debug)]
@@ -31,6 +32,8 @@ pub(crate) struct Shared {
     shutdown: watch::Sender<bool>,
     /// Topic → subscribers, sharded by worker; the publish path.
     pub(crate) topics: TopicHub,
+    /// What all WebSocket send queues may hold together.
+    pub(crate) queue_budget: Arc<QueueBudget>,
     /// The broker to other nodes, if any, and this node's id.
     node: Arc<NodeBroker>,
     /// Connected peers keyed by a counter, so iteration is insertion order
@@ -46,11 +49,13 @@ impl Shared {
         sse: SseConfig,
         workers: usize,
         broker: Option<Arc<dyn Broker>>,
+        max_queued_bytes: usize,
     ) -> Self {
         let node = Arc::new(NodeBroker::new(broker));
         Self {
             websocket,
             sse,
+            queue_budget: Arc::new(QueueBudget::new(max_queued_bytes)),
             shutdown: watch::Sender::new(false),
             topics: TopicHub::new(workers, Arc::clone(&node)),
             node,

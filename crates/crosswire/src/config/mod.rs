@@ -73,6 +73,17 @@ pub struct ServerConfig {
     /// affinity and cgroup quota respected). `1` serves every connection on
     /// the runtime that runs the server, as a single-threaded server does.
     pub workers: Workers,
+    /// Most bytes all WebSocket send queues of the server may hold together
+    /// (`"256MiB"`, the default). Each queue is also bounded on its own
+    /// (`[websocket] send_queue_bytes`), but without this the worst case
+    /// grows as peers × queue size. Once it is spent, a peer whose queue
+    /// grows while it holds more than its share (this budget divided by the
+    /// number of peers) is closed with 1008: the peers furthest behind go
+    /// first. Counted: the buffers small messages are copied into; large
+    /// messages are shared by every queue and count only per peer. `0`
+    /// turns the budget off.
+    #[serde(with = "units::size")]
+    pub max_queued_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +93,7 @@ impl Default for ServerConfig {
             port: 3000,
             header_read_timeout: Duration::from_secs(10),
             workers: Workers::Auto,
+            max_queued_bytes: 256 << 20,
         }
     }
 }

@@ -120,9 +120,13 @@ impl Server {
         }
         let keepalive = tokio::spawn(crate::ws::keepalive::run(Arc::clone(&self.routes.shared)));
         let memory = tokio::spawn(super::memory::run(Arc::clone(&self.routes.tracker)));
+        let budget = tokio::spawn(crate::ws::queue_budget::run(Arc::clone(
+            &self.routes.shared,
+        )));
         shutdown.await;
         keepalive.abort();
         memory.abort();
+        budget.abort();
         tracing::info!(target: "crosswire::server", "shutting down");
         let _ = stop_tx.send(true);
         // Event streams end on their own signal: they are responses still

@@ -55,6 +55,7 @@ impl Routes {
             config.sse.clone(),
             workers,
             broker,
+            config.server.max_queued_bytes,
         ));
         shared.start_broker(on_broker_error);
         Self {

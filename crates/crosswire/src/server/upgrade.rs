@@ -94,7 +94,9 @@ pub(crate) async fn upgrade(
 
     let config = &routes.shared.websocket;
     let outbox = Arc::new(
-        Outbox::new(config.send_queue_bytes, config.on_send_queue_full).with_deflate(deflate),
+        Outbox::new(config.send_queue_bytes, config.on_send_queue_full)
+            .with_deflate(deflate)
+            .with_budget(Arc::clone(&routes.shared.queue_budget)),
     );
     let peer = Peer::new(
         Arc::clone(&routes.shared),

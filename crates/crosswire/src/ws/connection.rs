@@ -109,7 +109,16 @@ async fn lifecycle(
     shared.leave(peer.key());
     peer.leave_topics();
     if let Some(error) = ended.error {
-        tracing::debug!(%error, "connection failed");
+        match &error {
+            // A limit crossed: named in the log at the default level.
+            WebSocketError::ServerQueueBudget { .. } => {
+                tracing::info!(%error, "closed with 1008: [server] max_queued_bytes");
+            }
+            WebSocketError::SendQueueFull { .. } => {
+                tracing::info!(%error, "closed with 1008: [websocket] send_queue_bytes");
+            }
+            _ => tracing::debug!(%error, "connection failed"),
+        }
         run_hook(
             &peer,
             "error",

@@ -21,6 +21,7 @@ mod out_frame;
 pub(crate) mod outbox;
 mod payload;
 mod peer;
+pub(crate) mod queue_budget;
 mod request;
 mod writer;
 
@@ -30,6 +31,7 @@ pub use hooks::{HookOutput, Hooks, WebSocketHandler, hooks};
 pub use message::Message;
 pub use payload::Payload;
 pub use peer::Peer;
+pub use queue_budget::SendQueueStats;
 pub use request::UpgradeRequest;
 
 pub(crate) use connection::serve_connection;
