@@ -97,6 +97,7 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), ServeError> {
+        super::admission::check_fd_limit(self.routes.max_connections);
         let (stop_tx, stop_rx) = watch::channel(false);
         let pool = if self.workers > 1 {
             Some(Arc::new(WorkerPool::start(
