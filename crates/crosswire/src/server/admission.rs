@@ -124,34 +124,36 @@ pub(crate) fn check_fd_limit(max_connections: usize) {
     }
     let hard = limit.maximum.unwrap_or(u64::MAX);
     let target = wanted.min(hard);
+    let mut effective = soft;
     if target > soft {
-        let mut raised = limit.clone();
+        let mut raised = limit;
         raised.current = Some(target);
         match setrlimit(Resource::Nofile, raised) {
-            Ok(()) => tracing::info!(
-                target: "crosswire::server",
-                from = soft,
-                to = target,
-                max_connections,
-                "raised the open-file limit (RLIMIT_NOFILE) for [server] max_connections"
-            ),
-            Err(error) => tracing::warn!(
+            Ok(()) => {
+                effective = target;
+                tracing::info!(
+                    target: "crosswire::server",
+                    from = soft,
+                    to = target,
+                    max_connections,
+                    "raised the open-file limit (RLIMIT_NOFILE) for [server] max_connections"
+                );
+            }
+            Err(error) => tracing::debug!(
                 target: "crosswire::server",
                 %error,
-                soft,
-                wanted,
-                "could not raise the open-file limit (RLIMIT_NOFILE) for [server] max_connections"
+                "could not raise the open-file limit (RLIMIT_NOFILE)"
             ),
         }
     }
-    if target < wanted {
+    if effective < wanted {
         tracing::warn!(
             target: "crosswire::server",
-            limit = target,
+            open_file_limit = effective,
             max_connections,
-            "the open-file limit (RLIMIT_NOFILE, hard limit {hard}) is below [server] max_connections \
-             plus {RESERVED_FDS} for the server itself: accepts will fail before the limit is reached; \
-             raise `ulimit -n` (or LimitNOFILE= under systemd) or lower max_connections"
+            "the open-file limit (RLIMIT_NOFILE) is below [server] max_connections plus \
+             {RESERVED_FDS} for the server itself: accepts will fail before max_connections \
+             is reached; raise `ulimit -n` (LimitNOFILE= under systemd) or lower max_connections"
         );
     }
 }
