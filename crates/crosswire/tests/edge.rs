@@ -23,3 +23,5 @@ mod foreign_origins_get_403_before_any_hook;
 mod oversized_request_heads_get_431;
 #[path = "edge/slow_header_senders_are_closed_while_others_are_served.rs"]
 mod slow_header_senders_are_closed_while_others_are_served;
+#[path = "edge/the_open_file_limit_follows_max_connections.rs"]
+mod the_open_file_limit_follows_max_connections;

@@ -51,6 +51,7 @@ impl Server {
             .iter()
             .map(TcpListener::local_addr)
             .collect::<Result<Vec<_>, _>>()?;
+        super::admission::check_fd_limit(routes.max_connections);
         Ok(Self {
             listeners,
             addrs,
@@ -97,7 +98,6 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), ServeError> {
-        super::admission::check_fd_limit(self.routes.max_connections);
         let (stop_tx, stop_rx) = watch::channel(false);
         let pool = if self.workers > 1 {
             Some(Arc::new(WorkerPool::start(
