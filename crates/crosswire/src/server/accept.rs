@@ -100,9 +100,13 @@ pub(crate) fn spawn_http(
             let slot = ConnectionSlot::new(guard);
             let service_routes = Arc::clone(&routes);
             let service_slot = slot.clone();
-            let service = service_fn(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(service_slot.clone());
-                handle(Arc::clone(&service_routes), remote, request)
+            let service = service_fn(move |request: Request<Incoming>| {
+                handle(
+                    Arc::clone(&service_routes),
+                    remote,
+                    service_slot.clone(),
+                    request,
+                )
             });
             // hyper answers a head over `max_header_bytes`, or with more than
             // its default of 100 fields, with 431 and closes.

@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use tower::ServiceExt;
 
 use super::priority::Tiers;
-use super::tracker::Tracker;
+use super::tracker::{ConnectionSlot, Tracker};
 use super::upgrade::upgrade;
 use crate::broker::Broker;
 use crate::broker::link::ErrorCallback;
@@ -115,10 +115,11 @@ impl Routes {
     }
 }
 
-/// Answers one request.
+/// Answers one request on the connection whose guard `slot` holds.
 pub(crate) async fn handle(
     routes: Arc<Routes>,
     remote: SocketAddr,
+    slot: ConnectionSlot,
     mut request: Request<Incoming>,
 ) -> Result<Response, Infallible> {
     let wants_upgrade = is_upgrade_request(request.headers());
@@ -139,7 +140,7 @@ pub(crate) async fn handle(
             ));
         }
         return Ok(match matched {
-            Some((route, params)) => upgrade(&routes, route, params, remote, request).await,
+            Some((route, params)) => upgrade(&routes, route, params, remote, &slot, request).await,
             None => plain(StatusCode::NOT_FOUND, "no WebSocket handler at this path\n"),
         });
     }

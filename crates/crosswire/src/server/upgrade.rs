@@ -23,6 +23,7 @@ pub(crate) async fn upgrade(
     route: WsRoute,
     params: Vec<(String, String)>,
     remote: SocketAddr,
+    slot: &ConnectionSlot,
     mut request: Request<Incoming>,
 ) -> Response {
     let handshake = match validate_request(request.method(), request.version(), request.headers()) {
@@ -123,10 +124,8 @@ pub(crate) async fn upgrade(
     let handler = route.handler;
     // The connection's own guard moves here, so that it keeps counting once
     // for `max_connections` after its HTTP task ends.
-    let guard = parts
-        .extensions
-        .get::<ConnectionSlot>()
-        .and_then(ConnectionSlot::take)
+    let guard = slot
+        .take()
         .unwrap_or_else(|| routes.tracker.guard(shared.topics.home_worker()));
     tokio::spawn(async move {
         let _guard = guard;
