@@ -84,14 +84,15 @@ impl OriginPolicy {
         let Some(entries) = setting else {
             return Ok(Self::SameHost);
         };
-        if entries.iter().any(|entry| entry.trim() == "*") {
+        let patterns = entries
+            .iter()
+            .filter(|entry| entry.trim() != "*")
+            .map(|entry| OriginPattern::parse(entry))
+            .collect::<Result<Vec<_>, _>>()?;
+        if patterns.len() < entries.len() {
             return Ok(Self::Any);
         }
-        entries
-            .iter()
-            .map(|entry| OriginPattern::parse(entry))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Self::List)
+        Ok(Self::List(patterns))
     }
 
     /// Checks the `Origin` of a request against the policy.
@@ -206,10 +207,20 @@ fn parse_authority(text: &str) -> Option<Authority> {
             None => (text, None),
         }
     };
-    let host_ok = !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '[' | ']' | ':'));
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => {
+            !v6.is_empty()
+                && v6
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '.'))
+        }
+        None => {
+            !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        }
+    };
     if !host_ok {
         return None;
     }
@@ -389,6 +400,8 @@ mod tests {
     fn a_star_allows_everything() {
         let policy = list(&["https://example.com", "*"]);
         assert_eq!(policy, OriginPolicy::Any);
+        let entries = vec!["*".to_owned(), "example.com".to_owned()];
+        assert!(OriginPolicy::from_setting(Some(&entries)).is_err());
         assert!(check(&policy, Some("null"), "x"));
         assert!(check(&policy, Some("http://evil.com"), "x"));
     }
@@ -403,6 +416,9 @@ mod tests {
             "https://*example.com",
             "https://example.com/",
             "https://example.com:port",
+            "https://a:b:80",
+            "https://[::1",
+            "https://[]:80",
             "://example.com",
         ] {
             let error = OriginPattern::parse(bad).unwrap_err();
