@@ -446,6 +446,11 @@ mod tests {
                 ][..]
             )
         );
+        // A list an app gives as a default survives the layering.
+        let mut defaults = Config::default();
+        defaults.sse.allowed_origins = Some(vec!["https://*.example.com".to_owned()]);
+        let config = load(defaults.clone(), &Sources::default()).unwrap();
+        assert_eq!(config.sse.allowed_origins, defaults.sse.allowed_origins);
     }
 
     #[test]

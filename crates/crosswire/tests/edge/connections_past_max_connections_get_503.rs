@@ -103,3 +103,43 @@ async fn with_one_worker() {
 async fn with_two_workers() {
     the_connection_past_the_limit_gets_503(2).await;
 }
+
+#[tokio::test]
+async fn past_1024_refusals_in_flight_new_connections_are_closed_unanswered() {
+    let server = start(app(1, 1)).await;
+    let mut client = connect(&server, "/ws").await;
+    assert_eq!(next_text(&mut client).await, "hello");
+
+    // Each silent socket holds one refusal in flight (hyper waits for its
+    // request head); the accept loop takes connections in order.
+    let mut silent = Vec::new();
+    for _ in 0..1024 {
+        silent.push(TcpStream::connect(server.addr).await.unwrap());
+    }
+    let response = raw_http(
+        server.addr,
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(response, "", "answered past the refusal bound");
+
+    // Once those leave, refusals are answered again.
+    drop(silent);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let response = raw_http(
+            server.addr,
+            "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        if !response.is_empty() {
+            assert_refused(&response);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no 503 after the flood"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
