@@ -22,6 +22,16 @@ pub enum ServeError {
         /// Why it was rejected.
         reason: String,
     },
+    /// A setting given in code holds a value the server cannot run with
+    /// (values loaded by [`Config::load`](crate::Config::load) are checked
+    /// there already); fix the setting.
+    #[error("invalid setting `{key}`: {reason}")]
+    Setting {
+        /// The setting, as `section.key`.
+        key: &'static str,
+        /// What was expected.
+        reason: String,
+    },
     /// Reading the listener's address or accepting failed at the OS level.
     #[error("listener error: {0}")]
     Io(#[from] io::Error),

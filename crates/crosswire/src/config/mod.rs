@@ -10,12 +10,15 @@
 //! host = "0.0.0.0"
 //! port = 3000
 //! workers = "auto"
+//! max_connections = 10000
+//! max_header_bytes = "16KiB"
 //!
 //! [websocket]
 //! enabled = true
 //! max_message_size = "1MiB"
 //! idle_timeout = "120s"
 //! compression = "shared"
+//! allowed_origins = ["https://example.com", "https://*.example.com"]
 //!
 //! [sse]
 //! keep_alive = "15s"
@@ -73,13 +76,27 @@ pub struct ServerConfig {
     /// affinity and cgroup quota respected). `1` serves every connection on
     /// the runtime that runs the server, as a single-threaded server does.
     pub workers: Workers,
+    /// Open connections (HTTP, WebSocket and event streams together) the
+    /// server serves at once. Default 10 000. Past it, a new connection's
+    /// request is answered `503 Service Unavailable` with `Retry-After: 1`
+    /// and `Connection: close`, and the accept loop goes on accepting. At
+    /// startup the process's open-file limit is raised toward this (up to
+    /// the hard limit), with a warning if it stays too low.
+    #[serde(deserialize_with = "units::positive")]
+    pub max_connections: usize,
+    /// Largest request head (request line and headers) accepted. Default
+    /// 16 KiB, as nginx and Node allow by default. Past it, or past 100
+    /// header fields, the request is answered `431 Request Header Fields Too
+    /// Large` and the connection closed.
+    #[serde(with = "units::size")]
+    pub max_header_bytes: usize,
     /// Most bytes all WebSocket send queues of the server may hold together
     /// (`"256MiB"`, the default). Each queue is also bounded on its own
     /// (`[websocket] send_queue_bytes`), but without this the worst case
-    /// grows as peers × queue size. Once it is spent, a peer whose queue
-    /// grows while it holds more than its share (this budget divided by the
-    /// number of peers) is closed with 1008: the peers furthest behind go
-    /// first. Counted: the buffers small messages are copied into; large
+    /// grows as peers × queue size. Once it is spent, the peers furthest
+    /// behind (their writer waiting on them longest, then the most bytes
+    /// held) are closed with 1008 until the queues hold under nine tenths
+    /// of it. Counted: the buffers small messages are copied into; large
     /// messages are shared by every queue and count only per peer. `0`
     /// turns the budget off.
     #[serde(with = "units::size")]
@@ -93,6 +110,8 @@ impl Default for ServerConfig {
             port: 3000,
             header_read_timeout: Duration::from_secs(10),
             workers: Workers::Auto,
+            max_connections: 10_000,
+            max_header_bytes: 16 << 10,
             max_queued_bytes: 256 << 20,
         }
     }
@@ -147,6 +166,20 @@ pub struct WebSocketConfig {
     /// the CPU is spent for nothing.
     #[serde(with = "units::size")]
     pub compression_threshold: usize,
+    /// Origins whose pages may open a WebSocket, such as
+    /// `["https://example.com", "https://*.example.com"]` (`*.` matches
+    /// subdomains only); `["*"]` allows every origin (and logs a warning at
+    /// startup). Default none: a page may connect only to the host it came
+    /// from (its origin's host and port equal the request's `Host`). A
+    /// request without `Origin` (not a browser) is always allowed. Refused
+    /// upgrades get `403 Forbidden` before any hook runs. A list replaces the
+    /// same-host rule, so list the app's own origin too.
+    /// `CROSSWIRE_WEBSOCKET_ALLOWED_ORIGINS` takes a comma-separated list.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "units::origins::deserialize"
+    )]
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 /// `[websocket] compression`: whether and how messages are compressed.
@@ -188,6 +221,7 @@ impl Default for WebSocketConfig {
             close_timeout: Duration::from_secs(5),
             compression: Compression::Shared,
             compression_threshold: 64,
+            allowed_origins: None,
         }
     }
 }
@@ -208,6 +242,17 @@ pub struct SseConfig {
     /// the stream is closed and its `on_closed` callbacks run.
     #[serde(with = "units::size")]
     pub queue_bytes: usize,
+    /// Origins whose pages may open an event stream, as
+    /// `[websocket] allowed_origins`. Default none: no check, since a
+    /// cross-origin `EventSource` can only read a stream the app allows by
+    /// CORS. When set, a request from another origin for an event stream
+    /// (`Accept: text/event-stream`, or any response of that type) gets
+    /// `403 Forbidden`; `["*"]` is the same as no check.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "units::origins::deserialize"
+    )]
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 impl Default for SseConfig {
@@ -215,6 +260,7 @@ impl Default for SseConfig {
         Self {
             keep_alive: Duration::from_secs(15),
             queue_bytes: 1 << 20,
+            allowed_origins: None,
         }
     }
 }

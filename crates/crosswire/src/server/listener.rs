@@ -51,6 +51,7 @@ impl Server {
             .iter()
             .map(TcpListener::local_addr)
             .collect::<Result<Vec<_>, _>>()?;
+        super::admission::check_fd_limit(routes.max_connections);
         Ok(Self {
             listeners,
             addrs,

@@ -13,6 +13,7 @@
 //! reaches subscribers on other workers.
 
 mod accept;
+mod admission;
 mod app;
 mod bind;
 mod listener;
