@@ -21,6 +21,8 @@ mod connections_past_max_connections_get_503;
 mod foreign_origins_get_403_before_any_hook;
 #[path = "edge/oversized_request_heads_get_431.rs"]
 mod oversized_request_heads_get_431;
+#[path = "edge/sigterm_drains_every_peer_and_stream.rs"]
+mod sigterm_drains_every_peer_and_stream;
 #[path = "edge/slow_header_senders_are_closed_while_others_are_served.rs"]
 mod slow_header_senders_are_closed_while_others_are_served;
 #[path = "edge/the_open_file_limit_follows_max_connections.rs"]

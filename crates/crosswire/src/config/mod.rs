@@ -101,6 +101,17 @@ pub struct ServerConfig {
     /// turns the budget off.
     #[serde(with = "units::size")]
     pub max_queued_bytes: usize,
+    /// How long a graceful shutdown (SIGTERM, Ctrl-C, or the future given to
+    /// `run_until`) may take. Default 10 s. WebSocket peers are closed in
+    /// batches spread over the first half of it, so that a hundred thousand
+    /// clients do not all reconnect to the next instance in the same
+    /// millisecond; whatever is still open at the end is closed hard.
+    #[serde(with = "units::duration")]
+    pub shutdown_timeout: Duration,
+    /// The close code WebSocket peers get at shutdown. Default 1001 (going
+    /// away); under `crosswire dev` the default becomes 1012 (service
+    /// restart), so pages reconnect to the new build.
+    pub shutdown_close_code: u16,
 }
 
 impl Default for ServerConfig {
@@ -113,6 +124,8 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             max_header_bytes: 16 << 10,
             max_queued_bytes: 256 << 20,
+            shutdown_timeout: Duration::from_secs(10),
+            shutdown_close_code: 1001,
         }
     }
 }

@@ -27,12 +27,14 @@ use super::service::{Routes, handle};
 use super::tracker::{ConnectionSlot, TaskGuard};
 use super::workers::WorkerPool;
 
-/// Accepts on `listener` until `stop` turns true; serves each connection here
-/// (`pool` is `None`) or on a worker.
+/// Accepts on `listener` until `end` turns true (a draining server still
+/// accepts, and answers); serves each connection here (`pool` is `None`) or
+/// on a worker. `stop` tells HTTP connections to finish.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
     routes: Arc<Routes>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
+    mut end: watch::Receiver<bool>,
     header_read_timeout: Duration,
     pool: Option<Arc<WorkerPool>>,
 ) {
@@ -49,7 +51,7 @@ pub(crate) async fn accept_loop(
                     continue;
                 }
             },
-            _ = stop.changed() => return,
+            _ = end.changed() => return,
         };
         let _ = stream.set_nodelay(true);
         if routes.tracker.live() >= routes.max_connections {
@@ -93,6 +95,10 @@ pub(crate) fn spawn_http(
 ) {
     let routes = Arc::clone(routes);
     let mut stop = stop.clone();
+    // A connection accepted while the server drains is served (its requests
+    // are answered, with `Connection: close`): only a stop that comes after
+    // it was accepted tells it to finish.
+    stop.mark_unchanged();
     let span = tracing::debug_span!(target: "crosswire::server", "http", %remote);
     tokio::spawn(
         async move {

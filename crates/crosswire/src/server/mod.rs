@@ -16,6 +16,7 @@ mod accept;
 mod admission;
 mod app;
 mod bind;
+mod drain;
 mod listener;
 mod memory;
 mod priority;
@@ -25,5 +26,4 @@ mod upgrade;
 mod workers;
 
 pub use app::App;
-pub(crate) use listener::shutdown_close;
 pub use listener::{Server, shutdown_signal};

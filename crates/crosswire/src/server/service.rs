@@ -86,6 +86,15 @@ impl Routes {
                 "every origin may open a WebSocket (allowed_origins = [\"*\"]): any web page can connect with its visitors' cookies"
             );
         }
+        if !crosswire_proto::is_valid_close_code(config.server.shutdown_close_code) {
+            return Err(ServeError::Setting {
+                key: "server.shutdown_close_code",
+                reason: format!(
+                    "{} is not a close code a server may send (1000-1003, 1007-1014, 3000-4999)",
+                    config.server.shutdown_close_code
+                ),
+            });
+        }
         if config.server.max_connections == 0 {
             return Err(ServeError::Setting {
                 key: "server.max_connections",
@@ -99,6 +108,7 @@ impl Routes {
             workers,
             broker,
             config.server.max_queued_bytes,
+            config.server.shutdown_close_code,
         ));
         shared.start_broker(on_broker_error);
         Ok(Self {
@@ -124,6 +134,10 @@ pub(crate) async fn handle(
     mut request: Request<Incoming>,
 ) -> Result<Response, Infallible> {
     let wants_upgrade = is_upgrade_request(request.headers());
+    let draining = routes.shared.is_shutting_down();
+    if draining && (wants_upgrade || accepts_event_stream(request.headers())) {
+        return Ok(draining_refusal());
+    }
     let matched = routes.ws.at(request.uri().path()).ok().map(|m| {
         let params: Vec<(String, String)> = m
             .params
@@ -174,13 +188,38 @@ pub(crate) async fn handle(
     }
     let path = foreign.is_some().then(|| request.uri().path().to_owned());
     request.extensions_mut().insert(routes.handle.clone());
-    let response = routes.http.clone().oneshot(request.map(Body::new)).await?;
+    let mut response = routes.http.clone().oneshot(request.map(Body::new)).await?;
+    // What the handler published reaches the other workers' inboxes before
+    // the response leaves: anything done after it comes after the publish.
+    routes.shared.topics.flush_outgoing();
+    if draining || routes.shared.is_shutting_down() {
+        if is_event_stream(response.headers()) {
+            // Started while the server began to drain: it would end at once.
+            return Ok(draining_refusal());
+        }
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     match (&foreign, path) {
         (Some(refused), Some(path)) if is_event_stream(response.headers()) => {
             Ok(refuse_event_stream(refused, remote, &path))
         }
         _ => Ok(response),
     }
+}
+
+/// What a draining server answers a new WebSocket or event stream: come
+/// back later, to another instance.
+fn draining_refusal() -> Response {
+    let mut response = plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server is shutting down; retry shortly\n",
+    );
+    let headers = response.headers_mut();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 fn accepts_event_stream(headers: &http::HeaderMap) -> bool {

@@ -99,7 +99,7 @@ async fn lifecycle(
     if shared.is_shutting_down() {
         // The shutdown's sweep over the peer set may have run just before
         // this peer joined it; a peer must not outlive the server's close.
-        let (code, reason) = crate::server::shutdown_close();
+        let (code, reason) = shared.shutdown_close();
         let _ = peer.close(code, reason);
     }
     run_hook(&peer, "open", Arc::clone(&handler).open(peer.clone())).await;

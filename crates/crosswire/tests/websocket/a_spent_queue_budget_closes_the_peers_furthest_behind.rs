@@ -11,7 +11,7 @@ use std::time::Duration;
 use crosswire::config::Config;
 use crosswire::prelude::*;
 use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 use crate::support::*;
 
@@ -25,9 +25,15 @@ const BUDGET: usize = 32 << 20;
 const ROUND: usize = 10;
 const REASON: &[u8] = b"server send budget exceeded";
 
-/// A peer that upgrades and then does not read.
+/// A peer that upgrades and then does not read. Its receive buffer is set
+/// well above the loopback MSS (64 KiB): with a window smaller than one
+/// segment the kernel falls back to zero-window probes, whose backoff would
+/// make the stream crawl once the client reads again.
 async fn silent_peer(server: &TestServer) -> TcpStream {
-    raw_upgrade(server.addr, "/").await
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(256 << 10).unwrap();
+    let stream = socket.connect(server.addr).await.unwrap();
+    upgrade_stream(stream, server.addr, "/", "").await.0
 }
 
 /// Bytes of every message the publisher sends, as framed to a peer, after
@@ -54,7 +60,7 @@ async fn read_ending(mut stream: TcpStream) -> Ending {
     let mut bytes = Vec::new();
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
-        let read = tokio::time::timeout(PATIENCE, stream.read(&mut buffer)).await;
+        let read = tokio::time::timeout(PATIENCE * 2, stream.read(&mut buffer)).await;
         match read {
             Ok(Ok(0)) => break,
             Ok(Ok(n)) => bytes.extend_from_slice(&buffer[..n]),
