@@ -90,6 +90,20 @@ pub enum WebSocketError {
         /// The configured budget of all queues together.
         limit: usize,
     },
+    /// The client sent more pings and pongs per second than
+    /// `[websocket] max_control_frames_per_second` allows.
+    #[error("more than {limit} control frames a second")]
+    ControlFrameFlood {
+        /// The configured limit.
+        limit: u32,
+    },
+    /// The client sent more messages per second than `[websocket]
+    /// max_messages_per_second` allows.
+    #[error("more than {limit} messages a second")]
+    MessageRate {
+        /// The configured limit.
+        limit: u32,
+    },
     /// The client stayed silent longer than the idle timeout.
     #[error("no data from the client for {0:?}")]
     IdleTimeout(std::time::Duration),
@@ -103,7 +117,10 @@ impl WebSocketError {
     pub fn close_code(&self) -> u16 {
         match self {
             WebSocketError::Protocol(e) => e.close_code(),
-            WebSocketError::SendQueueFull { .. } | WebSocketError::ServerQueueBudget { .. } => 1008,
+            WebSocketError::SendQueueFull { .. }
+            | WebSocketError::ServerQueueBudget { .. }
+            | WebSocketError::ControlFrameFlood { .. }
+            | WebSocketError::MessageRate { .. } => 1008,
             WebSocketError::IdleTimeout(_) => 1001,
             WebSocketError::Io(_) => 1006,
         }

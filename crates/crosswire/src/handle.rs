@@ -53,6 +53,12 @@ impl ServerHandle {
         self.shared.queue_budget.stats()
     }
 
+    /// What the per-peer rate limits (`[websocket]
+    /// max_control_frames_per_second`, `max_messages_per_second`) did.
+    pub fn rate_limit_stats(&self) -> crate::ws::RateLimitStats {
+        self.shared.rate_counters.stats()
+    }
+
     /// Every connected peer of this node, in the order they connected. With
     /// a broker, peers of other nodes are not listed: peers are local.
     pub fn peers(&self) -> Vec<Peer> {

@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) queue_budget: Arc<QueueBudget>,
     /// The close code peers get at shutdown.
     shutdown_close_code: u16,
+    /// What the per-peer rate limits did.
+    pub(crate) rate_counters: crate::ws::rate::RateCounters,
     /// The broker to other nodes, if any, and this node's id.
     node: Arc<NodeBroker>,
     /// Connected peers keyed by a counter, so iteration is insertion order
@@ -60,6 +62,7 @@ impl Shared {
             sse,
             queue_budget: Arc::new(QueueBudget::new(max_queued_bytes)),
             shutdown_close_code,
+            rate_counters: crate::ws::rate::RateCounters::default(),
             shutdown: watch::Sender::new(false),
             topics: TopicHub::new(workers, Arc::clone(&node)),
             node,

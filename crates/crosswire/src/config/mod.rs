@@ -146,6 +146,10 @@ pub struct WebSocketConfig {
     /// larger length is refused (1009) before its payload is read.
     #[serde(with = "units::size")]
     pub max_frame_size: usize,
+    /// Most frames one message may come in. Default 1 024; a message split
+    /// into more closes the connection with 1009 (a client cannot keep a
+    /// message open forever with empty continuation frames).
+    pub max_fragments: usize,
     /// A peer that sends nothing (not even a pong) for this long is closed
     /// with 1001. Default 120 s.
     #[serde(with = "units::duration")]
@@ -167,6 +171,18 @@ pub struct WebSocketConfig {
     /// is dropped. Default 5 s.
     #[serde(with = "units::duration")]
     pub close_timeout: Duration,
+    /// Pings and pongs a client may send per second. Default 100; past it
+    /// the peer is closed with 1008. `0`: no limit.
+    pub max_control_frames_per_second: u32,
+    /// Data messages a client may send per second. Default `0`: no limit.
+    pub max_messages_per_second: u32,
+    /// Messages a client may send at once above `max_messages_per_second`
+    /// after a quiet spell. Default `0`: the rate itself.
+    pub message_burst: u32,
+    /// What happens to a message over `max_messages_per_second`: `close`
+    /// (the default, 1008) or `drop_message` (the message is not given to
+    /// the `message` hook, and counted).
+    pub on_message_rate: OverflowPolicy,
     /// permessage-deflate (RFC 7692). Default `shared`: browsers offer it on
     /// every connection and JSON shrinks several times with it, and `shared`
     /// keeps its cost flat for pub/sub, because a publish is compressed once
@@ -227,11 +243,16 @@ impl Default for WebSocketConfig {
             enabled: true,
             max_message_size: 1 << 20,
             max_frame_size: 1 << 20,
+            max_fragments: 1024,
             idle_timeout: Duration::from_secs(120),
             ping_interval: Duration::from_secs(30),
             send_queue_bytes: 1 << 20,
             on_send_queue_full: OverflowPolicy::Close,
             close_timeout: Duration::from_secs(5),
+            max_control_frames_per_second: 100,
+            max_messages_per_second: 0,
+            message_burst: 0,
+            on_message_rate: OverflowPolicy::Close,
             compression: Compression::Shared,
             compression_threshold: 64,
             allowed_origins: None,

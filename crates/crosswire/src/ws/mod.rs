@@ -22,6 +22,7 @@ pub(crate) mod outbox;
 mod payload;
 mod peer;
 pub(crate) mod queue_budget;
+pub(crate) mod rate;
 mod request;
 mod writer;
 
@@ -32,6 +33,7 @@ pub use message::Message;
 pub use payload::Payload;
 pub use peer::Peer;
 pub use queue_budget::SendQueueStats;
+pub use rate::RateLimitStats;
 pub use request::UpgradeRequest;
 
 pub(crate) use connection::serve_connection;
