@@ -352,14 +352,19 @@ impl Reader {
                     Ok(n) => Wake::Data(n),
                 },
                 () = close_deadline(&mut closing) => Wake::CloseTimeout,
-                () = outbox.closing_started(), if closing.is_none() => Wake::Closing,
+                () = outbox.reader_wanted(), if closing.is_none() => Wake::Wanted,
             };
             match wake {
                 Wake::Data(n) => {
                     busy = n >= READ_CHUNK;
                     outbox.touch();
                 }
-                Wake::Closing => busy = false,
+                Wake::Wanted => {
+                    busy = false;
+                    if outbox.take_drain_due() && !outbox.is_closing() {
+                        run_hook(peer, "drain", Arc::clone(handler).drain(peer.clone())).await;
+                    }
+                }
                 // We closed and the client hung up or never answered: the
                 // close we sent is the best account of what happened.
                 Wake::Hangup | Wake::CloseTimeout => {
@@ -418,7 +423,8 @@ enum Wake {
     /// This many bytes were read.
     Data(usize),
     Hangup,
-    Closing,
+    /// The outbox wants the reader: a close started, or a drain is due.
+    Wanted,
     CloseTimeout,
 }
 

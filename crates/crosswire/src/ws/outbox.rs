@@ -134,6 +134,11 @@ struct State {
     /// When the writer took the batch it is still writing: how long this
     /// peer has kept the server waiting.
     in_flight_since: Option<Instant>,
+    /// The queue went past its high-water mark (half the limit) and has not
+    /// yet come back under its low-water mark (an eighth).
+    backpressured: bool,
+    /// It came back: the reader runs the `drain` hook.
+    drain_due: bool,
     /// A close frame is queued or written: nothing more is accepted.
     closing: bool,
     /// The connection is to be dropped with no further writes.
@@ -160,8 +165,10 @@ pub(crate) struct Outbox {
     /// One waiter: the writer. `notify_one` keeps a permit, so a push that
     /// lands between the writer's check and its wait is not lost.
     writer_wake: Notify,
-    /// Woken when a close or a terminate starts. One waiter: the reader, which
-    /// then arms the closing-handshake timeout.
+    /// Woken when a close or a terminate starts (the reader then arms the
+    /// closing-handshake timeout) and when the queue drained after
+    /// backpressure (the reader runs the `drain` hook). One waiter: the
+    /// reader.
     reader_wake: Notify,
     /// Woken (all waiters) whenever everything queued has been written.
     drained: Notify,
@@ -300,6 +307,9 @@ impl Outbox {
         let capacity_before = state.queued_capacity;
         let len = add(&mut state);
         state.queued += len;
+        if state.queued + state.in_flight > self.limit / 2 {
+            state.backpressured = true;
+        }
         let grown = state.queued_capacity - capacity_before;
         if grown > 0
             && let Some(budget) = &self.budget
@@ -537,9 +547,15 @@ impl Outbox {
         state.queued + state.in_flight
     }
 
-    /// Waits until a close or terminate has started (used by the reader).
-    pub(crate) async fn closing_started(&self) {
+    /// Waits until the reader is wanted: a close or terminate started, or
+    /// the queue drained after backpressure.
+    pub(crate) async fn reader_wanted(&self) {
         self.reader_wake.notified().await;
+    }
+
+    /// True once per return under the low-water mark after backpressure.
+    pub(crate) fn take_drain_due(&self) -> bool {
+        std::mem::take(&mut self.lock().drain_due)
     }
 
     /// Waits until nothing is queued or being written.
@@ -602,8 +618,16 @@ impl Outbox {
         if let Some(budget) = &self.budget {
             budget.release(capacity);
         }
+        let drain_due = state.backpressured && state.in_flight + state.queued <= self.limit / 8;
+        if drain_due {
+            state.backpressured = false;
+            state.drain_due = true;
+        }
         let drained = state.in_flight + state.queued == 0;
         drop(state);
+        if drain_due {
+            self.reader_wake.notify_one();
+        }
         if drained {
             self.drained.notify_waiters();
         }
