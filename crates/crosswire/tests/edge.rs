@@ -21,6 +21,8 @@ mod connections_past_max_connections_get_503;
 mod floods_are_closed_at_their_limit;
 #[path = "edge/foreign_origins_get_403_before_any_hook.rs"]
 mod foreign_origins_get_403_before_any_hook;
+#[path = "edge/handshakes_past_the_per_address_rate_get_429.rs"]
+mod handshakes_past_the_per_address_rate_get_429;
 #[path = "edge/oversized_request_heads_get_431.rs"]
 mod oversized_request_heads_get_431;
 #[path = "edge/sigterm_drains_every_peer_and_stream.rs"]

@@ -101,6 +101,11 @@ pub struct ServerConfig {
     /// turns the budget off.
     #[serde(with = "units::size")]
     pub max_queued_bytes: usize,
+    /// WebSocket upgrades one remote address may make per second (with a
+    /// burst of as many). Default `0`: no limit, since many users may share
+    /// one address behind a NAT or a proxy. Past it: `429 Too Many
+    /// Requests` with `Retry-After`.
+    pub max_handshakes_per_ip_per_second: u32,
     /// How long a graceful shutdown (SIGTERM, Ctrl-C, or the future given to
     /// `run_until`) may take. Default 10 s. WebSocket peers are closed in
     /// batches spread over the first half of it, so that a hundred thousand
@@ -124,6 +129,7 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             max_header_bytes: 16 << 10,
             max_queued_bytes: 256 << 20,
+            max_handshakes_per_ip_per_second: 0,
             shutdown_timeout: Duration::from_secs(10),
             shutdown_close_code: 1001,
         }

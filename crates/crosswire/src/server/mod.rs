@@ -17,6 +17,7 @@ mod admission;
 mod app;
 mod bind;
 mod drain;
+mod handshake_rate;
 mod listener;
 mod memory;
 mod priority;

@@ -13,6 +13,7 @@ use http::{HeaderValue, Request, StatusCode, header};
 use hyper::body::Incoming;
 use tower::ServiceExt;
 
+use super::handshake_rate::HandshakeRate;
 use super::priority::Tiers;
 use super::tracker::{ConnectionSlot, Tracker};
 use super::upgrade::upgrade;
@@ -51,6 +52,8 @@ pub(crate) struct Routes {
     /// `[server] max_connections`: live connections past which new ones are
     /// answered 503.
     pub(crate) max_connections: usize,
+    /// `[server] max_handshakes_per_ip_per_second`.
+    pub(crate) handshake_rate: HandshakeRate,
 }
 
 impl Routes {
@@ -121,6 +124,7 @@ impl Routes {
             ws_origins,
             sse_origins,
             max_header_bytes: config.server.max_header_bytes,
+            handshake_rate: HandshakeRate::new(config.server.max_handshakes_per_ip_per_second),
             max_connections: config.server.max_connections,
         })
     }
@@ -147,6 +151,17 @@ pub(crate) async fn handle(
         (m.value.clone(), params)
     });
 
+    if wants_upgrade && !routes.handshake_rate.admit(remote.ip()) {
+        tracing::info!(target: "crosswire::upgrade", %remote, "too many handshakes from one address: 429 ([server] max_handshakes_per_ip_per_second)");
+        let mut response = plain(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many WebSocket handshakes from this address; retry shortly\n",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return Ok(response);
+    }
     if wants_upgrade {
         if !routes.websocket_enabled {
             return Ok(plain(
