@@ -60,7 +60,7 @@ impl Shared {
         Self {
             websocket,
             sse,
-            queue_budget: Arc::new(QueueBudget::new(max_queued_bytes)),
+            queue_budget: Arc::new(QueueBudget::new(max_queued_bytes, workers)),
             shutdown_close_code,
             rate_counters: crate::ws::rate::RateCounters::default(),
             shutdown: watch::Sender::new(false),

@@ -113,7 +113,10 @@ pub(crate) async fn upgrade(
     let outbox = Arc::new(
         Outbox::new(config.send_queue_bytes, config.on_send_queue_full)
             .with_deflate(deflate)
-            .with_budget(Arc::clone(&routes.shared.queue_budget)),
+            .with_budget(
+                Arc::clone(&routes.shared.queue_budget),
+                routes.shared.topics.home_worker(),
+            ),
     );
     let peer = Peer::new(
         Arc::clone(&routes.shared),

@@ -183,6 +183,8 @@ pub(crate) struct Outbox {
     deflate: Option<PeerDeflate>,
     /// The server's budget for all send queues, if this queue counts.
     budget: Option<Arc<QueueBudget>>,
+    /// The worker whose part of the budget this queue counts against.
+    budget_worker: usize,
 }
 
 impl Outbox {
@@ -200,14 +202,22 @@ impl Outbox {
             last_ping_ms: AtomicU64::new(0),
             deflate: None,
             budget: None,
+            budget_worker: 0,
         }
     }
 
-    /// The same queue, counting its copy buffers against `budget`.
-    pub(crate) fn with_budget(mut self, budget: Arc<QueueBudget>) -> Self {
-        budget.join();
+    /// The same queue, counting its copy buffers against `worker`'s part of
+    /// `budget` (the worker the peer lives on).
+    pub(crate) fn with_budget(mut self, budget: Arc<QueueBudget>, worker: usize) -> Self {
+        budget.join(worker);
         self.budget = Some(budget);
+        self.budget_worker = worker;
         self
+    }
+
+    /// The worker whose part of the budget this queue counts against.
+    pub(crate) fn budget_worker(&self) -> usize {
+        self.budget_worker
     }
 
     /// The same queue, for a peer that negotiated permessage-deflate.
@@ -313,8 +323,8 @@ impl Outbox {
         let grown = state.queued_capacity - capacity_before;
         if grown > 0
             && let Some(budget) = &self.budget
-            && budget.take(grown) == Standing::Overrun
-            && state.queued + state.in_flight > budget.fair_share()
+            && budget.take(self.budget_worker, grown) == Standing::Overrun
+            && state.queued + state.in_flight > budget.fair_share(self.budget_worker)
         {
             // Far past the server's budget, before the pass that closes the
             // queues furthest behind got to run: this one holds more than its
@@ -372,7 +382,7 @@ impl Outbox {
     fn condemn_in_flight(&self, state: &mut State) {
         if let Some(budget) = &self.budget {
             budget.count_close();
-            budget.release(state.in_flight_capacity);
+            budget.release(self.budget_worker, state.in_flight_capacity);
         }
         state.in_flight_capacity = 0;
     }
@@ -403,7 +413,7 @@ impl Outbox {
         state.tail = Vec::new();
         state.queued = 0;
         if let Some(budget) = &self.budget {
-            budget.release(state.queued_capacity);
+            budget.release(self.budget_worker, state.queued_capacity);
         }
         state.queued_capacity = 0;
         state.tail_capacity = 0;
@@ -616,7 +626,7 @@ impl Outbox {
         state.in_flight_capacity -= capacity;
         state.in_flight_since = None;
         if let Some(budget) = &self.budget {
-            budget.release(capacity);
+            budget.release(self.budget_worker, capacity);
         }
         let drain_due = state.backpressured && state.in_flight + state.queued <= self.limit / 8;
         if drain_due {
@@ -646,7 +656,10 @@ impl Drop for Outbox {
                 .state
                 .get_mut()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            budget.leave(state.queued_capacity + state.in_flight_capacity);
+            budget.leave(
+                self.budget_worker,
+                state.queued_capacity + state.in_flight_capacity,
+            );
         }
     }
 }
@@ -717,8 +730,9 @@ mod tests {
 
     #[tokio::test]
     async fn copy_buffers_count_against_the_budget_until_written_or_dropped() {
-        let budget = Arc::new(QueueBudget::new(0));
-        let outbox = Outbox::new(1 << 20, OverflowPolicy::Close).with_budget(Arc::clone(&budget));
+        let budget = Arc::new(QueueBudget::new(0, 1));
+        let outbox =
+            Outbox::new(1 << 20, OverflowPolicy::Close).with_budget(Arc::clone(&budget), 0);
         for _ in 0..100 {
             outbox.push(&text(50));
         }
@@ -741,16 +755,17 @@ mod tests {
         assert_eq!(budget.held(), with_new_tail - held);
         drop(outbox);
         assert_eq!(budget.held(), 0);
-        assert_eq!(budget.fair_share(), 0);
+        assert_eq!(budget.fair_share(0), 0);
     }
 
     #[test]
     fn a_spent_budget_closes_the_queue_past_its_share_and_spares_the_short_one() {
         // Two queues: a share is 32 KiB of the 64 KiB budget.
-        let budget = Arc::new(QueueBudget::new(64 << 10));
-        let behind = Outbox::new(1 << 20, OverflowPolicy::Close).with_budget(Arc::clone(&budget));
+        let budget = Arc::new(QueueBudget::new(64 << 10, 1));
+        let behind =
+            Outbox::new(1 << 20, OverflowPolicy::Close).with_budget(Arc::clone(&budget), 0);
         let keeping_up =
-            Outbox::new(1 << 20, OverflowPolicy::Close).with_budget(Arc::clone(&budget));
+            Outbox::new(1 << 20, OverflowPolicy::Close).with_budget(Arc::clone(&budget), 0);
         keeping_up.push(&text(100));
         let mut pushed = 0;
         while behind.push(&text(500)) == Pushed::Queued {

@@ -23,8 +23,10 @@
 //! What is counted is memory, not messages: the capacity of the buffers
 //! small frames are copied into, counted when a queue takes or grows one and
 //! released when the writer has written it or the queue is dropped. A queue
-//! grows a buffer rarely (it doubles), so the shared counter is touched a
-//! few times per burst, not once per push. Large frames are queued by
+//! grows a buffer rarely (it doubles), so the counter is touched a few
+//! times per burst, not once per push; and each worker has its own part of
+//! the budget (its share of the limit, on its own cache line), so workers
+//! never write a common counter. Large frames are queued by
 //! reference and shared by every queue they were published to; they are not
 //! counted here, only against each peer's own limit.
 
@@ -35,15 +37,28 @@ use tokio::sync::Notify;
 
 use crate::shared::Shared;
 
-/// The shared budget of a server's send queues.
+/// One worker's part of the budget, on a cache line of its own: the queues
+/// of a worker count against it from that worker's thread only, so two
+/// workers never write the same line (the budget must not become the one
+/// shared counter every core fights over).
 #[derive(Debug, Default)]
+#[repr(align(128))]
+struct Share {
+    /// Bytes of send buffers held by this worker's queues.
+    held: AtomicUsize,
+    /// This worker's queues counting against the budget.
+    queues: AtomicUsize,
+}
+
+/// The budget of a server's send queues, split evenly between its workers
+/// (connections are spread evenly over them).
+#[derive(Debug)]
 pub(crate) struct QueueBudget {
     /// Most bytes all queues may hold; 0 for no budget.
     limit: usize,
-    /// Bytes of send buffers held by all queues.
-    held: AtomicUsize,
-    /// Queues counting against the budget.
-    queues: AtomicUsize,
+    /// `limit` divided between the shares.
+    share_limit: usize,
+    shares: Box<[Share]>,
     /// Peers closed because the budget was spent.
     closed: AtomicU64,
     /// Wakes the pass that closes the queues furthest behind.
@@ -62,11 +77,16 @@ pub(crate) enum Standing {
 }
 
 impl QueueBudget {
-    /// A budget of `limit` bytes (0: none, only counted).
-    pub(crate) fn new(limit: usize) -> Self {
+    /// A budget of `limit` bytes (0: none, only counted) for `workers`
+    /// workers.
+    pub(crate) fn new(limit: usize, workers: usize) -> Self {
+        let workers = workers.max(1);
         Self {
             limit,
-            ..Self::default()
+            share_limit: limit / workers,
+            shares: (0..workers).map(|_| Share::default()).collect(),
+            closed: AtomicU64::new(0),
+            spent: Notify::new(),
         }
     }
 
@@ -75,42 +95,48 @@ impl QueueBudget {
         self.limit
     }
 
-    /// A queue starts counting against the budget.
-    pub(crate) fn join(&self) {
-        self.queues.fetch_add(1, Ordering::Relaxed);
+    fn share(&self, worker: usize) -> &Share {
+        // Workers are numbered from 0; the fallback keeps a bad index from
+        // becoming a panic.
+        self.shares.get(worker).unwrap_or(&self.shares[0])
     }
 
-    /// A queue stops counting, releasing what it still held.
-    pub(crate) fn leave(&self, held: usize) {
-        self.release(held);
-        self.queues.fetch_sub(1, Ordering::Relaxed);
+    /// A queue of `worker` starts counting against the budget.
+    pub(crate) fn join(&self, worker: usize) {
+        self.share(worker).queues.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts `bytes` more, and says where that leaves the budget.
-    pub(crate) fn take(&self, bytes: usize) -> Standing {
-        let held = self.held.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        if self.limit == 0 || held <= self.limit {
+    /// A queue of `worker` stops counting, releasing what it still held.
+    pub(crate) fn leave(&self, worker: usize, held: usize) {
+        self.release(worker, held);
+        self.share(worker).queues.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Counts `bytes` more on `worker`'s share, and says where that leaves it.
+    pub(crate) fn take(&self, worker: usize, bytes: usize) -> Standing {
+        let held = self.share(worker).held.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if self.limit == 0 || held <= self.share_limit {
             return Standing::Within;
         }
         self.spent.notify_one();
-        if held > self.limit.saturating_mul(2) {
+        if held > self.share_limit.saturating_mul(2) {
             Standing::Overrun
         } else {
             Standing::Spent
         }
     }
 
-    /// Counts `bytes` less.
-    pub(crate) fn release(&self, bytes: usize) {
+    /// Counts `bytes` less on `worker`'s share.
+    pub(crate) fn release(&self, worker: usize, bytes: usize) {
         if bytes != 0 {
-            self.held.fetch_sub(bytes, Ordering::Relaxed);
+            self.share(worker).held.fetch_sub(bytes, Ordering::Relaxed);
         }
     }
 
-    /// The share of the budget one queue may hold before it is the one
-    /// closed when the budget is spent.
-    pub(crate) fn fair_share(&self) -> usize {
-        self.limit / self.queues.load(Ordering::Relaxed).max(1)
+    /// The part of `worker`'s share one of its queues may hold before it is
+    /// the one closed when the budget is overrun.
+    pub(crate) fn fair_share(&self, worker: usize) -> usize {
+        self.share_limit / self.share(worker).queues.load(Ordering::Relaxed).max(1)
     }
 
     /// Records a peer closed for the budget.
@@ -118,9 +144,16 @@ impl QueueBudget {
         self.closed.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Bytes held by `worker`'s queues now.
+    fn held_on(&self, worker: usize) -> usize {
+        self.share(worker).held.load(Ordering::Relaxed)
+    }
+
     /// Bytes held by all queues now.
     pub(crate) fn held(&self) -> usize {
-        self.held.load(Ordering::Relaxed)
+        (0..self.shares.len())
+            .map(|worker| self.held_on(worker))
+            .sum()
     }
 
     /// Peers closed so far because the budget was spent.
@@ -142,29 +175,40 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     }
 }
 
-/// One pass: ranks the queues by bytes behind and closes from the top until
-/// the budget is back under nine tenths of its limit.
+/// One pass: on every worker whose share is spent, ranks that worker's
+/// queues by how far behind they are and closes from the top until the
+/// share is back under nine tenths.
 fn close_furthest_behind(shared: &Shared, budget: &QueueBudget) {
-    let target = budget.limit - budget.limit / 10;
-    let mut held = budget.held();
-    if held <= target {
+    let target = budget.share_limit - budget.share_limit / 10;
+    let mut held: Vec<usize> = (0..budget.shares.len())
+        .map(|worker| budget.held_on(worker))
+        .collect();
+    if held.iter().all(|&held| held <= target) {
         return;
     }
     let mut ranked: Vec<_> = shared
         .peers()
         .into_iter()
+        .filter(|peer| {
+            held.get(peer.outbox().budget_worker())
+                .is_some_and(|&h| h > target)
+        })
         .filter_map(|peer| Some((peer.outbox().behind()?, peer)))
         .collect();
     // Furthest behind first.
     ranked.sort_unstable_by_key(|(behind, _)| std::cmp::Reverse(*behind));
     let mut closed = 0usize;
     for (behind, peer) in ranked {
-        if held <= target {
-            break;
+        let worker = peer.outbox().budget_worker();
+        let Some(held) = held.get_mut(worker) else {
+            continue;
+        };
+        if *held <= target {
+            continue;
         }
         if peer.outbox().close_for_budget(budget.limit) {
             closed += 1;
-            held = held.saturating_sub(behind.freeable);
+            *held = held.saturating_sub(behind.freeable);
         }
     }
     if closed > 0 {
@@ -208,27 +252,37 @@ mod tests {
 
     #[test]
     fn the_budget_is_spent_past_its_limit_and_shared_fairly() {
-        let budget = QueueBudget::new(1000);
+        let budget = QueueBudget::new(1000, 1);
         for _ in 0..4 {
-            budget.join();
+            budget.join(0);
         }
-        assert_eq!(budget.fair_share(), 250);
-        assert_eq!(budget.take(600), Standing::Within);
-        assert_eq!(budget.take(400), Standing::Within);
-        assert_eq!(budget.take(1), Standing::Spent);
-        assert_eq!(budget.take(1000), Standing::Overrun);
-        budget.release(1000);
-        budget.release(501);
+        assert_eq!(budget.fair_share(0), 250);
+        assert_eq!(budget.take(0, 600), Standing::Within);
+        assert_eq!(budget.take(0, 400), Standing::Within);
+        assert_eq!(budget.take(0, 1), Standing::Spent);
+        assert_eq!(budget.take(0, 1000), Standing::Overrun);
+        budget.release(0, 1000);
+        budget.release(0, 501);
         assert_eq!(budget.held(), 500);
-        budget.leave(500);
+        budget.leave(0, 500);
         assert_eq!(budget.held(), 0);
-        assert_eq!(budget.fair_share(), 333);
+        assert_eq!(budget.fair_share(0), 333);
+    }
+
+    #[test]
+    fn each_worker_has_its_part_of_the_budget() {
+        let budget = QueueBudget::new(1000, 2);
+        assert_eq!(budget.take(0, 500), Standing::Within);
+        assert_eq!(budget.take(1, 400), Standing::Within);
+        assert_eq!(budget.take(0, 1), Standing::Spent);
+        assert_eq!(budget.take(1, 100), Standing::Within);
+        assert_eq!(budget.held(), 1001);
     }
 
     #[test]
     fn no_limit_only_counts() {
-        let budget = QueueBudget::new(0);
-        assert_eq!(budget.take(usize::MAX / 2), Standing::Within);
+        let budget = QueueBudget::new(0, 1);
+        assert_eq!(budget.take(0, usize::MAX / 2), Standing::Within);
         assert_eq!(budget.held(), usize::MAX / 2);
     }
 }
