@@ -22,14 +22,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::response::Response;
-use http::{HeaderValue, StatusCode, header};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
-use super::service::plain;
+use super::service::unavailable;
 
 /// Refused connections being answered at once, per listener. Each lives at
 /// most `header_read_timeout`; past this many, new ones are closed at once
@@ -83,7 +81,11 @@ impl Refusals {
         }
         let answering = Arc::clone(&self.answering);
         tokio::spawn(async move {
-            let service = service_fn(|_request| async { Ok::<_, Infallible>(unavailable()) });
+            let service = service_fn(|_request| async {
+                Ok::<_, Infallible>(unavailable(
+                    "the server is at its connection limit; retry shortly\n",
+                ))
+            });
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout)
@@ -94,18 +96,6 @@ impl Refusals {
             answering.fetch_sub(1, Ordering::AcqRel);
         });
     }
-}
-
-/// `503` with `Retry-After: 1` and `Connection: close`.
-fn unavailable() -> Response {
-    let mut response = plain(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the server is at its connection limit; retry shortly\n",
-    );
-    let headers = response.headers_mut();
-    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
 }
 
 /// Makes sure the process may open enough files for `max_connections`:

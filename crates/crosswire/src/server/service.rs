@@ -227,10 +227,12 @@ pub(crate) async fn handle(
 /// What a draining server answers a new WebSocket or event stream: come
 /// back later, to another instance.
 fn draining_refusal() -> Response {
-    let mut response = plain(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the server is shutting down; retry shortly\n",
-    );
+    unavailable("the server is shutting down; retry shortly\n")
+}
+
+/// `503` with `Retry-After: 1` and `Connection: close`, saying why.
+pub(crate) fn unavailable(why: &'static str) -> Response {
+    let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, why);
     let headers = response.headers_mut();
     headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     headers.insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -2,24 +2,11 @@
 //! 6455 gives it (1002 protocol error, 1007 bad UTF-8, 1009 too big), and
 //! the server serving the next client on the same port right after.
 
-use crosswire::prelude::*;
+use crosswire::config::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::support::*;
-
-fn echo() -> App {
-    App::new().websocket(
-        "/",
-        hooks().message(|peer: Peer, message: Message| async move { peer.send(message) }),
-    )
-}
-
-async fn assert_serves(server: &TestServer) {
-    let mut client = connect(server, "/").await;
-    send_text(&mut client, "next").await;
-    assert_eq!(next_text(&mut client).await, "next");
-}
 
 /// Sends `bytes` on a fresh connection and returns the server's close code;
 /// then checks that a new client is served.
@@ -55,14 +42,14 @@ async fn read_frame(raw: &mut TcpStream) -> (u8, Vec<u8>) {
 
 #[tokio::test]
 async fn an_unmasked_frame_closes_1002() {
-    let server = start(echo()).await;
+    let server = start(echo_app(Config::default())).await;
     let unmasked = [0x81, 0x02, b'h', b'i'];
     assert_eq!(close_code_after(&server, &unmasked).await, Some(1002));
 }
 
 #[tokio::test]
 async fn reserved_bits_without_an_extension_close_1002() {
-    let server = start(echo()).await;
+    let server = start(echo_app(Config::default())).await;
     for rsv in [0x40, 0x20, 0x10] {
         let frame = client_frame(0x81 | rsv, b"hi");
         assert_eq!(
@@ -75,7 +62,7 @@ async fn reserved_bits_without_an_extension_close_1002() {
 
 #[tokio::test]
 async fn reserved_opcodes_close_1002() {
-    let server = start(echo()).await;
+    let server = start(echo_app(Config::default())).await;
     for opcode in (3..=7).chain(11..=15) {
         let frame = client_frame(0x80 | opcode, b"");
         assert_eq!(
@@ -88,7 +75,7 @@ async fn reserved_opcodes_close_1002() {
 
 #[tokio::test]
 async fn fragmentation_errors_close_1002() {
-    let server = start(echo()).await;
+    let server = start(echo_app(Config::default())).await;
     // A first fragment with opcode 0 (continuation of nothing).
     let frame = client_frame(0x00, b"tail");
     assert_eq!(close_code_after(&server, &frame).await, Some(1002));
@@ -106,7 +93,7 @@ async fn fragmentation_errors_close_1002() {
 
 #[tokio::test]
 async fn bad_control_frames_close_1002() {
-    let server = start(echo()).await;
+    let server = start(echo_app(Config::default())).await;
     // FIN=0 on a ping, RSV1 on a ping, a ping of 126 bytes.
     for frame in [
         client_frame(0x09, b"ping"),
@@ -120,14 +107,14 @@ async fn bad_control_frames_close_1002() {
 
 #[tokio::test]
 async fn a_64_bit_length_with_the_top_bit_set_closes_1002() {
-    let server = start(echo()).await;
+    let server = start(echo_app(Config::default())).await;
     let frame = header_only(0x82, 1 << 63);
     assert_eq!(close_code_after(&server, &frame).await, Some(1002));
 }
 
 #[tokio::test]
 async fn a_declared_length_past_max_frame_size_closes_1009_before_the_payload() {
-    let server = start(echo()).await;
+    let server = start(echo_app(Config::default())).await;
     // 1 MiB is the default limit; no payload follows the header, so only a
     // check made before reading it can answer.
     let frame = header_only(0x82, (1 << 20) + 1);
@@ -136,7 +123,7 @@ async fn a_declared_length_past_max_frame_size_closes_1009_before_the_payload() 
 
 #[tokio::test]
 async fn invalid_utf8_closes_1007_whole_or_split() {
-    let server = start(echo()).await;
+    let server = start(echo_app(Config::default())).await;
     let frame = client_frame(0x81, &[b'o', b'k', 0xc3, 0x28]);
     assert_eq!(close_code_after(&server, &frame).await, Some(1007));
     // A two-byte sequence cut between fragments, then continued wrongly.
@@ -147,7 +134,7 @@ async fn invalid_utf8_closes_1007_whole_or_split() {
 
 #[tokio::test]
 async fn a_code_point_split_across_fragments_is_one_valid_message() {
-    let server = start(echo()).await;
+    let server = start(echo_app(Config::default())).await;
     let mut raw = raw_upgrade(server.addr, "/").await;
     let text = "é€😀";
     let bytes = text.as_bytes();
@@ -167,7 +154,7 @@ async fn a_code_point_split_across_fragments_is_one_valid_message() {
 
 #[tokio::test]
 async fn bad_close_frames_close_1002() {
-    let server = start(echo()).await;
+    let server = start(echo_app(Config::default())).await;
     let one_byte = client_frame(0x88, &[0x03]);
     assert_eq!(close_code_after(&server, &one_byte).await, Some(1002));
     for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000] {
@@ -186,7 +173,7 @@ async fn bad_close_frames_close_1002() {
 
 #[tokio::test]
 async fn data_after_a_close_frame_is_ignored() {
-    let server = start(echo()).await;
+    let server = start(echo_app(Config::default())).await;
     let mut raw = raw_upgrade(server.addr, "/").await;
     let mut bytes = client_frame(0x88, &1000u16.to_be_bytes());
     bytes.extend(client_frame(0x81, b"after close"));
@@ -205,7 +192,7 @@ async fn data_after_a_close_frame_is_ignored() {
 
 #[tokio::test]
 async fn ten_thousand_frames_in_one_segment_are_processed_in_order() {
-    let server = start(echo()).await;
+    let server = start(echo_app(Config::default())).await;
     let mut raw = raw_upgrade(server.addr, "/").await;
     let mut burst = Vec::new();
     for i in 0..10_000u32 {

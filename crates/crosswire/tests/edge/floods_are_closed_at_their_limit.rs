@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use crosswire::OverflowPolicy;
 use crosswire::config::Config;
-use crosswire::prelude::*;
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -20,22 +19,9 @@ const CONTINUATION: u8 = 0x0;
 const PING: u8 = 0x9;
 const FIN: u8 = 0x80;
 
-fn echo(config: Config) -> App {
-    App::with_config(config).websocket(
-        "/",
-        hooks().message(|peer: Peer, message: Message| async move { peer.send(message) }),
-    )
-}
-
-async fn assert_serves(server: &TestServer) {
-    let mut client = connect(server, "/").await;
-    send_text(&mut client, "next").await;
-    assert_eq!(next_text(&mut client).await, "next");
-}
-
 #[tokio::test]
 async fn a_message_in_too_many_frames_closes_1009() {
-    let server = start(echo(Config::default())).await;
+    let server = start(echo_app(Config::default())).await;
     // At the limit: 1 024 frames make one message.
     let mut raw = raw_upgrade(server.addr, "/").await;
     let mut bytes = client_frame(TEXT, b"a");
@@ -64,7 +50,7 @@ async fn a_message_in_too_many_frames_closes_1009() {
 
 #[tokio::test]
 async fn a_ping_flood_closes_1008() {
-    let server = start(echo(Config::default())).await;
+    let server = start(echo_app(Config::default())).await;
     let mut raw = raw_upgrade(server.addr, "/").await;
     let mut bytes = Vec::new();
     for _ in 0..300 {
@@ -108,7 +94,7 @@ fn rate_limited(policy: OverflowPolicy) -> Config {
 
 #[tokio::test]
 async fn messages_over_the_rate_close_1008() {
-    let server = start(echo(rate_limited(OverflowPolicy::Close))).await;
+    let server = start(echo_app(rate_limited(OverflowPolicy::Close))).await;
     let mut client = connect(&server, "/").await;
     for n in 0..50 {
         send_text(&mut client, &n.to_string()).await;
@@ -132,7 +118,7 @@ async fn messages_over_the_rate_close_1008() {
 
 #[tokio::test]
 async fn messages_over_the_rate_are_dropped_and_counted() {
-    let server = start(echo(rate_limited(OverflowPolicy::DropMessage))).await;
+    let server = start(echo_app(rate_limited(OverflowPolicy::DropMessage))).await;
     let mut client = connect(&server, "/").await;
     for n in 0..50 {
         send_text(&mut client, &n.to_string()).await;

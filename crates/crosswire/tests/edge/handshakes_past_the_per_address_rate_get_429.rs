@@ -6,40 +6,22 @@
 use std::time::Duration;
 
 use crosswire::config::Config;
-use crosswire::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::support::*;
 
-fn echo(config: Config) -> App {
-    App::with_config(config).websocket(
-        "/",
-        hooks().message(|peer: Peer, message: Message| async move { peer.send(message) }),
-    )
-}
-
 /// The status line and headers the server answers an upgrade with.
 async fn upgrade_head(server: &TestServer) -> (TcpStream, String) {
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    stream
-        .write_all(upgrade_request(server.addr, "/", "").as_bytes())
-        .await
-        .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        stream.read_exact(&mut byte).await.unwrap();
-        head.push(byte[0]);
-    }
-    (stream, String::from_utf8(head).unwrap())
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    upgrade_answer(stream, server.addr, "/", "").await
 }
 
 #[tokio::test]
 async fn handshakes_past_the_per_address_rate_get_429() {
     let mut config = Config::default();
     config.server.max_handshakes_per_ip_per_second = 5;
-    let server = start(echo(config)).await;
+    let server = start(echo_app(config)).await;
     let mut accepted = Vec::new();
     let mut refused = Vec::new();
     for _ in 0..8 {
@@ -72,7 +54,7 @@ async fn handshakes_past_the_per_address_rate_get_429() {
 
 #[tokio::test]
 async fn by_default_handshakes_are_not_limited() {
-    let server = start(echo(Config::default())).await;
+    let server = start(echo_app(Config::default())).await;
     for _ in 0..50 {
         let (_, head) = upgrade_head(&server).await;
         assert!(head.starts_with("HTTP/1.1 101"), "{head}");

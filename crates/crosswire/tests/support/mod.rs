@@ -186,6 +186,19 @@ pub async fn raw_upgrade_with(addr: SocketAddr, path: &str, extra: &str) -> (Tcp
 
 /// Upgrades an already connected `stream` (a socket set up by the test).
 pub async fn upgrade_stream(
+    stream: TcpStream,
+    addr: SocketAddr,
+    path: &str,
+    extra: &str,
+) -> (TcpStream, String) {
+    let (stream, head) = upgrade_answer(stream, addr, path, extra).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    (stream, head)
+}
+
+/// Sends an upgrade request on `stream` and returns the answer's head,
+/// whatever its status.
+pub async fn upgrade_answer(
     mut stream: TcpStream,
     addr: SocketAddr,
     path: &str,
@@ -201,9 +214,23 @@ pub async fn upgrade_stream(
         stream.read_exact(&mut byte).await.unwrap();
         head.push(byte[0]);
     }
-    let head = String::from_utf8(head).unwrap();
-    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    (stream, head)
+    (stream, String::from_utf8(head).unwrap())
+}
+
+/// An app whose `/` route echoes every message.
+pub fn echo_app(config: crosswire::config::Config) -> App {
+    use crosswire::prelude::*;
+    App::with_config(config).websocket(
+        "/",
+        hooks().message(|peer: Peer, message: Message| async move { peer.send(message) }),
+    )
+}
+
+/// Checks that a new client of `server`'s echo route is served.
+pub async fn assert_serves(server: &TestServer) {
+    let mut client = connect(server, "/").await;
+    send_text(&mut client, "next").await;
+    assert_eq!(next_text(&mut client).await, "next");
 }
 
 /// A masked client frame.
