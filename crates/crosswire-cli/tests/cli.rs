@@ -77,21 +77,24 @@ fn routes_prints_method_path_kind_and_file() {
     let output = crosswire(&["routes", "--dir", dir.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
     let expected = "\
-METHOD  PATH            KIND       FILE
-ANY     /               http       src/server/routes/index.rs
-GET     /dashboard      http       src/server/routes/(admin)/dashboard.get.rs
-GET     /files/{*path}  http       src/server/routes/files/[...path].get.rs
-GET     /hello          http       src/server/routes/hello.get.rs
-GET     /items          http       src/server/routes/items/index.get.rs
-POST    /items          http       src/server/routes/items/index.post.rs
-ANY     /items          http       src/server/routes/items/index.rs
-ANY     /rooms/{room}   websocket  src/server/routes/rooms/[room].rs
-GET     /rss.xml        http       src/server/routes/rss.xml.get.rs
-ANY     /users/me       http       src/server/routes/users/me.rs
-ANY     /users/{*rest}  http       src/server/routes/users/[...rest].rs
-ANY     /users/{id}     both       src/server/routes/users/[id].rs
-ANY     /ws/echo        websocket  src/server/routes/ws/echo.rs
-ANY     /{*_}           http       src/server/routes/[...].rs
+METHOD  PATH                  KIND             FILE
+ANY     /                     http             src/server/routes/index.rs
+ANY     /api/param/{test-id}  both             src/server/routes/api/param/[test-id].rs
+GET     /dashboard            http             src/server/routes/(admin)/dashboard.get.rs
+GET     /env                  http, prod only  src/server/routes/env/index.get.prod.rs
+ANY     /env                  http, dev only   src/server/routes/env/index.dev.rs
+GET     /files/{*path}        http             src/server/routes/files/[...path].get.rs
+GET     /hello                http             src/server/routes/hello.get.rs
+GET     /items                http             src/server/routes/items/index.get.rs
+POST    /items                http             src/server/routes/items/index.post.rs
+ANY     /items                http             src/server/routes/items/index.rs
+ANY     /rooms/{room}         websocket        src/server/routes/rooms/[room].rs
+GET     /rss.xml              http             src/server/routes/rss.xml.get.rs
+ANY     /users/me             http             src/server/routes/users/me.rs
+ANY     /users/{*rest}        http             src/server/routes/users/[...rest].rs
+ANY     /users/{id}           both             src/server/routes/users/[id].rs
+ANY     /ws/echo              websocket        src/server/routes/ws/echo.rs
+ANY     /{*_}                 http             src/server/routes/[...].rs
 ";
     assert_eq!(stdout(&output), expected);
 }

@@ -60,6 +60,7 @@
 //! - [`config`]: `crosswire.toml` and `CROSSWIRE_*` overrides, with defaults
 //!   that protect a public server.
 //! - [`ServerHandle`]: publish and list peers from HTTP handlers.
+//! - [`under_dev_server`]: whether `crosswire dev` runs the app.
 //! - [`include_routes!`]: the routes `crosswire-build` generates from the
 //!   files of `src/server/routes` (`api/ws/chat.rs` serves `/api/ws/chat`).
 
@@ -67,6 +68,7 @@
 
 pub mod broker;
 pub mod config;
+mod dev_server;
 mod error;
 mod file_routes;
 mod handle;
@@ -77,6 +79,7 @@ pub mod sse;
 pub mod ws;
 
 pub use config::{BrokerConfig, Compression, Config, ConfigError, OverflowPolicy};
+pub use dev_server::{DEV_SERVER_VAR, under_dev_server};
 pub use error::{CloseError, PushError, SendError, ServeError, WebSocketError};
 pub use handle::{MissingServerHandle, ServerHandle};
 pub use server::{App, Server, shutdown_signal};
