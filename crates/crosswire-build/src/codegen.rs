@@ -84,7 +84,11 @@ pub fn generate(table: &RouteTable) -> String {
     }
     // Branches reassign `app`, which is then `mut`; without them the function
     // is one chain, so a reader (and clippy) sees no needless binding.
-    let binding = if branches.is_empty() { "app" } else { "mut app" };
+    let binding = if branches.is_empty() {
+        "app"
+    } else {
+        "mut app"
+    };
     let _ = writeln!(
         out,
         "/// Registers the route files under `{shown_dir}` on `app`.\n\

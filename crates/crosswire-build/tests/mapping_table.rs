@@ -20,7 +20,13 @@ const PROD: Option<Env> = Some(Env::Prod);
 const PRERENDER: Option<Env> = Some(Env::Prerender);
 
 /// Path, method, environment, Nitro's pattern, axum's pattern.
-type Row = (&'static str, Option<Method>, Option<Env>, &'static str, &'static str);
+type Row = (
+    &'static str,
+    Option<Method>,
+    Option<Env>,
+    &'static str,
+    &'static str,
+);
 
 #[rustfmt::skip]
 const TABLE: &[Row] = &[
