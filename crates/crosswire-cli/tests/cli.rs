@@ -241,7 +241,7 @@ fn new_writes_an_app_that_depends_on_this_checkout() {
     assert!(manifest.contains("\n[workspace]\n"), "{manifest}");
     assert!(
         manifest.contains(&format!(
-            "crosswire = {{ path = '{}' }}",
+            "crosswire = {{ path = '{}', features = [\"logging\"] }}",
             crates.join("crosswire").display()
         )),
         "{manifest}"
@@ -293,7 +293,8 @@ fn new_takes_another_checkout_or_a_version() {
     assert!(output.status.success(), "{}", stderr(&output));
     let manifest = std::fs::read_to_string(by_version.join("Cargo.toml")).unwrap();
     assert!(
-        manifest.contains("crosswire = \"0.1\"") && manifest.contains("crosswire-build = \"0.1\""),
+        manifest.contains("crosswire = { version = \"0.1\", features = [\"logging\"] }")
+            && manifest.contains("crosswire-build = \"0.1\""),
         "{manifest}"
     );
 }

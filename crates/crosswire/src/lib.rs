@@ -60,6 +60,9 @@
 //! - [`config`]: `crosswire.toml` and `CROSSWIRE_*` overrides, with defaults
 //!   that protect a public server.
 //! - [`ServerHandle`]: publish and list peers from HTTP handlers.
+//! - `logging` (feature `logging`): `RUST_LOG` levels and text or JSON log
+//!   lines (`CROSSWIRE_LOG_FORMAT=json`) for apps that want Crosswire's
+//!   usual setup.
 //! - [`under_dev_server`]: whether `crosswire dev` runs the app.
 //! - [`include_routes!`]: the routes `crosswire-build` generates from the
 //!   files of `src/server/routes` (`api/ws/chat.rs` serves `/api/ws/chat`).
@@ -72,6 +75,8 @@ mod dev_server;
 mod error;
 mod file_routes;
 mod handle;
+#[cfg(feature = "logging")]
+pub mod logging;
 mod pubsub;
 pub mod server;
 mod shared;
