@@ -28,6 +28,8 @@
 //!
 //! - [`route_for`]: the naming rules, a pure function of a relative path,
 //!   checked against Nitro's scanner by a table of cases.
+//! - [`Env`]: the `.dev` / `.prod` / `.prerender` suffixes, and when a file
+//!   limited by one is served.
 //! - [`exports_of`]: what a file exports, read with `syn`.
 //! - [`scan`]: a folder into a [`RouteTable`], refusing conflicts.
 //! - [`generate`]: the table into plain Rust (`#[path]` modules and one

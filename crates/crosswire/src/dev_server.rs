@@ -4,7 +4,8 @@
 //! the port people open to it, so during development the app's own address
 //! is an internal detail: an app that prints it puts a second, wrong URL
 //! right above the dev server's "app ready at ...". Apps ask
-//! [`under_dev_server`] before announcing their address, and file routes
+//! [`under_dev_server`] before announcing their address (the server's own
+//! `listening` log line drops to `debug` then), and file routes
 //! limited to `.dev` are registered under the dev server even in a release
 //! build.
 
