@@ -19,7 +19,9 @@
 //! panic) carries those fields; the span itself prints nothing, and nothing
 //! is logged per message at any level above `trace`. Opens and closes (with
 //! the close code and reason) are `debug` events: one line per connection
-//! is too many for a busy server's default log.
+//! is too many for a busy server's default log. An enabled span is kept by
+//! the subscriber for the connection's life; with `crosswire::ws` at `warn`
+//! it is disabled and costs nothing.
 
 use std::future::Future;
 use std::pin::Pin;
