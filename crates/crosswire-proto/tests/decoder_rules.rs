@@ -423,3 +423,36 @@ fn splitting_the_stream_does_not_change_the_events() {
         );
     }
 }
+
+#[test]
+fn a_message_may_come_in_up_to_max_fragments_frames() {
+    let config = DecoderConfig::default().with_max_fragments(4);
+    let mut stream = client_frame(TEXT, b"a", MASK);
+    for _ in 0..2 {
+        stream.extend(client_frame(CONTINUATION, b"b", MASK));
+    }
+    stream.extend(client_frame(CONTINUATION | FIN, b"c", MASK));
+    let (events, error) = decode_chunks(config, [stream.as_slice()]);
+    assert_eq!(error, None);
+    assert_eq!(events, vec![Event::Text("abbc".into())]);
+}
+
+#[test]
+fn a_hundred_thousand_empty_continuations_fail_at_the_fragment_limit() {
+    let mut stream = client_frame(TEXT, b"", MASK);
+    let empty = client_frame(CONTINUATION, b"", MASK);
+    for _ in 0..100_000 {
+        stream.extend_from_slice(&empty);
+    }
+    let mut decoder = Decoder::new(DecoderConfig::default());
+    let mut buf = BytesMut::from(stream.as_slice());
+    let error = match decoder.decode(&mut buf) {
+        Ok(Some(event)) => panic!("unexpected {event:?}"),
+        Ok(None) => panic!("the decoder kept waiting"),
+        Err(error) => error,
+    };
+    assert_eq!(error, ProtocolError::TooManyFragments { limit: 1024 });
+    assert_eq!(error.close_code(), 1009);
+    // It stopped at the limit: the rest of the stream was never parsed.
+    assert!(buf.len() > (100_000 - 1100) * empty.len());
+}

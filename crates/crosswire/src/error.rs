@@ -22,6 +22,16 @@ pub enum ServeError {
         /// Why it was rejected.
         reason: String,
     },
+    /// A setting given in code holds a value the server cannot run with
+    /// (values loaded by [`Config::load`](crate::Config::load) are checked
+    /// there already); fix the setting.
+    #[error("invalid setting `{key}`: {reason}")]
+    Setting {
+        /// The setting, as `section.key`.
+        key: &'static str,
+        /// What was expected.
+        reason: String,
+    },
     /// Reading the listener's address or accepting failed at the OS level.
     #[error("listener error: {0}")]
     Io(#[from] io::Error),
@@ -71,6 +81,29 @@ pub enum WebSocketError {
         /// The configured byte budget of the queue.
         limit: usize,
     },
+    /// The server's budget for all send queues (`[server] max_queued_bytes`)
+    /// was spent while this peer held more than its share of it.
+    #[error(
+        "the server's {limit}-byte budget for send queues was spent while this peer was behind"
+    )]
+    ServerQueueBudget {
+        /// The configured budget of all queues together.
+        limit: usize,
+    },
+    /// The client sent more pings and pongs per second than
+    /// `[websocket] max_control_frames_per_second` allows.
+    #[error("more than {limit} control frames a second")]
+    ControlFrameFlood {
+        /// The configured limit.
+        limit: u32,
+    },
+    /// The client sent more messages per second than `[websocket]
+    /// max_messages_per_second` allows.
+    #[error("more than {limit} messages a second")]
+    MessageRate {
+        /// The configured limit.
+        limit: u32,
+    },
     /// The client stayed silent longer than the idle timeout.
     #[error("no data from the client for {0:?}")]
     IdleTimeout(std::time::Duration),
@@ -84,7 +117,10 @@ impl WebSocketError {
     pub fn close_code(&self) -> u16 {
         match self {
             WebSocketError::Protocol(e) => e.close_code(),
-            WebSocketError::SendQueueFull { .. } => 1008,
+            WebSocketError::SendQueueFull { .. }
+            | WebSocketError::ServerQueueBudget { .. }
+            | WebSocketError::ControlFrameFlood { .. }
+            | WebSocketError::MessageRate { .. } => 1008,
             WebSocketError::IdleTimeout(_) => 1001,
             WebSocketError::Io(_) => 1006,
         }

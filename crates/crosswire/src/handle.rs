@@ -47,6 +47,18 @@ impl ServerHandle {
         self.shared.broker_stats()
     }
 
+    /// What the WebSocket send queues hold against the server's budget
+    /// (`[server] max_queued_bytes`), and how many peers it closed.
+    pub fn send_queue_stats(&self) -> crate::ws::SendQueueStats {
+        self.shared.queue_budget.stats()
+    }
+
+    /// What the per-peer rate limits (`[websocket]
+    /// max_control_frames_per_second`, `max_messages_per_second`) did.
+    pub fn rate_limit_stats(&self) -> crate::ws::RateLimitStats {
+        self.shared.rate_counters.stats()
+    }
+
     /// Every connected peer of this node, in the order they connected. With
     /// a broker, peers of other nodes are not listed: peers are local.
     pub fn peers(&self) -> Vec<Peer> {

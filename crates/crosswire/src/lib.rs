@@ -57,6 +57,8 @@
 //! - [`broker`]: scale-out across processes: the [`Broker`](broker::Broker)
 //!   contract, the envelope, the in-process bus; Redis and NATS live in
 //!   `crosswire-redis` and `crosswire-nats`.
+//! - `origin`: the `Origin` check that keeps other sites' pages from
+//!   opening WebSockets (and, opt-in, event streams) on this server.
 //! - [`config`]: `crosswire.toml` and `CROSSWIRE_*` overrides, with defaults
 //!   that protect a public server.
 //! - [`ServerHandle`]: publish and list peers from HTTP handlers.
@@ -77,6 +79,7 @@ mod file_routes;
 mod handle;
 #[cfg(feature = "logging")]
 pub mod logging;
+mod origin;
 mod pubsub;
 pub mod server;
 mod shared;

@@ -17,6 +17,7 @@ use crate::broker::{Broker, BrokerLink, link::ErrorCallback};
 use crate::config::{SseConfig, WebSocketConfig};
 use crate::pubsub::TopicHub;
 use crate::ws::outbox::OutFrame;
+use crate::ws::queue_budget::QueueBudget;
 use crate::ws::{Payload, Peer};
 
 #[derive(Debug)]
@@ -31,6 +32,12 @@ pub(crate) struct Shared {
     shutdown: watch::Sender<bool>,
     /// Topic → subscribers, sharded by worker; the publish path.
     pub(crate) topics: TopicHub,
+    /// What all WebSocket send queues may hold together.
+    pub(crate) queue_budget: Arc<QueueBudget>,
+    /// The close code peers get at shutdown.
+    shutdown_close_code: u16,
+    /// What the per-peer rate limits did.
+    pub(crate) rate_counters: crate::ws::rate::RateCounters,
     /// The broker to other nodes, if any, and this node's id.
     node: Arc<NodeBroker>,
     /// Connected peers keyed by a counter, so iteration is insertion order
@@ -46,11 +53,16 @@ impl Shared {
         sse: SseConfig,
         workers: usize,
         broker: Option<Arc<dyn Broker>>,
+        max_queued_bytes: usize,
+        shutdown_close_code: u16,
     ) -> Self {
         let node = Arc::new(NodeBroker::new(broker));
         Self {
             websocket,
             sse,
+            queue_budget: Arc::new(QueueBudget::new(max_queued_bytes)),
+            shutdown_close_code,
+            rate_counters: crate::ws::rate::RateCounters::default(),
             shutdown: watch::Sender::new(false),
             topics: TopicHub::new(workers, Arc::clone(&node)),
             node,
@@ -134,6 +146,18 @@ impl Shared {
     }
 
     /// Tells every event stream, now and later, that the server is stopping.
+    /// The close code and reason peers get at shutdown: the configured
+    /// code, or 1012 (service restart) when `crosswire dev` runs the app (it
+    /// sets `CROSSWIRE_DEV`) and the code was left at its default, so pages
+    /// reconnect to the new build.
+    pub(crate) fn shutdown_close(&self) -> (u16, &'static str) {
+        if self.shutdown_close_code == 1001 && std::env::var_os("CROSSWIRE_DEV").is_some() {
+            (1012, "service restart")
+        } else {
+            (self.shutdown_close_code, "server shutting down")
+        }
+    }
+
     pub(crate) fn begin_shutdown(&self) {
         self.shutdown.send_replace(true);
     }

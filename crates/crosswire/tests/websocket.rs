@@ -13,6 +13,8 @@ mod support;
 mod a_deflate_bomb_closes_1009_with_bounded_memory;
 #[path = "websocket/a_flooding_publisher_does_not_starve_subscribers.rs"]
 mod a_flooding_publisher_does_not_starve_subscribers;
+#[path = "websocket/a_spent_queue_budget_closes_the_peers_furthest_behind.rs"]
+mod a_spent_queue_budget_closes_the_peers_furthest_behind;
 #[path = "websocket/bad_frames_close_with_the_right_code.rs"]
 mod bad_frames_close_with_the_right_code;
 #[path = "websocket/close_codes_reach_the_close_hook.rs"]
@@ -45,5 +47,7 @@ mod pings_and_pongs;
 mod publish_excludes_sender;
 #[path = "websocket/slow_reader_is_closed_with_1008.rs"]
 mod slow_reader_is_closed_with_1008;
+#[path = "websocket/the_drain_hook_runs_once_a_full_queue_empties.rs"]
+mod the_drain_hook_runs_once_a_full_queue_empties;
 #[path = "websocket/upgrade_hook_shapes_the_handshake.rs"]
 mod upgrade_hook_shapes_the_handshake;

@@ -25,6 +25,8 @@ async fn main() -> ExitCode {
     defaults.websocket.max_message_size = 64 << 20;
     defaults.websocket.max_frame_size = 64 << 20;
     defaults.websocket.send_queue_bytes = 64 << 20;
+    // And 4 MiB messages in 64-byte fragments: 65 536 frames.
+    defaults.websocket.max_fragments = 1 << 20;
     let config = match Config::load_with_defaults(defaults) {
         Ok(config) => config,
         Err(error) => {

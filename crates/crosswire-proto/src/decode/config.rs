@@ -3,6 +3,10 @@
 
 use crate::deflate::InflateParams;
 
+/// Frames per message allowed by default: far more than any client splits a
+/// message into (browsers send one frame per message).
+pub(crate) const DEFAULT_MAX_FRAGMENTS: usize = 1024;
+
 /// Size limits enforced by a [`Decoder`](super::Decoder).
 ///
 /// ```
@@ -24,6 +28,10 @@ pub struct DecoderConfig {
     /// compressed message, inflated with these parameters. `None` (the
     /// default) refuses RSV1 like any other reserved bit.
     pub inflate: Option<InflateParams>,
+    /// Most frames one message may arrive in; more fail with 1009. Without
+    /// it a client could keep one message open forever with empty
+    /// continuation frames, each costing the server a header parse.
+    pub max_fragments: usize,
 }
 
 impl DecoderConfig {
@@ -33,7 +41,15 @@ impl DecoderConfig {
             max_frame_size,
             max_message_size,
             inflate: None,
+            max_fragments: DEFAULT_MAX_FRAGMENTS,
         }
+    }
+
+    /// The same limits, with messages of at most `max_fragments` frames.
+    #[must_use]
+    pub fn with_max_fragments(mut self, max_fragments: usize) -> Self {
+        self.max_fragments = max_fragments;
+        self
     }
 
     /// The same limits, with permessage-deflate negotiated as `params` says.

@@ -25,6 +25,8 @@ pub(super) struct Message {
     data: BytesMut,
     /// Sum of the lengths declared by the frames seen so far, which bounds `data`.
     declared: usize,
+    /// Frames seen so far.
+    fragments: usize,
     utf8: Utf8Validator,
     /// The inflated payload of a compressed message (RSV1 on its first
     /// frame); `data` stays empty for one.
@@ -41,6 +43,7 @@ impl Message {
             // fully buffered never allocates here.
             data: BytesMut::new(),
             declared,
+            fragments: 1,
             utf8: Utf8Validator::new(),
             inflated: compressed.then(Vec::new),
         }
@@ -97,9 +100,21 @@ impl Message {
         self.declared
     }
 
-    /// Records another fragment of `len` bytes, already checked against the limit.
-    pub(super) fn add_declared(&mut self, len: usize) {
+    /// Records another fragment of `len` bytes, already checked against the
+    /// size limit; fails past `max_fragments` frames.
+    pub(super) fn add_fragment(
+        &mut self,
+        len: usize,
+        max_fragments: usize,
+    ) -> Result<(), ProtocolError> {
+        self.fragments += 1;
+        if self.fragments > max_fragments {
+            return Err(ProtocolError::TooManyFragments {
+                limit: max_fragments,
+            });
+        }
         self.declared += len;
+        Ok(())
     }
 
     /// True if no payload byte has been received yet.

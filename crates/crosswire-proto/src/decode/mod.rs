@@ -186,7 +186,7 @@ impl Decoder {
             OpCode::Binary => self.message = Some(Message::new(Kind::Binary, len, compressed)),
             OpCode::Continuation => {
                 if let Some(message) = &mut self.message {
-                    message.add_declared(len);
+                    message.add_fragment(len, self.config.max_fragments)?;
                 }
             }
             OpCode::Close | OpCode::Ping | OpCode::Pong => {}

@@ -60,6 +60,12 @@ pub enum ProtocolError {
         /// The configured `max_message_size`.
         limit: usize,
     },
+    /// One message came in more frames than the configured limit.
+    #[error("message split into more than {limit} frames")]
+    TooManyFragments {
+        /// The configured `max_fragments`.
+        limit: usize,
+    },
 }
 
 impl ProtocolError {
@@ -69,9 +75,9 @@ impl ProtocolError {
             ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData => {
                 CloseCode::INVALID_PAYLOAD
             }
-            ProtocolError::FrameTooLarge { .. } | ProtocolError::MessageTooLarge { .. } => {
-                CloseCode::TOO_BIG
-            }
+            ProtocolError::FrameTooLarge { .. }
+            | ProtocolError::MessageTooLarge { .. }
+            | ProtocolError::TooManyFragments { .. } => CloseCode::TOO_BIG,
             // Includes a malformed close reason: section 7.1.6 leaves the choice
             // open, and Autobahn expects a protocol error there.
             _ => CloseCode::PROTOCOL_ERROR,

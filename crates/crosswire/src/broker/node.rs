@@ -131,6 +131,8 @@ mod tests {
             crate::config::SseConfig::default(),
             1,
             Some(broker),
+            0,
+            1001,
         );
         let outbox = Arc::new(Outbox::new(1 << 20, OverflowPolicy::Close));
         shared.topics.subscribe("chat", 0, 1, &outbox);

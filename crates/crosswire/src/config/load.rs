@@ -395,6 +395,88 @@ mod tests {
     }
 
     #[test]
+    fn edge_limits_have_defaults_a_file_and_environment_overrides() {
+        let defaults = Config::default();
+        assert_eq!(defaults.server.max_connections, 10_000);
+        assert_eq!(defaults.server.max_header_bytes, 16 << 10);
+        assert_eq!(defaults.websocket.allowed_origins, None);
+        assert_eq!(defaults.sse.allowed_origins, None);
+        let config = Config::from_toml(
+            "[server]\nmax_connections = 50\nmax_header_bytes = \"8KiB\"\n\
+             [websocket]\nallowed_origins = [\"https://example.com\", \"https://*.example.com\"]\n\
+             [sse]\nallowed_origins = [\"*\"]\n",
+            "crosswire.toml",
+        )
+        .unwrap();
+        assert_eq!(config.server.max_connections, 50);
+        assert_eq!(config.server.max_header_bytes, 8 << 10);
+        assert_eq!(
+            config.websocket.allowed_origins.as_deref(),
+            Some(
+                &[
+                    "https://example.com".to_owned(),
+                    "https://*.example.com".to_owned()
+                ][..]
+            )
+        );
+        assert_eq!(
+            config.sse.allowed_origins.as_deref(),
+            Some(&["*".to_owned()][..])
+        );
+        let config = load(
+            Config::default(),
+            &env(&[
+                ("CROSSWIRE_SERVER_MAX_CONNECTIONS", "7"),
+                ("CROSSWIRE_SERVER_MAX_HEADER_BYTES", "32KiB"),
+                (
+                    "CROSSWIRE_WEBSOCKET_ALLOWED_ORIGINS",
+                    "https://a.example, http://localhost:3000",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.server.max_connections, 7);
+        assert_eq!(config.server.max_header_bytes, 32 << 10);
+        assert_eq!(
+            config.websocket.allowed_origins.as_deref(),
+            Some(
+                &[
+                    "https://a.example".to_owned(),
+                    "http://localhost:3000".to_owned()
+                ][..]
+            )
+        );
+        // A list an app gives as a default survives the layering.
+        let mut defaults = Config::default();
+        defaults.sse.allowed_origins = Some(vec!["https://*.example.com".to_owned()]);
+        let config = load(defaults.clone(), &Sources::default()).unwrap();
+        assert_eq!(config.sse.allowed_origins, defaults.sse.allowed_origins);
+    }
+
+    #[test]
+    fn bad_edge_limits_name_the_key() {
+        let err = Config::from_toml("[server]\nmax_connections = 0\n", "crosswire.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_connections"), "{err}");
+        let err = Config::from_toml(
+            "[websocket]\nallowed_origins = [\"example.com\"]\n",
+            "crosswire.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("allowed_origins"), "{err}");
+        assert!(err.contains("expected an origin"), "{err}");
+        let err = load(
+            Config::default(),
+            &env(&[("CROSSWIRE_SSE_ALLOWED_ORIGINS", "https://*example.com")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("CROSSWIRE_SSE_ALLOWED_ORIGINS"), "{err}");
+    }
+
+    #[test]
     fn port_applies_when_no_crosswire_port_is_set() {
         let config = load(Config::default(), &env(&[("PORT", "5000")])).unwrap();
         assert_eq!(config.server.port, 5000);

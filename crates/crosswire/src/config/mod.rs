@@ -10,12 +10,15 @@
 //! host = "0.0.0.0"
 //! port = 3000
 //! workers = "auto"
+//! max_connections = 10000
+//! max_header_bytes = "16KiB"
 //!
 //! [websocket]
 //! enabled = true
 //! max_message_size = "1MiB"
 //! idle_timeout = "120s"
 //! compression = "shared"
+//! allowed_origins = ["https://example.com", "https://*.example.com"]
 //!
 //! [sse]
 //! keep_alive = "15s"
@@ -73,6 +76,47 @@ pub struct ServerConfig {
     /// affinity and cgroup quota respected). `1` serves every connection on
     /// the runtime that runs the server, as a single-threaded server does.
     pub workers: Workers,
+    /// Open connections (HTTP, WebSocket and event streams together) the
+    /// server serves at once. Default 10 000. Past it, a new connection's
+    /// request is answered `503 Service Unavailable` with `Retry-After: 1`
+    /// and `Connection: close`, and the accept loop goes on accepting. At
+    /// startup the process's open-file limit is raised toward this (up to
+    /// the hard limit), with a warning if it stays too low.
+    #[serde(deserialize_with = "units::positive")]
+    pub max_connections: usize,
+    /// Largest request head (request line and headers) accepted. Default
+    /// 16 KiB, as nginx and Node allow by default. Past it, or past 100
+    /// header fields, the request is answered `431 Request Header Fields Too
+    /// Large` and the connection closed.
+    #[serde(with = "units::size")]
+    pub max_header_bytes: usize,
+    /// Most bytes all WebSocket send queues of the server may hold together
+    /// (`"256MiB"`, the default). Each queue is also bounded on its own
+    /// (`[websocket] send_queue_bytes`), but without this the worst case
+    /// grows as peers × queue size. Once it is spent, the peers furthest
+    /// behind (their writer waiting on them longest, then the most bytes
+    /// held) are closed with 1008 until the queues hold under nine tenths
+    /// of it. Counted: the buffers small messages are copied into; large
+    /// messages are shared by every queue and count only per peer. `0`
+    /// turns the budget off.
+    #[serde(with = "units::size")]
+    pub max_queued_bytes: usize,
+    /// WebSocket upgrades one remote address may make per second (with a
+    /// burst of as many). Default `0`: no limit, since many users may share
+    /// one address behind a NAT or a proxy. Past it: `429 Too Many
+    /// Requests` with `Retry-After`.
+    pub max_handshakes_per_ip_per_second: u32,
+    /// How long a graceful shutdown (SIGTERM, Ctrl-C, or the future given to
+    /// `run_until`) may take. Default 10 s. WebSocket peers are closed in
+    /// batches spread over the first half of it, so that a hundred thousand
+    /// clients do not all reconnect to the next instance in the same
+    /// millisecond; whatever is still open at the end is closed hard.
+    #[serde(with = "units::duration")]
+    pub shutdown_timeout: Duration,
+    /// The close code WebSocket peers get at shutdown. Default 1001 (going
+    /// away); under `crosswire dev` the default becomes 1012 (service
+    /// restart), so pages reconnect to the new build.
+    pub shutdown_close_code: u16,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +126,12 @@ impl Default for ServerConfig {
             port: 3000,
             header_read_timeout: Duration::from_secs(10),
             workers: Workers::Auto,
+            max_connections: 10_000,
+            max_header_bytes: 16 << 10,
+            max_queued_bytes: 256 << 20,
+            max_handshakes_per_ip_per_second: 0,
+            shutdown_timeout: Duration::from_secs(10),
+            shutdown_close_code: 1001,
         }
     }
 }
@@ -102,6 +152,10 @@ pub struct WebSocketConfig {
     /// larger length is refused (1009) before its payload is read.
     #[serde(with = "units::size")]
     pub max_frame_size: usize,
+    /// Most frames one message may come in. Default 1 024; a message split
+    /// into more closes the connection with 1009 (a client cannot keep a
+    /// message open forever with empty continuation frames).
+    pub max_fragments: usize,
     /// A peer that sends nothing (not even a pong) for this long is closed
     /// with 1001. Default 120 s.
     #[serde(with = "units::duration")]
@@ -123,6 +177,18 @@ pub struct WebSocketConfig {
     /// is dropped. Default 5 s.
     #[serde(with = "units::duration")]
     pub close_timeout: Duration,
+    /// Pings and pongs a client may send per second. Default 100; past it
+    /// the peer is closed with 1008. `0`: no limit.
+    pub max_control_frames_per_second: u32,
+    /// Data messages a client may send per second. Default `0`: no limit.
+    pub max_messages_per_second: u32,
+    /// Messages a client may send at once above `max_messages_per_second`
+    /// after a quiet spell. Default `0`: the rate itself.
+    pub message_burst: u32,
+    /// What happens to a message over `max_messages_per_second`: `close`
+    /// (the default, 1008) or `drop_message` (the message is not given to
+    /// the `message` hook, and counted).
+    pub on_message_rate: OverflowPolicy,
     /// permessage-deflate (RFC 7692). Default `shared`: browsers offer it on
     /// every connection and JSON shrinks several times with it, and `shared`
     /// keeps its cost flat for pub/sub, because a publish is compressed once
@@ -135,6 +201,20 @@ pub struct WebSocketConfig {
     /// the CPU is spent for nothing.
     #[serde(with = "units::size")]
     pub compression_threshold: usize,
+    /// Origins whose pages may open a WebSocket, such as
+    /// `["https://example.com", "https://*.example.com"]` (`*.` matches
+    /// subdomains only); `["*"]` allows every origin (and logs a warning at
+    /// startup). Default none: a page may connect only to the host it came
+    /// from (its origin's host and port equal the request's `Host`). A
+    /// request without `Origin` (not a browser) is always allowed. Refused
+    /// upgrades get `403 Forbidden` before any hook runs. A list replaces the
+    /// same-host rule, so list the app's own origin too.
+    /// `CROSSWIRE_WEBSOCKET_ALLOWED_ORIGINS` takes a comma-separated list.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "units::origins::deserialize"
+    )]
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 /// `[websocket] compression`: whether and how messages are compressed.
@@ -169,13 +249,19 @@ impl Default for WebSocketConfig {
             enabled: true,
             max_message_size: 1 << 20,
             max_frame_size: 1 << 20,
+            max_fragments: 1024,
             idle_timeout: Duration::from_secs(120),
             ping_interval: Duration::from_secs(30),
             send_queue_bytes: 1 << 20,
             on_send_queue_full: OverflowPolicy::Close,
             close_timeout: Duration::from_secs(5),
+            max_control_frames_per_second: 100,
+            max_messages_per_second: 0,
+            message_burst: 0,
+            on_message_rate: OverflowPolicy::Close,
             compression: Compression::Shared,
             compression_threshold: 64,
+            allowed_origins: None,
         }
     }
 }
@@ -196,6 +282,17 @@ pub struct SseConfig {
     /// the stream is closed and its `on_closed` callbacks run.
     #[serde(with = "units::size")]
     pub queue_bytes: usize,
+    /// Origins whose pages may open an event stream, as
+    /// `[websocket] allowed_origins`. Default none: no check, since a
+    /// cross-origin `EventSource` can only read a stream the app allows by
+    /// CORS. When set, a request from another origin for an event stream
+    /// (`Accept: text/event-stream`, or any response of that type) gets
+    /// `403 Forbidden`; `["*"]` is the same as no check.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "units::origins::deserialize"
+    )]
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 impl Default for SseConfig {
@@ -203,6 +300,7 @@ impl Default for SseConfig {
         Self {
             keep_alive: Duration::from_secs(15),
             queue_bytes: 1 << 20,
+            allowed_origins: None,
         }
     }
 }

@@ -159,6 +159,51 @@ pub(crate) fn prefix<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D
     }
 }
 
+/// A count that must be at least one (`max_connections`).
+pub(crate) fn positive<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    use serde::{Deserialize, de::Error};
+    match u64::deserialize(d) {
+        Ok(n) if n > 0 => usize::try_from(n).map_err(|_| D::Error::custom("number too large")),
+        _ => Err(D::Error::custom(
+            "expected a whole number above zero such as 10000",
+        )),
+    }
+}
+
+/// `allowed_origins`: a list of origins, or one string of comma-separated
+/// origins (what an environment variable can hold), each checked here so a
+/// typo fails at startup instead of refusing every browser.
+pub(crate) mod origins {
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Vec<String>>, D::Error> {
+        let list = match Raw::deserialize(d).map_err(|_| {
+            D::Error::custom(
+                "expected a list of origins such as [\"https://example.com\", \"https://*.example.com\"]",
+            )
+        })? {
+            Raw::List(list) => list,
+            Raw::Text(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        };
+        crate::origin::OriginPolicy::from_setting(Some(&list)).map_err(D::Error::custom)?;
+        Ok(Some(list))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

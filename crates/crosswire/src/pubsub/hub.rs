@@ -250,6 +250,17 @@ impl TopicHub {
         }
     }
 
+    /// Moves what the calling worker has staged for other workers into their
+    /// inboxes now (nothing when called off the workers).
+    pub(crate) fn flush_outgoing(&self) {
+        if self.shards.len() > 1
+            && let Some(here) = self.current_worker()
+            && let Some(outgoing) = self.outgoing.get(here)
+        {
+            outgoing.flush_now(&self.inboxes);
+        }
+    }
+
     /// Moves what `worker` stages for other workers into their inboxes,
     /// forever. Runs as one task on that worker.
     pub(crate) async fn run_outgoing(&self, worker: usize) {

@@ -56,6 +56,20 @@ impl Outgoing {
         }
     }
 
+    /// Moves what is staged into the inboxes now, from the owning worker's
+    /// thread: the end of an HTTP request flushes what its handler published,
+    /// so that the publish reaches every worker's inbox before the response
+    /// leaves, and whatever the client (or anyone it tells) does next comes
+    /// after it.
+    pub(crate) fn flush_now(&self, inboxes: &[Inbox]) {
+        let mut staged = self.lock();
+        for (queue, inbox) in staged.iter_mut().zip(inboxes) {
+            if !queue.is_empty() {
+                inbox.push_batch(queue);
+            }
+        }
+    }
+
     /// Staged items per destination, for tests.
     #[cfg(test)]
     pub(crate) fn staged_for_test(&self) -> Vec<usize> {

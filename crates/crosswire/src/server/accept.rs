@@ -5,11 +5,16 @@
 //! accepts: each connection goes to the worker with the fewest live
 //! connections and stays there for its whole life (its HTTP requests, its
 //! upgrade, its WebSocket or event stream).
+//!
+//! Past `[server] max_connections` live connections, a new one is answered
+//! `503` here, before any worker sees it (see `admission`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::Request;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -17,19 +22,23 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tracing::Instrument;
 
+use super::admission::Refusals;
 use super::service::{Routes, handle};
-use super::tracker::TaskGuard;
+use super::tracker::{ConnectionSlot, TaskGuard};
 use super::workers::WorkerPool;
 
-/// Accepts on `listener` until `stop` turns true; serves each connection here
-/// (`pool` is `None`) or on a worker.
+/// Accepts on `listener` until `end` turns true (a draining server still
+/// accepts, and answers); serves each connection here (`pool` is `None`) or
+/// on a worker. `stop` tells HTTP connections to finish.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
     routes: Arc<Routes>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
+    mut end: watch::Receiver<bool>,
     header_read_timeout: Duration,
     pool: Option<Arc<WorkerPool>>,
 ) {
+    let mut refusals = Refusals::default();
     loop {
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -42,9 +51,19 @@ pub(crate) async fn accept_loop(
                     continue;
                 }
             },
-            _ = stop.changed() => return,
+            _ = end.changed() => return,
         };
         let _ = stream.set_nodelay(true);
+        if routes.tracker.live() >= routes.max_connections {
+            refusals.refuse(
+                stream,
+                remote,
+                routes.max_connections,
+                header_read_timeout,
+                routes.max_header_bytes,
+            );
+            continue;
+        }
         match &pool {
             None => {
                 let guard = routes.tracker.guard(0);
@@ -76,25 +95,51 @@ pub(crate) fn spawn_http(
 ) {
     let routes = Arc::clone(routes);
     let mut stop = stop.clone();
+    // A connection accepted while the server drains is served (its requests
+    // are answered, with `Connection: close`): only a stop that comes after
+    // it was accepted tells it to finish.
+    stop.mark_unchanged();
     let span = tracing::debug_span!(target: "crosswire::server", "http", %remote);
     tokio::spawn(
         async move {
-            let _guard = guard;
+            // Held here until an upgrade takes it into the WebSocket task.
+            let slot = ConnectionSlot::new(guard);
             let service_routes = Arc::clone(&routes);
-            let service =
-                service_fn(move |request| handle(Arc::clone(&service_routes), remote, request));
+            let service_slot = slot.clone();
+            let service = service_fn(move |request: Request<Incoming>| {
+                handle(
+                    Arc::clone(&service_routes),
+                    remote,
+                    service_slot.clone(),
+                    request,
+                )
+            });
+            // hyper answers a head over `max_header_bytes`, or with more than
+            // its default of 100 fields, with 431 and closes.
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout)
+                .max_header_size(routes.max_header_bytes)
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades();
             tokio::pin!(connection);
             tokio::select! {
-                result = connection.as_mut() => {
-                    if let Err(error) = result {
-                        tracing::debug!(%error, "connection error");
-                    }
-                }
+                result = connection.as_mut() => match result {
+                    Err(error) if error.is_parse_too_large() => tracing::warn!(
+                        target: "crosswire::server",
+                        limit = "[server] max_header_bytes",
+                        max_header_bytes = routes.max_header_bytes,
+                        max_header_fields = 100,
+                        "request head over the limit: 431"
+                    ),
+                    Err(error) if error.is_timeout() => tracing::debug!(
+                        target: "crosswire::server",
+                        limit = "[server] header_read_timeout",
+                        "request head not received in time: connection closed"
+                    ),
+                    Err(error) => tracing::debug!(%error, "connection error"),
+                    Ok(()) => {}
+                },
                 _ = stop.changed() => {
                     connection.as_mut().graceful_shutdown();
                     let _ = connection.await;

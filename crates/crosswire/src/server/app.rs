@@ -189,7 +189,7 @@ impl App {
             .collect();
         let ws = Tiers::build(ws)?;
         let http = http_router(self.http, self.http_routes, self.public)?;
-        let routes = Routes::new(ws, http, &self.config, self.broker, self.on_broker_error);
+        let routes = Routes::new(ws, http, &self.config, self.broker, self.on_broker_error)?;
         Server::new(listeners, routes, &self.config)
     }
 }

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::accept::accept_loop;
+use super::drain::drain;
 use super::service::Routes;
 use super::workers::WorkerPool;
 use crate::config::Config;
@@ -31,7 +32,7 @@ pub struct Server {
     addrs: Vec<SocketAddr>,
     routes: Arc<Routes>,
     header_read_timeout: Duration,
-    close_timeout: Duration,
+    shutdown_timeout: Duration,
     workers: usize,
 }
 
@@ -51,12 +52,13 @@ impl Server {
             .iter()
             .map(TcpListener::local_addr)
             .collect::<Result<Vec<_>, _>>()?;
+        super::admission::check_fd_limit(routes.max_connections);
         Ok(Self {
             listeners,
             addrs,
             routes: Arc::new(routes),
             header_read_timeout: config.server.header_read_timeout,
-            close_timeout: config.websocket.close_timeout,
+            shutdown_timeout: config.server.shutdown_timeout,
             workers: config.server.workers.resolve(),
         })
     }
@@ -97,7 +99,10 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), ServeError> {
+        // `stop`: HTTP connections finish what they serve and close; `end`:
+        // the listeners stop accepting, once the drain is over.
         let (stop_tx, stop_rx) = watch::channel(false);
+        let (end_tx, end_rx) = watch::channel(false);
         let pool = if self.workers > 1 {
             Some(Arc::new(WorkerPool::start(
                 self.workers,
@@ -121,37 +126,39 @@ impl Server {
                 listener,
                 Arc::clone(&self.routes),
                 stop_rx.clone(),
+                end_rx.clone(),
                 self.header_read_timeout,
                 pool.clone(),
             ));
         }
         let keepalive = tokio::spawn(crate::ws::keepalive::run(Arc::clone(&self.routes.shared)));
         let memory = tokio::spawn(super::memory::run(Arc::clone(&self.routes.tracker)));
+        let budget = tokio::spawn(crate::ws::queue_budget::run(Arc::clone(
+            &self.routes.shared,
+        )));
         shutdown.await;
         keepalive.abort();
         memory.abort();
-        tracing::info!(target: "crosswire::server", "shutting down");
+        budget.abort();
+        let connections = self.routes.tracker.live();
+        tracing::info!(target: "crosswire::server", connections, timeout = ?self.shutdown_timeout, "shutting down: draining");
         let _ = stop_tx.send(true);
-        // Event streams end on their own signal: they are responses still
-        // being written, which a graceful HTTP shutdown would wait on forever.
-        self.routes.shared.begin_shutdown();
-        let (code, reason) = shutdown_close();
-        for peer in self.routes.shared.peers() {
-            let _ = peer.close(code, reason);
-        }
-        // Each connection's close handshake is itself bounded by the close
-        // timeout; allow that plus a little for the hooks.
-        let grace = self.close_timeout * 2 + Duration::from_secs(1);
-        if tokio::time::timeout(grace, self.routes.tracker.wait_idle())
-            .await
-            .is_err()
-        {
-            tracing::warn!(target: "crosswire::server", "connections still open after the shutdown grace period");
-        }
+        let drained = drain(&self.routes, self.shutdown_timeout).await;
+        let _ = end_tx.send(true);
         // After the close hooks, whose publishes may still go out.
         self.routes.shared.stop_broker();
         if let Some(pool) = pool {
             pool.join().await;
+        }
+        if drained.closed_hard > 0 {
+            tracing::warn!(
+                target: "crosswire::server",
+                peers_closed = drained.peers_closed,
+                closed_hard = drained.closed_hard,
+                "shut down: connections still open at the shutdown timeout were closed hard"
+            );
+        } else {
+            tracing::info!(target: "crosswire::server", peers_closed = drained.peers_closed, "shut down: every connection drained");
         }
         Ok(())
     }
@@ -162,17 +169,6 @@ impl std::fmt::Debug for Server {
         f.debug_struct("Server")
             .field("addrs", &self.addrs)
             .finish()
-    }
-}
-
-/// The close code peers get at shutdown: 1001 (going away), or 1012
-/// (service restart) when `crosswire dev` runs the app (it sets
-/// `CROSSWIRE_DEV`), so clients know to reconnect to the new build.
-pub(crate) fn shutdown_close() -> (u16, &'static str) {
-    if std::env::var_os("CROSSWIRE_DEV").is_some() {
-        (1012, "service restart")
-    } else {
-        (1001, "server shutting down")
     }
 }
 

@@ -13,8 +13,11 @@
 //! reaches subscribers on other workers.
 
 mod accept;
+mod admission;
 mod app;
 mod bind;
+mod drain;
+mod handshake_rate;
 mod listener;
 mod memory;
 mod priority;
@@ -24,5 +27,4 @@ mod upgrade;
 mod workers;
 
 pub use app::App;
-pub(crate) use listener::shutdown_close;
 pub use listener::{Server, shutdown_signal};

@@ -13,13 +13,16 @@ use http::{HeaderValue, Request, StatusCode, header};
 use hyper::body::Incoming;
 use tower::ServiceExt;
 
+use super::handshake_rate::HandshakeRate;
 use super::priority::Tiers;
-use super::tracker::Tracker;
+use super::tracker::{ConnectionSlot, Tracker};
 use super::upgrade::upgrade;
 use crate::broker::Broker;
 use crate::broker::link::ErrorCallback;
 use crate::config::Config;
+use crate::error::ServeError;
 use crate::handle::ServerHandle;
+use crate::origin::{OriginPolicy, Refused};
 use crate::shared::Shared;
 use crate::ws::DynHandler;
 
@@ -42,6 +45,18 @@ pub(crate) struct Routes {
     pub(crate) handle: ServerHandle,
     pub(crate) tracker: Arc<Tracker>,
     pub(crate) websocket_enabled: bool,
+    /// Whose pages may open a WebSocket (`[websocket] allowed_origins`).
+    pub(crate) ws_origins: OriginPolicy,
+    /// Whose pages may open an event stream (`[sse] allowed_origins`);
+    /// `None`: no check.
+    pub(crate) sse_origins: Option<OriginPolicy>,
+    /// `[server] max_header_bytes`, given to hyper for every connection.
+    pub(crate) max_header_bytes: usize,
+    /// `[server] max_connections`: live connections past which new ones are
+    /// answered 503.
+    pub(crate) max_connections: usize,
+    /// `[server] max_handshakes_per_ip_per_second`.
+    pub(crate) handshake_rate: HandshakeRate,
 }
 
 impl Routes {
@@ -51,33 +66,85 @@ impl Routes {
         config: &Config,
         broker: Option<Arc<dyn Broker>>,
         on_broker_error: Option<ErrorCallback>,
-    ) -> Self {
+    ) -> Result<Self, ServeError> {
+        let ws_origins = OriginPolicy::from_setting(config.websocket.allowed_origins.as_deref())
+            .map_err(|reason| ServeError::Setting {
+                key: "websocket.allowed_origins",
+                reason,
+            })?;
+        let sse_origins = match config.sse.allowed_origins.as_deref() {
+            None => None,
+            Some(list) => match OriginPolicy::from_setting(Some(list)) {
+                Ok(OriginPolicy::Any) => None,
+                Ok(policy) => Some(policy),
+                Err(reason) => {
+                    return Err(ServeError::Setting {
+                        key: "sse.allowed_origins",
+                        reason,
+                    });
+                }
+            },
+        };
+        if ws_origins == OriginPolicy::Any {
+            tracing::warn!(
+                target: "crosswire::server",
+                setting = "[websocket] allowed_origins",
+                "every origin may open a WebSocket (allowed_origins = [\"*\"]): any web page can connect with its visitors' cookies"
+            );
+        }
+        if !crosswire_proto::is_valid_close_code(config.server.shutdown_close_code) {
+            return Err(ServeError::Setting {
+                key: "server.shutdown_close_code",
+                reason: format!(
+                    "{} is not a close code a server may send (1000-1003, 1007-1014, 3000-4999)",
+                    config.server.shutdown_close_code
+                ),
+            });
+        }
+        if config.server.max_connections == 0 {
+            return Err(ServeError::Setting {
+                key: "server.max_connections",
+                reason: "expected at least 1".to_owned(),
+            });
+        }
         let workers = config.server.workers.resolve();
         let shared = Arc::new(Shared::new(
             config.websocket.clone(),
             config.sse.clone(),
             workers,
             broker,
+            config.server.max_queued_bytes,
+            config.server.shutdown_close_code,
         ));
         shared.start_broker(on_broker_error);
-        Self {
+        Ok(Self {
             ws,
             http,
             handle: ServerHandle::new(Arc::clone(&shared)),
             shared,
             tracker: Arc::new(Tracker::new(workers)),
             websocket_enabled: config.websocket.enabled,
-        }
+            ws_origins,
+            sse_origins,
+            max_header_bytes: config.server.max_header_bytes,
+            handshake_rate: HandshakeRate::new(config.server.max_handshakes_per_ip_per_second),
+            max_connections: config.server.max_connections,
+        })
     }
 }
 
-/// Answers one request.
+/// Answers one request on the connection whose guard `slot` holds.
 pub(crate) async fn handle(
     routes: Arc<Routes>,
     remote: SocketAddr,
+    slot: ConnectionSlot,
     mut request: Request<Incoming>,
 ) -> Result<Response, Infallible> {
     let wants_upgrade = is_upgrade_request(request.headers());
+    let draining = routes.shared.is_shutting_down();
+    if draining && (wants_upgrade || accepts_event_stream(request.headers())) {
+        return Ok(draining_refusal());
+    }
     let matched = routes.ws.at(request.uri().path()).ok().map(|m| {
         let params: Vec<(String, String)> = m
             .params
@@ -87,6 +154,17 @@ pub(crate) async fn handle(
         (m.value.clone(), params)
     });
 
+    if wants_upgrade && !routes.handshake_rate.admit(remote.ip()) {
+        tracing::info!(target: "crosswire::upgrade", %remote, "too many handshakes from one address: 429 ([server] max_handshakes_per_ip_per_second)");
+        let mut response = plain(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many WebSocket handshakes from this address; retry shortly\n",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return Ok(response);
+    }
     if wants_upgrade {
         if !routes.websocket_enabled {
             return Ok(plain(
@@ -95,7 +173,7 @@ pub(crate) async fn handle(
             ));
         }
         return Ok(match matched {
-            Some((route, params)) => upgrade(&routes, route, params, remote, request).await,
+            Some((route, params)) => upgrade(&routes, route, params, remote, &slot, request).await,
             None => plain(StatusCode::NOT_FOUND, "no WebSocket handler at this path\n"),
         });
     }
@@ -114,8 +192,86 @@ pub(crate) async fn handle(
             .insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
         return Ok(response);
     }
+    // `[sse] allowed_origins`: refused before the handler when the request
+    // asks for an event stream, and after it when the handler answered with
+    // one anyway (dropping the stream ends it and runs its `on_closed`).
+    let foreign = match &routes.sse_origins {
+        Some(policy) => policy.check(request.headers(), request.uri()).err(),
+        None => None,
+    };
+    if let Some(refused) = &foreign
+        && accepts_event_stream(request.headers())
+    {
+        return Ok(refuse_event_stream(refused, remote, request.uri().path()));
+    }
+    let path = foreign.is_some().then(|| request.uri().path().to_owned());
     request.extensions_mut().insert(routes.handle.clone());
-    routes.http.clone().oneshot(request.map(Body::new)).await
+    let mut response = routes.http.clone().oneshot(request.map(Body::new)).await?;
+    // What the handler published reaches the other workers' inboxes before
+    // the response leaves: anything done after it comes after the publish.
+    routes.shared.topics.flush_outgoing();
+    if draining || routes.shared.is_shutting_down() {
+        if is_event_stream(response.headers()) {
+            // Started while the server began to drain: it would end at once.
+            return Ok(draining_refusal());
+        }
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    match (&foreign, path) {
+        (Some(refused), Some(path)) if is_event_stream(response.headers()) => {
+            Ok(refuse_event_stream(refused, remote, &path))
+        }
+        _ => Ok(response),
+    }
+}
+
+/// What a draining server answers a new WebSocket or event stream: come
+/// back later, to another instance.
+fn draining_refusal() -> Response {
+    let mut response = plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server is shutting down; retry shortly\n",
+    );
+    let headers = response.headers_mut();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+fn accepts_event_stream(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .any(|value| contains_ignore_case(value.as_bytes(), b"text/event-stream"))
+}
+
+fn is_event_stream(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| contains_ignore_case(value.as_bytes(), b"text/event-stream"))
+}
+
+fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle))
+}
+
+fn refuse_event_stream(refused: &Refused, remote: SocketAddr, path: &str) -> Response {
+    tracing::warn!(
+        target: "crosswire::sse",
+        %remote,
+        path,
+        origin = %refused,
+        setting = "[sse] allowed_origins",
+        "refused an event stream to a foreign origin: 403"
+    );
+    plain(
+        StatusCode::FORBIDDEN,
+        "this origin may not open an event stream here (see [sse] allowed_origins)\n",
+    )
 }
 
 /// A short plain-text response.

@@ -49,7 +49,8 @@ impl Tracker {
         }
     }
 
-    /// Live tasks, all workers together.
+    /// Live tasks, all workers together: one per open connection (its HTTP
+    /// task, then its WebSocket task once upgraded: the guard moves).
     pub(crate) fn live(&self) -> usize {
         self.live.load(Ordering::Acquire)
     }
@@ -75,6 +76,26 @@ impl Tracker {
             }
             notified.await;
         }
+    }
+}
+
+/// The guard of one connection, shared by its HTTP task and its requests:
+/// an upgrade takes it into the WebSocket task, so a connection counts once
+/// for `max_connections` whether it is still HTTP or already upgraded.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionSlot(Arc<std::sync::Mutex<Option<TaskGuard>>>);
+
+impl ConnectionSlot {
+    pub(crate) fn new(guard: TaskGuard) -> Self {
+        Self(Arc::new(std::sync::Mutex::new(Some(guard))))
+    }
+
+    /// The guard, if no upgrade has taken it yet.
+    pub(crate) fn take(&self) -> Option<TaskGuard> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 }
 

@@ -13,6 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::service::{Routes, WsRoute, plain};
+use super::tracker::ConnectionSlot;
 use crate::ws::deflate;
 use crate::ws::{Outbox, Peer, UpgradeRequest, guarded, serve_connection};
 
@@ -22,6 +23,7 @@ pub(crate) async fn upgrade(
     route: WsRoute,
     params: Vec<(String, String)>,
     remote: SocketAddr,
+    slot: &ConnectionSlot,
     mut request: Request<Incoming>,
 ) -> Response {
     let handshake = match validate_request(request.method(), request.version(), request.headers()) {
@@ -32,6 +34,21 @@ pub(crate) async fn upgrade(
         Ok(deflate) => deflate,
         Err(error) => return handshake_error(&error),
     };
+    // Before any hook: a page from another site must not reach them.
+    if let Err(refused) = routes.ws_origins.check(request.headers(), request.uri()) {
+        tracing::warn!(
+            target: "crosswire::upgrade",
+            %remote,
+            path = request.uri().path(),
+            origin = %refused,
+            setting = "[websocket] allowed_origins",
+            "refused a WebSocket upgrade from a foreign origin: 403"
+        );
+        return plain(
+            StatusCode::FORBIDDEN,
+            "this origin may not open a WebSocket here (see [websocket] allowed_origins)\n",
+        );
+    }
     let on_upgrade = hyper::upgrade::on(&mut request);
     let (parts, _body) = request.into_parts();
     let upgrade_request = UpgradeRequest::new(
@@ -95,7 +112,9 @@ pub(crate) async fn upgrade(
 
     let config = &routes.shared.websocket;
     let outbox = Arc::new(
-        Outbox::new(config.send_queue_bytes, config.on_send_queue_full).with_deflate(deflate),
+        Outbox::new(config.send_queue_bytes, config.on_send_queue_full)
+            .with_deflate(deflate)
+            .with_budget(Arc::clone(&routes.shared.queue_budget)),
     );
     let peer = Peer::new(
         Arc::clone(&routes.shared),
@@ -106,7 +125,11 @@ pub(crate) async fn upgrade(
     );
     let shared = Arc::clone(&routes.shared);
     let handler = route.handler;
-    let guard = routes.tracker.guard(shared.topics.home_worker());
+    // The connection's own guard moves here, so that it keeps counting once
+    // for `max_connections` after its HTTP task ends.
+    let guard = slot
+        .take()
+        .unwrap_or_else(|| routes.tracker.guard(shared.topics.home_worker()));
     tokio::spawn(async move {
         let _guard = guard;
         let upgraded = match on_upgrade.await {

@@ -114,10 +114,19 @@ async fn next_chunk(mut feed: Feed) -> Option<(io::Result<Bytes>, Feed)> {
             Wake::Idle => return Some((Ok(Bytes::from_static(KEEP_ALIVE)), feed)),
             Wake::Shutdown => {
                 feed.shutdown = None;
-                core.close(Ended::Shutdown);
+                core.close_with(reconnect_after_shutdown(core.key()), Ended::Shutdown);
             }
         }
     }
+}
+
+/// The last line of a stream ended by shutdown: a `retry:` field telling
+/// the browser when to reconnect, spread over 1 to 5 s by the stream's key so
+/// that every client of a stopping server does not reconnect at once.
+fn reconnect_after_shutdown(key: u64) -> Bytes {
+    let spread = key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+    let millis = 1000 + spread % 4000;
+    Bytes::from(format!("retry: {millis}\n\n"))
 }
 
 async fn idle(deadline: Option<Instant>) {

@@ -137,6 +137,12 @@ impl StreamCore {
         self.finish(why);
     }
 
+    /// Ends the stream after what is queued and then `last`.
+    pub(crate) fn close_with(&self, last: Bytes, why: Ended) {
+        self.queue.close_with(last);
+        self.finish(why);
+    }
+
     /// Ends the stream now, dropping what is queued.
     pub(crate) fn abort(&self, why: Ended) {
         self.queue.abort();

@@ -170,9 +170,19 @@ impl SseQueue {
     /// Accepts nothing more and ends the response after everything queued,
     /// held chunks included. Returns false if it was already closed.
     pub(crate) fn close(&self) -> bool {
+        self.close_with(Bytes::new())
+    }
+
+    /// Like `close`, with `last` written after everything queued. It is
+    /// queued whatever the budget: it is small, and it is the last.
+    pub(crate) fn close_with(&self, last: Bytes) -> bool {
         let mut state = self.lock();
         if state.closing || state.aborted {
             return false;
+        }
+        if !last.is_empty() {
+            state.queued += last.len();
+            state.chunks.push_back(last);
         }
         state.closing = true;
         state.released = state.chunks.len();

@@ -42,8 +42,9 @@ use super::dispatch::{DynHandler, run_hook};
 use super::message::Message;
 use super::outbox::OutFrame;
 use super::peer::Peer;
+use super::rate::{Bucket, RateCounters, admit};
 use super::writer::run_writer;
-use crate::config::WebSocketConfig;
+use crate::config::{OverflowPolicy, WebSocketConfig};
 use crate::error::WebSocketError;
 use crate::shared::Shared;
 
@@ -110,17 +111,26 @@ async fn lifecycle(
     if shared.is_shutting_down() {
         // The shutdown's sweep over the peer set may have run just before
         // this peer joined it; a peer must not outlive the server's close.
-        let (code, reason) = crate::server::shutdown_close();
+        let (code, reason) = shared.shutdown_close();
         let _ = peer.close(code, reason);
     }
     run_hook(&peer, "open", Arc::clone(&handler).open(peer.clone())).await;
 
-    let ended = reader.run(&peer, &handler).await;
+    let ended = reader.run(&peer, &handler, &shared.rate_counters).await;
 
     shared.leave(peer.key());
     peer.leave_topics();
     if let Some(error) = ended.error {
-        tracing::debug!(target: "crosswire::ws", %error, "connection failed");
+        match &error {
+            // A limit crossed: named in the log at the default level.
+            WebSocketError::ServerQueueBudget { .. } => {
+                tracing::info!(target: "crosswire::ws", %error, "closed with 1008: [server] max_queued_bytes");
+            }
+            WebSocketError::SendQueueFull { .. } => {
+                tracing::info!(target: "crosswire::ws", %error, "closed with 1008: [websocket] send_queue_bytes");
+            }
+            _ => tracing::debug!(target: "crosswire::ws", %error, "connection failed"),
+        }
         run_hook(
             &peer,
             "error",
@@ -164,6 +174,27 @@ struct Reader {
     buf: BytesMut,
     decoder: Decoder,
     close_timeout: Duration,
+    limits: RateLimits,
+    /// Created by the first ping or pong (see `rate.rs`).
+    control_bucket: Option<Box<Bucket>>,
+    /// Created by the first message, when messages are limited.
+    message_bucket: Option<Box<Bucket>>,
+}
+
+/// The per-peer rates of `[websocket]`.
+#[derive(Debug, Clone, Copy)]
+struct RateLimits {
+    control_frames: u32,
+    messages: u32,
+    message_burst: u32,
+    on_message_rate: OverflowPolicy,
+}
+
+/// What to do with a data message, given the message rate.
+enum Admission {
+    Dispatch,
+    Drop,
+    Close(WebSocketError),
 }
 
 impl Reader {
@@ -173,7 +204,8 @@ impl Reader {
         config: &WebSocketConfig,
         inflate: Option<InflateParams>,
     ) -> Self {
-        let mut limits = DecoderConfig::new(config.max_frame_size, config.max_message_size);
+        let mut limits = DecoderConfig::new(config.max_frame_size, config.max_message_size)
+            .with_max_fragments(config.max_fragments);
         if let Some(params) = inflate {
             limits = limits.with_inflate(params);
         }
@@ -182,11 +214,58 @@ impl Reader {
             buf: BytesMut::from(already_read),
             decoder: Decoder::new(limits),
             close_timeout: config.close_timeout,
+            limits: RateLimits {
+                control_frames: config.max_control_frames_per_second,
+                messages: config.max_messages_per_second,
+                message_burst: config.message_burst,
+                on_message_rate: config.on_message_rate,
+            },
+            control_bucket: None,
+            message_bucket: None,
         }
     }
 
+    /// Whether a data message is within `max_messages_per_second`.
+    fn admit_message(&mut self, counters: &RateCounters) -> Admission {
+        let limits = self.limits;
+        if admit(
+            &mut self.message_bucket,
+            limits.messages,
+            limits.message_burst,
+        ) {
+            return Admission::Dispatch;
+        }
+        match limits.on_message_rate {
+            OverflowPolicy::DropMessage => {
+                RateCounters::count(&counters.messages_dropped);
+                Admission::Drop
+            }
+            OverflowPolicy::Close => {
+                RateCounters::count(&counters.closed_for_messages);
+                Admission::Close(WebSocketError::MessageRate {
+                    limit: limits.messages,
+                })
+            }
+        }
+    }
+
+    /// Whether a ping or pong is within `max_control_frames_per_second`.
+    fn admit_control(&mut self, counters: &RateCounters) -> Option<WebSocketError> {
+        let limit = self.limits.control_frames;
+        if admit(&mut self.control_bucket, limit, limit) {
+            return None;
+        }
+        RateCounters::count(&counters.closed_for_control_frames);
+        Some(WebSocketError::ControlFrameFlood { limit })
+    }
+
     /// Reads and dispatches until the connection ends.
-    async fn run(&mut self, peer: &Peer, handler: &Arc<dyn DynHandler>) -> Ended {
+    async fn run(
+        &mut self,
+        peer: &Peer,
+        handler: &Arc<dyn DynHandler>,
+        counters: &RateCounters,
+    ) -> Ended {
         let outbox = Arc::clone(peer.outbox());
         // Set once the server has started a close: the timer for the client's
         // answer (boxed, so idle connections do not carry a timer inline) and
@@ -203,8 +282,30 @@ impl Reader {
                     Ok(None) => break,
                     Err(error) => return fail(peer, error),
                 };
+                // Over a rate limit: the close starts now, and nothing more
+                // the client sends is dispatched.
+                let over = match &event {
+                    _ if closing.is_some() => None,
+                    Event::Text(_) | Event::Binary(_) => match self.admit_message(counters) {
+                        Admission::Dispatch => None,
+                        Admission::Drop => continue,
+                        Admission::Close(error) => Some(error),
+                    },
+                    Event::Ping(_) | Event::Pong(_) => self.admit_control(counters),
+                    Event::Close(_) => None,
+                };
+                if let Some(error) = over {
+                    tracing::info!(%error, "closed with 1008: [websocket] rate limit");
+                    let mut reason = error.to_string();
+                    truncate_utf8(&mut reason, 123);
+                    outbox.fail(CloseFrame { code: 1008, reason }, error);
+                    let cause = outbox.take_cause();
+                    closing = Some((Box::pin(sleep(self.close_timeout)), cause));
+                    continue;
+                }
                 match event {
                     Event::Text(data) | Event::Binary(data) if closing.is_some() => drop(data),
+                    Event::Ping(_) if closing.is_some() => {}
                     Event::Text(data) => {
                         let message = Message::from_parts(data, true);
                         run_hook(
@@ -267,14 +368,19 @@ impl Reader {
                     Ok(n) => Wake::Data(n),
                 },
                 () = close_deadline(&mut closing) => Wake::CloseTimeout,
-                () = outbox.closing_started(), if closing.is_none() => Wake::Closing,
+                () = outbox.reader_wanted(), if closing.is_none() => Wake::Wanted,
             };
             match wake {
                 Wake::Data(n) => {
                     busy = n >= READ_CHUNK;
                     outbox.touch();
                 }
-                Wake::Closing => busy = false,
+                Wake::Wanted => {
+                    busy = false;
+                    if outbox.take_drain_due() && !outbox.is_closing() {
+                        run_hook(peer, "drain", Arc::clone(handler).drain(peer.clone())).await;
+                    }
+                }
                 // We closed and the client hung up or never answered: the
                 // close we sent is the best account of what happened.
                 Wake::Hangup | Wake::CloseTimeout => {
@@ -333,7 +439,8 @@ enum Wake {
     /// This many bytes were read.
     Data(usize),
     Hangup,
-    Closing,
+    /// The outbox wants the reader: a close started, or a drain is due.
+    Wanted,
     CloseTimeout,
 }
 

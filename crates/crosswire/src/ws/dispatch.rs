@@ -34,6 +34,7 @@ pub(crate) trait DynHandler: Send + Sync {
     fn message(self: Arc<Self>, peer: Peer, message: Message) -> BoxFuture<()>;
     fn close(self: Arc<Self>, peer: Peer, close: CloseInfo) -> BoxFuture<()>;
     fn error(self: Arc<Self>, peer: Peer, error: WebSocketError) -> BoxFuture<()>;
+    fn drain(self: Arc<Self>, peer: Peer) -> BoxFuture<()>;
 }
 
 impl<H: WebSocketHandler> DynHandler for H {
@@ -51,6 +52,9 @@ impl<H: WebSocketHandler> DynHandler for H {
     }
     fn error(self: Arc<Self>, peer: Peer, error: WebSocketError) -> BoxFuture<()> {
         Box::pin(async move { WebSocketHandler::error(&*self, peer, error).await })
+    }
+    fn drain(self: Arc<Self>, peer: Peer) -> BoxFuture<()> {
+        Box::pin(async move { WebSocketHandler::drain(&*self, peer).await })
     }
 }
 

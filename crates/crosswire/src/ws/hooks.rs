@@ -71,6 +71,17 @@ pub trait WebSocketHandler: Send + Sync + 'static {
         async {}
     }
 
+    /// Runs when the peer's send queue, having filled past half of
+    /// `send_queue_bytes`, has been written down to an eighth of it: the
+    /// moment a producer that paused for a slow client can go on (crossws's
+    /// `drain`). Together with [`Peer::buffered_amount`] and
+    /// [`Peer::wait_for_drain`] it lets a producer pace itself instead of
+    /// filling the queue until the overflow policy applies.
+    fn drain(&self, peer: Peer) -> impl Future<Output = ()> + Send {
+        let _ = peer;
+        async {}
+    }
+
     /// Runs when the connection fails: a protocol error from the client (1002,
     /// 1007, 1009), a send queue overflow (1008) or an idle timeout (1001).
     /// `close` still runs afterwards.
@@ -120,6 +131,7 @@ pub struct Hooks {
     message: Option<MessageFn>,
     close: Option<CloseFn>,
     error: Option<ErrorFn>,
+    drain: Option<PeerFn>,
 }
 
 impl Hooks {
@@ -170,6 +182,20 @@ impl Hooks {
     {
         self.close = Some(Arc::new(move |peer, info| {
             let fut = hook(peer, info);
+            Box::pin(async move { fut.await.into_error() })
+        }));
+        self
+    }
+
+    /// Sets the `drain` hook (see [`WebSocketHandler::drain`]).
+    pub fn drain<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Peer) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HookOutput,
+    {
+        self.drain = Some(Arc::new(move |peer| {
+            let fut = hook(peer);
             Box::pin(async move { fut.await.into_error() })
         }));
         self
@@ -226,6 +252,13 @@ impl WebSocketHandler for Hooks {
         }
     }
 
+    async fn drain(&self, peer: Peer) {
+        if let Some(hook) = &self.drain {
+            let error = hook(peer.clone()).await;
+            log_failure(&peer, "drain", error);
+        }
+    }
+
     async fn error(&self, peer: Peer, error: WebSocketError) {
         if let Some(hook) = &self.error {
             let failure = hook(peer.clone(), error).await;
@@ -242,6 +275,7 @@ impl std::fmt::Debug for Hooks {
             .field("message", &self.message.is_some())
             .field("close", &self.close.is_some())
             .field("error", &self.error.is_some())
+            .field("drain", &self.drain.is_some())
             .finish()
     }
 }

@@ -21,6 +21,8 @@ mod out_frame;
 pub(crate) mod outbox;
 mod payload;
 mod peer;
+pub(crate) mod queue_budget;
+pub(crate) mod rate;
 mod request;
 mod writer;
 
@@ -30,6 +32,8 @@ pub use hooks::{HookOutput, Hooks, WebSocketHandler, hooks};
 pub use message::Message;
 pub use payload::Payload;
 pub use peer::Peer;
+pub use queue_budget::SendQueueStats;
+pub use rate::RateLimitStats;
 pub use request::UpgradeRequest;
 
 pub(crate) use connection::serve_connection;

@@ -25,12 +25,13 @@
 //!
 //! The queue is bounded by bytes, not by count: `limit` is the most a slow
 //! reader can make the server hold for it. What happens past it is the
-//! [`OverflowPolicy`]. The lock is a plain mutex held only to move frames in or
-//! out, never across an `.await`.
+//! [`OverflowPolicy`]. The buffers of copied frames also count against the
+//! server's budget for all queues (see [`super::queue_budget`]). The lock is a
+//! plain mutex held only to move frames in or out, never across an `.await`.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -41,6 +42,7 @@ use tokio::time::Instant;
 
 use super::deflate::PeerDeflate;
 pub(crate) use super::out_frame::{OutFrame, Wire};
+use super::queue_budget::{QueueBudget, Standing};
 use crate::config::OverflowPolicy;
 use crate::error::WebSocketError;
 
@@ -65,6 +67,21 @@ pub(crate) enum Batch {
     /// Drop the connection without writing anything more.
     Terminate,
 }
+
+/// How far a peer is behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Behind {
+    /// How long its writer has been waiting to finish the batch it took:
+    /// long for a peer that stopped reading, short for one that reads.
+    pub(crate) waiting: Duration,
+    /// Bytes queued and being written.
+    pub(crate) bytes: usize,
+    /// What closing it takes off the server's budget.
+    pub(crate) freeable: usize,
+}
+
+/// The close reason of a peer closed for the server's budget.
+const BUDGET_REASON: &str = "server send budget exceeded";
 
 /// Frames up to this many bytes on the wire are copied into a contiguous
 /// buffer; larger ones are queued by reference.
@@ -107,6 +124,21 @@ struct State {
     queued: usize,
     /// Bytes the writer took and has not finished writing.
     in_flight: usize,
+    /// Capacity of the copy buffers in `chunks` and `tail`, as counted
+    /// against the server's budget.
+    queued_capacity: usize,
+    /// The part of `queued_capacity` that is `tail`'s.
+    tail_capacity: usize,
+    /// Capacity of the copy buffers the writer took and has not given back.
+    in_flight_capacity: usize,
+    /// When the writer took the batch it is still writing: how long this
+    /// peer has kept the server waiting.
+    in_flight_since: Option<Instant>,
+    /// The queue went past its high-water mark (half the limit) and has not
+    /// yet come back under its low-water mark (an eighth).
+    backpressured: bool,
+    /// It came back: the reader runs the `drain` hook.
+    drain_due: bool,
     /// A close frame is queued or written: nothing more is accepted.
     closing: bool,
     /// The connection is to be dropped with no further writes.
@@ -133,8 +165,10 @@ pub(crate) struct Outbox {
     /// One waiter: the writer. `notify_one` keeps a permit, so a push that
     /// lands between the writer's check and its wait is not lost.
     writer_wake: Notify,
-    /// Woken when a close or a terminate starts. One waiter: the reader, which
-    /// then arms the closing-handshake timeout.
+    /// Woken when a close or a terminate starts (the reader then arms the
+    /// closing-handshake timeout) and when the queue drained after
+    /// backpressure (the reader runs the `drain` hook). One waiter: the
+    /// reader.
     reader_wake: Notify,
     /// Woken (all waiters) whenever everything queued has been written.
     drained: Notify,
@@ -147,6 +181,8 @@ pub(crate) struct Outbox {
     last_ping_ms: AtomicU64,
     /// What permessage-deflate agreement the peer has, if any.
     deflate: Option<PeerDeflate>,
+    /// The server's budget for all send queues, if this queue counts.
+    budget: Option<Arc<QueueBudget>>,
 }
 
 impl Outbox {
@@ -163,7 +199,15 @@ impl Outbox {
             last_seen_ms: AtomicU64::new(0),
             last_ping_ms: AtomicU64::new(0),
             deflate: None,
+            budget: None,
         }
+    }
+
+    /// The same queue, counting its copy buffers against `budget`.
+    pub(crate) fn with_budget(mut self, budget: Arc<QueueBudget>) -> Self {
+        budget.join();
+        self.budget = Some(budget);
+        self
     }
 
     /// The same queue, for a peer that negotiated permessage-deflate.
@@ -253,31 +297,116 @@ impl Outbox {
             return match self.policy {
                 OverflowPolicy::DropMessage => Pushed::Overflow,
                 OverflowPolicy::Close => {
-                    // Free what the slow reader would never read, then close.
-                    state.chunks.clear();
-                    state.tail = Vec::new();
-                    state.queued = 0;
-                    state.cause = Some(WebSocketError::SendQueueFull { limit: self.limit });
-                    let close = CloseFrame {
-                        code: 1008,
-                        reason: "send queue full".to_owned(),
-                    };
-                    Self::enqueue_close(&mut state, Some(close));
-                    drop(state);
-                    self.writer_wake.notify_one();
-                    self.reader_wake.notify_one();
+                    let cause = WebSocketError::SendQueueFull { limit: self.limit };
+                    self.close_for(state, cause, "send queue full");
                     Pushed::Overflow
                 }
             };
         }
         let was_empty = state.chunks.is_empty() && state.tail.is_empty();
+        let capacity_before = state.queued_capacity;
         let len = add(&mut state);
         state.queued += len;
+        if state.queued + state.in_flight > self.limit / 2 {
+            state.backpressured = true;
+        }
+        let grown = state.queued_capacity - capacity_before;
+        if grown > 0
+            && let Some(budget) = &self.budget
+            && budget.take(grown) == Standing::Overrun
+            && state.queued + state.in_flight > budget.fair_share()
+        {
+            // Far past the server's budget, before the pass that closes the
+            // queues furthest behind got to run: this one holds more than its
+            // share, so it goes now.
+            tracing::warn!(target: "crosswire::ws", limit = budget.limit(), held = budget.held(), "[server] max_queued_bytes overrun: closing a peer past its share with 1008");
+            self.condemn_in_flight(&mut state);
+            let cause = WebSocketError::ServerQueueBudget {
+                limit: budget.limit(),
+            };
+            self.close_for(state, cause, BUDGET_REASON);
+            return Pushed::Overflow;
+        }
         drop(state);
         if was_empty {
             self.writer_wake.notify_one();
         }
         Pushed::Queued
+    }
+
+    /// How far behind the peer is, for the budget's ranking; `None` when it
+    /// holds nothing or is already closing.
+    pub(crate) fn behind(&self) -> Option<Behind> {
+        let state = self.lock();
+        let bytes = state.queued + state.in_flight;
+        if state.closing || state.terminated || bytes == 0 {
+            return None;
+        }
+        Some(Behind {
+            waiting: state
+                .in_flight_since
+                .map(|since| since.elapsed())
+                .unwrap_or_default(),
+            bytes,
+            freeable: state.queued_capacity + state.in_flight_capacity,
+        })
+    }
+
+    /// Closes with 1008 because the server's budget for all queues (`limit`)
+    /// is spent; false if it was already closing.
+    pub(crate) fn close_for_budget(&self, limit: usize) -> bool {
+        let mut state = self.lock();
+        if state.closing || state.terminated {
+            return false;
+        }
+        self.condemn_in_flight(&mut state);
+        let cause = WebSocketError::ServerQueueBudget { limit };
+        self.close_for(state, cause, BUDGET_REASON);
+        true
+    }
+
+    /// A queue closed for the budget stops counting what its writer holds:
+    /// that batch cannot be taken back (part of it may be on the wire), and
+    /// it is freed when the connection ends, at most `close_timeout` later.
+    /// Counting it would make the next pass close peers that keep up.
+    fn condemn_in_flight(&self, state: &mut State) {
+        if let Some(budget) = &self.budget {
+            budget.count_close();
+            budget.release(state.in_flight_capacity);
+        }
+        state.in_flight_capacity = 0;
+    }
+
+    /// Frees what the slow reader would never read, then closes with 1008
+    /// for `cause`.
+    fn close_for(
+        &self,
+        mut state: std::sync::MutexGuard<'_, State>,
+        cause: WebSocketError,
+        reason: &str,
+    ) {
+        self.clear(&mut state);
+        state.cause = Some(cause);
+        let close = CloseFrame {
+            code: 1008,
+            reason: reason.to_owned(),
+        };
+        Self::enqueue_close(&mut state, Some(close));
+        drop(state);
+        self.writer_wake.notify_one();
+        self.reader_wake.notify_one();
+    }
+
+    /// Drops everything queued (not what the writer already took).
+    fn clear(&self, state: &mut State) {
+        state.chunks.clear();
+        state.tail = Vec::new();
+        state.queued = 0;
+        if let Some(budget) = &self.budget {
+            budget.release(state.queued_capacity);
+        }
+        state.queued_capacity = 0;
+        state.tail_capacity = 0;
     }
 
     /// Adds a frame at the end: copied into the tail buffer when small, by
@@ -297,22 +426,34 @@ impl Outbox {
         }
         state.tail.extend_from_slice(frame.header());
         state.tail.extend_from_slice(frame.payload());
+        let capacity = state.tail.capacity();
+        if capacity > state.tail_capacity {
+            state.queued_capacity += capacity - state.tail_capacity;
+            state.tail_capacity = capacity;
+        }
     }
 
     /// Moves a non-empty tail buffer into `chunks`.
+    /// Moves a non-empty tail buffer into `chunks` (its capacity stays
+    /// counted in `queued_capacity`).
     fn seal_tail(state: &mut State) {
         if !state.tail.is_empty() {
             let tail = std::mem::take(&mut state.tail);
             state.chunks.push_back(Chunk::Inline(tail));
+            state.tail_capacity = 0;
         }
     }
 
+    /// Queues the close frame by reference, after everything queued: it
+    /// needs no copy buffer, so closing a peer never takes memory from the
+    /// budget it is being closed for.
     fn enqueue_close(state: &mut State, close: Option<CloseFrame>) {
         let frame = OutFrame::close(close.as_ref());
         state.sent_close = close;
         state.closing = true;
         state.queued += frame.wire_len();
-        Self::append(state, frame.plain());
+        Self::seal_tail(state);
+        state.chunks.push_back(Chunk::Shared(frame.plain().clone()));
     }
 
     /// Queues a close frame after what is already queued. Returns false if the
@@ -333,9 +474,7 @@ impl Outbox {
     pub(crate) fn terminate(&self) {
         let mut state = self.lock();
         state.terminated = true;
-        state.chunks.clear();
-        state.tail = Vec::new();
-        state.queued = 0;
+        self.clear(&mut state);
         drop(state);
         self.writer_wake.notify_one();
         self.reader_wake.notify_one();
@@ -408,9 +547,15 @@ impl Outbox {
         state.queued + state.in_flight
     }
 
-    /// Waits until a close or terminate has started (used by the reader).
-    pub(crate) async fn closing_started(&self) {
+    /// Waits until the reader is wanted: a close or terminate started, or
+    /// the queue drained after backpressure.
+    pub(crate) async fn reader_wanted(&self) {
         self.reader_wake.notified().await;
+    }
+
+    /// True once per return under the low-water mark after backpressure.
+    pub(crate) fn take_drain_due(&self) -> bool {
+        std::mem::take(&mut self.lock().drain_due)
     }
 
     /// Waits until nothing is queued or being written.
@@ -444,6 +589,13 @@ impl Outbox {
                     std::mem::swap(batch, &mut state.chunks);
                     state.in_flight += state.queued;
                     state.queued = 0;
+                    // Sealed buffers go with the batch; an empty tail stays.
+                    let taken = state.queued_capacity - state.tail_capacity;
+                    state.in_flight_capacity += taken;
+                    state.queued_capacity = state.tail_capacity;
+                    if state.in_flight_since.is_none() {
+                        state.in_flight_since = Some(Instant::now());
+                    }
                     // Nothing is accepted after a close frame, so if one is
                     // queued it is the last frame of this batch.
                     return Batch::Frames {
@@ -455,12 +607,27 @@ impl Outbox {
         }
     }
 
-    /// Records that the writer finished writing `bytes` of its batch.
-    pub(crate) fn written(&self, bytes: usize) {
+    /// Records that the writer finished writing `bytes` of its batch and
+    /// gave back copy buffers of `capacity` bytes.
+    pub(crate) fn written(&self, bytes: usize, capacity: usize) {
         let mut state = self.lock();
         state.in_flight = state.in_flight.saturating_sub(bytes);
+        let capacity = capacity.min(state.in_flight_capacity);
+        state.in_flight_capacity -= capacity;
+        state.in_flight_since = None;
+        if let Some(budget) = &self.budget {
+            budget.release(capacity);
+        }
+        let drain_due = state.backpressured && state.in_flight + state.queued <= self.limit / 8;
+        if drain_due {
+            state.backpressured = false;
+            state.drain_due = true;
+        }
         let drained = state.in_flight + state.queued == 0;
         drop(state);
+        if drain_due {
+            self.reader_wake.notify_one();
+        }
         if drained {
             self.drained.notify_waiters();
         }
@@ -469,6 +636,18 @@ impl Outbox {
     /// The writer could not write: accept nothing more and wake the reader.
     pub(crate) fn writer_failed(&self) {
         self.terminate();
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        if let Some(budget) = &self.budget {
+            let state = self
+                .state
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            budget.leave(state.queued_capacity + state.in_flight_capacity);
+        }
     }
 }
 
@@ -537,6 +716,65 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn copy_buffers_count_against_the_budget_until_written_or_dropped() {
+        let budget = Arc::new(QueueBudget::new(0));
+        let outbox = Outbox::new(1 << 20, OverflowPolicy::Close).with_budget(Arc::clone(&budget));
+        for _ in 0..100 {
+            outbox.push(&text(50));
+        }
+        let held = budget.held();
+        assert!(held >= 100 * 52, "{held}");
+        let mut batch = VecDeque::new();
+        outbox.next_batch(&mut batch).await;
+        assert_eq!(budget.held(), held, "in flight still counts");
+        outbox.push(&text(50));
+        let with_new_tail = budget.held();
+        assert!(with_new_tail > held);
+        let capacity = batch
+            .iter()
+            .map(|chunk| match chunk {
+                Chunk::Inline(buffer) => buffer.capacity(),
+                Chunk::Shared(_) => 0,
+            })
+            .sum();
+        outbox.written(100 * 52, capacity);
+        assert_eq!(budget.held(), with_new_tail - held);
+        drop(outbox);
+        assert_eq!(budget.held(), 0);
+        assert_eq!(budget.fair_share(), 0);
+    }
+
+    #[test]
+    fn a_spent_budget_closes_the_queue_past_its_share_and_spares_the_short_one() {
+        // Two queues: a share is 32 KiB of the 64 KiB budget.
+        let budget = Arc::new(QueueBudget::new(64 << 10));
+        let behind = Outbox::new(1 << 20, OverflowPolicy::Close).with_budget(Arc::clone(&budget));
+        let keeping_up =
+            Outbox::new(1 << 20, OverflowPolicy::Close).with_budget(Arc::clone(&budget));
+        keeping_up.push(&text(100));
+        let mut pushed = 0;
+        while behind.push(&text(500)) == Pushed::Queued {
+            pushed += 1;
+            assert!(pushed < 1000, "the budget never closed the queue");
+        }
+        assert!(
+            (pushed + 1) * 502 > 32 << 10,
+            "closed before its share: {pushed}"
+        );
+        assert!(behind.is_closing());
+        assert!(matches!(
+            behind.take_cause(),
+            Some(WebSocketError::ServerQueueBudget { limit }) if limit == 64 << 10
+        ));
+        assert_eq!(behind.sent_close().map(|c| c.code), Some(1008));
+        assert!(!keeping_up.is_closing());
+        assert_eq!(keeping_up.push(&text(100)), Pushed::Queued);
+        assert_eq!(budget.closed(), 1);
+        // The closed queue freed its buffers (only the close frame's is left).
+        assert!(budget.held() < 16 << 10, "{}", budget.held());
+    }
+
+    #[tokio::test]
     async fn batches_take_everything_and_flag_the_close() {
         let outbox = Outbox::new(1 << 20, OverflowPolicy::Close);
         outbox.push(&text(3));
@@ -550,12 +788,14 @@ mod tests {
                 ends_with_close: true
             }
         );
-        // Three small frames, copied into one contiguous buffer.
-        assert_eq!(batch.len(), 1);
+        // Two small frames copied into one contiguous buffer, then the
+        // close frame by reference.
+        assert_eq!(batch.len(), 2);
+        assert!(matches!(batch.back(), Some(Chunk::Shared(_))));
         let total: usize = batch.iter().map(Chunk::wire_len).sum();
         assert_eq!(total, 2 + 3 + 2 + 4 + 2);
         assert_eq!(outbox.buffered_amount(), total);
-        outbox.written(total);
+        outbox.written(total, 0);
         assert_eq!(outbox.buffered_amount(), 0);
         outbox.wait_for_drain().await;
     }

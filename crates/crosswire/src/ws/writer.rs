@@ -37,12 +37,14 @@ pub(crate) async fn run_writer(outbox: Arc<Outbox>, io: Arc<TcpStream>) {
             outbox.writer_failed();
             return;
         }
-        outbox.written(bytes);
+        let mut capacity = 0;
         for chunk in batch.drain(..) {
             if let Chunk::Inline(buffer) = chunk {
+                capacity += buffer.capacity();
                 buffer_pool::give(buffer);
             }
         }
+        outbox.written(bytes, capacity);
         if batch.capacity() > KEEP_BATCH_CAPACITY {
             batch = VecDeque::new();
         }

@@ -22,7 +22,14 @@ async fn a_graceful_shutdown_ends_open_streams_promptly() {
     let took = start.elapsed();
     assert!(took < Duration::from_secs(3), "shutdown took {took:?}");
     closed_at(&mut probe).await;
-    // Held events are flushed and the response ends cleanly, so a browser
+    // Held events are flushed, then a `retry:` line spreads the browsers'
+    // reconnects over 1 to 5 s, and the response ends cleanly, so a browser
     // reconnects to whatever serves next.
-    assert_eq!(client.read_to_end().await, "data: held until the end\n\n");
+    let rest = client.read_to_end().await;
+    let retry = rest
+        .strip_prefix("data: held until the end\n\nretry: ")
+        .and_then(|retry| retry.strip_suffix("\n\n"))
+        .unwrap_or_else(|| panic!("unexpected end of stream: {rest:?}"));
+    let millis: u64 = retry.parse().unwrap();
+    assert!((1000..5000).contains(&millis), "retry: {millis}");
 }

@@ -180,7 +180,17 @@ pub async fn raw_upgrade(addr: SocketAddr, path: &str) -> TcpStream {
 /// Opens a raw upgraded connection with `extra` header lines (each ending in
 /// `\r\n`) and returns the socket after the 101, and the response head.
 pub async fn raw_upgrade_with(addr: SocketAddr, path: &str, extra: &str) -> (TcpStream, String) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let stream = TcpStream::connect(addr).await.unwrap();
+    upgrade_stream(stream, addr, path, extra).await
+}
+
+/// Upgrades an already connected `stream` (a socket set up by the test).
+pub async fn upgrade_stream(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    path: &str,
+    extra: &str,
+) -> (TcpStream, String) {
     stream
         .write_all(upgrade_request(addr, path, extra).as_bytes())
         .await

@@ -1,0 +1,163 @@
+//! Admission of new connections: `[server] max_connections`, the `503` a
+//! connection past it gets, and the open-file limit checked at startup.
+//!
+//! Every connection costs a file descriptor, a task and its buffers, so a
+//! server that accepts without bound is one flood away from running out of
+//! file descriptors, at which point `accept` fails for everyone, health
+//! checks included. Past `max_connections` the accept loop keeps accepting
+//! (a listen backlog that fills up looks like a dead server to a load
+//! balancer), and answers each new connection `503 Service Unavailable` with
+//! `Retry-After` and `Connection: close`, so clients and balancers back off
+//! or go elsewhere, then closes it.
+//!
+//! A refused connection is answered by hyper like any other: it reads the
+//! request head (bounded by `header_read_timeout` and `max_header_bytes`),
+//! so the client gets its `503` instead of a reset. Those answers are
+//! bounded too, at [`REFUSING_AT_ONCE`] per listener; past that, a new
+//! connection is closed without a word.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::response::Response;
+use http::{HeaderValue, StatusCode, header};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpStream;
+
+use super::service::plain;
+
+/// Refused connections being answered at once, per listener. Each lives at
+/// most `header_read_timeout`; past this many, new ones are closed at once
+/// so that a flood cannot turn the refusals themselves into the overload.
+pub(crate) const REFUSING_AT_ONCE: usize = 1024;
+
+/// File descriptors kept for what is not a client connection: listeners,
+/// the runtimes' own descriptors, broker connections, files served.
+const RESERVED_FDS: u64 = 256;
+
+/// Refusals of one listener: how many are being answered, and a log line at
+/// most once a second (a flood must not become a flood of log lines).
+#[derive(Debug, Default)]
+pub(crate) struct Refusals {
+    answering: Arc<AtomicUsize>,
+    last_log: Option<Instant>,
+    unlogged: u64,
+}
+
+impl Refusals {
+    /// Answers `stream` with `503` in a task of its own (or closes it when
+    /// too many are being answered already), and logs the refusal.
+    pub(crate) fn refuse(
+        &mut self,
+        stream: TcpStream,
+        remote: SocketAddr,
+        max_connections: usize,
+        header_read_timeout: Duration,
+        max_header_bytes: usize,
+    ) {
+        self.unlogged += 1;
+        let now = Instant::now();
+        if self
+            .last_log
+            .is_none_or(|last| now.duration_since(last) >= Duration::from_secs(1))
+        {
+            tracing::warn!(
+                target: "crosswire::server",
+                %remote,
+                limit = "[server] max_connections",
+                max_connections,
+                refused = self.unlogged,
+                "connection limit reached: new connections get 503"
+            );
+            self.last_log = Some(now);
+            self.unlogged = 0;
+        }
+        if self.answering.fetch_add(1, Ordering::AcqRel) >= REFUSING_AT_ONCE {
+            self.answering.fetch_sub(1, Ordering::AcqRel);
+            return; // dropping `stream` closes it
+        }
+        let answering = Arc::clone(&self.answering);
+        tokio::spawn(async move {
+            let service = service_fn(|_request| async { Ok::<_, Infallible>(unavailable()) });
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
+                .max_header_size(max_header_bytes)
+                .keep_alive(false)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            answering.fetch_sub(1, Ordering::AcqRel);
+        });
+    }
+}
+
+/// `503` with `Retry-After: 1` and `Connection: close`.
+fn unavailable() -> Response {
+    let mut response = plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server is at its connection limit; retry shortly\n",
+    );
+    let headers = response.headers_mut();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Makes sure the process may open enough files for `max_connections`:
+/// raises the soft `RLIMIT_NOFILE` toward the hard limit when it is lower
+/// (Go does the same at startup; tokio's epoll has no use for the 1 024
+/// that `select` needed), and warns when even the hard limit is too low.
+#[cfg(unix)]
+pub(crate) fn check_fd_limit(max_connections: usize) {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+
+    let wanted = (max_connections as u64).saturating_add(RESERVED_FDS);
+    let limit = getrlimit(Resource::Nofile);
+    let soft = limit.current.unwrap_or(u64::MAX);
+    if soft >= wanted {
+        return;
+    }
+    let hard = limit.maximum.unwrap_or(u64::MAX);
+    let target = wanted.min(hard);
+    let mut effective = soft;
+    if target > soft {
+        let mut raised = limit;
+        raised.current = Some(target);
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => {
+                effective = target;
+                tracing::info!(
+                    target: "crosswire::server",
+                    from = soft,
+                    to = target,
+                    max_connections,
+                    "raised the open-file limit (RLIMIT_NOFILE) for [server] max_connections"
+                );
+            }
+            Err(error) => tracing::debug!(
+                target: "crosswire::server",
+                %error,
+                "could not raise the open-file limit (RLIMIT_NOFILE)"
+            ),
+        }
+    }
+    if effective < wanted {
+        tracing::warn!(
+            target: "crosswire::server",
+            open_file_limit = effective,
+            max_connections,
+            "the open-file limit (RLIMIT_NOFILE) is below [server] max_connections plus \
+             {RESERVED_FDS} for the server itself: accepts will fail before max_connections \
+             is reached; raise `ulimit -n` (LimitNOFILE= under systemd) or lower max_connections"
+        );
+    }
+}
+
+/// No open-file limit to check here.
+#[cfg(not(unix))]
+pub(crate) fn check_fd_limit(_max_connections: usize) {}

@@ -1,0 +1,90 @@
+//! Handshakes per second per remote address, when an operator asks.
+//!
+//! A single address that opens WebSocket connections as fast as it can makes
+//! the server hash keys, allocate peers and run `open` hooks for nothing.
+//! With `[server] max_handshakes_per_ip_per_second` set (it is off by
+//! default: many users can share one address behind a NAT or a proxy), each
+//! address gets a token bucket of that rate (with a burst of the same size)
+//! and upgrades past it are answered `429 Too Many Requests`.
+//!
+//! The table is bounded: when it holds [`MAX_ADDRESSES`] entries, the ones
+//! whose bucket has refilled (addresses that have been quiet for a second)
+//! are forgotten, and if none has, the whole table is, which at worst
+//! grants a fresh burst to addresses under attack once per overflow.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use tokio::time::Instant;
+
+use crate::ws::rate::Bucket;
+
+/// Addresses remembered at most.
+const MAX_ADDRESSES: usize = 65_536;
+
+/// Upgrades per second per remote address.
+#[derive(Debug)]
+pub(crate) struct HandshakeRate {
+    rate: u32,
+    buckets: Mutex<HashMap<IpAddr, (Bucket, Instant)>>,
+}
+
+impl HandshakeRate {
+    /// A limit of `rate` upgrades per second per address; 0 for none.
+    pub(crate) fn new(rate: u32) -> Self {
+        Self {
+            rate,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// True if an upgrade from `address` is within the limit.
+    pub(crate) fn admit(&self, address: IpAddr) -> bool {
+        if self.rate == 0 {
+            return true;
+        }
+        let now = Instant::now();
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buckets.len() >= MAX_ADDRESSES && !buckets.contains_key(&address) {
+            buckets.retain(|_, (_, last)| now.saturating_duration_since(*last).as_secs() < 1);
+            if buckets.len() >= MAX_ADDRESSES {
+                buckets.clear();
+            }
+        }
+        let (bucket, last) = buckets
+            .entry(address)
+            .or_insert_with(|| (Bucket::new(self.rate, self.rate, now), now));
+        *last = now;
+        bucket.take(now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    #[test]
+    fn each_address_has_its_own_allowance() {
+        let limit = HandshakeRate::new(5);
+        let a = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        let b = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+        assert_eq!((0..8).filter(|_| limit.admit(a)).count(), 5);
+        assert_eq!((0..8).filter(|_| limit.admit(b)).count(), 5);
+        assert!((0..1000).all(|_| HandshakeRate::new(0).admit(a)));
+    }
+
+    #[test]
+    fn the_table_stays_bounded() {
+        let limit = HandshakeRate::new(1);
+        for n in 0..(MAX_ADDRESSES as u32 + 10) {
+            limit.admit(IpAddr::V4(Ipv4Addr::from(n)));
+        }
+        assert!(limit.buckets.lock().unwrap().len() <= MAX_ADDRESSES);
+    }
+}
