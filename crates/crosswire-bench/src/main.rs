@@ -12,6 +12,7 @@
 //! crosswire-bench conns  --url ws://127.0.0.1:4000/ws/chat --count 10000 --pid 1234
 //! crosswire-bench fanout --url ws://127.0.0.1:4000/ws/chat --clients 1000 --deflate
 //! crosswire-bench cluster --url ws://127.0.0.1:4000/ws/chat --url ws://127.0.0.1:4001/ws/chat
+//! crosswire-bench plot target/bench/results.jsonl --out BENCHMARKS.svg   # feature `plot`
 //! ```
 //!
 //! `--deflate` (chat, fan-out, conns) makes every client offer
@@ -20,9 +21,12 @@
 
 mod client;
 mod cpu;
+#[cfg(feature = "plot")]
+mod plot;
 mod report;
 mod scenario;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -134,6 +138,16 @@ enum Scenario {
         #[arg(long, default_value_t = 1)]
         rounds: usize,
     },
+    /// Draws a results file (JSON lines from scripts/bench) as an SVG bar
+    /// chart: delivered msg/s per scenario and server, and memory per
+    /// connection. Runs no load; needs the `plot` feature.
+    Plot {
+        /// The results, one JSON object per line.
+        input: PathBuf,
+        /// The SVG to write.
+        #[arg(long, default_value = "BENCHMARKS.svg")]
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Debug, Clone, Copy)]
@@ -165,6 +179,9 @@ fn seconds(value: f64) -> Duration {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Scenario::Plot { input, out } = &cli.scenario {
+        return plot(input, out);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -185,6 +202,28 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[cfg(feature = "plot")]
+fn plot(input: &std::path::Path, out: &std::path::Path) -> ExitCode {
+    match plot::plot_file(input, out) {
+        Ok(()) => {
+            eprintln!("crosswire-bench: wrote {}", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("crosswire-bench: {}: {error}", input.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(feature = "plot"))]
+fn plot(_input: &std::path::Path, _out: &std::path::Path) -> ExitCode {
+    eprintln!(
+        "crosswire-bench: built without plotting; run `cargo run --release -p crosswire-bench --features plot -- plot ...`"
+    );
+    ExitCode::from(2)
 }
 
 /// How a chat-room run is shaped: `senders` of the `clients` send
@@ -352,5 +391,7 @@ async fn run(scenario: Scenario) -> Result<report::Report, String> {
             })
             .await
         }
+        // `main` answers it before any runtime starts.
+        Scenario::Plot { .. } => Err("plot draws results and runs no load".to_owned()),
     }
 }

@@ -122,8 +122,8 @@ impl Routes {
     }
 
     /// The cargo directives [`Routes::emit`] prints after writing into
-    /// `out_dir`: what to watch, a warning when the folder is missing, and the
-    /// errors.
+    /// `out_dir`: what to watch, a warning when the folder is missing or
+    /// holds `.prerender` files, and the errors.
     pub fn directives(&self, out_dir: &Path) -> Vec<String> {
         let mut lines: Vec<String> = self
             .watched()
@@ -136,8 +136,16 @@ impl Routes {
                 self.dir.display()
             ));
         }
-        if let Err(error) = self.write_to(out_dir) {
-            lines.extend(error_directives(&error));
+        match self.write_to(out_dir) {
+            Ok(generated) => {
+                for route in generated.table.never_served() {
+                    lines.push(format!(
+                        "cargo::warning={}: `.prerender` routes are never served (a server has no prerender step); the file is not compiled",
+                        self.dir.join(&route.file).display()
+                    ));
+                }
+            }
+            Err(error) => lines.extend(error_directives(&error)),
         }
         lines
     }

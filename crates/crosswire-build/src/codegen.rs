@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Component, Path};
 
+use crate::env::Env;
 use crate::method::Method;
 use crate::scan::{Route, RouteTable};
 
@@ -22,7 +23,9 @@ const ROUTES_MODULE: &str = "crosswire_routes";
 ///
 /// It defines a function `fn routes(app: crosswire::App) -> crosswire::App`
 /// and the modules it needs; include it once per crate with
-/// `crosswire::include_routes!()`.
+/// `crosswire::include_routes!()`. Routes limited to `.dev` or `.prod` are
+/// registered by a branch on `dev`, decided when the app starts (a debug
+/// build, or an app run by `crosswire dev`); `.prerender` files are left out.
 pub fn generate(table: &RouteTable) -> String {
     let names = module_names(table.routes());
     let shown_dir = slashed(table.dir());
@@ -35,17 +38,28 @@ pub fn generate(table: &RouteTable) -> String {
          // added, renamed, changed or removed.\n"
     );
 
-    if !table.routes().is_empty() {
+    let served: Vec<(&Route, &str)> = table
+        .routes()
+        .iter()
+        .zip(names.iter().map(String::as_str))
+        .filter(|(route, _)| route.env != Some(Env::Prerender))
+        .collect();
+    if !served.is_empty() {
         let _ = writeln!(
             out,
             "/// The route files under `{shown_dir}`, one module each."
         );
         let _ = writeln!(out, "mod {ROUTES_MODULE} {{");
-        for (route, name) in table.routes().iter().zip(&names) {
+        for (route, name) in &served {
             let absolute = table.absolute_dir().join(&route.file);
+            let only = match route.env {
+                Some(Env::Dev) => ", dev only",
+                Some(Env::Prod) => ", prod only",
+                _ => "",
+            };
             let _ = writeln!(
                 out,
-                "    /// `{}`: {} {} ({}).\n    #[path = {:?}]\n    pub(crate) mod {name};",
+                "    /// `{}`: {} {} ({}{only}).\n    #[path = {:?}]\n    pub(crate) mod {name};",
                 slashed(&route.file),
                 route.method.map_or("ANY", Method::as_str),
                 route.pattern,
@@ -56,50 +70,112 @@ pub fn generate(table: &RouteTable) -> String {
         let _ = writeln!(out, "}}\n");
     }
 
+    let groups = group(&served);
+    let mut always = Vec::new();
+    let mut branches = Vec::new();
+    for (path, group) in &groups {
+        let in_dev = registrations(path, group, true);
+        let in_prod = registrations(path, group, false);
+        if in_dev == in_prod {
+            always.extend(in_dev);
+        } else {
+            branches.push((in_dev, in_prod));
+        }
+    }
+    // Branches reassign `app`, which is then `mut`; without them the function
+    // is one chain, so a reader (and clippy) sees no needless binding.
+    let binding = if branches.is_empty() {
+        "app"
+    } else {
+        "mut app"
+    };
     let _ = writeln!(
         out,
         "/// Registers the route files under `{shown_dir}` on `app`.\n\
-         fn routes(app: ::crosswire::App) -> ::crosswire::App {{"
+         fn routes({binding}: ::crosswire::App) -> ::crosswire::App {{"
     );
-    let groups = group(table.routes(), &names);
     if groups.values().any(|g| !g.http.is_empty()) {
         let _ = writeln!(out, "    use ::crosswire::__private::routing;");
     }
-    let _ = writeln!(out, "    app");
-    for (path, group) in &groups {
-        if let Some(module) = group.websocket {
+    if branches.is_empty() {
+        let _ = writeln!(out, "    app");
+        for line in &always {
+            let _ = writeln!(out, "        {line}");
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "    // `.dev` files in debug builds and under `crosswire dev`, `.prod` files otherwise.\n    \
+             let dev = ::crosswire::__private::dev_routes(cfg!(debug_assertions));"
+        );
+        if !always.is_empty() {
+            let _ = writeln!(out, "    app = app");
+            for (i, line) in always.iter().enumerate() {
+                let end = if i + 1 == always.len() { ";" } else { "" };
+                let _ = writeln!(out, "        {line}{end}");
+            }
+        }
+        for (in_dev, in_prod) in &branches {
+            let chain = |lines: &[String]| format!("app{}", lines.concat());
             let _ = writeln!(
                 out,
-                "        .websocket({path:?}, {ROUTES_MODULE}::{module}::websocket())"
+                "    app = if dev {{ {} }} else {{ {} }};",
+                chain(in_dev),
+                chain(in_prod)
             );
         }
-        if let Some(router) = method_router(&group.http) {
-            let _ = writeln!(out, "        .route({path:?}, {router})");
-        }
+        let _ = writeln!(out, "    app");
     }
     let _ = writeln!(out, "}}");
     out
 }
 
-/// The files registered on one route path.
+/// The files registered on one route path, with the environment each is
+/// limited to.
 #[derive(Default)]
 struct Group<'a> {
-    websocket: Option<&'a str>,
-    http: Vec<(Option<Method>, &'a str)>,
+    websocket: Vec<(Option<Env>, &'a str)>,
+    http: Vec<(Option<Method>, Option<Env>, &'a str)>,
 }
 
-fn group<'a>(routes: &'a [Route], names: &'a [String]) -> BTreeMap<String, Group<'a>> {
+fn group<'a>(served: &[(&'a Route, &'a str)]) -> BTreeMap<String, Group<'a>> {
     let mut groups: BTreeMap<String, Group<'a>> = BTreeMap::new();
-    for (route, name) in routes.iter().zip(names) {
+    for &(route, name) in served {
         let group = groups.entry(route.pattern.axum()).or_default();
         if route.exports.websocket {
-            group.websocket = Some(name);
+            group.websocket.push((route.env, name));
         }
         if route.exports.handler {
-            group.http.push((route.method, name));
+            group.http.push((route.method, route.env, name));
         }
     }
     groups
+}
+
+/// The `.websocket(..)` and `.route(..)` calls for `path` when the app runs
+/// in dev mode (`dev`) or not. The scan has refused two files that would be
+/// registered together for the same slot.
+fn registrations(path: &str, group: &Group<'_>, dev: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some((_, module)) = group
+        .websocket
+        .iter()
+        .find(|(env, _)| Env::serves(*env, dev))
+    {
+        lines.push(format!(
+            ".websocket({path:?}, {ROUTES_MODULE}::{module}::websocket())"
+        ));
+    }
+    let http: Vec<(Option<Method>, &str)> = group
+        .http
+        .iter()
+        .filter(|(_, env, _)| Env::serves(*env, dev))
+        .map(|(method, _, module)| (*method, *module))
+        .collect();
+    if let Some(router) = method_router(&http) {
+        lines.push(format!(".route({path:?}, {router})"));
+    }
+    lines
 }
 
 /// `routing::get(a::handler).post(b::handler)`, with a method-less file as
@@ -195,6 +271,7 @@ mod tests {
         let route = |file: &str| Route {
             file: file.into(),
             method: None,
+            env: None,
             pattern: Default::default(),
             exports: Default::default(),
         };

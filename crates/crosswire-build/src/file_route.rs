@@ -5,18 +5,25 @@
 //! (`tests/mapping_table.rs`). The rules, in the order they apply:
 //!
 //! 1. the extension is stripped (`chat.rs` → `chat`; `rss.xml.rs` → `rss.xml`);
-//! 2. a final `.get`, `.post`, … picks the method; no suffix means every method;
+//! 2. a final `.dev`, `.prod` or `.prerender` limits the file to one
+//!    environment ([`Env`]); before it, a `.get`, `.post`, … picks the method
+//!    (`index.get.prod.rs`); no method suffix means every method;
 //! 3. `(group)` folders vanish;
 //! 4. a final `index` maps to its folder (`index.rs` → `/`);
 //! 5. `[id]` is a parameter, `[...slug]` a named catch-all, `[...]` an unnamed
 //!    one (its parameter is `_`, as in Nitro); dots elsewhere stay.
+//!    A parameter name keeps ASCII letters, digits, `_` and `-`
+//!    (`[test-id]` is the parameter `test-id`); Nitro turns every other
+//!    character into `_`, and so does this function (`[user.id]` → `user_id`).
 //!
 //! Where Nitro would pass a name through that cannot route as the author
-//! meant (`a-[b]`, `[user-id]`, a catch-all followed by more segments), this
-//! function refuses it and says why, so the mistake surfaces at build time.
+//! meant (`a-[b]`, `[]`, `[..slug]`, a catch-all followed by more segments),
+//! this function refuses it and says why, so the mistake surfaces at build
+//! time.
 
 use std::path::{Component, Path};
 
+use crate::env::Env;
 use crate::method::Method;
 use crate::pattern::{RoutePattern, Segment};
 
@@ -25,6 +32,9 @@ use crate::pattern::{RoutePattern, Segment};
 pub struct FileRoute {
     /// The method picked by a `.get` / `.post` / … suffix; `None` for every method.
     pub method: Option<Method>,
+    /// The environment picked by a `.dev` / `.prod` / `.prerender` suffix;
+    /// `None` for every environment.
+    pub env: Option<Env>,
     /// The URL pattern.
     pub pattern: RoutePattern,
 }
@@ -40,10 +50,10 @@ pub enum PathError {
     /// A file or folder name is not valid UTF-8.
     #[error("`{0}` is not valid UTF-8; route file and folder names become URLs")]
     NotUtf8(String),
-    /// Nothing is left of the file name once the extension and method suffix
-    /// are removed (`.get.rs`).
+    /// Nothing is left of the file name once the extension, method and
+    /// environment suffixes are removed (`.get.rs`, `.dev.rs`).
     #[error(
-        "`{0}` has no name once its extension and method suffix are removed; `index.rs` (or `index.get.rs`, ...) serves the folder's own path"
+        "`{0}` has no name once its extension, method and environment suffixes are removed; `index.rs` (or `index.get.rs`, ...) serves the folder's own path"
     )]
     EmptyName(String),
     /// Text and a bracketed parameter share one segment (`a-[b]`).
@@ -54,10 +64,8 @@ pub enum PathError {
     /// A `[` without its `]`, or the other way round.
     #[error("`{0}` has unbalanced brackets; write a parameter as `[name]`")]
     Unbalanced(String),
-    /// The name inside the brackets is not an identifier (`[user-id]`, `[1st]`, `[]`).
-    #[error(
-        "`{segment}`: `{name}` is not a valid parameter name; use letters, digits and `_`, not starting with a digit (`[user_id]`)"
-    )]
+    /// The brackets hold no name (`[]`, `[...]` aside).
+    #[error("`{segment}`: a parameter needs a name between its brackets (`[id]`)")]
     ParamName {
         /// The segment as written.
         segment: String,
@@ -95,7 +103,7 @@ pub enum PathError {
 /// relative to the routes folder (`src/server/routes`).
 ///
 /// ```
-/// use crosswire_build::{route_for, Method};
+/// use crosswire_build::{route_for, Env, Method};
 ///
 /// let route = route_for("users/[id].get.rs").unwrap();
 /// assert_eq!(route.method, Some(Method::Get));
@@ -104,6 +112,13 @@ pub enum PathError {
 ///
 /// let chat = route_for("api/ws/chat.rs").unwrap();
 /// assert_eq!((chat.method, chat.pattern.axum()), (None, "/api/ws/chat".to_owned()));
+///
+/// let env = route_for("env/index.get.prod.rs").unwrap();
+/// assert_eq!((env.method, env.env), (Some(Method::Get), Some(Env::Prod)));
+/// assert_eq!(env.pattern.axum(), "/env");
+///
+/// let param = route_for("api/param/[test-id].rs").unwrap();
+/// assert_eq!(param.pattern.axum(), "/api/param/{test-id}");
 /// ```
 pub fn route_for(relative: impl AsRef<Path>) -> Result<FileRoute, PathError> {
     let relative = relative.as_ref();
@@ -112,6 +127,7 @@ pub fn route_for(relative: impl AsRef<Path>) -> Result<FileRoute, PathError> {
         return Err(PathError::NotRelative(relative.display().to_string()));
     };
     let stem = strip_extension(file);
+    let (stem, env) = split_env(stem);
     let (base, method) = split_method(stem);
     if base.is_empty() {
         return Err(PathError::EmptyName((*file).to_owned()));
@@ -132,6 +148,7 @@ pub fn route_for(relative: impl AsRef<Path>) -> Result<FileRoute, PathError> {
     check_params(&segments, folders, base)?;
     Ok(FileRoute {
         method,
+        env,
         pattern: RoutePattern::new(segments),
     })
 }
@@ -164,6 +181,17 @@ fn strip_extension(name: &str) -> &str {
         }
         _ => name,
     }
+}
+
+/// Splits a final `.dev` / `.prod` / `.prerender` off the stem. It comes
+/// after the method suffix, as in Nitro: `index.get.prod`.
+fn split_env(stem: &str) -> (&str, Option<Env>) {
+    if let Some((base, suffix)) = stem.rsplit_once('.')
+        && let Some(env) = Env::from_suffix(suffix)
+    {
+        return (base, Some(env));
+    }
+    (stem, None)
 }
 
 /// Splits a final `.get` / `.post` / … off the stem.
@@ -216,20 +244,27 @@ fn bracketed(text: &str, inner: &str) -> Result<Segment, PathError> {
     identifier(text, inner).map(Segment::Param)
 }
 
+/// A parameter's name as Nitro writes it: ASCII letters, digits, `_` and
+/// `-` kept, every other character turned into `_`. axum's router accepts
+/// every such name, so `[test-id]` is `{test-id}` there and `peer.param("test-id")`
+/// in hooks.
 fn identifier(segment: &str, name: &str) -> Result<String, PathError> {
-    let mut chars = name.chars();
-    let valid = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if valid {
-        Ok(name.to_owned())
-    } else {
-        Err(PathError::ParamName {
+    if name.is_empty() {
+        return Err(PathError::ParamName {
             segment: segment.to_owned(),
             name: name.to_owned(),
-        })
+        });
     }
+    Ok(name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect())
 }
 
 fn static_segment(text: &str) -> Result<Segment, PathError> {

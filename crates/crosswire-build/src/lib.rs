@@ -6,6 +6,8 @@
 //! src/server/routes/api/sse.rs            GET /api/sse (every method)
 //! src/server/routes/users/[id].get.rs     GET /users/{id}
 //! src/server/routes/[...].rs              every other path
+//! src/server/routes/env/index.dev.rs      /env, in debug builds and under `crosswire dev`
+//! src/server/routes/env/index.get.prod.rs GET /env, in release builds
 //! ```
 //!
 //! An app's `build.rs` is one line,
@@ -26,6 +28,8 @@
 //!
 //! - [`route_for`]: the naming rules, a pure function of a relative path,
 //!   checked against Nitro's scanner by a table of cases.
+//! - [`Env`]: the `.dev` / `.prod` / `.prerender` suffixes, and when a file
+//!   limited by one is served.
 //! - [`exports_of`]: what a file exports, read with `syn`.
 //! - [`scan`]: a folder into a [`RouteTable`], refusing conflicts.
 //! - [`generate`]: the table into plain Rust (`#[path]` modules and one
@@ -42,6 +46,7 @@
 
 mod build_script;
 mod codegen;
+mod env;
 mod error;
 mod exports;
 mod file_route;
@@ -51,6 +56,7 @@ mod scan;
 
 pub use build_script::{DEFAULT_DIR, Generated, OUTPUT_FILE, Routes, routes};
 pub use codegen::generate;
+pub use env::Env;
 pub use error::{Error, RouteError, RouteErrorKind};
 pub use exports::{ExportError, Exports, exports_of};
 pub use file_route::{FileRoute, PathError, route_for};

@@ -1,8 +1,9 @@
 //! Scanning a routes folder into a [`RouteTable`], with every conflict found
 //! up front.
 //!
-//! Two files may share a route when they split it by method, or when one
-//! serves the WebSocket hooks and the other plain HTTP. Anything axum would
+//! Two files may share a route when they split it by method, when one
+//! serves the WebSocket hooks and the other plain HTTP, or when they are
+//! limited to environments that never meet (`.dev` and `.prod`). Anything axum would
 //! refuse at startup (two handlers for one method on one route, one route
 //! shape with two sets of parameter names) is refused here instead, naming
 //! both files, so the app never panics while it builds its router.
@@ -12,6 +13,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::env::Env;
 use crate::error::{Error, RouteError, RouteErrorKind};
 use crate::exports::{Exports, exports_of};
 use crate::file_route::route_for;
@@ -46,6 +48,8 @@ pub struct Route {
     pub file: PathBuf,
     /// The method its name picks; `None` for every method.
     pub method: Option<Method>,
+    /// The environment its name limits it to; `None` for every environment.
+    pub env: Option<Env>,
     /// The URL pattern it serves.
     pub pattern: RoutePattern,
     /// What it exports.
@@ -83,9 +87,17 @@ impl RouteTable {
         &self.absolute_dir
     }
 
-    /// The routes, sorted by file path.
+    /// The routes, sorted by file path, including `.prerender` files, which
+    /// are never registered.
     pub fn routes(&self) -> &[Route] {
         &self.routes
+    }
+
+    /// The `.prerender` files: found, checked, and never registered.
+    pub fn never_served(&self) -> impl Iterator<Item = &Route> {
+        self.routes
+            .iter()
+            .filter(|route| route.env == Some(Env::Prerender))
     }
 }
 
@@ -139,6 +151,7 @@ pub fn scan(dir: impl AsRef<Path>) -> Result<RouteTable, Error> {
         routes.push(Route {
             file,
             method: route.method,
+            env: route.env,
             pattern: route.pattern,
             exports,
         });
@@ -192,18 +205,28 @@ fn walk(root: &Path, relative: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> 
     Ok(())
 }
 
-/// Who already claimed each slot of one route shape.
+/// Who already claimed each slot of one route shape; a slot may have one
+/// claim per environment that never meets another (`.dev` and `.prod`).
 #[derive(Default)]
 struct Claims<'a> {
     first: Option<&'a Route>,
-    websocket: Option<&'a Route>,
-    http: BTreeMap<Option<Method>, &'a Route>,
+    websocket: Vec<&'a Route>,
+    http: BTreeMap<Option<Method>, Vec<&'a Route>>,
+}
+
+/// The first of `claims` registered at the same time as `route`.
+fn clash<'a>(claims: &[&'a Route], route: &Route) -> Option<&'a Route> {
+    claims
+        .iter()
+        .find(|other| Env::overlap(other.env, route.env))
+        .copied()
 }
 
 fn conflicts(dir: &Path, routes: &[Route]) -> Vec<RouteError> {
     let mut errors = Vec::new();
     let mut shapes: BTreeMap<String, Claims<'_>> = BTreeMap::new();
-    for route in routes {
+    // A `.prerender` file is never registered, so it claims nothing.
+    for route in routes.iter().filter(|r| r.env != Some(Env::Prerender)) {
         let claims = shapes.entry(route.pattern.shape()).or_default();
         let first = *claims.first.get_or_insert(route);
         let error = |kind| RouteError {
@@ -219,16 +242,17 @@ fn conflicts(dir: &Path, routes: &[Route]) -> Vec<RouteError> {
             continue;
         }
         if route.exports.websocket {
-            match claims.websocket {
+            match clash(&claims.websocket, route) {
                 Some(other) => errors.push(error(RouteErrorKind::Conflict {
                     claim: format!("the WebSocket hooks of {}", route.pattern),
                     other: dir.join(&other.file),
                 })),
-                None => claims.websocket = Some(route),
+                None => claims.websocket.push(route),
             }
         }
         if route.exports.handler {
-            match claims.http.get(&route.method) {
+            let slot = claims.http.entry(route.method).or_default();
+            match clash(slot, route) {
                 Some(other) => errors.push(error(RouteErrorKind::Conflict {
                     claim: match route.method {
                         Some(method) => format!("{method} {}", route.pattern),
@@ -236,9 +260,7 @@ fn conflicts(dir: &Path, routes: &[Route]) -> Vec<RouteError> {
                     },
                     other: dir.join(&other.file),
                 })),
-                None => {
-                    claims.http.insert(route.method, route);
-                }
+                None => slot.push(route),
             }
         }
     }

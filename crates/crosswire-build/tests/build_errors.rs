@@ -125,15 +125,33 @@ fn invalid_segments_name_the_file_and_the_segment() {
 }
 
 #[test]
-fn a_parameter_name_must_be_an_identifier() {
-    let (_tmp, dir) = routes(&[("users/[user-id].rs", HANDLER)]);
+fn a_parameter_needs_a_name() {
+    let (_tmp, dir) = routes(&[("users/[].rs", HANDLER)]);
+    assert_eq!(
+        errors(&dir),
+        ["routes/users/[].rs: `[]`: a parameter needs a name between its brackets (`[id]`)"]
+    );
+}
+
+#[test]
+fn a_file_for_every_environment_conflicts_with_a_dev_file_on_its_slot() {
+    let (_tmp, dir) = routes(&[("env/index.rs", HANDLER), ("env/index.dev.rs", HANDLER)]);
     assert_eq!(
         errors(&dir),
         [
-            "routes/users/[user-id].rs: `[user-id]`: `user-id` is not a valid parameter name; \
-          use letters, digits and `_`, not starting with a digit (`[user_id]`)"
+            "routes/env/index.rs: serves every method on /env, and so does \
+          routes/env/index.dev.rs; one method on one route belongs to one file: \
+          remove or rename one of them"
         ]
     );
+}
+
+#[test]
+fn prerender_files_claim_nothing() {
+    let (_tmp, dir) = routes(&[("feed.rs", HANDLER), ("feed.prerender.rs", HANDLER)]);
+    let table = scan(&dir).unwrap();
+    let never: Vec<_> = table.never_served().map(|r| r.file.clone()).collect();
+    assert_eq!(never, [PathBuf::from("feed.prerender.rs")]);
 }
 
 #[test]
@@ -180,11 +198,11 @@ fn every_bad_file_is_reported_at_once() {
         ("a.rs", "fn nothing() {}"),
         ("b-[c].rs", HANDLER),
         ("ok.rs", HANDLER),
-        ("[1].rs", HANDLER),
+        ("[].rs", HANDLER),
     ]);
     let lines = errors(&dir);
     assert_eq!(lines.len(), 3, "{lines:?}");
-    assert!(lines[0].starts_with("routes/[1].rs: "), "{lines:?}");
+    assert!(lines[0].starts_with("routes/[].rs: "), "{lines:?}");
     assert!(lines[1].starts_with("routes/a.rs: "), "{lines:?}");
     assert!(lines[2].starts_with("routes/b-[c].rs: "), "{lines:?}");
 }

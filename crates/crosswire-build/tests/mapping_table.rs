@@ -1,80 +1,119 @@
 //! The naming rules, case by case. Each row gives a path relative to
-//! `src/server/routes`, the method its name picks, the pattern Nitro's
-//! scanner produces for the same path (`:id`, `**:slug`, `**`), and the axum
-//! pattern the generated code registers.
+//! `src/server/routes`, the method its name picks, the environment it is
+//! limited to, the pattern Nitro's scanner produces for the same path (`:id`,
+//! `**:slug`, `**`), and the axum pattern the generated code registers.
 //!
 //! Rows taken from Nitro's own documentation keep their `.ts` extension: the
 //! extension is stripped whatever it is, so they map exactly as in Nitro.
 
 #![allow(clippy::unwrap_used)]
 
-use crosswire_build::{Method, PathError, route_for};
+use crosswire_build::{Env, Method, PathError, route_for};
 
 const ANY: Option<Method> = None;
 const GET: Option<Method> = Some(Method::Get);
 const POST: Option<Method> = Some(Method::Post);
+/// Every environment: no `.dev` / `.prod` / `.prerender` suffix.
+const ALL: Option<Env> = None;
+const DEV: Option<Env> = Some(Env::Dev);
+const PROD: Option<Env> = Some(Env::Prod);
+const PRERENDER: Option<Env> = Some(Env::Prerender);
+
+/// Path, method, environment, Nitro's pattern, axum's pattern.
+type Row = (
+    &'static str,
+    Option<Method>,
+    Option<Env>,
+    &'static str,
+    &'static str,
+);
 
 #[rustfmt::skip]
-const TABLE: &[(&str, Option<Method>, &str, &str)] = &[
+const TABLE: &[Row] = &[
     // Nitro's documented examples.
-    ("api/ws/chat.ts",                  ANY,  "/api/ws/chat",            "/api/ws/chat"),
-    ("users/[id].get.ts",               GET,  "/users/:id",              "/users/{id}"),
-    ("communities/index.post.ts",       POST, "/communities",            "/communities"),
-    ("[...].ts",                        ANY,  "/**",                     "/{*_}"),
-    ("api/hello.ts",                    ANY,  "/api/hello",              "/api/hello"),
-    ("api/test.get.ts",                 GET,  "/api/test",               "/api/test"),
-    ("api/test.post.ts",                POST, "/api/test",               "/api/test"),
-    ("hello/[name].ts",                 ANY,  "/hello/:name",            "/hello/{name}"),
-    ("hello/[...name].ts",              ANY,  "/hello/**:name",          "/hello/{*name}"),
-    ("milliseconds.ts",                 ANY,  "/milliseconds",           "/milliseconds"),
+    ("api/ws/chat.ts",                  ANY, ALL,  "/api/ws/chat",            "/api/ws/chat"),
+    ("users/[id].get.ts",               GET, ALL,  "/users/:id",              "/users/{id}"),
+    ("communities/index.post.ts",       POST, ALL, "/communities",            "/communities"),
+    ("[...].ts",                        ANY, ALL,  "/**",                     "/{*_}"),
+    ("api/hello.ts",                    ANY, ALL,  "/api/hello",              "/api/hello"),
+    ("api/test.get.ts",                 GET, ALL,  "/api/test",               "/api/test"),
+    ("api/test.post.ts",                POST, ALL, "/api/test",               "/api/test"),
+    ("hello/[name].ts",                 ANY, ALL,  "/hello/:name",            "/hello/{name}"),
+    ("hello/[...name].ts",              ANY, ALL,  "/hello/**:name",          "/hello/{*name}"),
+    ("milliseconds.ts",                 ANY, ALL,  "/milliseconds",           "/milliseconds"),
     // The same rules on Rust files.
-    ("api/ws/chat.rs",                  ANY,  "/api/ws/chat",            "/api/ws/chat"),
-    ("api/sse.rs",                      ANY,  "/api/sse",                "/api/sse"),
-    ("index.rs",                        ANY,  "/",                       "/"),
-    ("index.get.rs",                    GET,  "/",                       "/"),
-    ("api/index.rs",                    ANY,  "/api",                    "/api"),
-    ("users/[id]/index.delete.rs",      Some(Method::Delete), "/users/:id", "/users/{id}"),
-    ("index/index.rs",                  ANY,  "/index",                  "/index"),
-    ("index/foo.rs",                    ANY,  "/index/foo",              "/index/foo"),
-    ("rss.xml.rs",                      ANY,  "/rss.xml",                "/rss.xml"),
-    ("sitemap.xml.get.rs",              GET,  "/sitemap.xml",            "/sitemap.xml"),
-    ("api/v1.0/status.rs",              ANY,  "/api/v1.0/status",        "/api/v1.0/status"),
-    ("api/users.get.json.rs",           ANY,  "/api/users.get.json",     "/api/users.get.json"),
-    ("test.get.post.rs",                POST, "/test.get",               "/test.get"),
-    ("get.rs",                          ANY,  "/get",                    "/get"),
-    ("users.GET.rs",                    ANY,  "/users.GET",              "/users.GET"),
-    ("[id].rs",                         ANY,  "/:id",                    "/{id}"),
-    ("[_id].rs",                        ANY,  "/:_id",                   "/{_id}"),
-    ("users/[id]/posts/[postId].rs",    ANY,  "/users/:id/posts/:postId", "/users/{id}/posts/{postId}"),
-    ("[...slug].rs",                    ANY,  "/**:slug",                "/{*slug}"),
-    ("blog/[...slug].get.rs",           GET,  "/blog/**:slug",           "/blog/{*slug}"),
-    ("api/[...].rs",                    ANY,  "/api/**",                 "/api/{*_}"),
-    ("api/[id]/[...rest].rs",           ANY,  "/api/:id/**:rest",        "/api/{id}/{*rest}"),
-    ("files/[...path]/index.rs",        ANY,  "/files/**:path",          "/files/{*path}"),
-    ("(admin)/dashboard.rs",            ANY,  "/dashboard",              "/dashboard"),
-    ("(marketing)/(nested)/about.rs",   ANY,  "/about",                  "/about"),
-    ("api/(v1)/users/[id].rs",          ANY,  "/api/users/:id",          "/api/users/{id}"),
-    ("(group)/index.rs",                ANY,  "/",                       "/"),
-    ("./api/x.rs",                      ANY,  "/api/x",                  "/api/x"),
-    ("_private/hello-world.rs",         ANY,  "/_private/hello-world",   "/_private/hello-world"),
-    ("api/hello.put.rs",                Some(Method::Put),     "/api/hello", "/api/hello"),
-    ("api/hello.patch.rs",              Some(Method::Patch),   "/api/hello", "/api/hello"),
-    ("api/hello.head.rs",               Some(Method::Head),    "/api/hello", "/api/hello"),
-    ("api/hello.options.rs",            Some(Method::Options), "/api/hello", "/api/hello"),
-    ("api/hello.connect.rs",            Some(Method::Connect), "/api/hello", "/api/hello"),
-    ("api/hello.trace.rs",              Some(Method::Trace),   "/api/hello", "/api/hello"),
-    ("api/hello.delete.rs",             Some(Method::Delete),  "/api/hello", "/api/hello"),
-    ("chat",                            ANY,  "/chat",                   "/chat"),
+    ("api/ws/chat.rs",                  ANY, ALL,  "/api/ws/chat",            "/api/ws/chat"),
+    ("api/sse.rs",                      ANY, ALL,  "/api/sse",                "/api/sse"),
+    ("index.rs",                        ANY, ALL,  "/",                       "/"),
+    ("index.get.rs",                    GET, ALL,  "/",                       "/"),
+    ("api/index.rs",                    ANY, ALL,  "/api",                    "/api"),
+    ("users/[id]/index.delete.rs",      Some(Method::Delete), ALL, "/users/:id", "/users/{id}"),
+    ("index/index.rs",                  ANY, ALL,  "/index",                  "/index"),
+    ("index/foo.rs",                    ANY, ALL,  "/index/foo",              "/index/foo"),
+    ("rss.xml.rs",                      ANY, ALL,  "/rss.xml",                "/rss.xml"),
+    ("sitemap.xml.get.rs",              GET, ALL,  "/sitemap.xml",            "/sitemap.xml"),
+    ("api/v1.0/status.rs",              ANY, ALL,  "/api/v1.0/status",        "/api/v1.0/status"),
+    ("api/users.get.json.rs",           ANY, ALL,  "/api/users.get.json",     "/api/users.get.json"),
+    ("test.get.post.rs",                POST, ALL, "/test.get",               "/test.get"),
+    ("get.rs",                          ANY, ALL,  "/get",                    "/get"),
+    ("users.GET.rs",                    ANY, ALL,  "/users.GET",              "/users.GET"),
+    ("[id].rs",                         ANY, ALL,  "/:id",                    "/{id}"),
+    ("[_id].rs",                        ANY, ALL,  "/:_id",                   "/{_id}"),
+    ("users/[id]/posts/[postId].rs",    ANY, ALL,  "/users/:id/posts/:postId", "/users/{id}/posts/{postId}"),
+    ("[...slug].rs",                    ANY, ALL,  "/**:slug",                "/{*slug}"),
+    ("blog/[...slug].get.rs",           GET, ALL,  "/blog/**:slug",           "/blog/{*slug}"),
+    ("api/[...].rs",                    ANY, ALL,  "/api/**",                 "/api/{*_}"),
+    ("api/[id]/[...rest].rs",           ANY, ALL,  "/api/:id/**:rest",        "/api/{id}/{*rest}"),
+    ("files/[...path]/index.rs",        ANY, ALL,  "/files/**:path",          "/files/{*path}"),
+    ("(admin)/dashboard.rs",            ANY, ALL,  "/dashboard",              "/dashboard"),
+    ("(marketing)/(nested)/about.rs",   ANY, ALL,  "/about",                  "/about"),
+    ("api/(v1)/users/[id].rs",          ANY, ALL,  "/api/users/:id",          "/api/users/{id}"),
+    ("(group)/index.rs",                ANY, ALL,  "/",                       "/"),
+    ("./api/x.rs",                      ANY, ALL,  "/api/x",                  "/api/x"),
+    ("_private/hello-world.rs",         ANY, ALL,  "/_private/hello-world",   "/_private/hello-world"),
+    ("api/hello.put.rs",                Some(Method::Put), ALL,     "/api/hello", "/api/hello"),
+    ("api/hello.patch.rs",              Some(Method::Patch), ALL,   "/api/hello", "/api/hello"),
+    ("api/hello.head.rs",               Some(Method::Head), ALL,    "/api/hello", "/api/hello"),
+    ("api/hello.options.rs",            Some(Method::Options), ALL, "/api/hello", "/api/hello"),
+    ("api/hello.connect.rs",            Some(Method::Connect), ALL, "/api/hello", "/api/hello"),
+    ("api/hello.trace.rs",              Some(Method::Trace), ALL,   "/api/hello", "/api/hello"),
+    ("api/hello.delete.rs",             Some(Method::Delete), ALL,  "/api/hello", "/api/hello"),
+    ("chat",                            ANY, ALL,  "/chat",                   "/chat"),
+    // Parameter names as Nitro writes them: word characters and `-` kept,
+    // any other character turned into `_`.
+    ("api/param/[test-id].rs",          ANY, ALL,   "/api/param/:test-id",   "/api/param/{test-id}"),
+    ("users/[user.id].rs",              ANY, ALL,   "/users/:user_id",       "/users/{user_id}"),
+    ("[1st].rs",                        ANY, ALL,   "/:1st",                 "/{1st}"),
+    ("[a b]/x.rs",                      ANY, ALL,   "/:a_b/x",               "/{a_b}/x"),
+    ("[café].rs",                       ANY, ALL,   "/:caf_",                "/{caf_}"),
+    ("docs/[...my-slug].rs",            ANY, ALL,   "/docs/**:my-slug",      "/docs/{*my-slug}"),
+    ("docs/[...a.b].rs",                ANY, ALL,   "/docs/**:a_b",          "/docs/{*a_b}"),
+    // Environment suffixes, after the method suffix as in Nitro.
+    ("env/index.dev.rs",                ANY, DEV,   "/env",                  "/env"),
+    ("env/index.get.prod.rs",           GET, PROD,  "/env",                  "/env"),
+    ("api/storage/dev.dev.rs",          ANY, DEV,   "/api/storage/dev",      "/api/storage/dev"),
+    ("report.post.prerender.rs",        POST, PRERENDER, "/report",          "/report"),
+    ("users/[id].delete.dev.rs",        Some(Method::Delete), DEV, "/users/:id", "/users/{id}"),
+    ("feed.prod.get.rs",                GET, ALL,   "/feed.prod",            "/feed.prod"),
+    ("dev.rs",                          ANY, ALL,   "/dev",                  "/dev"),
+    ("prod/index.rs",                   ANY, ALL,   "/prod",                 "/prod"),
+    ("sitemap.xml.prod.rs",             ANY, PROD,  "/sitemap.xml",          "/sitemap.xml"),
+    ("index.dev.rs",                    ANY, DEV,   "/",                     "/"),
 ];
 
 #[test]
 fn every_path_maps_as_in_nitro() {
     let mut failures = Vec::new();
-    for &(path, method, nitro, axum) in TABLE {
+    for &(path, method, env, nitro, axum) in TABLE {
         match route_for(path) {
             Ok(route) => {
-                let got = (route.method, route.pattern.nitro(), route.pattern.axum());
-                let want = (method, nitro.to_owned(), axum.to_owned());
+                let got = (
+                    route.method,
+                    route.env,
+                    route.pattern.nitro(),
+                    route.pattern.axum(),
+                );
+                let want = (method, env, nitro.to_owned(), axum.to_owned());
                 if got != want {
                     failures.push(format!("{path}: got {got:?}, want {want:?}"));
                 }
@@ -101,10 +140,9 @@ const REFUSED: &[(&str, &str)] = &[
     ("users/[id.rs",          "`[id` has unbalanced brackets; write a parameter as `[name]`"),
     ("users/id].rs",          "`id]` has unbalanced brackets"),
     ("[id]]/x.rs",            "`[id]]` has unbalanced brackets"),
-    ("users/[user-id].rs",    "`[user-id]`: `user-id` is not a valid parameter name; use letters, digits and `_`, not starting with a digit (`[user_id]`)"),
-    ("[1st].rs",              "`[1st]`: `1st` is not a valid parameter name"),
-    ("[].rs",                 "`[]`: `` is not a valid parameter name"),
-    ("[...my-slug].rs",       "`[...my-slug]`: `my-slug` is not a valid parameter name"),
+    ("[].rs",                 "`[]`: a parameter needs a name between its brackets (`[id]`)"),
+    ("users/[]/x.rs",         "`[]`: a parameter needs a name"),
+    ("[user.id]/[user_id].rs", "the parameter `user_id` appears twice"),
     ("[..slug].rs",           "`[..slug]`: a catch-all is written with three dots, `[...name]` or `[...]`"),
     ("[....slug].rs",         "`[....slug]`: a catch-all is written with three dots"),
     ("[...slug]/edit.rs",     "`[...slug]` must be the last segment: a catch-all takes the rest of the path, so nothing can follow it"),
@@ -117,7 +155,9 @@ const REFUSED: &[(&str, &str)] = &[
     ("../x.rs",               "`../x.rs` is not a path inside the routes folder"),
     ("/abs/x.rs",             "`/abs/x.rs` is not a path inside the routes folder"),
     ("",                      "`` is not a path inside the routes folder"),
-    (".get.rs",               "`.get.rs` has no name once its extension and method suffix are removed"),
+    (".get.rs",               "`.get.rs` has no name once its extension, method and environment suffixes are removed"),
+    (".dev.rs",               "`.dev.rs` has no name once its extension, method and environment suffixes are removed"),
+    (".get.prod.rs",          "`.get.prod.rs` has no name"),
 ];
 
 #[test]

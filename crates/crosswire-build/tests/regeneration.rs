@@ -150,3 +150,66 @@ fn shared_routes_combine_into_one_method_router() {
         "{code}"
     );
 }
+
+#[test]
+fn env_files_are_registered_by_a_branch_on_dev_mode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("routes");
+    fs::create_dir_all(dir.join("env")).unwrap();
+    fs::write(dir.join("hello.rs"), HANDLER).unwrap();
+    fs::write(dir.join("env/index.dev.rs"), HANDLER).unwrap();
+    fs::write(dir.join("env/index.get.prod.rs"), HANDLER).unwrap();
+    fs::write(dir.join("tools.dev.rs"), WEBSOCKET).unwrap();
+    let code = generated(&dir, tmp.path());
+    assert!(
+        code.contains("let dev = ::crosswire::__private::dev_routes(cfg!(debug_assertions));"),
+        "{code}"
+    );
+    assert!(
+        code.contains("fn routes(mut app: ::crosswire::App) -> ::crosswire::App {"),
+        "{code}"
+    );
+    assert!(
+        code.contains(
+            r#"    app = app
+        .route("/hello", routing::any(crosswire_routes::hello::handler));"#
+        ),
+        "{code}"
+    );
+    assert!(
+        code.contains(
+            r#"    app = if dev { app.route("/env", routing::any(crosswire_routes::env_index_dev::handler)) } else { app.route("/env", routing::get(crosswire_routes::env_index_get_prod::handler)) };"#
+        ),
+        "{code}"
+    );
+    assert!(
+        code.contains(
+            r#"    app = if dev { app.websocket("/tools", crosswire_routes::tools_dev::websocket()) } else { app };"#
+        ),
+        "{code}"
+    );
+}
+
+#[test]
+fn prerender_files_are_left_out_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("routes");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("feed.rs"), HANDLER).unwrap();
+    fs::write(dir.join("feed.get.prerender.rs"), HANDLER).unwrap();
+    let lines = routes().dir(&dir).directives(tmp.path());
+    assert!(
+        lines.contains(&format!(
+            "cargo::warning={}: `.prerender` routes are never served (a server has no prerender step); the file is not compiled",
+            dir.join("feed.get.prerender.rs").display()
+        )),
+        "{lines:?}"
+    );
+    let code = fs::read_to_string(tmp.path().join(OUTPUT_FILE)).unwrap();
+    assert!(!code.contains("prerender"), "{code}");
+    assert!(!code.contains("let dev"), "{code}");
+    assert!(
+        code.contains(r#".route("/feed", routing::any(crosswire_routes::feed::handler))"#),
+        "{code}"
+    );
+}

@@ -77,21 +77,24 @@ fn routes_prints_method_path_kind_and_file() {
     let output = crosswire(&["routes", "--dir", dir.to_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
     let expected = "\
-METHOD  PATH            KIND       FILE
-ANY     /               http       src/server/routes/index.rs
-GET     /dashboard      http       src/server/routes/(admin)/dashboard.get.rs
-GET     /files/{*path}  http       src/server/routes/files/[...path].get.rs
-GET     /hello          http       src/server/routes/hello.get.rs
-GET     /items          http       src/server/routes/items/index.get.rs
-POST    /items          http       src/server/routes/items/index.post.rs
-ANY     /items          http       src/server/routes/items/index.rs
-ANY     /rooms/{room}   websocket  src/server/routes/rooms/[room].rs
-GET     /rss.xml        http       src/server/routes/rss.xml.get.rs
-ANY     /users/me       http       src/server/routes/users/me.rs
-ANY     /users/{*rest}  http       src/server/routes/users/[...rest].rs
-ANY     /users/{id}     both       src/server/routes/users/[id].rs
-ANY     /ws/echo        websocket  src/server/routes/ws/echo.rs
-ANY     /{*_}           http       src/server/routes/[...].rs
+METHOD  PATH                  KIND             FILE
+ANY     /                     http             src/server/routes/index.rs
+ANY     /api/param/{test-id}  both             src/server/routes/api/param/[test-id].rs
+GET     /dashboard            http             src/server/routes/(admin)/dashboard.get.rs
+GET     /env                  http, prod only  src/server/routes/env/index.get.prod.rs
+ANY     /env                  http, dev only   src/server/routes/env/index.dev.rs
+GET     /files/{*path}        http             src/server/routes/files/[...path].get.rs
+GET     /hello                http             src/server/routes/hello.get.rs
+GET     /items                http             src/server/routes/items/index.get.rs
+POST    /items                http             src/server/routes/items/index.post.rs
+ANY     /items                http             src/server/routes/items/index.rs
+ANY     /rooms/{room}         websocket        src/server/routes/rooms/[room].rs
+GET     /rss.xml              http             src/server/routes/rss.xml.get.rs
+ANY     /users/me             http             src/server/routes/users/me.rs
+ANY     /users/{*rest}        http             src/server/routes/users/[...rest].rs
+ANY     /users/{id}           both             src/server/routes/users/[id].rs
+ANY     /ws/echo              websocket        src/server/routes/ws/echo.rs
+ANY     /{*_}                 http             src/server/routes/[...].rs
 ";
     assert_eq!(stdout(&output), expected);
 }
@@ -157,7 +160,7 @@ fn bad_route_files_fail_with_one_line_each_naming_the_file() {
     let dir = app(&[
         ("src/server/routes/a-[b].rs", HANDLER),
         ("src/server/routes/empty.rs", "fn helper() {}\n"),
-        ("src/server/routes/users/[user-id].rs", HANDLER),
+        ("src/server/routes/users/[].rs", HANDLER),
     ]);
     let output = crosswire(&["routes", "--dir", dir.path().to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1));
@@ -175,7 +178,12 @@ fn bad_route_files_fail_with_one_line_each_naming_the_file() {
         ),
         "{lines:?}"
     );
-    assert!(lines[2].starts_with("crosswire: error: src/server/routes/users/[user-id].rs: `[user-id]`: `user-id` is not a valid parameter name"), "{lines:?}");
+    assert!(
+        lines[2].starts_with(
+            "crosswire: error: src/server/routes/users/[].rs: `[]`: a parameter needs a name"
+        ),
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -238,7 +246,7 @@ fn new_writes_an_app_that_depends_on_this_checkout() {
     assert!(manifest.contains("\n[workspace]\n"), "{manifest}");
     assert!(
         manifest.contains(&format!(
-            "crosswire = {{ path = '{}' }}",
+            "crosswire = {{ path = '{}', features = [\"logging\"] }}",
             crates.join("crosswire").display()
         )),
         "{manifest}"
@@ -290,7 +298,8 @@ fn new_takes_another_checkout_or_a_version() {
     assert!(output.status.success(), "{}", stderr(&output));
     let manifest = std::fs::read_to_string(by_version.join("Cargo.toml")).unwrap();
     assert!(
-        manifest.contains("crosswire = \"0.1\"") && manifest.contains("crosswire-build = \"0.1\""),
+        manifest.contains("crosswire = { version = \"0.1\", features = [\"logging\"] }")
+            && manifest.contains("crosswire-build = \"0.1\""),
         "{manifest}"
     );
 }

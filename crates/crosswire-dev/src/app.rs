@@ -3,7 +3,9 @@
 //! The dev server owns the app's public port, so the app gets a free
 //! loopback port of its own through `PORT` and `CROSSWIRE_SERVER_PORT`, and
 //! `CROSSWIRE_DEV=1`, which makes it close its WebSocket peers with 1012
-//! (service restart) when it stops, so clients know to reconnect. Its output
+//! (service restart) when it stops, so clients know to reconnect, and keeps
+//! it from printing its internal address (`crosswire::under_dev_server`):
+//! the one to open is the dev server's. Its output
 //! goes to the terminal, line by line, and its last lines are kept: when it
 //! crashes, they are what the page's overlay shows.
 

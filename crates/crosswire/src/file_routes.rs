@@ -38,4 +38,12 @@ macro_rules! include_routes {
 /// What generated route code names; not a public API.
 pub mod generated {
     pub use axum::routing;
+
+    /// Whether routes limited to `.dev` are registered rather than those
+    /// limited to `.prod`: in a debug build of the app (`debug` is the app's
+    /// own `cfg!(debug_assertions)`, which the generated code passes) and
+    /// whenever `crosswire dev` runs it.
+    pub fn dev_routes(debug: bool) -> bool {
+        debug || crate::dev_server::under_dev_server()
+    }
 }

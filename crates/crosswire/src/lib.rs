@@ -62,6 +62,10 @@
 //! - [`config`]: `crosswire.toml` and `CROSSWIRE_*` overrides, with defaults
 //!   that protect a public server.
 //! - [`ServerHandle`]: publish and list peers from HTTP handlers.
+//! - `logging` (feature `logging`): `RUST_LOG` levels and text or JSON log
+//!   lines (`CROSSWIRE_LOG_FORMAT=json`) for apps that want Crosswire's
+//!   usual setup.
+//! - [`under_dev_server`]: whether `crosswire dev` runs the app.
 //! - [`include_routes!`]: the routes `crosswire-build` generates from the
 //!   files of `src/server/routes` (`api/ws/chat.rs` serves `/api/ws/chat`).
 
@@ -69,9 +73,12 @@
 
 pub mod broker;
 pub mod config;
+mod dev_server;
 mod error;
 mod file_routes;
 mod handle;
+#[cfg(feature = "logging")]
+pub mod logging;
 mod origin;
 mod pubsub;
 pub mod server;
@@ -80,6 +87,7 @@ pub mod sse;
 pub mod ws;
 
 pub use config::{BrokerConfig, Compression, Config, ConfigError, OverflowPolicy};
+pub use dev_server::{DEV_SERVER_VAR, under_dev_server};
 pub use error::{CloseError, PushError, SendError, ServeError, WebSocketError};
 pub use handle::{MissingServerHandle, ServerHandle};
 pub use server::{App, Server, shutdown_signal};

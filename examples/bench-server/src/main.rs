@@ -99,11 +99,12 @@ fn main() -> ExitCode {
 }
 
 async fn serve() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    // Levels from RUST_LOG (warn by default), JSON lines with
+    // CROSSWIRE_LOG_FORMAT=json.
+    if let Err(error) = crosswire::logging::init("warn") {
+        eprintln!("bench-server: {error}");
+        return ExitCode::from(2);
+    }
     let mut defaults = Config::default();
     defaults.server.port = 4000;
     // A chat round queues up to ~4 MB per client; the protocol forbids

@@ -29,11 +29,12 @@ crosswire::include_routes!();
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    // Levels from RUST_LOG (info by default), JSON lines with
+    // CROSSWIRE_LOG_FORMAT=json.
+    if let Err(error) = crosswire::logging::init("info") {
+        eprintln!("chat: {error}");
+        return ExitCode::from(2);
+    }
 
     let config = match Config::load() {
         Ok(config) => config,
@@ -62,7 +63,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    eprintln!("chat: open http://{}/", server.local_addr());
+    // Under `crosswire dev` this port is internal: the dev server prints the
+    // address to open.
+    if !crosswire::under_dev_server() {
+        eprintln!("chat: open http://{}/", server.local_addr());
+    }
     match server.run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -13,11 +13,12 @@ use crossws_fixture::app;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    // Levels from RUST_LOG (warn by default), JSON lines with
+    // CROSSWIRE_LOG_FORMAT=json.
+    if let Err(error) = crosswire::logging::init("warn") {
+        eprintln!("crossws-fixture: {error}");
+        return ExitCode::from(2);
+    }
     let mut defaults = Config::default();
     defaults.server.port = 9002;
     let config = match Config::load_with_defaults(defaults) {

@@ -3,6 +3,8 @@
 //! against, so its message limit is raised to fit the suite's 16 MiB cases.
 //!
 //! `cargo run --release -p echo` listens on `127.0.0.1:$PORT` (default 9001).
+//! Logs follow `RUST_LOG` (default `info`); `CROSSWIRE_LOG_FORMAT=json`
+//! writes them as JSON lines.
 
 use std::process::ExitCode;
 
@@ -10,11 +12,12 @@ use crosswire::prelude::*;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    // Levels from RUST_LOG (info by default), JSON lines with
+    // CROSSWIRE_LOG_FORMAT=json.
+    if let Err(error) = crosswire::logging::init("info") {
+        eprintln!("echo: {error}");
+        return ExitCode::from(2);
+    }
 
     let mut defaults = Config::default();
     defaults.server.port = 9001;
@@ -42,7 +45,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    eprintln!("echo: listening on ws://{}/", server.local_addr());
+    // The server logs where it listens (`listening`, with `addr`), so with
+    // CROSSWIRE_LOG_FORMAT=json every line of output is one JSON object.
     match server.run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

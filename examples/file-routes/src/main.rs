@@ -26,7 +26,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    eprintln!("file-routes: listening on http://{}/", server.local_addr());
+    // Under `crosswire dev` this port is internal: the dev server prints the
+    // address to open.
+    if !crosswire::under_dev_server() {
+        eprintln!("file-routes: listening on http://{}/", server.local_addr());
+    }
     match server.run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

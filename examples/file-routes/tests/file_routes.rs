@@ -1,6 +1,7 @@
 //! The app's file routes over real sockets: methods, `index`, groups, dots,
 //! priority (static, then parameter, then catch-all), parameters in hooks and
-//! handlers, WebSocket and HTTP on one path, 426, 404 and 501.
+//! handlers (dashed names too), `.dev` / `.prod` files, WebSocket and HTTP on
+//! one path, 426, 404 and 501.
 
 #![allow(clippy::unwrap_used)]
 
@@ -155,6 +156,36 @@ async fn hooks_and_handler_share_a_path_and_read_its_parameter() {
     assert_eq!(next_text(&mut client).await, "hello user 7");
     client.send(WsMessage::text("hi")).await.unwrap();
     assert_eq!(next_text(&mut client).await, "7: hi");
+}
+
+#[tokio::test]
+async fn a_dashed_parameter_name_reaches_handler_and_hooks() {
+    let addr = start().await;
+    assert_eq!(
+        http(addr, "GET", "/api/param/x1", "").await,
+        (200, "test-id x1".into())
+    );
+    let mut client = connect(addr, "/api/param/x2").await;
+    assert_eq!(next_text(&mut client).await, "test-id x2");
+}
+
+#[tokio::test]
+async fn env_files_serve_only_in_their_environment() {
+    let addr = start().await;
+    // Tests run in a debug build unless `--release`; the dev server also
+    // counts as dev.
+    let dev = cfg!(debug_assertions) || crosswire::under_dev_server();
+    if dev {
+        assert_eq!(http(addr, "GET", "/env", "").await, (200, "dev".into()));
+        assert_eq!(http(addr, "POST", "/env", "").await, (200, "dev".into()));
+    } else {
+        assert_eq!(http(addr, "GET", "/env", "").await, (200, "prod".into()));
+        assert_eq!(http(addr, "POST", "/env", "").await.0, 405);
+    }
+    // Neither file is served under its literal name.
+    for path in ["/env/index.dev", "/env/index.get.prod", "/env.dev"] {
+        assert_eq!(http(addr, "GET", path, "").await.0, 404, "{path}");
+    }
 }
 
 #[tokio::test]

@@ -127,7 +127,9 @@ fn check_name(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The dependency specifications of `crosswire` and `crosswire-build`.
+/// The dependency specifications of `crosswire` (with its `logging`
+/// feature, which the app's `main` sets up its logs with) and
+/// `crosswire-build`.
 fn dependencies(args: &Args) -> anyhow::Result<(String, String)> {
     if let Some(version) = &args.crosswire_version {
         let valid = !version.is_empty()
@@ -139,14 +141,23 @@ fn dependencies(args: &Args) -> anyhow::Result<(String, String)> {
                 "--crosswire-version `{version}` is not a version requirement such as 0.1 or =0.1.2"
             );
         }
-        return Ok((format!("\"{version}\""), format!("\"{version}\"")));
+        return Ok((
+            format!("{{ version = \"{version}\", features = [\"logging\"] }}"),
+            format!("\"{version}\""),
+        ));
     }
     let crates = match &args.crosswire_path {
         Some(path) => crates_dir(path)?,
         None => built_from()?,
     };
-    let spec = |krate: &str| format!("{{ path = {} }}", toml_string(&crates.join(krate)));
-    Ok((spec("crosswire"), spec("crosswire-build")))
+    let path = |krate: &str| toml_string(&crates.join(krate));
+    Ok((
+        format!(
+            "{{ path = {}, features = [\"logging\"] }}",
+            path("crosswire")
+        ),
+        format!("{{ path = {} }}", path("crosswire-build")),
+    ))
 }
 
 /// The `crates` folder of the checkout at `path` (its root, or its

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use crosswire::Config;
-use crosswire_build::{Kind, Method, Route, scan};
+use crosswire_build::{Env, Kind, Method, Route, scan};
 
 use crate::app::AppDir;
 
@@ -54,7 +54,7 @@ pub(crate) fn run(args: Args, out: &mut impl Write) -> anyhow::Result<ExitCode> 
         rows.push([
             route.method.map_or("ANY", Method::as_str).to_owned(),
             route.pattern.axum(),
-            kind(route.kind(), websocket_enabled),
+            with_env(kind(route.kind(), websocket_enabled), route.env),
             slashed(&shown.join(&route.file)),
         ]);
     }
@@ -73,6 +73,17 @@ fn kind(kind: Kind, websocket_enabled: bool) -> String {
         (Kind::WebSocket, false) => "websocket (disabled)".to_owned(),
         (Kind::Both, false) => "both (websocket disabled)".to_owned(),
         (kind, _) => kind.to_string(),
+    }
+}
+
+/// Marks routes limited to one environment; `.prerender` files are listed
+/// but never registered.
+fn with_env(kind: String, env: Option<Env>) -> String {
+    match env {
+        None => kind,
+        Some(Env::Dev) => format!("{kind}, dev only"),
+        Some(Env::Prod) => format!("{kind}, prod only"),
+        Some(Env::Prerender) => format!("{kind}, never (prerender)"),
     }
 }
 

@@ -176,7 +176,15 @@ impl App {
             .into_iter()
             .map(|(path, handler)| {
                 let has_http = self.http_paths.contains(&path);
-                (path, WsRoute { handler, has_http })
+                let pattern = Arc::from(path.as_str());
+                (
+                    path,
+                    WsRoute {
+                        handler,
+                        pattern,
+                        has_http,
+                    },
+                )
             })
             .collect();
         let ws = Tiers::build(ws)?;

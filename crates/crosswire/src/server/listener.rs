@@ -114,7 +114,14 @@ impl Server {
             None
         };
         for (listener, addr) in self.listeners.into_iter().zip(&self.addrs) {
-            tracing::info!(target: "crosswire::server", %addr, workers = self.workers, "listening");
+            // Under `crosswire dev` this address is internal and the dev
+            // server prints the one to open; saying it at `info` too would
+            // put a second URL on the screen.
+            if crate::under_dev_server() {
+                tracing::debug!(target: "crosswire::server", %addr, workers = self.workers, "listening");
+            } else {
+                tracing::info!(target: "crosswire::server", %addr, workers = self.workers, "listening");
+            }
             tokio::spawn(accept_loop(
                 listener,
                 Arc::clone(&self.routes),

@@ -30,6 +30,9 @@ use crate::ws::DynHandler;
 #[derive(Clone)]
 pub(crate) struct WsRoute {
     pub(crate) handler: Arc<dyn DynHandler>,
+    /// The pattern as registered (`/users/{id}`), for `UpgradeRequest::route`
+    /// and the connection's log span.
+    pub(crate) pattern: Arc<str>,
     /// An HTTP route exists on the same path, so plain requests go there.
     pub(crate) has_http: bool,
 }

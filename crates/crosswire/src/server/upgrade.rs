@@ -54,6 +54,7 @@ pub(crate) async fn upgrade(
     let upgrade_request = UpgradeRequest::new(
         &parts,
         remote,
+        Arc::clone(&route.pattern),
         params,
         handshake.protocols().to_vec(),
         handshake.extensions().map(str::to_owned),

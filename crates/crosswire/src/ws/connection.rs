@@ -12,6 +12,16 @@
 //! An idle connection holds no read buffer: the reader waits for readiness and
 //! allocates only when bytes arrive, releasing the buffer again once every
 //! complete frame has been consumed.
+//!
+//! Both tasks run inside one span per connection, `ws`, with the peer id,
+//! the remote address, the route pattern and the path. It is an `info` span
+//! so that what is logged inside it at the default level (a hook's error or
+//! panic) carries those fields; the span itself prints nothing, and nothing
+//! is logged per message at any level above `trace`. Opens and closes (with
+//! the close code and reason) are `debug` events: one line per connection
+//! is too many for a busy server's default log. An enabled span is kept by
+//! the subscriber for the connection's life; with `crosswire::ws` at `warn`
+//! it is disabled and costs nothing.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -68,11 +78,12 @@ pub(crate) fn serve_connection(
     handler: Arc<dyn DynHandler>,
     shared: Arc<Shared>,
 ) -> impl Future<Output = ()> + Send {
-    let span = tracing::debug_span!(
+    let span = tracing::info_span!(
         target: "crosswire::ws",
         "ws",
         peer = %peer,
         remote = %peer.remote_address(),
+        route = peer.request().route(),
         path = peer.request().path(),
     );
     let close_timeout = shared.websocket.close_timeout;
@@ -95,7 +106,7 @@ async fn lifecycle(
     shared: Arc<Shared>,
     close_timeout: Duration,
 ) {
-    tracing::debug!("open");
+    tracing::debug!(target: "crosswire::ws", "open");
     shared.join(&peer);
     if shared.is_shutting_down() {
         // The shutdown's sweep over the peer set may have run just before
@@ -113,12 +124,12 @@ async fn lifecycle(
         match &error {
             // A limit crossed: named in the log at the default level.
             WebSocketError::ServerQueueBudget { .. } => {
-                tracing::info!(%error, "closed with 1008: [server] max_queued_bytes");
+                tracing::info!(target: "crosswire::ws", %error, "closed with 1008: [server] max_queued_bytes");
             }
             WebSocketError::SendQueueFull { .. } => {
-                tracing::info!(%error, "closed with 1008: [websocket] send_queue_bytes");
+                tracing::info!(target: "crosswire::ws", %error, "closed with 1008: [websocket] send_queue_bytes");
             }
-            _ => tracing::debug!(%error, "connection failed"),
+            _ => tracing::debug!(target: "crosswire::ws", %error, "connection failed"),
         }
         run_hook(
             &peer,
@@ -127,7 +138,12 @@ async fn lifecycle(
         )
         .await;
     }
-    tracing::debug!(code = ended.close.code, "close");
+    tracing::debug!(
+        target: "crosswire::ws",
+        code = ended.close.code,
+        reason = ended.close.reason.as_str(),
+        "close"
+    );
     run_hook(
         &peer,
         "close",

@@ -35,6 +35,9 @@ struct Inner {
     /// ask, and the empty cell is then a pointer, not a whole map).
     headers: OnceLock<Box<HeaderMap>>,
     remote_addr: SocketAddr,
+    /// The route pattern that matched (`/users/{id}`), shared by every
+    /// connection on the route.
+    route: Arc<str>,
     params: Box<[(Box<str>, Box<str>)]>,
     protocols: Box<[String]>,
     extensions: Option<Box<str>>,
@@ -45,6 +48,7 @@ impl UpgradeRequest {
     pub(crate) fn new(
         parts: &http::request::Parts,
         remote_addr: SocketAddr,
+        route: Arc<str>,
         params: Vec<(String, String)>,
         protocols: Vec<String>,
         extensions: Option<String>,
@@ -77,6 +81,7 @@ impl UpgradeRequest {
                 raw_headers: raw_headers.into_boxed_slice(),
                 headers: OnceLock::new(),
                 remote_addr,
+                route,
                 params: params
                     .into_iter()
                     .map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str()))
@@ -154,6 +159,13 @@ impl UpgradeRequest {
         self.inner.remote_addr
     }
 
+    /// The route pattern that matched, as it was registered: `/users/{id}`
+    /// for a request to `/users/42`. Connection log spans carry it as
+    /// `route`, so one route's connections can be found together.
+    pub fn route(&self) -> &str {
+        &self.inner.route
+    }
+
     /// A route parameter, such as `id` for the route `/users/{id}`.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.inner
@@ -192,6 +204,7 @@ mod tests {
         UpgradeRequest::new(
             &parts,
             "127.0.0.1:5000".parse().unwrap(),
+            Arc::from("/rooms/{room}"),
             vec![("room".into(), "blue".into())],
             vec![],
             None,
