@@ -77,13 +77,15 @@ mod pubsub;
 pub mod server;
 mod shared;
 pub mod sse;
+mod tls;
 pub mod ws;
 
-pub use config::{BrokerConfig, Compression, Config, ConfigError, OverflowPolicy};
+pub use config::{BrokerConfig, Compression, Config, ConfigError, OverflowPolicy, TlsConfig};
 pub use error::{CloseError, PushError, SendError, ServeError, WebSocketError};
 pub use handle::{MissingServerHandle, ServerHandle};
 pub use server::{App, Server, shutdown_signal};
 pub use sse::{EventStream, SseEvent, create_event_stream};
+pub use tls::TlsError;
 pub use ws::{
     Accept, CloseInfo, HookOutput, Hooks, Message, Payload, Peer, UpgradeRequest, UpgradeResult,
     WebSocketHandler, hooks,
