@@ -14,11 +14,13 @@ mod sse_client;
 #[path = "tls/client.rs"]
 mod client;
 
-#[path = "tls/https_event_streams_and_wss_share_the_port.rs"]
-mod https_event_streams_and_wss_share_the_port;
-#[path = "tls/bad_certificate_files_stop_startup_naming_the_file.rs"]
-mod bad_certificate_files_stop_startup_naming_the_file;
 #[path = "tls/a_reload_serves_the_new_certificate_to_new_connections.rs"]
 mod a_reload_serves_the_new_certificate_to_new_connections;
+#[path = "tls/bad_certificate_files_stop_startup_naming_the_file.rs"]
+mod bad_certificate_files_stop_startup_naming_the_file;
+#[path = "tls/fifty_event_streams_share_one_http2_connection.rs"]
+mod fifty_event_streams_share_one_http2_connection;
+#[path = "tls/https_event_streams_and_wss_share_the_port.rs"]
+mod https_event_streams_and_wss_share_the_port;
 #[path = "tls/unfinished_handshakes_are_closed.rs"]
 mod unfinished_handshakes_are_closed;

@@ -39,10 +39,16 @@ async fn a_failed_reload_keeps_the_current_certificate() {
     // The key of another certificate: refused, the old pair stays.
     std::fs::write(first.key_path(), &other.key_pem).unwrap();
     let error = server.handle.reload_tls().unwrap_err();
-    assert!(matches!(error, crosswire::TlsError::KeyMismatch { .. }), "{error:?}");
+    assert!(
+        matches!(error, crosswire::TlsError::KeyMismatch { .. }),
+        "{error:?}"
+    );
     std::fs::remove_file(first.cert_path()).unwrap();
     let error = server.handle.reload_tls().unwrap_err();
-    assert!(matches!(error, crosswire::TlsError::Read { .. }), "{error:?}");
+    assert!(
+        matches!(error, crosswire::TlsError::Read { .. }),
+        "{error:?}"
+    );
 
     let stream = tls_connect(&server, &[&first], &[b"http/1.1"]).await;
     assert_eq!(presented(&stream), first.der);
@@ -73,8 +79,7 @@ async fn sighup_reloads_the_certificate() {
     assert_eq!(presented(&stream), first.der);
 
     first.overwrite_with(&second);
-    rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::HUP)
-        .unwrap();
+    rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::HUP).unwrap();
     tokio::time::timeout(PATIENCE, hangups.recv())
         .await
         .expect("SIGHUP not delivered");

@@ -29,11 +29,29 @@ async fn a_missing_certificate_or_key_file_is_named() {
     let missing = good.dir.path().join("nope.pem");
 
     let error = startup_error(&missing, &good.key_path()).await;
-    assert!(matches!(error, TlsError::Read { what: "certificate", .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            TlsError::Read {
+                what: "certificate",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     assert_names(&error, &missing);
 
     let error = startup_error(&good.cert_path(), &missing).await;
-    assert!(matches!(error, TlsError::Read { what: "private key", .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            TlsError::Read {
+                what: "private key",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     assert_names(&error, &missing);
 }
 
@@ -55,9 +73,21 @@ async fn bad_pem_is_named() {
     let text = dir.path().join("notes.txt");
     std::fs::write(&text, "just some text\n").unwrap();
     let error = startup_error(&text, &good.key_path()).await;
-    assert!(matches!(error, TlsError::BadPem { what: "certificate", .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            TlsError::BadPem {
+                what: "certificate",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     assert_names(&error, &text);
-    assert!(error.to_string().contains("no certificate found"), "{error}");
+    assert!(
+        error.to_string().contains("no certificate found"),
+        "{error}"
+    );
 
     // A PEM block whose body is not base64.
     let broken = dir.path().join("broken.pem");
@@ -72,7 +102,16 @@ async fn bad_pem_is_named() {
 
     // A certificate where the key should be.
     let error = startup_error(&good.cert_path(), &good.cert_path()).await;
-    assert!(matches!(error, TlsError::BadPem { what: "private key", .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            TlsError::BadPem {
+                what: "private key",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     assert_names(&error, &good.cert_path());
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use crosswire::{App, Config};
+use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -16,7 +17,6 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
-use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -65,11 +65,17 @@ impl TestCert {
     }
 }
 
-/// A config serving TLS with `cert` and `key`, plus `extra` TOML lines for
-/// `[server.tls]`.
+/// A config serving TLS with `cert` and `key` on one worker, plus `extra`
+/// TOML lines for `[server.tls]`.
 pub fn tls_config(cert: &Path, key: &Path, extra: &str) -> Config {
+    tls_config_with(cert, key, "workers = 1\n", extra)
+}
+
+/// A config serving TLS with `cert` and `key`, with `server` lines for
+/// `[server]` and `tls` lines for `[server.tls]`.
+pub fn tls_config_with(cert: &Path, key: &Path, server: &str, tls: &str) -> Config {
     let text = format!(
-        "[server]\nworkers = 1\n[server.tls]\ncert = {:?}\nkey = {:?}\n{extra}",
+        "[server]\n{server}[server.tls]\ncert = {:?}\nkey = {:?}\n{tls}",
         cert.display().to_string(),
         key.display().to_string(),
     );
@@ -198,13 +204,11 @@ pub type WssClient = WebSocketStream<TlsStream<TcpStream>>;
 pub async fn wss_connect(server: &TestServer, cert: &TestCert, path: &str) -> WssClient {
     let stream = tls_connect(server, &[cert], &[b"http/1.1"]).await;
     let url = format!("wss://localhost:{}{path}", server.addr.port());
-    let (client, _response) = tokio::time::timeout(
-        PATIENCE,
-        tokio_tungstenite::client_async(url, stream),
-    )
-    .await
-    .expect("WebSocket handshake timed out")
-    .unwrap();
+    let (client, _response) =
+        tokio::time::timeout(PATIENCE, tokio_tungstenite::client_async(url, stream))
+            .await
+            .expect("WebSocket handshake timed out")
+            .unwrap();
     client
 }
 

@@ -1,4 +1,5 @@
 use axum::routing::get;
+use crosswire::App;
 use crosswire::prelude::*;
 
 use crate::client::*;
@@ -142,4 +143,61 @@ async fn wss_echoes_and_publishes_between_peers() {
         assert!(tokio::time::Instant::now() < deadline, "peer not gone");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+}
+
+#[tokio::test]
+async fn wss_and_https_are_served_by_every_worker() {
+    let cert = TestCert::new();
+    let config = tls_config_with(&cert.cert_path(), &cert.key_path(), "workers = 2\n", "");
+    let app = App::with_config(config)
+        .websocket("/ws", room())
+        .route("/hello", get(|| async { "hello over tls" }));
+    let server = start(app).await;
+    // Connections alternate between the workers; every one is served.
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        let mut client = wss_connect(&server, &cert, "/ws").await;
+        wss_send(&mut client, "sub").await;
+        assert_eq!(wss_next_text(&mut client).await, "ack sub");
+        clients.push(client);
+    }
+    for _ in 0..4 {
+        let mut http1 = https1(&server, &cert).await;
+        let response = http1.send_request(request("/hello")).await.unwrap();
+        assert_eq!(body_text(response).await, "hello over tls");
+    }
+    wss_send(&mut clients[0], "pub:across workers").await;
+    assert_eq!(
+        wss_next_text(&mut clients[0]).await,
+        "ack pub:across workers"
+    );
+    for client in &mut clients[1..] {
+        assert_eq!(wss_next_text(client).await, "across workers");
+    }
+}
+
+#[tokio::test]
+async fn connections_past_max_connections_are_closed_without_a_handshake() {
+    let cert = TestCert::new();
+    let config = tls_config_with(
+        &cert.cert_path(),
+        &cert.key_path(),
+        "workers = 1\nmax_connections = 1\n",
+        "",
+    );
+    let server = start(App::with_config(config).websocket("/ws", room())).await;
+    let mut first = wss_connect(&server, &cert, "/ws").await;
+    wss_send(&mut first, "hi").await;
+    assert_eq!(wss_next_text(&mut first).await, "echo hi");
+
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let refused = tokio::time::timeout(PATIENCE, connector(&[&cert], &[]).connect(name, tcp))
+        .await
+        .expect("the server neither finished nor refused the handshake");
+    assert!(refused.is_err(), "a connection past the limit was served");
+
+    // The one within the limit goes on.
+    wss_send(&mut first, "still here").await;
+    assert_eq!(wss_next_text(&mut first).await, "echo still here");
 }

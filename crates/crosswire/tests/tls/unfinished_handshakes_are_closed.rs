@@ -32,7 +32,10 @@ async fn a_client_that_never_finishes_tls_is_closed_while_others_are_served() {
     // One says nothing at all; another starts a ClientHello and stops.
     let silent = TcpStream::connect(server.addr).await.unwrap();
     let mut partial = TcpStream::connect(server.addr).await.unwrap();
-    partial.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]).await.unwrap();
+    partial
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+        .await
+        .unwrap();
 
     let mut http = https1(&server, &cert).await;
     let response = http.send_request(request("/hello")).await.unwrap();
