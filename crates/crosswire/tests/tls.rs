@@ -8,7 +8,6 @@
 mod support;
 
 #[path = "sse/client.rs"]
-#[allow(dead_code)]
 mod sse_client;
 
 #[path = "tls/client.rs"]
