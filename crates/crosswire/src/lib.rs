@@ -61,6 +61,12 @@
 //!   opening WebSockets (and, opt-in, event streams) on this server.
 //! - [`config`]: `crosswire.toml` and `CROSSWIRE_*` overrides, with defaults
 //!   that protect a public server.
+//! - `tls` (feature `tls`, off by default): `https://` and `wss://` on the
+//!   same port with rustls (`ring`), HTTP/2 by ALPN for routes and event
+//!   streams, certificates reloaded on `SIGHUP` or
+//!   [`ServerHandle::reload_tls`]; see [`TlsConfig`] and [`TlsError`].
+//!   WebSockets stay on HTTP/1.1: there is no RFC 8441 (WebSockets over
+//!   HTTP/2).
 //! - [`ServerHandle`]: publish and list peers from HTTP handlers.
 //! - [`include_routes!`]: the routes `crosswire-build` generates from the
 //!   files of `src/server/routes` (`api/ws/chat.rs` serves `/api/ws/chat`).
