@@ -82,6 +82,15 @@ where
         .max_header_list_size(max_header_list)
         .serve_connection(io, service);
     tokio::pin!(connection);
+    if *stop.borrow() {
+        // Accepted while the server drains: HTTP/2 has no `Connection:
+        // close`, so say GOAWAY now; what the client sent first is served.
+        connection.as_mut().graceful_shutdown();
+        if let Err(error) = connection.await {
+            tracing::debug!(%error, "HTTP/2 connection error");
+        }
+        return;
+    }
     tokio::select! {
         result = connection.as_mut() => {
             if let Err(error) = result {
