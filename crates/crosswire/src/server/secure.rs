@@ -20,6 +20,11 @@ use super::accept::serve_http1;
 use super::service::Routes;
 use crate::tls::TlsState;
 
+/// An HTTP/2 connection is pinged when silent this long; one whose client
+/// does not answer (hyper waits 20 s) is closed, so vanished clients do not
+/// keep their connections (HTTP/2 has no per-request head timeout).
+const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
+
 /// Does the TLS handshake on `stream` (or closes it after
 /// `[server.tls] handshake_timeout`), then serves HTTP on it.
 pub(crate) async fn serve<S>(
@@ -56,6 +61,7 @@ pub(crate) async fn serve<S>(
     let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
     if h2 {
         serve_http2(TokioIo::new(stream), service, routes, stop).await;
+        tracing::debug!(target: "crosswire::tls", "HTTP/2 connection ended");
     } else {
         serve_http1(
             TokioIo::new(stream),
@@ -79,6 +85,7 @@ where
     let max_header_list = u32::try_from(routes.max_header_bytes).unwrap_or(u32::MAX);
     let connection = http2::Builder::new(TokioExecutor::new())
         .timer(TokioTimer::new())
+        .keep_alive_interval(Some(KEEP_ALIVE_INTERVAL))
         .max_header_list_size(max_header_list)
         .serve_connection(io, service);
     tokio::pin!(connection);

@@ -97,3 +97,49 @@ pub(crate) fn reload_on_hangup(
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn config(cert: Option<&str>, key: Option<&str>) -> TlsConfig {
+        TlsConfig {
+            cert: cert.map(PathBuf::from),
+            key: key.map(PathBuf::from),
+            ..TlsConfig::default()
+        }
+    }
+
+    #[test]
+    fn no_certificate_means_plain_http() {
+        assert!(from_config(&TlsConfig::default()).unwrap().is_none());
+    }
+
+    #[test]
+    fn half_a_pair_is_refused() {
+        let error = from_config(&config(Some("c.pem"), None)).unwrap_err();
+        assert!(
+            matches!(error, TlsError::Incomplete { set: "cert" }),
+            "{error:?}"
+        );
+        let error = from_config(&config(None, Some("k.pem"))).unwrap_err();
+        assert!(
+            matches!(error, TlsError::Incomplete { set: "key" }),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().contains("both `cert` and `key`"),
+            "{error}"
+        );
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn tls_asked_of_a_build_without_it_is_an_error_not_plain_http() {
+        let error = from_config(&config(Some("c.pem"), Some("k.pem"))).unwrap_err();
+        assert!(matches!(error, TlsError::NotBuilt), "{error:?}");
+        assert!(error.to_string().contains("`tls` feature"), "{error}");
+    }
+}
