@@ -32,6 +32,10 @@ pub enum ServeError {
         /// What was expected.
         reason: String,
     },
+    /// `[server.tls]` could not be set up: a certificate or key file is
+    /// missing, unreadable or bad, or they do not belong together.
+    #[error(transparent)]
+    Tls(#[from] crate::TlsError),
     /// Reading the listener's address or accepting failed at the OS level.
     #[error("listener error: {0}")]
     Io(#[from] io::Error),

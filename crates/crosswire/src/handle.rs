@@ -12,17 +12,30 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::shared::Shared;
+use crate::tls::{TlsError, TlsState};
 use crate::ws::{Payload, Peer};
 
 /// A cheap, cloneable handle on a running server.
 #[derive(Clone)]
 pub struct ServerHandle {
     shared: Arc<Shared>,
+    tls: Option<Arc<TlsState>>,
 }
 
 impl ServerHandle {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        Self { shared }
+    pub(crate) fn new(shared: Arc<Shared>, tls: Option<Arc<TlsState>>) -> Self {
+        Self { shared, tls }
+    }
+
+    /// Reads `[server.tls] cert` and `key` again and serves the new
+    /// certificate on every later TLS handshake; open connections are not
+    /// touched. `SIGHUP` does the same. On error (a file missing, bad, or the
+    /// key not matching) the previous certificate stays in use.
+    pub fn reload_tls(&self) -> Result<(), TlsError> {
+        match &self.tls {
+            Some(tls) => tls.reload(),
+            None => Err(TlsError::NotConfigured),
+        }
     }
 
     /// The server state behind the handle (event streams subscribe through it).

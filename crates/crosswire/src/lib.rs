@@ -61,6 +61,12 @@
 //!   opening WebSockets (and, opt-in, event streams) on this server.
 //! - [`config`]: `crosswire.toml` and `CROSSWIRE_*` overrides, with defaults
 //!   that protect a public server.
+//! - `tls` (feature `tls`, off by default): `https://` and `wss://` on the
+//!   same port with rustls (`ring`), HTTP/2 by ALPN for routes and event
+//!   streams, certificates reloaded on `SIGHUP` or
+//!   [`ServerHandle::reload_tls`]; see [`TlsConfig`] and [`TlsError`].
+//!   WebSockets stay on HTTP/1.1: there is no RFC 8441 (WebSockets over
+//!   HTTP/2).
 //! - [`ServerHandle`]: publish and list peers from HTTP handlers.
 //! - `logging` (feature `logging`): `RUST_LOG` levels and text or JSON log
 //!   lines (`CROSSWIRE_LOG_FORMAT=json`) for apps that want Crosswire's
@@ -84,14 +90,16 @@ mod pubsub;
 pub mod server;
 mod shared;
 pub mod sse;
+mod tls;
 pub mod ws;
 
-pub use config::{BrokerConfig, Compression, Config, ConfigError, OverflowPolicy};
+pub use config::{BrokerConfig, Compression, Config, ConfigError, OverflowPolicy, TlsConfig};
 pub use dev_server::{DEV_SERVER_VAR, under_dev_server};
 pub use error::{CloseError, PushError, SendError, ServeError, WebSocketError};
 pub use handle::{MissingServerHandle, ServerHandle};
 pub use server::{App, Server, shutdown_signal};
 pub use sse::{EventStream, SseEvent, create_event_stream};
+pub use tls::TlsError;
 pub use ws::{
     Accept, CloseInfo, HookOutput, Hooks, Message, Payload, Peer, UpgradeRequest, UpgradeResult,
     WebSocketHandler, hooks,

@@ -15,7 +15,9 @@
 //!
 //! `cargo run --release -p chat` serves it on `127.0.0.1:$PORT` (default 3000).
 //! With `CROSSWIRE_BROKER_URL=redis://…` (or `nats://…`), several chat
-//! processes on different ports are one chat.
+//! processes on different ports are one chat. With `[server.tls]` (or
+//! `CROSSWIRE_SERVER_TLS_CERT` and `CROSSWIRE_SERVER_TLS_KEY`) it serves
+//! `https://` and `wss://` instead, and `SIGHUP` reloads the certificate.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +54,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let scheme = if config.server.tls.is_enabled() {
+        "https"
+    } else {
+        "http"
+    };
     let mut app = routes(App::with_config(config)).public_dir(public);
     if let Some(broker) = broker {
         app = app.broker(broker);
@@ -66,7 +73,7 @@ async fn main() -> ExitCode {
     // Under `crosswire dev` this port is internal: the dev server prints the
     // address to open.
     if !crosswire::under_dev_server() {
-        eprintln!("chat: open http://{}/", server.local_addr());
+        eprintln!("chat: open {scheme}://{}/", server.local_addr());
     }
     match server.run().await {
         Ok(()) => ExitCode::SUCCESS,

@@ -117,6 +117,11 @@ fn parse_checked(text: &str, origin: &str) -> Result<Table, ConfigError> {
     toml::from_str::<Table>(text).map_err(file_error)
 }
 
+/// The nested tables, as (section, table): `[dev.hmr]` and `[server.tls]`.
+/// No plain key of those sections starts with the table's name and `_`, so
+/// `CROSSWIRE_SERVER_TLS_CERT` can only mean `[server.tls] cert`.
+const NESTED: &[(&str, &str)] = &[("dev", "hmr"), ("server", "tls")];
+
 /// Turns `CROSSWIRE_WEBSOCKET_IDLE_TIMEOUT=30s` into `{websocket = {idle_timeout = "30s"}}`,
 /// checked on its own. Variables outside Crosswire's sections are ignored.
 fn env_overlay(
@@ -142,14 +147,18 @@ fn env_overlay(
         ((*section).to_owned(), key)
     };
     let mut inner = Table::new();
-    match key.strip_prefix("hmr_") {
-        // `[dev.hmr]` is the one nested table: CROSSWIRE_DEV_HMR_PORT.
-        Some(hmr_key) if section == "dev" => {
-            let mut hmr = Table::new();
-            hmr.insert(hmr_key.to_owned(), scalar(value));
-            inner.insert("hmr".to_owned(), Value::Table(hmr));
+    let nested = NESTED.iter().find_map(|(outer, table)| {
+        let rest = key.strip_prefix(table)?.strip_prefix('_')?;
+        (*outer == section).then_some((*table, rest))
+    });
+    match nested {
+        // CROSSWIRE_DEV_HMR_PORT is `[dev.hmr] port`.
+        Some((table, nested_key)) => {
+            let mut nested_table = Table::new();
+            nested_table.insert(nested_key.to_owned(), scalar(value));
+            inner.insert(table.to_owned(), Value::Table(nested_table));
         }
-        _ => {
+        None => {
             inner.insert(key, scalar(value));
         }
     }
@@ -339,6 +348,56 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn the_tls_table_has_defaults_a_file_and_environment_overrides() {
+        let defaults = Config::default();
+        assert!(!defaults.server.tls.is_enabled());
+        assert_eq!(
+            defaults.server.tls.handshake_timeout,
+            Duration::from_secs(10)
+        );
+        let config = Config::from_toml(
+            "[server]\nport = 8443\n[server.tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n",
+            "crosswire.toml",
+        )
+        .unwrap();
+        assert_eq!(config.server.port, 8443);
+        assert_eq!(config.server.tls.cert.as_deref(), Some(Path::new("c.pem")));
+        assert_eq!(config.server.tls.key.as_deref(), Some(Path::new("k.pem")));
+        let config = load(
+            Config::default(),
+            &env(&[
+                ("CROSSWIRE_SERVER_TLS_CERT", "/etc/cw/cert.pem"),
+                ("CROSSWIRE_SERVER_TLS_KEY", "/etc/cw/key.pem"),
+                ("CROSSWIRE_SERVER_TLS_HANDSHAKE_TIMEOUT", "3s"),
+                ("CROSSWIRE_SERVER_PORT", "8443"),
+            ]),
+        )
+        .unwrap();
+        assert!(config.server.tls.is_enabled());
+        assert_eq!(
+            config.server.tls.cert.as_deref(),
+            Some(Path::new("/etc/cw/cert.pem"))
+        );
+        assert_eq!(
+            config.server.tls.key.as_deref(),
+            Some(Path::new("/etc/cw/key.pem"))
+        );
+        assert_eq!(config.server.tls.handshake_timeout, Duration::from_secs(3));
+        assert_eq!(config.server.port, 8443);
+        let err = load(
+            Config::default(),
+            &env(&[("CROSSWIRE_SERVER_TLS_CRT", "c.pem")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("CROSSWIRE_SERVER_TLS_CRT"), "{err}");
+        let err = Config::from_toml("[server.tls]\ncrt = \"c.pem\"\n", "crosswire.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("crt"), "{err}");
     }
 
     #[test]

@@ -13,6 +13,10 @@
 //! max_connections = 10000
 //! max_header_bytes = "16KiB"
 //!
+//! [server.tls]                      # needs the `tls` feature
+//! cert = "certs/fullchain.pem"
+//! key = "certs/privkey.pem"
+//!
 //! [websocket]
 //! enabled = true
 //! max_message_size = "1MiB"
@@ -117,6 +121,50 @@ pub struct ServerConfig {
     /// away); under `crosswire dev` the default becomes 1012 (service
     /// restart), so pages reconnect to the new build.
     pub shutdown_close_code: u16,
+    /// `[server.tls]`: serve `https://` and `wss://` instead of plain HTTP
+    /// (needs the crate's `tls` feature).
+    pub tls: TlsConfig,
+}
+
+/// `[server.tls]`: the certificate the server presents. With `cert` and
+/// `key` set, the port speaks only TLS: `https://` (HTTP/1.1 or HTTP/2, by
+/// ALPN) and `wss://`. Both unset, the default, serves plain HTTP.
+/// `CROSSWIRE_SERVER_TLS_CERT`, `CROSSWIRE_SERVER_TLS_KEY` and
+/// `CROSSWIRE_SERVER_TLS_HANDSHAKE_TIMEOUT` set them from the environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct TlsConfig {
+    /// PEM file with the certificate chain, the server's own certificate
+    /// first (a Let's Encrypt `fullchain.pem`). Read at startup and again on
+    /// `SIGHUP`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<std::path::PathBuf>,
+    /// PEM file with the private key of the first certificate (PKCS#8,
+    /// PKCS#1 or SEC1). Read at startup and again on `SIGHUP`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<std::path::PathBuf>,
+    /// Time allowed for a client to finish the TLS handshake. Default 10 s:
+    /// a client that opens a socket and never completes TLS cannot hold it.
+    #[serde(with = "units::duration")]
+    pub handshake_timeout: Duration,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            cert: None,
+            key: None,
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl TlsConfig {
+    /// Whether TLS is asked for (`cert` or `key` set).
+    pub fn is_enabled(&self) -> bool {
+        self.cert.is_some() || self.key.is_some()
+    }
 }
 
 impl Default for ServerConfig {
@@ -132,6 +180,7 @@ impl Default for ServerConfig {
             max_handshakes_per_ip_per_second: 0,
             shutdown_timeout: Duration::from_secs(10),
             shutdown_close_code: 1001,
+            tls: TlsConfig::default(),
         }
     }
 }

@@ -55,6 +55,13 @@ pub(crate) async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         if routes.tracker.live() >= routes.max_connections {
+            // A 503 would first cost a TLS handshake, the CPU an
+            // overloaded server has least of: close at once instead.
+            #[cfg(feature = "tls")]
+            if routes.tls.is_some() {
+                refusals.close(remote, routes.max_connections);
+                continue;
+            }
             refusals.refuse(
                 stream,
                 remote,
@@ -84,7 +91,8 @@ pub(crate) async fn accept_loop(
 }
 
 /// Serves HTTP/1.1 (with upgrades) on `stream` in a task of the current
-/// runtime until the client leaves or the server stops.
+/// runtime until the client leaves or the server stops; with `[server.tls]`,
+/// after the TLS handshake, and HTTP/2 when the client chose it.
 pub(crate) fn spawn_http(
     stream: TcpStream,
     remote: SocketAddr,
@@ -114,38 +122,67 @@ pub(crate) fn spawn_http(
                     request,
                 )
             });
-            // hyper answers a head over `max_header_bytes`, or with more than
-            // its default of 100 fields, with 431 and closes.
-            let connection = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_read_timeout)
-                .max_header_size(routes.max_header_bytes)
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            tokio::pin!(connection);
-            tokio::select! {
-                result = connection.as_mut() => match result {
-                    Err(error) if error.is_parse_too_large() => tracing::warn!(
-                        target: "crosswire::server",
-                        limit = "[server] max_header_bytes",
-                        max_header_bytes = routes.max_header_bytes,
-                        max_header_fields = 100,
-                        "request head over the limit: 431"
-                    ),
-                    Err(error) if error.is_timeout() => tracing::debug!(
-                        target: "crosswire::server",
-                        limit = "[server] header_read_timeout",
-                        "request head not received in time: connection closed"
-                    ),
-                    Err(error) => tracing::debug!(%error, "connection error"),
-                    Ok(()) => {}
-                },
-                _ = stop.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
-                }
+            #[cfg(feature = "tls")]
+            if let Some(tls) = routes.tls.clone() {
+                super::secure::serve(&tls, stream, service, &routes, stop, header_read_timeout)
+                    .await;
+                return;
             }
+            serve_http1(
+                TokioIo::new(stream),
+                service,
+                &routes,
+                stop,
+                header_read_timeout,
+            )
+            .await;
         }
         .instrument(span),
     );
+}
+
+/// Serves HTTP/1.1 (with upgrades) on `io` until the client leaves or the
+/// server stops.
+pub(crate) async fn serve_http1<I, S>(
+    io: I,
+    service: S,
+    routes: &Routes,
+    mut stop: watch::Receiver<bool>,
+    header_read_timeout: Duration,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<Incoming, ResBody = axum::body::Body>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    // hyper answers a head over `max_header_bytes`, or with more than
+    // its default of 100 fields, with 431 and closes.
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .max_header_size(routes.max_header_bytes)
+        .serve_connection(io, service)
+        .with_upgrades();
+    tokio::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => match result {
+            Err(error) if error.is_parse_too_large() => tracing::warn!(
+                target: "crosswire::server",
+                limit = "[server] max_header_bytes",
+                max_header_bytes = routes.max_header_bytes,
+                max_header_fields = 100,
+                "request head over the limit: 431"
+            ),
+            Err(error) if error.is_timeout() => tracing::debug!(
+                target: "crosswire::server",
+                limit = "[server] header_read_timeout",
+                "request head not received in time: connection closed"
+            ),
+            Err(error) => tracing::debug!(%error, "connection error"),
+            Ok(()) => {}
+        },
+        _ = stop.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
 }

@@ -58,23 +58,11 @@ impl Refusals {
         header_read_timeout: Duration,
         max_header_bytes: usize,
     ) {
-        self.unlogged += 1;
-        let now = Instant::now();
-        if self
-            .last_log
-            .is_none_or(|last| now.duration_since(last) >= Duration::from_secs(1))
-        {
-            tracing::warn!(
-                target: "crosswire::server",
-                %remote,
-                limit = "[server] max_connections",
-                max_connections,
-                refused = self.unlogged,
-                "connection limit reached: new connections get 503"
-            );
-            self.last_log = Some(now);
-            self.unlogged = 0;
-        }
+        self.log(
+            remote,
+            max_connections,
+            "connection limit reached: new connections get 503",
+        );
         if self.answering.fetch_add(1, Ordering::AcqRel) >= REFUSING_AT_ONCE {
             self.answering.fetch_sub(1, Ordering::AcqRel);
             return; // dropping `stream` closes it
@@ -95,6 +83,38 @@ impl Refusals {
                 .await;
             answering.fetch_sub(1, Ordering::AcqRel);
         });
+    }
+
+    /// Closes a connection past the limit without answering (with TLS, a
+    /// `503` would first cost a handshake), and logs the refusal.
+    #[cfg(feature = "tls")]
+    pub(crate) fn close(&mut self, remote: SocketAddr, max_connections: usize) {
+        self.log(
+            remote,
+            max_connections,
+            "connection limit reached: new TLS connections are closed",
+        );
+    }
+
+    /// Logs a refusal: at most one line a second, with the count since.
+    fn log(&mut self, remote: SocketAddr, max_connections: usize, message: &'static str) {
+        self.unlogged += 1;
+        let now = Instant::now();
+        if self
+            .last_log
+            .is_none_or(|last| now.duration_since(last) >= Duration::from_secs(1))
+        {
+            tracing::warn!(
+                target: "crosswire::server",
+                %remote,
+                limit = "[server] max_connections",
+                max_connections,
+                refused = self.unlogged,
+                "{message}"
+            );
+            self.last_log = Some(now);
+            self.unlogged = 0;
+        }
     }
 }
 

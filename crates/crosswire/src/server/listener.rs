@@ -136,7 +136,11 @@ impl Server {
         let budget = tokio::spawn(crate::ws::queue_budget::run(Arc::clone(
             &self.routes.shared,
         )));
+        let tls_reload = crate::tls::reload_on_hangup(self.routes.tls.as_ref());
         shutdown.await;
+        if let Some(tls_reload) = tls_reload {
+            tls_reload.abort();
+        }
         keepalive.abort();
         memory.abort();
         budget.abort();

@@ -3,7 +3,8 @@
 //!
 //! The accept loop drives `hyper::server::conn::http1` directly (rather than
 //! `axum::serve`) so that an upgraded connection can be taken back as the
-//! original `TcpStream` and shared by its reader and writer tasks.
+//! original `TcpStream` and shared by its reader and writer tasks (or, with
+//! `[server.tls]`, as the TLS stream, split between them; see `secure`).
 //!
 //! A server runs `[server] workers` worker threads, one current-thread
 //! runtime each (thread-per-core): the accept loop hands every connection to
@@ -21,6 +22,8 @@ mod handshake_rate;
 mod listener;
 mod memory;
 mod priority;
+#[cfg(feature = "tls")]
+mod secure;
 mod service;
 mod tracker;
 mod upgrade;

@@ -57,6 +57,8 @@ pub(crate) struct Routes {
     pub(crate) max_connections: usize,
     /// `[server] max_handshakes_per_ip_per_second`.
     pub(crate) handshake_rate: HandshakeRate,
+    /// `[server.tls]`: the handshake every connection does first, if set.
+    pub(crate) tls: Option<Arc<crate::tls::TlsState>>,
 }
 
 impl Routes {
@@ -107,6 +109,7 @@ impl Routes {
                 reason: "expected at least 1".to_owned(),
             });
         }
+        let tls = crate::tls::from_config(&config.server.tls)?;
         let workers = config.server.workers.resolve();
         let shared = Arc::new(Shared::new(
             config.websocket.clone(),
@@ -120,7 +123,8 @@ impl Routes {
         Ok(Self {
             ws,
             http,
-            handle: ServerHandle::new(Arc::clone(&shared)),
+            handle: ServerHandle::new(Arc::clone(&shared), tls.clone()),
+            tls,
             shared,
             tracker: Arc::new(Tracker::new(workers)),
             websocket_enabled: config.websocket.enabled,

@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use super::service::{Routes, WsRoute, plain};
 use super::tracker::ConnectionSlot;
 use crate::ws::deflate;
-use crate::ws::{Outbox, Peer, UpgradeRequest, guarded, serve_connection};
+use crate::ws::{Outbox, Peer, Transport, UpgradeRequest, guarded, serve_connection};
 
 /// Answers an upgrade request on a WebSocket route.
 pub(crate) async fn upgrade(
@@ -142,15 +142,26 @@ pub(crate) async fn upgrade(
                 return;
             }
         };
-        match upgraded.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => {
-                serve_connection(parts.io.into_inner(), parts.read_buf, peer, handler, shared)
-                    .await;
-            }
+        let (stream, read_buf) = match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => (Transport::Tcp(parts.io.into_inner()), parts.read_buf),
+            #[cfg(feature = "tls")]
+            Err(upgraded) => match upgraded.downcast::<TokioIo<crate::ws::TlsStream>>() {
+                Ok(parts) => (
+                    Transport::Tls(Box::new(parts.io.into_inner())),
+                    parts.read_buf,
+                ),
+                Err(_) => {
+                    tracing::error!(target: "crosswire::upgrade", peer = %peer, "upgraded connection is neither TCP nor TLS");
+                    return;
+                }
+            },
+            #[cfg(not(feature = "tls"))]
             Err(_) => {
                 tracing::error!(target: "crosswire::upgrade", peer = %peer, "upgraded connection is not a TCP stream");
+                return;
             }
-        }
+        };
+        serve_connection(stream, read_buf, peer, handler, shared).await;
     });
     response
 }

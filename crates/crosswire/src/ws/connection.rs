@@ -32,7 +32,6 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use crosswire_proto::deflate::InflateParams;
 use crosswire_proto::{CloseFrame, Decoder, DecoderConfig, Event, OpCode, ProtocolError};
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::{Sleep, sleep, timeout};
 use tracing::Instrument;
@@ -43,6 +42,7 @@ use super::message::Message;
 use super::outbox::OutFrame;
 use super::peer::Peer;
 use super::rate::{Bucket, RateCounters, admit};
+use super::transport::{ReadSide, Transport};
 use super::writer::run_writer;
 use crate::config::{OverflowPolicy, WebSocketConfig};
 use crate::error::WebSocketError;
@@ -70,9 +70,10 @@ impl Ended {
 ///
 /// A plain function returning the future, so the future keeps only what the
 /// connection needs while it lives (an idle connection's memory is mostly
-/// this future): the socket is shared by the two tasks, not split.
+/// this future): a plain TCP socket is shared by the two tasks, not split
+/// (see [`super::transport`]).
 pub(crate) fn serve_connection(
-    stream: TcpStream,
+    stream: Transport,
     already_read: Bytes,
     peer: Peer,
     handler: Arc<dyn DynHandler>,
@@ -87,12 +88,11 @@ pub(crate) fn serve_connection(
         path = peer.request().path(),
     );
     let close_timeout = shared.websocket.close_timeout;
-    let stream = Arc::new(stream);
+    let (read_side, write_side) = stream.split();
     let outbox = Arc::clone(peer.outbox());
-    let writer =
-        tokio::spawn(run_writer(Arc::clone(&outbox), Arc::clone(&stream)).instrument(span.clone()));
+    let writer = tokio::spawn(run_writer(Arc::clone(&outbox), write_side).instrument(span.clone()));
     let inflate = outbox.inflate_params();
-    let reader = Reader::new(stream, &already_read, &shared.websocket, inflate);
+    let reader = Reader::new(read_side, &already_read, &shared.websocket, inflate);
     drop(already_read);
     lifecycle(reader, writer, peer, handler, shared, close_timeout).instrument(span)
 }
@@ -170,7 +170,7 @@ async fn lifecycle(
 
 /// The read side of a connection.
 struct Reader {
-    io: Arc<TcpStream>,
+    io: ReadSide,
     buf: BytesMut,
     decoder: Decoder,
     close_timeout: Duration,
@@ -199,7 +199,7 @@ enum Admission {
 
 impl Reader {
     fn new(
-        io: Arc<TcpStream>,
+        io: ReadSide,
         already_read: &[u8],
         config: &WebSocketConfig,
         inflate: Option<InflateParams>,
@@ -401,11 +401,11 @@ impl Reader {
     /// reclaims it in place), and the buffer is released only when a read
     /// finds nothing and the task is about to wait.
     async fn read_more(&mut self) -> std::io::Result<usize> {
-        std::future::poll_fn(|cx| {
-            loop {
-                ready!(self.io.poll_read_ready(cx))?;
+        std::future::poll_fn(|cx| match &mut self.io {
+            ReadSide::Tcp(io) => loop {
+                ready!(io.poll_read_ready(cx))?;
                 self.buf.reserve(READ_CHUNK);
-                match self.io.try_read_buf(&mut self.buf) {
+                match io.try_read_buf(&mut self.buf) {
                     Ok(n) => return Poll::Ready(Ok(n)),
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                         if self.buf.is_empty() {
@@ -414,7 +414,9 @@ impl Reader {
                     }
                     Err(e) => return Poll::Ready(Err(e)),
                 }
-            }
+            },
+            #[cfg(feature = "tls")]
+            ReadSide::Tls(io) => poll_read_tls(io, &mut self.buf, cx),
         })
         .await
     }
@@ -432,6 +434,23 @@ impl Reader {
         })
         .await;
     }
+}
+
+/// Reads decrypted bytes into `buf` through a chunk on the stack, so that
+/// no buffer of the connection's is held while the read waits.
+#[cfg(feature = "tls")]
+fn poll_read_tls(
+    io: &mut tokio::io::ReadHalf<super::transport::TlsStream>,
+    buf: &mut BytesMut,
+    cx: &mut std::task::Context<'_>,
+) -> Poll<std::io::Result<usize>> {
+    use tokio::io::{AsyncRead, ReadBuf};
+    let mut chunk = [std::mem::MaybeUninit::<u8>::uninit(); READ_CHUNK];
+    let mut read = ReadBuf::uninit(&mut chunk);
+    ready!(Pin::new(io).poll_read(cx, &mut read))?;
+    let filled = read.filled();
+    buf.extend_from_slice(filled);
+    Poll::Ready(Ok(filled.len()))
 }
 
 /// What woke the reader.

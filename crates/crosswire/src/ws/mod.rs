@@ -24,6 +24,7 @@ mod peer;
 pub(crate) mod queue_budget;
 pub(crate) mod rate;
 mod request;
+mod transport;
 mod writer;
 
 pub use accept::{Accept, UpgradeResult};
@@ -39,3 +40,6 @@ pub use request::UpgradeRequest;
 pub(crate) use connection::serve_connection;
 pub(crate) use dispatch::{DynHandler, guarded};
 pub(crate) use outbox::Outbox;
+#[cfg(feature = "tls")]
+pub(crate) use transport::TlsStream;
+pub(crate) use transport::Transport;

@@ -3,7 +3,9 @@
 //! Each wake-up takes everything queued and writes it with vectored writes (a
 //! slice per run of small frames, two per large shared frame, up to the
 //! kernel's `IOV_MAX` per call): many messages cost one system call, which is
-//! the "corking" that makes uWebSockets fast.
+//! the "corking" that makes uWebSockets fast. Over TLS the same slices go to
+//! the TLS stream, which seals them into records, and are flushed once per
+//! batch.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -13,6 +15,7 @@ use tokio::net::TcpStream;
 
 use super::buffer_pool;
 use super::outbox::{Batch, Chunk, Outbox};
+use super::transport::WriteSide;
 
 /// Slices per `writev` call; Linux's `IOV_MAX` is 1024.
 const MAX_SLICES: usize = 1024;
@@ -23,7 +26,7 @@ const KEEP_BATCH_CAPACITY: usize = 64;
 
 /// Writes frames from `outbox` until a close frame was written (then shuts
 /// the write side), the outbox is terminated, or the socket fails.
-pub(crate) async fn run_writer(outbox: Arc<Outbox>, io: Arc<TcpStream>) {
+pub(crate) async fn run_writer(outbox: Arc<Outbox>, mut io: WriteSide) {
     let mut batch: VecDeque<Chunk> = VecDeque::new();
     loop {
         let next = outbox.next_batch(&mut batch).await;
@@ -32,7 +35,12 @@ pub(crate) async fn run_writer(outbox: Arc<Outbox>, io: Arc<TcpStream>) {
             Batch::Frames { ends_with_close } => ends_with_close,
         };
         let bytes: usize = batch.iter().map(Chunk::wire_len).sum();
-        if let Err(error) = write_chunks(&io, &batch).await {
+        let written = match &mut io {
+            WriteSide::Tcp(io) => write_chunks(io, &batch).await,
+            #[cfg(feature = "tls")]
+            WriteSide::Tls(io) => write_chunks_tls(io, &batch).await,
+        };
+        if let Err(error) = written {
             tracing::debug!(target: "crosswire::ws", %error, "write failed");
             outbox.writer_failed();
             return;
@@ -51,7 +59,16 @@ pub(crate) async fn run_writer(outbox: Arc<Outbox>, io: Arc<TcpStream>) {
         if ends_with_close {
             // The closing handshake: after our close frame, the server is the
             // side that ends the TCP connection (RFC 6455 §7.1.1).
-            let _ = socket2::SockRef::from(&*io).shutdown(std::net::Shutdown::Write);
+            match &mut io {
+                WriteSide::Tcp(io) => {
+                    let _ = socket2::SockRef::from(&**io).shutdown(std::net::Shutdown::Write);
+                }
+                // close_notify, then the TCP write side.
+                #[cfg(feature = "tls")]
+                WriteSide::Tls(io) => {
+                    let _ = tokio::io::AsyncWriteExt::shutdown(io).await;
+                }
+            }
             return;
         }
     }
@@ -95,4 +112,42 @@ async fn write_chunks(io: &TcpStream, chunks: &VecDeque<Chunk>) -> std::io::Resu
         }
     }
     Ok(())
+}
+
+/// Writes every chunk of `chunks`, in order, to a TLS stream, then flushes
+/// it: the records go out together.
+#[cfg(feature = "tls")]
+async fn write_chunks_tls(
+    io: &mut tokio::io::WriteHalf<super::transport::TlsStream>,
+    chunks: &VecDeque<Chunk>,
+) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity((chunks.len() * 2).min(MAX_SLICES));
+    let mut rest = chunks.iter().peekable();
+    while rest.peek().is_some() {
+        slices.clear();
+        while slices.len() + 2 <= MAX_SLICES {
+            let Some(chunk) = rest.next() else {
+                break;
+            };
+            match chunk {
+                Chunk::Inline(bytes) => slices.push(IoSlice::new(bytes)),
+                Chunk::Shared(frame) => {
+                    slices.push(IoSlice::new(frame.header()));
+                    if !frame.payload().is_empty() {
+                        slices.push(IoSlice::new(frame.payload()));
+                    }
+                }
+            }
+        }
+        let mut pending: &mut [IoSlice<'_>] = &mut slices;
+        while !pending.is_empty() {
+            let written = io.write_vectored(pending).await?;
+            if written == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            IoSlice::advance_slices(&mut pending, written);
+        }
+    }
+    io.flush().await
 }

@@ -1,0 +1,61 @@
+//! The byte stream under an upgraded connection: plain TCP, or TLS.
+//!
+//! Plain TCP is the fast path and stays as it was: the reader and the writer
+//! task share one `TcpStream` through an `Arc` and use readiness with
+//! `try_read` / `try_write_vectored` on `&TcpStream`, so the reader holds no
+//! buffer while idle and the writer corks many frames into one `writev`.
+//!
+//! A TLS stream has one state machine for both directions and cannot be used
+//! through `&`: it is split into halves (`tokio::io::split`, which takes a
+//! short lock only inside each poll, never across an await). The read half
+//! decrypts into a stack chunk first, so an idle TLS connection holds no read
+//! buffer of ours either. Each half is an enum, so the choice costs one
+//! match per read or per batch written.
+
+use std::sync::Arc;
+
+use tokio::net::TcpStream;
+
+/// An upgraded connection's stream, as hyper hands it back.
+pub(crate) enum Transport {
+    /// Plain TCP.
+    Tcp(TcpStream),
+    /// TLS over TCP.
+    #[cfg(feature = "tls")]
+    Tls(Box<TlsStream>),
+}
+
+/// The server side of a TLS connection.
+#[cfg(feature = "tls")]
+pub(crate) type TlsStream = tokio_rustls::server::TlsStream<TcpStream>;
+
+/// What the reader task reads from.
+pub(crate) enum ReadSide {
+    Tcp(Arc<TcpStream>),
+    #[cfg(feature = "tls")]
+    Tls(tokio::io::ReadHalf<TlsStream>),
+}
+
+/// What the writer task writes to.
+pub(crate) enum WriteSide {
+    Tcp(Arc<TcpStream>),
+    #[cfg(feature = "tls")]
+    Tls(tokio::io::WriteHalf<TlsStream>),
+}
+
+impl Transport {
+    /// One side for the reader task, one for the writer task.
+    pub(crate) fn split(self) -> (ReadSide, WriteSide) {
+        match self {
+            Self::Tcp(stream) => {
+                let stream = Arc::new(stream);
+                (ReadSide::Tcp(Arc::clone(&stream)), WriteSide::Tcp(stream))
+            }
+            #[cfg(feature = "tls")]
+            Self::Tls(stream) => {
+                let (read, write) = tokio::io::split(*stream);
+                (ReadSide::Tls(read), WriteSide::Tls(write))
+            }
+        }
+    }
+}
