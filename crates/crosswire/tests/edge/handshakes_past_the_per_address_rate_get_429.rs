@@ -24,6 +24,7 @@ async fn handshakes_past_the_per_address_rate_get_429() {
     let server = start(echo_app(config)).await;
     let mut accepted = Vec::new();
     let mut refused = Vec::new();
+    let started = std::time::Instant::now();
     for _ in 0..8 {
         let (stream, head) = upgrade_head(&server).await;
         if head.starts_with("HTTP/1.1 101") {
@@ -32,7 +33,14 @@ async fn handshakes_past_the_per_address_rate_get_429() {
             refused.push(head);
         }
     }
-    assert_eq!(accepted.len(), 5, "{refused:?}");
+    // Five at once, and one more per 200 ms the attempts took on a slow
+    // machine.
+    let refilled = (started.elapsed().as_secs_f64() * 5.0).ceil() as usize;
+    assert!(
+        (5..=5 + refilled).contains(&accepted.len()) && !refused.is_empty(),
+        "{} accepted: {refused:?}",
+        accepted.len()
+    );
     for head in &refused {
         assert!(head.starts_with("HTTP/1.1 429"), "{head}");
         assert!(
