@@ -129,6 +129,12 @@ async fn lifecycle(
             WebSocketError::SendQueueFull { .. } => {
                 tracing::info!(target: "crosswire::ws", %error, "closed with 1008: [websocket] send_queue_bytes");
             }
+            WebSocketError::Protocol(protocol) => match limit_setting(protocol) {
+                Some(setting) => {
+                    tracing::info!(target: "crosswire::ws", %error, setting, "closed with 1009: a size limit");
+                }
+                None => tracing::debug!(target: "crosswire::ws", %error, "connection failed"),
+            },
             _ => tracing::debug!(target: "crosswire::ws", %error, "connection failed"),
         }
         run_hook(
@@ -295,7 +301,13 @@ impl Reader {
                     Event::Close(_) => None,
                 };
                 if let Some(error) = over {
-                    tracing::info!(%error, "closed with 1008: [websocket] rate limit");
+                    let setting = match error {
+                        WebSocketError::ControlFrameFlood { .. } => {
+                            "[websocket] max_control_frames_per_second"
+                        }
+                        _ => "[websocket] max_messages_per_second",
+                    };
+                    tracing::info!(target: "crosswire::ws", %error, setting, "closed with 1008: a rate limit");
                     let mut reason = error.to_string();
                     truncate_utf8(&mut reason, 123);
                     outbox.fail(CloseFrame { code: 1008, reason }, error);
@@ -495,6 +507,16 @@ fn server_closed(outbox: &super::outbox::Outbox, error: Option<WebSocketError>) 
         None => CloseInfo::new(1006, ""),
     };
     Ended { close, error }
+}
+
+/// The setting a protocol error crossed, when it is a size limit.
+fn limit_setting(error: &ProtocolError) -> Option<&'static str> {
+    match error {
+        ProtocolError::FrameTooLarge { .. } => Some("[websocket] max_frame_size"),
+        ProtocolError::MessageTooLarge { .. } => Some("[websocket] max_message_size"),
+        ProtocolError::TooManyFragments { .. } => Some("[websocket] max_fragments"),
+        _ => None,
+    }
 }
 
 /// Shortens `text` to at most `max` bytes on a character boundary.
