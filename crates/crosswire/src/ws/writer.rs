@@ -74,27 +74,36 @@ pub(crate) async fn run_writer(outbox: Arc<Outbox>, mut io: WriteSide) {
     }
 }
 
+/// Refills `slices` with the next chunks of `rest`, as many as one vectored
+/// write takes: a slice per run of small frames, two per large shared frame.
+fn next_slices<'a>(
+    rest: &mut std::iter::Peekable<std::collections::vec_deque::Iter<'a, Chunk>>,
+    slices: &mut Vec<IoSlice<'a>>,
+) {
+    slices.clear();
+    while slices.len() + 2 <= MAX_SLICES {
+        let Some(chunk) = rest.next() else {
+            break;
+        };
+        match chunk {
+            Chunk::Inline(bytes) => slices.push(IoSlice::new(bytes)),
+            Chunk::Shared(frame) => {
+                slices.push(IoSlice::new(frame.header()));
+                if !frame.payload().is_empty() {
+                    slices.push(IoSlice::new(frame.payload()));
+                }
+            }
+        }
+    }
+}
+
 /// Writes every chunk of `chunks`, in order, with as few system calls as the
 /// socket allows.
 async fn write_chunks(io: &TcpStream, chunks: &VecDeque<Chunk>) -> std::io::Result<()> {
     let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity((chunks.len() * 2).min(MAX_SLICES));
     let mut rest = chunks.iter().peekable();
     while rest.peek().is_some() {
-        slices.clear();
-        while slices.len() + 2 <= MAX_SLICES {
-            let Some(chunk) = rest.next() else {
-                break;
-            };
-            match chunk {
-                Chunk::Inline(bytes) => slices.push(IoSlice::new(bytes)),
-                Chunk::Shared(frame) => {
-                    slices.push(IoSlice::new(frame.header()));
-                    if !frame.payload().is_empty() {
-                        slices.push(IoSlice::new(frame.payload()));
-                    }
-                }
-            }
-        }
+        next_slices(&mut rest, &mut slices);
         let mut pending: &mut [IoSlice<'_>] = &mut slices;
         while !pending.is_empty() {
             let written = match io.try_write_vectored(pending) {
@@ -125,21 +134,7 @@ async fn write_chunks_tls(
     let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity((chunks.len() * 2).min(MAX_SLICES));
     let mut rest = chunks.iter().peekable();
     while rest.peek().is_some() {
-        slices.clear();
-        while slices.len() + 2 <= MAX_SLICES {
-            let Some(chunk) = rest.next() else {
-                break;
-            };
-            match chunk {
-                Chunk::Inline(bytes) => slices.push(IoSlice::new(bytes)),
-                Chunk::Shared(frame) => {
-                    slices.push(IoSlice::new(frame.header()));
-                    if !frame.payload().is_empty() {
-                        slices.push(IoSlice::new(frame.payload()));
-                    }
-                }
-            }
-        }
+        next_slices(&mut rest, &mut slices);
         let mut pending: &mut [IoSlice<'_>] = &mut slices;
         while !pending.is_empty() {
             let written = io.write_vectored(pending).await?;
