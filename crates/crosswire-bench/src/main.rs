@@ -40,6 +40,12 @@ use crate::client::parse_url;
     about = "Load generator for real-time WebSocket and SSE servers (loopback only)"
 )]
 struct Cli {
+    /// Threads that drive the clients. One (the default) runs a
+    /// current-thread runtime, the cheapest way to drive sockets: on a
+    /// machine whose cores the server shares, a second thread mostly takes
+    /// time from the server.
+    #[arg(long, global = true, default_value_t = 1)]
+    threads: usize,
     #[command(subcommand)]
     scenario: Scenario,
 }
@@ -177,15 +183,26 @@ fn seconds(value: f64) -> Duration {
     Duration::from_secs_f64(value.clamp(0.0, 3600.0))
 }
 
+/// One thread runs a current-thread runtime, as cheap as a load generator
+/// gets; more run tokio's multi-threaded one, so clients spread over them.
+fn build_runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    if threads <= 1 {
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Scenario::Plot { input, out } = &cli.scenario {
         return plot(input, out);
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match build_runtime(cli.threads) {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("crosswire-bench: {error}");

@@ -80,6 +80,12 @@ pub struct ServerConfig {
     /// affinity and cgroup quota respected). `1` serves every connection on
     /// the runtime that runs the server, as a single-threaded server does.
     pub workers: Workers,
+    /// Bind each worker thread to a CPU of its own. Default true, and it
+    /// applies only when the workers cover exactly the CPUs the process may
+    /// run on (as with `workers = "auto"` under `taskset` or a cpuset): a
+    /// worker's connections then keep their caches on one core. With fewer
+    /// workers than CPUs the threads float whatever this says.
+    pub pin_workers: bool,
     /// Open connections (HTTP, WebSocket and event streams together) the
     /// server serves at once. Default 10 000. Past it, a new connection's
     /// request is answered `503 Service Unavailable` with `Retry-After: 1`
@@ -174,6 +180,7 @@ impl Default for ServerConfig {
             port: 3000,
             header_read_timeout: Duration::from_secs(10),
             workers: Workers::Auto,
+            pin_workers: true,
             max_connections: 10_000,
             max_header_bytes: 16 << 10,
             max_queued_bytes: 256 << 20,

@@ -1,6 +1,7 @@
 //! The topic hub: every worker's shard, the node's interest, and the inboxes
 //! that carry a publish from one worker to the others.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::inbox::{Handoff, Inbox};
@@ -275,40 +276,69 @@ impl TopicHub {
         let Some(inbox) = self.inboxes.get(worker) else {
             return;
         };
-        let shard = self.shard(worker);
+        let mut releases: Vec<Vec<Arc<Shipment>>> = vec![Vec::new(); self.inboxes.len()];
         inbox
-            .run(|item| match item {
+            .run(|batch| self.carry_out(worker, batch, &mut releases))
+            .await;
+    }
+
+    /// Carries out one batch of hand-overs to `worker`, in order. A run of
+    /// publishes is delivered under one take of the shard lock, and the
+    /// shipments go back to the workers that allocated them in one release
+    /// per origin per batch rather than one each.
+    fn carry_out(
+        &self,
+        worker: usize,
+        batch: &mut VecDeque<Handoff>,
+        releases: &mut [Vec<Arc<Shipment>>],
+    ) {
+        let shard = self.shard(worker);
+        let mut delivered = Delivered::default();
+        let mut topics = None;
+        for item in batch.drain(..) {
+            match item {
                 Handoff::Publish(shipment) => {
-                    let mut delivered = Delivered::default();
-                    {
-                        let topics = shard.lock();
-                        if let Some(local) = topics.get(&*shipment.topic) {
-                            local.members.deliver(
-                                &shipment.publication,
-                                shipment.exclude,
-                                &mut delivered,
-                            );
-                        }
-                    }
-                    for stream in delivered.overflowed {
-                        stream.finish(Ended::Overflow);
+                    let topics = topics.get_or_insert_with(|| shard.lock());
+                    if let Some(local) = topics.get(&*shipment.topic) {
+                        local.members.deliver(
+                            &shipment.publication,
+                            shipment.exclude,
+                            &mut delivered,
+                        );
                     }
                     // Freed where it was allocated (see `Handoff::Release`).
                     if let Some(origin) = shipment.origin
                         && origin != worker
+                        && let Some(returned) = releases.get_mut(origin)
                     {
-                        let _ = self.hand_off(origin, Handoff::Release(shipment));
+                        returned.push(shipment);
                     }
                 }
-                Handoff::Release(shipment) => drop(shipment),
-                Handoff::Send(outbox, frame) => {
-                    outbox.push(&frame);
+                other => {
+                    // Sends and closes take no topic lock.
+                    topics = None;
+                    match other {
+                        Handoff::Release(shipments) => drop(shipments),
+                        Handoff::Send(outbox, frame) => {
+                            outbox.push(&frame);
+                        }
+                        Handoff::Close(outbox, close) => {
+                            outbox.close(Some(&close));
+                        }
+                        Handoff::Publish(_) => {}
+                    }
                 }
-                Handoff::Close(outbox, close) => {
-                    outbox.close(Some(&close));
-                }
-            })
-            .await;
+            }
+        }
+        drop(topics);
+        for stream in delivered.overflowed.drain(..) {
+            stream.finish(Ended::Overflow);
+        }
+        for (origin, returned) in releases.iter_mut().enumerate() {
+            if !returned.is_empty() {
+                let _ = self.hand_off(origin, Handoff::Release(std::mem::take(returned)));
+            }
+        }
     }
 
     /// Number of subscribers of `topic` on every worker.

@@ -34,6 +34,7 @@ pub struct Server {
     header_read_timeout: Duration,
     shutdown_timeout: Duration,
     workers: usize,
+    pin_workers: bool,
 }
 
 impl Server {
@@ -60,6 +61,7 @@ impl Server {
             header_read_timeout: config.server.header_read_timeout,
             shutdown_timeout: config.server.shutdown_timeout,
             workers: config.server.workers.resolve(),
+            pin_workers: config.server.pin_workers,
         })
     }
 
@@ -106,6 +108,7 @@ impl Server {
         let pool = if self.workers > 1 {
             Some(Arc::new(WorkerPool::start(
                 self.workers,
+                self.pin_workers,
                 &self.routes,
                 &stop_rx,
                 self.header_read_timeout,

@@ -15,6 +15,7 @@
 
 mod accept;
 mod admission;
+mod affinity;
 mod app;
 mod bind;
 mod drain;

@@ -48,6 +48,7 @@ impl WorkerPool {
     /// Starts `count` worker threads.
     pub(crate) fn start(
         count: usize,
+        pin: bool,
         routes: &Arc<Routes>,
         stop: &watch::Receiver<bool>,
         header_read_timeout: Duration,
@@ -55,11 +56,17 @@ impl WorkerPool {
         let (exit, exit_rx) = watch::channel(false);
         let mut workers = Vec::with_capacity(count);
         let mut done = Vec::with_capacity(count);
+        let cpus = if pin {
+            super::affinity::plan(count)
+        } else {
+            None
+        };
         for index in 0..count {
             let (connections, incoming) = mpsc::channel(HANDOVER_QUEUE);
             let (done_tx, done_rx) = oneshot::channel();
             let context = WorkerContext {
                 index,
+                cpu: cpus.as_ref().and_then(|cpus| cpus.get(index).copied()),
                 routes: Arc::clone(routes),
                 incoming,
                 stop: stop.clone(),
@@ -114,6 +121,8 @@ impl WorkerPool {
 /// What one worker thread needs.
 struct WorkerContext {
     index: usize,
+    /// The CPU this worker is bound to, when workers are pinned.
+    cpu: Option<usize>,
     routes: Arc<Routes>,
     incoming: mpsc::Receiver<Accepted>,
     stop: watch::Receiver<bool>,
@@ -123,6 +132,9 @@ struct WorkerContext {
 
 impl WorkerContext {
     fn run(self) {
+        if let Some(cpu) = self.cpu {
+            super::affinity::pin_current_thread(self.index, cpu);
+        }
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
