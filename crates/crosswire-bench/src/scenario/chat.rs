@@ -42,6 +42,9 @@ pub(crate) struct ChatRun {
 struct Shared {
     received: AtomicU64,
     per_client: Vec<AtomicU64>,
+    /// Messages that end the current round: only the read that reaches it
+    /// wakes the round loop, not every read of a thousand clients.
+    round_target: AtomicU64,
     progress: Notify,
 }
 
@@ -97,6 +100,7 @@ pub(crate) async fn measure(run: &ChatRun) -> Result<Outcome, String> {
     let shared = Arc::new(Shared {
         received: AtomicU64::new(0),
         per_client: (0..run.clients).map(|_| AtomicU64::new(0)).collect(),
+        round_target: AtomicU64::new(u64::MAX),
         progress: Notify::new(),
     });
     let (round_tx, round_rx) = watch::channel(0u64);
@@ -133,10 +137,13 @@ pub(crate) async fn measure(run: &ChatRun) -> Result<Outcome, String> {
                 let seen = counter.feed(&buf[..n]);
                 if seen.messages > 0 {
                     shared_reader.per_client[index].fetch_add(seen.messages, Ordering::Relaxed);
-                    shared_reader
+                    let total = shared_reader
                         .received
-                        .fetch_add(seen.messages, Ordering::Relaxed);
-                    shared_reader.progress.notify_one();
+                        .fetch_add(seen.messages, Ordering::AcqRel)
+                        + seen.messages;
+                    if total >= shared_reader.round_target.load(Ordering::Acquire) {
+                        shared_reader.progress.notify_one();
+                    }
                 }
             }
         });
@@ -189,9 +196,11 @@ pub(crate) async fn measure(run: &ChatRun) -> Result<Outcome, String> {
         }
         round += 1;
         let target = round * per_round_total;
+        // Set before the round starts, so the read that completes it sees it.
+        shared.round_target.store(target, Ordering::Release);
         let _ = round_tx.send(round);
         let deadline = tokio::time::Instant::now() + run.round_timeout;
-        while shared.received.load(Ordering::Relaxed) < target {
+        while shared.received.load(Ordering::Acquire) < target {
             if tokio::time::timeout_at(deadline, shared.progress.notified())
                 .await
                 .is_err()
