@@ -336,7 +336,10 @@ impl TopicHub {
         }
         for (origin, returned) in releases.iter_mut().enumerate() {
             if !returned.is_empty() {
-                let _ = self.hand_off(origin, Handoff::Release(std::mem::take(returned)));
+                // The next batch is likely as large: one allocation for it
+                // rather than a doubling series (bounded, as it may sit idle).
+                let next = Vec::with_capacity(returned.len().min(4096));
+                let _ = self.hand_off(origin, Handoff::Release(std::mem::replace(returned, next)));
             }
         }
     }
