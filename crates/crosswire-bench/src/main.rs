@@ -61,6 +61,10 @@ enum Scenario {
         /// Messages each client sends per round.
         #[arg(long, default_value_t = 1600)]
         per_round: usize,
+        /// Every message's text is exactly this many bytes (default: 3 to 28,
+        /// like a chat line).
+        #[arg(long)]
+        size: Option<usize>,
         /// Every client negotiates permessage-deflate.
         #[arg(long)]
         deflate: bool,
@@ -76,6 +80,10 @@ enum Scenario {
         /// Messages the publisher sends per round.
         #[arg(long, default_value_t = 100)]
         per_round: usize,
+        /// Every message's text is exactly this many bytes (default: 3 to 28,
+        /// like a chat line).
+        #[arg(long)]
+        size: Option<usize>,
         /// Every client negotiates permessage-deflate.
         #[arg(long)]
         deflate: bool,
@@ -179,6 +187,14 @@ fn scenario_name(kind: &str, count: usize, deflate: bool) -> String {
     }
 }
 
+/// `fanout-1000` with `--size 1024` is `fanout-1000-1024b`.
+fn sized(name: String, size: Option<usize>) -> String {
+    match size {
+        Some(size) => format!("{name}-{size}b"),
+        None => name,
+    }
+}
+
 fn seconds(value: f64) -> Duration {
     Duration::from_secs_f64(value.clamp(0.0, 3600.0))
 }
@@ -249,6 +265,7 @@ struct Room {
     clients: usize,
     senders: usize,
     per_round: usize,
+    size: Option<usize>,
     deflate: bool,
 }
 
@@ -263,6 +280,7 @@ async fn room(
         clients,
         senders,
         per_round,
+        size,
         deflate,
     } = shape;
     let (target, path) = parse_url(url)?;
@@ -273,6 +291,7 @@ async fn room(
         clients,
         senders,
         per_round,
+        size,
         warmup: seconds(timing.warmup),
         duration: seconds(timing.duration),
         round_timeout: Duration::from_secs(30),
@@ -288,6 +307,7 @@ async fn run(scenario: Scenario) -> Result<report::Report, String> {
             url,
             clients,
             per_round,
+            size,
             deflate,
             timing,
         } => {
@@ -295,14 +315,22 @@ async fn run(scenario: Scenario) -> Result<report::Report, String> {
                 clients,
                 senders: clients,
                 per_round,
+                size,
                 deflate,
             };
-            room(scenario_name("chat", clients, deflate), &url, shape, timing).await
+            room(
+                sized(scenario_name("chat", clients, deflate), size),
+                &url,
+                shape,
+                timing,
+            )
+            .await
         }
         Scenario::Fanout {
             url,
             clients,
             per_round,
+            size,
             deflate,
             timing,
         } => {
@@ -310,10 +338,11 @@ async fn run(scenario: Scenario) -> Result<report::Report, String> {
                 clients,
                 senders: 1,
                 per_round,
+                size,
                 deflate,
             };
             room(
-                scenario_name("fanout", clients, deflate),
+                sized(scenario_name("fanout", clients, deflate), size),
                 &url,
                 shape,
                 timing,

@@ -29,6 +29,8 @@ pub(crate) struct ChatRun {
     /// Clients that send (all of them for chat, one for fan-out).
     pub(crate) senders: usize,
     pub(crate) per_round: usize,
+    /// Length of every message's text; `None`: 3 to 28 bytes, at random.
+    pub(crate) size: Option<usize>,
     pub(crate) warmup: Duration,
     pub(crate) duration: Duration,
     /// Longest a round may take before the run is declared broken.
@@ -63,6 +65,9 @@ pub(crate) struct Outcome {
 pub(crate) async fn run(run: ChatRun) -> Result<Report, String> {
     let outcome = measure(&run).await?;
     let mut report = Report::new(&run.name);
+    if let Some(size) = run.size {
+        report = report.field("message_bytes", size);
+    }
     let mut cpu_note = String::new();
     if let Some(cpu) = outcome.server_cpu {
         let ns_per_message = cpu.as_nanos() as f64 / outcome.delivered.max(1) as f64;
@@ -158,7 +163,8 @@ pub(crate) async fn measure(run: &ChatRun) -> Result<Outcome, String> {
             // the load generator's cost, not the server's.
             let mut batch = Vec::new();
             for _ in 0..run.per_round {
-                let len = 3 + (crate::client::next_random(&mut seed) % 26) as usize;
+                let random_len = 3 + (crate::client::next_random(&mut seed) % 26) as usize;
+                let len = run.size.unwrap_or(random_len);
                 let text = random_text(&mut seed, len);
                 let mask = (crate::client::next_random(&mut seed) as u32).to_le_bytes();
                 push_frame(&mut batch, 0x1, &text, mask);

@@ -51,6 +51,7 @@ pub(crate) async fn run(run: ClusterRun) -> Result<Report, String> {
         clients: run.clients,
         senders: run.clients,
         per_round: run.per_round,
+        size: None,
         warmup: run.warmup,
         duration: run.duration,
         round_timeout: Duration::from_secs(30),
