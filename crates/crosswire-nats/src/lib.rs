@@ -190,8 +190,14 @@ fn on_event(inner: &Inner, event: async_nats::Event) {
     match event {
         Event::Connected => {
             tracing::info!(target: "crosswire::broker", "connected to NATS");
+            if let Some(link) = inner.link.get() {
+                link.set_connected(true);
+            }
         }
         Event::Disconnected => {
+            if let Some(link) = inner.link.get() {
+                link.set_connected(false);
+            }
             inner.report(
                 BrokerStage::Connect,
                 "connection to NATS lost; reconnecting",

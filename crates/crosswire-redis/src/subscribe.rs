@@ -61,6 +61,7 @@ pub(crate) async fn run(inner: Arc<Inner>, link: BrokerLink) {
         if outage {
             tracing::info!(target: "crosswire::broker", topics = channels.len(), "reconnected to Redis and resubscribed");
         }
+        link.set_connected(true);
         loop {
             tokio::select! {
                 message = stream.next() => match message {
@@ -91,6 +92,7 @@ pub(crate) async fn run(inner: Arc<Inner>, link: BrokerLink) {
             }
         }
         inner.interest.set_recording(false);
+        link.set_connected(false);
         outage = true;
         tokio::time::sleep(RETRY).await;
     }

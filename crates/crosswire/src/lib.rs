@@ -68,6 +68,8 @@
 //!   WebSockets stay on HTTP/1.1: there is no RFC 8441 (WebSockets over
 //!   HTTP/2).
 //! - [`ServerHandle`]: publish and list peers from HTTP handlers.
+//! - `metrics`: Prometheus counters and gauges (`[metrics] enabled`), per
+//!   worker on the message paths, served at `GET /metrics`.
 //! - `logging` (feature `logging`): `RUST_LOG` levels and text or JSON log
 //!   lines (`CROSSWIRE_LOG_FORMAT=json`) for apps that want Crosswire's
 //!   usual setup.
@@ -85,6 +87,7 @@ mod file_routes;
 mod handle;
 #[cfg(feature = "logging")]
 pub mod logging;
+mod metrics;
 mod origin;
 mod pubsub;
 pub mod server;
@@ -93,7 +96,9 @@ pub mod sse;
 mod tls;
 pub mod ws;
 
-pub use config::{BrokerConfig, Compression, Config, ConfigError, OverflowPolicy, TlsConfig};
+pub use config::{
+    BrokerConfig, Compression, Config, ConfigError, MetricsConfig, OverflowPolicy, TlsConfig,
+};
 pub use dev_server::{DEV_SERVER_VAR, under_dev_server};
 pub use error::{CloseError, PushError, SendError, ServeError, WebSocketError};
 pub use handle::{MissingServerHandle, ServerHandle};

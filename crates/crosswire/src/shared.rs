@@ -14,7 +14,8 @@ use tokio::sync::watch;
 
 use crate::broker::node::NodeBroker;
 use crate::broker::{Broker, BrokerLink, link::ErrorCallback};
-use crate::config::{SseConfig, WebSocketConfig};
+use crate::config::{MetricsConfig, SseConfig, WebSocketConfig};
+use crate::metrics::Metrics;
 use crate::pubsub::TopicHub;
 use crate::ws::outbox::OutFrame;
 use crate::ws::queue_budget::QueueBudget;
@@ -45,6 +46,9 @@ pub(crate) struct Shared {
     peers: Mutex<BTreeMap<u64, Peer>>,
     /// Source of peer keys; never reused within a server's life.
     next_key: AtomicU64,
+    /// The server's counters, when `[metrics] enabled`; `None` costs each
+    /// counting site one branch.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Shared {
@@ -55,12 +59,18 @@ impl Shared {
         broker: Option<Arc<dyn Broker>>,
         max_queued_bytes: usize,
         shutdown_close_code: u16,
+        metrics: &MetricsConfig,
     ) -> Self {
         let node = Arc::new(NodeBroker::new(broker));
+        let metrics = metrics
+            .enabled
+            .then(|| Arc::new(Metrics::new(workers, metrics)));
         Self {
             websocket,
             sse,
-            queue_budget: Arc::new(QueueBudget::new(max_queued_bytes, workers)),
+            queue_budget: Arc::new(
+                QueueBudget::new(max_queued_bytes, workers).with_metrics(metrics.clone()),
+            ),
             shutdown_close_code,
             rate_counters: crate::ws::rate::RateCounters::default(),
             shutdown: watch::Sender::new(false),
@@ -68,7 +78,19 @@ impl Shared {
             node,
             peers: Mutex::new(BTreeMap::new()),
             next_key: AtomicU64::new(1),
+            metrics,
         }
+    }
+
+    /// The server's counters, if metrics are on.
+    #[inline]
+    pub(crate) fn metrics(&self) -> Option<&Metrics> {
+        self.metrics.as_deref()
+    }
+
+    /// True when a broker links this node to others.
+    pub(crate) fn has_broker(&self) -> bool {
+        self.node.broker().is_some()
     }
 
     /// Hands the broker (if any) its link to this node; once, at startup.
@@ -105,13 +127,21 @@ impl Shared {
         // Handing the envelope over never waits, so the order does not delay
         // local subscribers; forwarding first spares a clone of the frame.
         self.node.forward(topic, &frame);
-        self.topics.publish(topic, frame, exclude)
+        let delivered = self.topics.publish(topic, frame, exclude);
+        if let Some(metrics) = self.metrics() {
+            metrics.published(self.topics.current_worker(), delivered);
+        }
+        delivered
     }
 
     /// A publish from another node: to every local subscriber, never back to
     /// the broker.
     pub(crate) fn deliver_remote(&self, topic: &str, frame: OutFrame) -> usize {
-        self.topics.publish(topic, frame, None)
+        let delivered = self.topics.publish(topic, frame, None);
+        if let Some(metrics) = self.metrics() {
+            metrics.remote_published(self.topics.current_worker(), delivered);
+        }
+        delivered
     }
 
     /// A fresh key for a new peer.

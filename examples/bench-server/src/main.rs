@@ -9,6 +9,10 @@
 //!
 //! With `CROSSWIRE_BROKER_URL=redis://…` (or `nats://…`) several bench
 //! servers share their chat room: the `cluster` scenario.
+//!
+//! With `CROSSWIRE_METRICS_ENABLED=true` it counts and serves Prometheus
+//! metrics at `GET /metrics` on its port (`scripts/bench`'s
+//! `crosswire-metrics` server), to measure what the counters cost.
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -107,6 +107,9 @@ impl BrokerLink {
     /// app's `on_broker_error` callback. A panicking callback is logged and
     /// does not stop the broker.
     pub fn report(&self, error: BrokerError) {
+        if let Some(metrics) = self.shared.upgrade().as_deref().and_then(Shared::metrics) {
+            metrics.events.broker_error(error.stage());
+        }
         tracing::warn!(
             target: "crosswire::broker",
             node = %self.node,
@@ -133,6 +136,16 @@ impl BrokerLink {
                 runtime.spawn(async move { link.report(error) });
             }
             Err(_) => self.report(error),
+        }
+    }
+
+    /// Tells the node whether the broker is connected, for its metrics
+    /// (`crosswire_broker_connected`): an engine calls it with `false` when
+    /// it loses its connection and `true` once it is back (and resubscribed).
+    /// A broker starts out connected.
+    pub fn set_connected(&self, connected: bool) {
+        if let Some(metrics) = self.shared.upgrade().as_deref().and_then(Shared::metrics) {
+            metrics.events.broker_connected(connected);
         }
     }
 

@@ -133,6 +133,7 @@ mod tests {
             Some(broker),
             0,
             1001,
+            &crate::config::MetricsConfig::default(),
         );
         let outbox = Arc::new(Outbox::new(1 << 20, OverflowPolicy::Close));
         shared.topics.subscribe("chat", 0, 1, &outbox);

@@ -41,7 +41,7 @@ pub enum ConfigError {
 }
 
 /// Sections that `CROSSWIRE_<SECTION>_<KEY>` variables may address.
-const SECTIONS: &[&str] = &["server", "websocket", "sse", "broker", "dev"];
+const SECTIONS: &[&str] = &["server", "websocket", "sse", "broker", "dev", "metrics"];
 
 /// Where settings come from; a value so tests need not touch the process.
 #[derive(Debug, Default)]

@@ -31,9 +31,13 @@
 //! [broker]
 //! url = "redis://127.0.0.1:6379"   # or nats://…; absent: a single node
 //! prefix = "crosswire"
+//!
+//! [metrics]
+//! enabled = true                   # GET /metrics, Prometheus text format
 //! ```
 
 mod load;
+mod metrics;
 mod units;
 mod workers;
 
@@ -42,6 +46,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use load::ConfigError;
+pub use metrics::MetricsConfig;
 pub use workers::Workers;
 
 /// All of Crosswire's settings.
@@ -59,6 +64,8 @@ pub struct Config {
     pub broker: BrokerConfig,
     /// Settings of `crosswire dev`; the app itself ignores them.
     pub dev: DevConfig,
+    /// Prometheus metrics: off by default.
+    pub metrics: MetricsConfig,
 }
 
 /// `[server]`: the listening address.

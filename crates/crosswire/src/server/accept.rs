@@ -23,7 +23,8 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::admission::Refusals;
-use super::service::{Routes, handle};
+use super::metered::handle_metered;
+use super::service::Routes;
 use super::tracker::{ConnectionSlot, TaskGuard};
 use super::workers::WorkerPool;
 
@@ -57,6 +58,9 @@ pub(crate) async fn accept_loop(
         if routes.tracker.live() >= routes.max_connections {
             // A 503 would first cost a TLS handshake, the CPU an
             // overloaded server has least of: close at once instead.
+            if let Some(metrics) = routes.shared.metrics() {
+                metrics.events.refused_max_connections();
+            }
             #[cfg(feature = "tls")]
             if routes.tls.is_some() {
                 refusals.close(remote, routes.max_connections);
@@ -115,7 +119,7 @@ pub(crate) fn spawn_http(
             let service_routes = Arc::clone(&routes);
             let service_slot = slot.clone();
             let service = service_fn(move |request: Request<Incoming>| {
-                handle(
+                handle_metered(
                     Arc::clone(&service_routes),
                     remote,
                     service_slot.clone(),
@@ -165,13 +169,18 @@ pub(crate) async fn serve_http1<I, S>(
     tokio::pin!(connection);
     tokio::select! {
         result = connection.as_mut() => match result {
-            Err(error) if error.is_parse_too_large() => tracing::warn!(
-                target: "crosswire::server",
-                limit = "[server] max_header_bytes",
-                max_header_bytes = routes.max_header_bytes,
-                max_header_fields = 100,
-                "request head over the limit: 431"
-            ),
+            Err(error) if error.is_parse_too_large() => {
+                tracing::warn!(
+                    target: "crosswire::server",
+                    limit = "[server] max_header_bytes",
+                    max_header_bytes = routes.max_header_bytes,
+                    max_header_fields = 100,
+                    "request head over the limit: 431"
+                );
+                if let Some(metrics) = routes.shared.metrics() {
+                    metrics.events.refused_header_too_large();
+                }
+            }
             Err(error) if error.is_timeout() => tracing::debug!(
                 target: "crosswire::server",
                 limit = "[server] header_read_timeout",

@@ -35,6 +35,8 @@ pub struct Server {
     shutdown_timeout: Duration,
     workers: usize,
     pin_workers: bool,
+    /// `[metrics] listen`: the metrics' own listener and path, if set.
+    metrics: Option<(TcpListener, SocketAddr, String)>,
 }
 
 impl Server {
@@ -54,7 +56,12 @@ impl Server {
             .map(TcpListener::local_addr)
             .collect::<Result<Vec<_>, _>>()?;
         super::admission::check_fd_limit(routes.max_connections);
+        let metrics = match (&config.metrics.listen, config.metrics.enabled) {
+            (Some(addr), true) => Some(bind_metrics(addr, &config.metrics.path)?),
+            _ => None,
+        };
         Ok(Self {
+            metrics,
             listeners,
             addrs,
             routes: Arc::new(routes),
@@ -73,6 +80,13 @@ impl Server {
     /// Every bound address.
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.addrs
+    }
+
+    /// The address of the metrics' own listener (`[metrics] listen`, with
+    /// the real port when bound to 0); `None` when metrics are off or served
+    /// on the app's port.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr, _)| *addr)
     }
 
     /// A handle for publishing and listing peers while the server runs.
@@ -134,6 +148,18 @@ impl Server {
                 pool.clone(),
             ));
         }
+        let metrics = self.metrics.map(|(listener, addr, path)| {
+            tracing::info!(target: "crosswire::server", %addr, path, "serving metrics");
+            let routes = Arc::clone(&self.routes);
+            let render: crate::metrics::Render =
+                Arc::new(move || Some(super::metered::render(&routes)));
+            tokio::spawn(crate::metrics::serve_own_address(
+                listener,
+                path,
+                render,
+                self.header_read_timeout,
+            ))
+        });
         let keepalive = tokio::spawn(crate::ws::keepalive::run(Arc::clone(&self.routes.shared)));
         let memory = tokio::spawn(super::memory::run(Arc::clone(&self.routes.tracker)));
         let budget = tokio::spawn(crate::ws::queue_budget::run(Arc::clone(
@@ -151,6 +177,10 @@ impl Server {
         tracing::info!(target: "crosswire::server", connections, timeout = ?self.shutdown_timeout, "shutting down: draining");
         let _ = stop_tx.send(true);
         let drained = drain(&self.routes, self.shutdown_timeout).await;
+        // Scraped until here, so the drain itself can be watched.
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         let _ = end_tx.send(true);
         // After the close hooks, whose publishes may still go out.
         self.routes.shared.stop_broker();
@@ -169,6 +199,23 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// Binds `[metrics] listen` (checked to be a socket address when loaded).
+fn bind_metrics(addr: &str, path: &str) -> Result<(TcpListener, SocketAddr, String), ServeError> {
+    let bind_error = |source| ServeError::Bind {
+        addr: addr.to_owned(),
+        source,
+    };
+    let parsed: SocketAddr = addr.parse().map_err(|_| {
+        bind_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "[metrics] listen is not a socket address",
+        ))
+    })?;
+    let listener = super::bind::bind(parsed).map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, local, path.to_owned()))
 }
 
 impl std::fmt::Debug for Server {

@@ -22,6 +22,7 @@ mod drain;
 mod handshake_rate;
 mod listener;
 mod memory;
+mod metered;
 mod priority;
 #[cfg(feature = "tls")]
 mod secure;

@@ -118,6 +118,7 @@ impl Routes {
             broker,
             config.server.max_queued_bytes,
             config.server.shutdown_close_code,
+            &config.metrics,
         ));
         shared.start_broker(on_broker_error);
         Ok(Self {

@@ -71,6 +71,11 @@ pub(crate) async fn upgrade(
                 panic = %panic.0,
                 "upgrade hook panicked"
             );
+            if let Some(metrics) = routes.shared.metrics() {
+                metrics
+                    .events
+                    .hook_failed(crate::metrics::Hook::Upgrade, true);
+            }
             return plain(StatusCode::INTERNAL_SERVER_ERROR, "upgrade failed\n");
         }
     };

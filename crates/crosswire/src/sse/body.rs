@@ -29,6 +29,7 @@ use tokio::time::{Instant, sleep_until};
 
 use super::core::{Ended, StreamCore};
 use super::queue::Take;
+use crate::shared::Shared;
 
 /// The comment written on an idle stream; clients ignore it.
 const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
@@ -48,10 +49,41 @@ impl Drop for EndGuard {
     }
 }
 
+/// Counts an event stream as open in the server's metrics while its body
+/// lives, and what the body hands to the connection.
+#[derive(Debug)]
+struct Metered(Arc<Shared>);
+
+impl Metered {
+    fn new(core: &StreamCore) -> Option<Self> {
+        let server = core.server()?;
+        server.metrics()?.events.sse_open(true);
+        Some(Self(Arc::clone(server)))
+    }
+
+    fn sent(&self, bytes: usize) {
+        if let Some(metrics) = self.0.metrics() {
+            metrics
+                .worker(self.0.topics.current_worker())
+                .sse_sent(bytes);
+        }
+    }
+}
+
+impl Drop for Metered {
+    fn drop(&mut self) {
+        if let Some(metrics) = self.0.metrics() {
+            metrics.events.sse_open(false);
+        }
+    }
+}
+
 /// What the body needs between two chunks.
 #[derive(Debug)]
 struct Feed {
     guard: EndGuard,
+    /// `None` when metrics are off.
+    metered: Option<Metered>,
     keep_alive: Option<Duration>,
     /// `None` once the shutdown was seen (or without a server).
     shutdown: Option<watch::Receiver<bool>>,
@@ -71,6 +103,7 @@ pub(crate) fn response(
     shutdown: Option<watch::Receiver<bool>>,
 ) -> Response {
     let feed = Feed {
+        metered: Metered::new(&core),
         guard: EndGuard(core),
         keep_alive: (!keep_alive.is_zero()).then_some(keep_alive),
         shutdown,
@@ -98,7 +131,12 @@ async fn next_chunk(mut feed: Feed) -> Option<(io::Result<Bytes>, Feed)> {
     let idle_deadline = feed.keep_alive.map(|every| Instant::now() + every);
     loop {
         match core.queue.take() {
-            Take::Chunk(chunk) => return Some((Ok(chunk), feed)),
+            Take::Chunk(chunk) => {
+                if let Some(metered) = &feed.metered {
+                    metered.sent(chunk.len());
+                }
+                return Some((Ok(chunk), feed));
+            }
             Take::End => return None,
             // A body error makes hyper close the connection at once.
             Take::Abort => return Some((Err(io::Error::other("event stream aborted")), feed)),
@@ -111,7 +149,12 @@ async fn next_chunk(mut feed: Feed) -> Option<(io::Result<Bytes>, Feed)> {
         };
         match wake {
             Wake::Readable => {}
-            Wake::Idle => return Some((Ok(Bytes::from_static(KEEP_ALIVE)), feed)),
+            Wake::Idle => {
+                if let Some(metered) = &feed.metered {
+                    metered.sent(KEEP_ALIVE.len());
+                }
+                return Some((Ok(Bytes::from_static(KEEP_ALIVE)), feed));
+            }
             Wake::Shutdown => {
                 feed.shutdown = None;
                 core.close_with(reconnect_after_shutdown(core.key()), Ended::Shutdown);

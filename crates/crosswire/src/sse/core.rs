@@ -161,6 +161,11 @@ impl StreamCore {
             return;
         }
         tracing::debug!(target: "crosswire::sse", stream = self.key, reason = why.as_str(), "event stream ended");
+        if why == Ended::Overflow
+            && let Some(metrics) = self.server.as_ref().and_then(|server| server.metrics())
+        {
+            metrics.events.sse_overflow();
+        }
         let topics = lock(&self.topics).take().unwrap_or_default();
         if let Some(server) = &self.server {
             for topic in topics {

@@ -46,6 +46,7 @@ use super::transport::{ReadSide, Transport};
 use super::writer::run_writer;
 use crate::config::{OverflowPolicy, WebSocketConfig};
 use crate::error::WebSocketError;
+use crate::metrics::Limit;
 use crate::shared::Shared;
 
 /// Bytes reserved per read; large enough for a burst of small messages.
@@ -117,6 +118,12 @@ async fn lifecycle(
     run_hook(&peer, "open", Arc::clone(&handler).open(peer.clone())).await;
 
     let ended = reader.run(&peer, &handler, &shared.rate_counters).await;
+    if let Some(metrics) = shared.metrics() {
+        metrics.events.closed(ended.close.code);
+        if let Some(limit) = ended.error.as_ref().and_then(Limit::of) {
+            metrics.events.limit_close(limit);
+        }
+    }
 
     shared.leave(peer.key());
     peer.leave_topics();
@@ -273,6 +280,7 @@ impl Reader {
         counters: &RateCounters,
     ) -> Ended {
         let outbox = Arc::clone(peer.outbox());
+        let metrics = outbox.metrics();
         // Set once the server has started a close: the timer for the client's
         // answer (boxed, so idle connections do not carry a timer inline) and
         // the failure that caused it, if any.
@@ -319,6 +327,9 @@ impl Reader {
                     Event::Text(data) | Event::Binary(data) if closing.is_some() => drop(data),
                     Event::Ping(_) if closing.is_some() => {}
                     Event::Text(data) => {
+                        if let Some(metrics) = metrics {
+                            metrics.message_received();
+                        }
                         let message = Message::from_parts(data, true);
                         run_hook(
                             peer,
@@ -328,6 +339,9 @@ impl Reader {
                         .await;
                     }
                     Event::Binary(data) => {
+                        if let Some(metrics) = metrics {
+                            metrics.message_received();
+                        }
                         let message = Message::from_parts(data, false);
                         run_hook(
                             peer,
@@ -384,6 +398,9 @@ impl Reader {
             };
             match wake {
                 Wake::Data(n) => {
+                    if let Some(metrics) = metrics {
+                        metrics.bytes_received(n);
+                    }
                     busy = n >= READ_CHUNK;
                     outbox.touch();
                 }

@@ -20,6 +20,7 @@ use super::message::Message;
 use super::peer::Peer;
 use super::request::UpgradeRequest;
 use crate::error::WebSocketError;
+use crate::metrics::Hook;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -77,5 +78,13 @@ pub(crate) async fn guarded<T>(fut: BoxFuture<T>) -> Result<T, HookPanicked> {
 pub(crate) async fn run_hook(peer: &Peer, hook: &'static str, fut: BoxFuture<()>) {
     if let Err(HookPanicked(message)) = guarded(fut).await {
         tracing::error!(target: "crosswire::hook", peer = %peer, hook, panic = %message, "hook panicked");
+        count_failure(peer, hook, true);
+    }
+}
+
+/// Counts a hook's error or panic in the server's metrics, if on.
+pub(crate) fn count_failure(peer: &Peer, hook: &'static str, panicked: bool) {
+    if let (Some(metrics), Some(hook)) = (peer.outbox().server_metrics(), Hook::named(hook)) {
+        metrics.events.hook_failed(hook, panicked);
     }
 }

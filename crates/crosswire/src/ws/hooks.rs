@@ -220,6 +220,7 @@ impl Hooks {
 fn log_failure(peer: &Peer, hook: &'static str, error: Option<String>) {
     if let Some(error) = error {
         tracing::error!(target: "crosswire::hook", peer = %peer, hook, %error, "hook returned an error");
+        super::dispatch::count_failure(peer, hook, false);
     }
 }
 

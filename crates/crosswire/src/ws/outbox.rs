@@ -45,6 +45,7 @@ pub(crate) use super::out_frame::{OutFrame, Wire};
 use super::queue_budget::{QueueBudget, Standing};
 use crate::config::OverflowPolicy;
 use crate::error::WebSocketError;
+use crate::metrics::{Metrics, WorkerCounters};
 
 /// What became of a pushed frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +132,11 @@ struct State {
     tail_capacity: usize,
     /// Capacity of the copy buffers the writer took and has not given back.
     in_flight_capacity: usize,
+    /// Data messages in `chunks` and `tail`, and in the writer's batch: a
+    /// plain count under the lock already held, so the writer can count a
+    /// whole batch's messages for the metrics at once.
+    queued_messages: usize,
+    in_flight_messages: usize,
     /// When the writer took the batch it is still writing: how long this
     /// peer has kept the server waiting.
     in_flight_since: Option<Instant>,
@@ -185,6 +191,8 @@ pub(crate) struct Outbox {
     budget: Option<Arc<QueueBudget>>,
     /// The worker whose part of the budget this queue counts against.
     budget_worker: usize,
+    /// The server's counters, if on (taken from the budget).
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Outbox {
@@ -203,13 +211,17 @@ impl Outbox {
             deflate: None,
             budget: None,
             budget_worker: 0,
+            metrics: None,
         }
     }
 
     /// The same queue, counting its copy buffers against `worker`'s part of
     /// `budget` (the worker the peer lives on).
+    /// The server's metrics come with the budget, so every queue that
+    /// counts against it is counted, whoever built it.
     pub(crate) fn with_budget(mut self, budget: Arc<QueueBudget>, worker: usize) -> Self {
         budget.join(worker);
+        self.metrics = budget.metrics().cloned();
         self.budget = Some(budget);
         self.budget_worker = worker;
         self
@@ -218,6 +230,17 @@ impl Outbox {
     /// The worker whose part of the budget this queue counts against.
     pub(crate) fn budget_worker(&self) -> usize {
         self.budget_worker
+    }
+
+    /// The metrics of the worker this queue's peer lives on, if on.
+    #[inline]
+    pub(crate) fn metrics(&self) -> Option<&WorkerCounters> {
+        Some(self.metrics.as_ref()?.worker(Some(self.budget_worker)))
+    }
+
+    /// The server's metrics, if on.
+    pub(crate) fn server_metrics(&self) -> Option<&Metrics> {
+        self.metrics.as_deref()
     }
 
     /// The same queue, for a peer that negotiated permessage-deflate.
@@ -305,7 +328,12 @@ impl Outbox {
         // waiting; otherwise large messages could never be sent at all.
         if held > 0 && held + budget_len > self.limit {
             return match self.policy {
-                OverflowPolicy::DropMessage => Pushed::Overflow,
+                OverflowPolicy::DropMessage => {
+                    if let Some(metrics) = &self.metrics {
+                        metrics.events.send_queue_drop();
+                    }
+                    Pushed::Overflow
+                }
                 OverflowPolicy::Close => {
                     let cause = WebSocketError::SendQueueFull { limit: self.limit };
                     self.close_for(state, cause, "send queue full");
@@ -412,6 +440,7 @@ impl Outbox {
         state.chunks.clear();
         state.tail = Vec::new();
         state.queued = 0;
+        state.queued_messages = 0;
         if let Some(budget) = &self.budget {
             budget.release(self.budget_worker, state.queued_capacity);
         }
@@ -423,6 +452,10 @@ impl Outbox {
     /// reference when large.
     fn append(state: &mut State, frame: &Wire) {
         let len = frame.wire_len();
+        // Control opcodes have bit 3 set; pongs are not messages.
+        if frame.header().first().is_some_and(|byte| byte & 0x08 == 0) {
+            state.queued_messages += 1;
+        }
         if len > INLINE_MAX {
             Self::seal_tail(state);
             state.chunks.push_back(Chunk::Shared(frame.clone()));
@@ -599,6 +632,7 @@ impl Outbox {
                     std::mem::swap(batch, &mut state.chunks);
                     state.in_flight += state.queued;
                     state.queued = 0;
+                    state.in_flight_messages += std::mem::take(&mut state.queued_messages);
                     // Sealed buffers go with the batch; an empty tail stays.
                     let taken = state.queued_capacity - state.tail_capacity;
                     state.in_flight_capacity += taken;
@@ -618,9 +652,11 @@ impl Outbox {
     }
 
     /// Records that the writer finished writing `bytes` of its batch and
-    /// gave back copy buffers of `capacity` bytes.
-    pub(crate) fn written(&self, bytes: usize, capacity: usize) {
+    /// gave back copy buffers of `capacity` bytes; returns how many data
+    /// messages the batch held.
+    pub(crate) fn written(&self, bytes: usize, capacity: usize) -> usize {
         let mut state = self.lock();
+        let messages = std::mem::take(&mut state.in_flight_messages);
         state.in_flight = state.in_flight.saturating_sub(bytes);
         let capacity = capacity.min(state.in_flight_capacity);
         state.in_flight_capacity -= capacity;
@@ -641,6 +677,7 @@ impl Outbox {
         if drained {
             self.drained.notify_waiters();
         }
+        messages
     }
 
     /// The writer could not write: accept nothing more and wake the reader.

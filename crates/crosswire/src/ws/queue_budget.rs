@@ -35,6 +35,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
+use crate::metrics::Metrics;
 use crate::shared::Shared;
 
 /// One worker's part of the budget, on a cache line of its own: the queues
@@ -48,6 +49,9 @@ struct Share {
     held: AtomicUsize,
     /// This worker's queues counting against the budget.
     queues: AtomicUsize,
+    /// The most `held` has been (for metrics); written only when `take`
+    /// passes it, which is rare once a server has warmed up.
+    high_water: AtomicUsize,
 }
 
 /// The budget of a server's send queues, split evenly between its workers
@@ -63,6 +67,9 @@ pub(crate) struct QueueBudget {
     closed: AtomicU64,
     /// Wakes the pass that closes the queues furthest behind.
     spent: Notify,
+    /// The server's counters, if on: every queue that counts against the
+    /// budget counts its traffic there too (see `Outbox::with_budget`).
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// Where a queue's growth left the budget.
@@ -87,7 +94,27 @@ impl QueueBudget {
             shares: (0..workers).map(|_| Share::default()).collect(),
             closed: AtomicU64::new(0),
             spent: Notify::new(),
+            metrics: None,
         }
+    }
+
+    /// The same budget, handing `metrics` to the queues that join it.
+    pub(crate) fn with_metrics(mut self, metrics: Option<Arc<Metrics>>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The server's counters, if on.
+    pub(crate) fn metrics(&self) -> Option<&Arc<Metrics>> {
+        self.metrics.as_ref()
+    }
+
+    /// The most bytes each worker's queues have held.
+    pub(crate) fn high_water(&self) -> Vec<usize> {
+        self.shares
+            .iter()
+            .map(|share| share.high_water.load(Ordering::Relaxed))
+            .collect()
     }
 
     /// The configured limit (0: none).
@@ -114,7 +141,11 @@ impl QueueBudget {
 
     /// Counts `bytes` more on `worker`'s share, and says where that leaves it.
     pub(crate) fn take(&self, worker: usize, bytes: usize) -> Standing {
-        let held = self.share(worker).held.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        let share = self.share(worker);
+        let held = share.held.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if held > share.high_water.load(Ordering::Relaxed) {
+            share.high_water.fetch_max(held, Ordering::Relaxed);
+        }
         if self.limit == 0 || held <= self.share_limit {
             return Standing::Within;
         }
@@ -277,6 +308,13 @@ mod tests {
         assert_eq!(budget.take(0, 1), Standing::Spent);
         assert_eq!(budget.take(1, 100), Standing::Within);
         assert_eq!(budget.held(), 1001);
+        assert_eq!(budget.high_water(), vec![501, 500]);
+        budget.release(0, 501);
+        assert_eq!(
+            budget.high_water(),
+            vec![501, 500],
+            "a high-water mark stays"
+        );
     }
 
     #[test]

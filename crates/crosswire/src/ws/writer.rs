@@ -52,7 +52,10 @@ pub(crate) async fn run_writer(outbox: Arc<Outbox>, mut io: WriteSide) {
                 buffer_pool::give(buffer);
             }
         }
-        outbox.written(bytes, capacity);
+        let messages = outbox.written(bytes, capacity);
+        if let Some(metrics) = outbox.metrics() {
+            metrics.batch_sent(messages, bytes);
+        }
         if batch.capacity() > KEEP_BATCH_CAPACITY {
             batch = VecDeque::new();
         }
