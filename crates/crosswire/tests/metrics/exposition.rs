@@ -180,7 +180,7 @@ fn parse_labels(text: &str) -> Result<(BTreeMap<String, String>, &str), String> 
 
 fn parse_sample(line: &str) -> Result<Sample, String> {
     let name_end = line
-        .find(|c: char| c == '{' || c == ' ' || c == '\t')
+        .find(['{', ' ', '\t'])
         .ok_or("a sample without a value")?;
     let name = &line[..name_end];
     if !is_metric_name(name) {
