@@ -72,6 +72,14 @@ impl ServerHandle {
         self.shared.rate_counters.stats()
     }
 
+    /// This server's metrics in the Prometheus text format (what `GET
+    /// /metrics` answers, without the accept loop's connection gauges);
+    /// `None` unless `[metrics] enabled`. For serving them from a route of
+    /// the app's own, behind its own authentication, say.
+    pub fn metrics_text(&self) -> Option<String> {
+        crate::metrics::Scrape::gather(&self.shared, None).map(crate::metrics::Scrape::render)
+    }
+
     /// Every connected peer of this node, in the order they connected. With
     /// a broker, peers of other nodes are not listed: peers are local.
     pub fn peers(&self) -> Vec<Peer> {

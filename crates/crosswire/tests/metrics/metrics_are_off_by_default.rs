@@ -10,6 +10,7 @@ async fn without_the_setting_metrics_is_an_unknown_path() {
     let answer = get(server.addr, "/metrics").await;
     assert_eq!(answer.status, 404, "{}", answer.body);
     assert!(!answer.body.contains("crosswire_"), "{}", answer.body);
+    assert!(server.handle.metrics_text().is_none());
 }
 
 #[tokio::test]
