@@ -37,6 +37,7 @@ async fn listen_serves_metrics_on_its_own_address_and_not_on_the_app_port() {
     let upgrade = raw_http(metrics, &upgrade_request(metrics, "/", "")).await;
     assert!(upgrade.starts_with("HTTP/1.1 404"), "{upgrade}");
 
+    drop(client);
     let _ = stop.send(());
     task.await.unwrap().unwrap();
 }
