@@ -70,6 +70,10 @@ mod redis {
             .await;
     }
     #[tokio::test]
+    async fn broker_state_shows_in_the_metrics() {
+        suite::broker_state_shows_in_the_metrics(Engine::redis().await).await;
+    }
+    #[tokio::test]
     async fn a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery() {
         suite::a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery(Engine::redis().await)
             .await;
@@ -116,6 +120,10 @@ mod nats {
     async fn a_killed_broker_comes_back_without_duplicates_or_reordering() {
         suite::a_killed_broker_comes_back_without_duplicates_or_reordering(Engine::nats().await)
             .await;
+    }
+    #[tokio::test]
+    async fn broker_state_shows_in_the_metrics() {
+        suite::broker_state_shows_in_the_metrics(Engine::nats().await).await;
     }
     #[tokio::test]
     async fn a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery() {

@@ -94,7 +94,10 @@ impl Node {
     pub async fn start(broker: impl Broker, _options: &NodeOptions) -> Self {
         let errors = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&errors);
-        let server = App::new()
+        // Metrics on, so the broker's state and errors can be read.
+        let mut config = Config::default();
+        config.metrics.enabled = true;
+        let server = App::with_config(config)
             .broker(broker)
             .on_broker_error(move |error: &BrokerError| sink.lock().unwrap().push(error.clone()))
             .websocket("/ws", commands())
@@ -143,6 +146,27 @@ impl Node {
                 self.handle.subscriber_count(topic)
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// An unlabelled sample of the node's metrics, if exported.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        let text = self.handle.metrics_text()?;
+        text.lines()
+            .filter(|line| !line.starts_with('#'))
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    /// Waits until the node's metric `name` is `value`.
+    pub async fn wait_metric(&self, name: &str, value: f64) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while self.metric(name) != Some(value) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name} is {:?}, expected {value}",
+                self.metric(name)
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 

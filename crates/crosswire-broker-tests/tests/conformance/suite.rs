@@ -383,3 +383,32 @@ pub async fn a_url_of_another_scheme_is_refused(kind: Kind) {
     .expect("refused");
     assert!(error.starts_with("broker.url: "), "{error}");
 }
+
+/// The broker's state shows in the node's metrics: connected, then not
+/// while the broker is down (with the connect error counted), then
+/// connected again once it is back and the node resubscribed.
+pub async fn broker_state_shows_in_the_metrics(engine: Engine) {
+    let Some(process) = engine.process() else {
+        return;
+    };
+    let a = engine.node().await;
+    let b = engine.node().await;
+    let mut sender = a.client().await;
+    let mut remote = b.client().await;
+    remote.subscribe("state").await;
+    route(&mut sender, &mut remote, "state").await;
+    a.wait_metric("crosswire_broker_connected", 1.0).await;
+
+    process.kill9();
+    b.wait_metric("crosswire_broker_connected", 0.0).await;
+    let text = b.handle.metrics_text().expect("metrics are on");
+    assert!(
+        text.lines().any(|line| line
+            .starts_with("crosswire_broker_errors_total{stage=\"connect\"}")
+            && !line.ends_with(" 0")),
+        "no connect error counted:\n{text}"
+    );
+    process.restart().await;
+    b.wait_metric("crosswire_broker_connected", 1.0).await;
+    route(&mut sender, &mut remote, "state").await;
+}
