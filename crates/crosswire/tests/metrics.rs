@@ -20,6 +20,8 @@ mod scrape;
 mod a_metrics_address_of_its_own_serves_only_metrics;
 #[path = "metrics/counters_move_with_real_traffic.rs"]
 mod counters_move_with_real_traffic;
+#[path = "metrics/limit_closes_and_drops_are_counted.rs"]
+mod limit_closes_and_drops_are_counted;
 #[path = "metrics/metrics_are_off_by_default.rs"]
 mod metrics_are_off_by_default;
 #[path = "metrics/the_grafana_dashboard_queries_only_exported_metrics.rs"]
