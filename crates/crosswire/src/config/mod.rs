@@ -31,8 +31,14 @@
 //! [broker]
 //! url = "redis://127.0.0.1:6379"   # or nats://…; absent: a single node
 //! prefix = "crosswire"
+//!
+//! [[history]]                       # recent publishes, for reconnecting clients
+//! topics = ["chat", "room:*"]
+//! size = 100
+//! ttl = "5m"
 //! ```
 
+mod history;
 mod load;
 mod units;
 mod workers;
@@ -41,6 +47,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use history::HistoryConfig;
 pub use load::ConfigError;
 pub use workers::Workers;
 
@@ -59,6 +66,9 @@ pub struct Config {
     pub broker: BrokerConfig,
     /// Settings of `crosswire dev`; the app itself ignores them.
     pub dev: DevConfig,
+    /// `[[history]]` rules: topics whose recent publishes are kept so that
+    /// reconnecting clients recover what they missed. Default none.
+    pub history: Vec<HistoryConfig>,
 }
 
 /// `[server]`: the listening address.

@@ -65,3 +65,4 @@ mod worker;
 
 pub(crate) use hub::TopicHub;
 pub(crate) use inbox::Handoff;
+pub(crate) use publication::Publication;
