@@ -111,17 +111,15 @@ impl Routes {
         }
         let tls = crate::tls::from_config(&config.server.tls)?;
         let workers = config.server.workers.resolve();
-        let shared = Arc::new(
-            Shared::new(
-                config.websocket.clone(),
-                config.sse.clone(),
-                workers,
-                broker,
-                config.server.max_queued_bytes,
-                config.server.shutdown_close_code,
-            )
-            .with_history(&config.history),
+        let shared = Shared::new(
+            config.websocket.clone(),
+            config.sse.clone(),
+            workers,
+            broker,
+            config.server.max_queued_bytes,
+            config.server.shutdown_close_code,
         );
+        let shared = Arc::new(shared.with_history(&config.history));
         shared.start_broker(on_broker_error);
         Ok(Self {
             ws,

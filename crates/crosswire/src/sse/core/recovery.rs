@@ -87,6 +87,8 @@ impl StreamCore {
         let Some(server) = self.server() else {
             return not_joined;
         };
+        // Subscribing under our own lock orders it with `finish`, which takes
+        // the list before leaving the topics.
         let mut topics = lock(&self.topics);
         let Some(list) = topics.as_mut() else {
             return not_joined;
