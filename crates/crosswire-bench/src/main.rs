@@ -132,6 +132,18 @@ enum Scenario {
         #[command(flatten)]
         timing: Timing,
     },
+    /// N clients reconnect at once, each `behind` messages behind, to a
+    /// topic with history; recovered clients/s and the latency of the first
+    /// live message.
+    Recover {
+        #[arg(long, default_value = "ws://127.0.0.1:4000/ws/feed")]
+        url: String,
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        /// Messages each client misses.
+        #[arg(long, default_value_t = 50)]
+        behind: usize,
+    },
     /// N idle connections; server RSS per connection.
     Conns {
         #[arg(long, default_value = "ws://127.0.0.1:4000/ws/chat")]
@@ -434,6 +446,21 @@ async fn run(scenario: Scenario) -> Result<report::Report, String> {
                 pid,
                 concurrency: concurrency.max(1),
                 rounds,
+            })
+            .await
+        }
+        Scenario::Recover {
+            url,
+            clients,
+            behind,
+        } => {
+            let (target, path) = parse_url(&url)?;
+            scenario::recover::run(scenario::recover::RecoverRun {
+                name: format!("recover-{clients}"),
+                target,
+                path,
+                clients: clients.max(1),
+                behind,
             })
             .await
         }

@@ -54,6 +54,20 @@ impl ServerHandle {
         self.shared.publish(topic.as_ref(), data.into(), None)
     }
 
+    /// Like [`publish`](ServerHandle::publish), with the payload built from
+    /// the position the publish gets in `topic`'s history (`None` when the
+    /// topic keeps none; see [`crate::history`]), so the message can carry
+    /// it to WebSocket clients. `build` runs while the topic's order is
+    /// held: keep it to building the payload.
+    pub fn publish_with<P: Into<Payload>>(
+        &self,
+        topic: impl AsRef<str>,
+        build: impl FnOnce(Option<&crate::history::StreamPosition>) -> P,
+    ) -> crate::history::Published {
+        self.shared
+            .publish_with(topic.as_ref(), |position| build(position).into(), None)
+    }
+
     /// The broker's counters: publishes dropped while the broker could not
     /// keep up, bytes waiting. Zeros without a broker.
     pub fn broker_stats(&self) -> crate::broker::BrokerStats {

@@ -54,6 +54,9 @@
 //!   event for event streams), crossing to each other worker once.
 //! - [`server`]: the [`App`] builder, our own accept loop over hyper, and the
 //!   worker threads (one per core) that serve the connections.
+//! - [`history`]: per-topic history, so a client that reconnects (by
+//!   WebSocket or event stream) gets exactly what it missed, or is told it
+//!   was lost.
 //! - [`broker`]: scale-out across processes: the [`Broker`](broker::Broker)
 //!   contract, the envelope, the in-process bus; Redis and NATS live in
 //!   `crosswire-redis` and `crosswire-nats`.
@@ -85,6 +88,7 @@ mod dev_server;
 mod error;
 mod file_routes;
 mod handle;
+pub mod history;
 #[cfg(feature = "logging")]
 pub mod logging;
 mod metrics;
@@ -97,7 +101,8 @@ mod tls;
 pub mod ws;
 
 pub use config::{
-    BrokerConfig, Compression, Config, ConfigError, MetricsConfig, OverflowPolicy, TlsConfig,
+    BrokerConfig, Compression, Config, ConfigError, HistoryConfig, MetricsConfig, OverflowPolicy,
+    TlsConfig,
 };
 pub use dev_server::{DEV_SERVER_VAR, under_dev_server};
 pub use error::{CloseError, PushError, SendError, ServeError, WebSocketError};

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use crate::broker::node::NodeBroker;
 use crate::broker::{Broker, BrokerLink, link::ErrorCallback};
 use crate::config::{MetricsConfig, SseConfig, WebSocketConfig};
+use crate::history::{HistoryStore, Published, StreamPosition};
 use crate::metrics::Metrics;
 use crate::pubsub::TopicHub;
 use crate::ws::outbox::OutFrame;
@@ -33,6 +34,8 @@ pub(crate) struct Shared {
     shutdown: watch::Sender<bool>,
     /// Topic → subscribers, sharded by worker; the publish path.
     pub(crate) topics: TopicHub,
+    /// The recent publishes of the topics `[[history]]` names.
+    pub(crate) history: HistoryStore,
     /// What all WebSocket send queues may hold together.
     pub(crate) queue_budget: Arc<QueueBudget>,
     /// The close code peers get at shutdown.
@@ -75,6 +78,7 @@ impl Shared {
             rate_counters: crate::ws::rate::RateCounters::default(),
             shutdown: watch::Sender::new(false),
             topics: TopicHub::new(workers, Arc::clone(&node)),
+            history: HistoryStore::default(),
             node,
             peers: Mutex::new(BTreeMap::new()),
             next_key: AtomicU64::new(1),
@@ -119,10 +123,49 @@ impl Shared {
             .unwrap_or_default()
     }
 
+    /// The same state keeping the history `[[history]]` asks for.
+    pub(crate) fn with_history(mut self, history: &[crate::config::HistoryConfig]) -> Self {
+        self.history = HistoryStore::new(history);
+        self
+    }
+
+    /// Hands a publish made here to the broker, for the other nodes.
+    pub(crate) fn forward(&self, topic: &str, frame: &OutFrame) {
+        self.node.forward(topic, frame);
+    }
+
+    /// A publish whose payload is built from the position it gets, for a
+    /// topic that keeps history (`None` otherwise).
+    pub(crate) fn publish_with(
+        &self,
+        topic: &str,
+        build: impl FnOnce(Option<&StreamPosition>) -> Payload,
+        exclude: Option<u64>,
+    ) -> Published {
+        if !self.history.is_off()
+            && let Some(log) = self.history.log(topic)
+        {
+            return self.publish_logged(&log, topic, build, exclude);
+        }
+        Published {
+            reached: self.publish_unlogged(topic, build(None), exclude),
+            position: None,
+        }
+    }
+
     /// A publish made on this node: framed once, queued for the local
     /// subscribers at once (all but `exclude`), then handed to the broker for
     /// the other nodes without waiting. Returns the local deliveries.
     pub(crate) fn publish(&self, topic: &str, data: Payload, exclude: Option<u64>) -> usize {
+        if !self.history.is_off()
+            && let Some(log) = self.history.log(topic)
+        {
+            return self.publish_logged(&log, topic, |_| data, exclude).reached;
+        }
+        self.publish_unlogged(topic, data, exclude)
+    }
+
+    fn publish_unlogged(&self, topic: &str, data: Payload, exclude: Option<u64>) -> usize {
         let frame = OutFrame::from_payload(data);
         // Handing the envelope over never waits, so the order does not delay
         // local subscribers; forwarding first spares a clone of the frame.

@@ -13,6 +13,11 @@
 //! With `CROSSWIRE_METRICS_ENABLED=true` it counts and serves Prometheus
 //! metrics at `GET /metrics` on its port (`scripts/bench`'s
 //! `crosswire-metrics` server), to measure what the counters cost.
+//! `/ws/feed` serves the `recover` scenario: the `feed` topic keeps history
+//! (the default rule here), each message carries its position as `id`, and a
+//! client that connects with `?since=<id>` is replayed what it missed, then
+//! told `{"recovered":…,"replayed":…}`. `CROSSWIRE_HISTORY_TOPICS=chat,feed`
+//! gives the chat room history too: chat-32 with history on.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -20,6 +25,8 @@ use std::time::Duration;
 use axum::extract::Request;
 use axum::response::Response;
 use axum::routing::get;
+use crosswire::HistoryConfig;
+use crosswire::history::StreamPosition;
 use crosswire::prelude::*;
 use serde::Serialize;
 
@@ -85,6 +92,28 @@ async fn sse(request: Request) -> Response {
     stream.send()
 }
 
+/// `/ws/feed`: subscribe with recovery from `?since=<epoch>:<offset>`,
+/// report it, and publish each message with its position.
+fn feed() -> impl WebSocketHandler {
+    hooks()
+        .open(|peer: Peer| async move {
+            let since: Option<StreamPosition> = peer
+                .request()
+                .query()
+                .and_then(|query| query.split('&').find_map(|p| p.strip_prefix("since=")))
+                .and_then(|position| position.parse().ok());
+            let recovery = peer.subscribe_with_recovery("feed", since.as_ref());
+            peer.send(json!({
+                "recovered": recovery.recovered(),
+                "replayed": recovery.replayed(),
+            }));
+        })
+        .message(|peer: Peer, message: Message| async move {
+            let text = message.text();
+            peer.publish_with("feed", |id| json!({ "id": id, "message": text }));
+        })
+}
+
 fn echo() -> impl WebSocketHandler {
     hooks().message(|peer: Peer, message: Message| async move { peer.send(message) })
 }
@@ -120,6 +149,8 @@ async fn serve() -> ExitCode {
     // rounds before the server has seen every close; by-hand soaks go past
     // 30 000. The open-file limit is what bounds them here.
     defaults.server.max_connections = 100_000;
+    // The recover scenario's topic; CROSSWIRE_HISTORY_TOPICS replaces it.
+    defaults.history = vec![HistoryConfig::for_topics(["feed"]).size(1000)];
     let config = match Config::load_with_defaults(defaults) {
         Ok(config) => config,
         Err(error) => {
@@ -141,6 +172,7 @@ async fn serve() -> ExitCode {
     let app = app
         .websocket("/ws/chat", chat())
         .websocket("/ws/echo", echo())
+        .websocket("/ws/feed", feed())
         .route("/sse", get(sse));
     let server = match app.listen().await {
         Ok(server) => server,

@@ -11,7 +11,11 @@
 //! api/sse.rs            /api/sse
 //! api/rooms/[room].rs   ws://host/api/rooms/{room}
 //! api/publish.post.rs   POST /api/publish[?room=<name>]
+//! api/chat/events.get.rs GET /api/chat/events (the chat as event stream)
 //! ```
+//!
+//! The `chat` topic keeps history (unless `[[history]]` rules are set): a
+//! page or an `EventSource` that reconnects gets what it missed, once.
 //!
 //! `cargo run --release -p chat` serves it on `127.0.0.1:$PORT` (default 3000).
 //! With `CROSSWIRE_BROKER_URL=redis://…` (or `nats://…`), several chat
@@ -22,6 +26,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crosswire::HistoryConfig;
 use crosswire::prelude::*;
 
 mod broker;
@@ -38,13 +43,16 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     }
 
-    let config = match Config::load() {
+    let mut config = match Config::load() {
         Ok(config) => config,
         Err(error) => {
             eprintln!("chat: {error}");
             return ExitCode::from(2);
         }
     };
+    if config.history.is_empty() {
+        config.history.push(HistoryConfig::for_topics(["chat"]));
+    }
     // The page lives beside this crate, wherever the binary is started from.
     let public = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("public");
     let broker = match broker::from_config(&config.broker).await {

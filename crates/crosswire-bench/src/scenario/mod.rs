@@ -4,4 +4,5 @@ pub(crate) mod chat;
 pub(crate) mod cluster;
 pub(crate) mod conns;
 pub(crate) mod echo;
+pub(crate) mod recover;
 pub(crate) mod sse;

@@ -76,6 +76,9 @@ pub(crate) fn load(defaults: Config, sources: &Sources) -> Result<Config, Config
             merge(&mut merged, overlay);
         }
     }
+    if let Some(rule) = history_overlay(&sources.env)? {
+        merged.insert("history".to_owned(), Value::Array(vec![Value::Table(rule)]));
+    }
     Config::deserialize_table(merged).map_err(|message| ConfigError::File {
         origin: "configuration".to_owned(),
         message,
@@ -169,6 +172,32 @@ fn env_overlay(
         message,
     })?;
     Ok(Some(overlay))
+}
+
+/// `CROSSWIRE_HISTORY_<KEY>` variables as one `[[history]]` rule (which
+/// replaces the file's rules), each checked on its own; `None` when no such
+/// variable is set.
+fn history_overlay(env: &[(String, String)]) -> Result<Option<Table>, ConfigError> {
+    let mut rule = Table::new();
+    for (var, value) in env {
+        let Some(key) = var.strip_prefix("CROSSWIRE_HISTORY_") else {
+            continue;
+        };
+        let key = key.to_ascii_lowercase();
+        let mut single = Table::new();
+        single.insert(key.clone(), scalar(value));
+        let mut overlay = Table::new();
+        overlay.insert(
+            "history".to_owned(),
+            Value::Array(vec![Value::Table(single)]),
+        );
+        Config::deserialize_table(overlay).map_err(|message| ConfigError::Env {
+            var: var.clone(),
+            message,
+        })?;
+        rule.insert(key, scalar(value));
+    }
+    Ok((!rule.is_empty()).then_some(rule))
 }
 
 /// An environment string as the TOML scalar it looks like.
@@ -427,6 +456,40 @@ mod tests {
         .unwrap();
         assert_eq!(config.broker.url.as_deref(), Some("nats://127.0.0.1:4222"));
         assert_eq!(config.broker.prefix, "other");
+    }
+
+    #[test]
+    fn history_rules_come_from_the_file_or_one_rule_from_the_environment() {
+        let defaults = Config::default();
+        assert!(defaults.history.is_empty());
+        let text = "[[history]]\ntopics = [\"chat\", \"room:*\"]\nsize = 10\nttl = \"30s\"\n\n[[history]]\ntopics = [\"news\"]\n";
+        let config = from_toml(Config::default(), text, "crosswire.toml").unwrap();
+        assert_eq!(config.history.len(), 2);
+        assert_eq!(config.history[0].topics, ["chat", "room:*"]);
+        assert_eq!(config.history[0].size, 10);
+        assert_eq!(config.history[0].ttl, Duration::from_secs(30));
+        assert_eq!(config.history[0].max_bytes, 1 << 20);
+        assert_eq!(config.history[1].size, 100);
+        assert_eq!(config.history[1].ttl, Duration::from_secs(300));
+
+        let sources = env(&[
+            ("CROSSWIRE_HISTORY_TOPICS", "chat, room:*"),
+            ("CROSSWIRE_HISTORY_MAX_BYTES", "64KiB"),
+        ]);
+        let config = load(Config::default(), &sources).unwrap();
+        assert_eq!(config.history.len(), 1);
+        assert_eq!(config.history[0].topics, ["chat", "room:*"]);
+        assert_eq!(config.history[0].max_bytes, 64 << 10);
+        assert_eq!(config.history[0].size, 100);
+
+        let err = from_toml(Config::default(), "[[history]]\ntopics = [\"a*b\"]\n", "f")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("a*b"), "{err}");
+        let err = load(Config::default(), &env(&[("CROSSWIRE_HISTORY_SIZE", "0")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("CROSSWIRE_HISTORY_SIZE"), "{err}");
     }
 
     #[test]

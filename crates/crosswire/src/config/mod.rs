@@ -34,8 +34,13 @@
 //!
 //! [metrics]
 //! enabled = true                   # GET /metrics, Prometheus text format
+//! [[history]]                       # recent publishes, for reconnecting clients
+//! topics = ["chat", "room:*"]
+//! size = 100
+//! ttl = "5m"
 //! ```
 
+mod history;
 mod load;
 mod metrics;
 mod units;
@@ -45,6 +50,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use history::HistoryConfig;
 pub use load::ConfigError;
 pub use metrics::MetricsConfig;
 pub use workers::Workers;
@@ -66,6 +72,9 @@ pub struct Config {
     pub dev: DevConfig,
     /// Prometheus metrics: off by default.
     pub metrics: MetricsConfig,
+    /// `[[history]]` rules: topics whose recent publishes are kept so that
+    /// reconnecting clients recover what they missed. Default none.
+    pub history: Vec<HistoryConfig>,
 }
 
 /// `[server]`: the listening address.

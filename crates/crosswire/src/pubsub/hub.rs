@@ -190,6 +190,32 @@ impl TopicHub {
         delivered.queued + handed
     }
 
+    /// Queues `publication` for every subscriber of `topic` except `exclude`,
+    /// on every worker, before returning: the path of a history topic, whose
+    /// publishes are ordered by its log's lock (see `history/publish.rs`).
+    /// Unlike [`publish`](Self::publish) nothing goes through an inbox, so
+    /// two publishes made one after the other reach every subscriber in that
+    /// order. Overflowed streams are for the caller to finish once it holds
+    /// no lock.
+    pub(crate) fn publish_ordered(
+        &self,
+        topic: &str,
+        publication: &Publication,
+        exclude: Option<u64>,
+    ) -> Delivered {
+        let mut delivered = Delivered::default();
+        let Some(interest) = self.interest.get(topic) else {
+            return delivered;
+        };
+        for (worker, _) in interest.workers() {
+            let topics = self.shard(worker).lock();
+            if let Some(local) = topics.get(topic) {
+                local.members.deliver(publication, exclude, &mut delivered);
+            }
+        }
+        delivered
+    }
+
     /// Hands `publication` to every worker but `here` that has subscribers
     /// of `topic`: one shared shipment, one inbox push per worker. Returns
     /// how many subscribers those workers have.

@@ -47,6 +47,11 @@
 //!
 //! # Order
 //!
+//! A topic with history (`[[history]]`) takes another path: its publishes
+//! are positioned and queued on every worker's subscribers under the
+//! topic's lock (`history/publish.rs`, through `TopicHub::publish_ordered`),
+//! so that every subscriber sees the topic in one order.
+//!
 //! Per connection, messages from one producer arrive in the order produced:
 //! a producer on the subscriber's own worker delivers directly, and one
 //! anywhere else goes through that worker's inbox, which is FIFO (so are
@@ -65,3 +70,4 @@ mod worker;
 
 pub(crate) use hub::TopicHub;
 pub(crate) use inbox::Handoff;
+pub(crate) use publication::Publication;

@@ -10,8 +10,9 @@
 use std::sync::OnceLock;
 
 use bytes::Bytes;
-use crosswire_proto::sse::encode_data;
+use crosswire_proto::sse::{SseEvent, encode_data, encode_event};
 
+use crate::history::StreamPosition;
 use crate::ws::outbox::OutFrame;
 
 /// A message published to a topic.
@@ -22,6 +23,9 @@ pub(crate) struct Publication {
     /// The `data:` event for event streams; `None` inside for binary frames,
     /// which have no event-stream form.
     event: OnceLock<Option<Bytes>>,
+    /// Its place in the topic's history, for a topic that keeps one; the
+    /// event form then carries it as its `id:`.
+    position: Option<StreamPosition>,
 }
 
 impl Publication {
@@ -29,12 +33,24 @@ impl Publication {
         Self {
             frame,
             event: OnceLock::new(),
+            position: None,
+        }
+    }
+
+    /// A publish to a history topic, at `position`.
+    pub(crate) fn positioned(frame: OutFrame, position: StreamPosition) -> Self {
+        Self {
+            frame,
+            event: OnceLock::new(),
+            position: Some(position),
         }
     }
 
     /// The event-stream form, encoded on first use.
     pub(crate) fn event(&self) -> Option<&Bytes> {
-        self.event.get_or_init(|| event_form(&self.frame)).as_ref()
+        self.event
+            .get_or_init(|| event_form(&self.frame, self.position.as_ref()))
+            .as_ref()
     }
 }
 
@@ -59,13 +75,16 @@ impl Shipment {
     }
 }
 
-/// The event stream form of a frame: its text as `data:` lines, or `None`
-/// for a binary frame.
-fn event_form(frame: &OutFrame) -> Option<Bytes> {
+/// The event stream form of a frame: its text as `data:` lines (after an
+/// `id:` line when it has a position), or `None` for a binary frame.
+fn event_form(frame: &OutFrame, position: Option<&StreamPosition>) -> Option<Bytes> {
     if !frame.is_text() {
         return None;
     }
     // Text frames are built from Rust strings, so this only fails on a bug.
     let text = std::str::from_utf8(frame.payload()).ok()?;
-    Some(encode_data(text))
+    Some(match position {
+        None => encode_data(text),
+        Some(position) => encode_event(&SseEvent::new().id(position.to_string()).data(text)),
+    })
 }

@@ -111,7 +111,7 @@ impl Routes {
         }
         let tls = crate::tls::from_config(&config.server.tls)?;
         let workers = config.server.workers.resolve();
-        let shared = Arc::new(Shared::new(
+        let shared = Shared::new(
             config.websocket.clone(),
             config.sse.clone(),
             workers,
@@ -119,7 +119,8 @@ impl Routes {
             config.server.max_queued_bytes,
             config.server.shutdown_close_code,
             &config.metrics,
-        ));
+        );
+        let shared = Arc::new(shared.with_history(&config.history));
         shared.start_broker(on_broker_error);
         Ok(Self {
             ws,

@@ -26,6 +26,8 @@ use super::queue::{Pushed, SseQueue};
 use crate::shared::Shared;
 use crate::ws::guarded;
 
+mod recovery;
+
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// An `on_closed` callback, boxed so callbacks of any type share one list.
@@ -200,27 +202,6 @@ impl StreamCore {
                 run_callbacks(self.key, vec![callback]);
             }
         }
-    }
-
-    /// Joins a topic. Returns false without a server, when already joined,
-    /// or after the end.
-    pub(crate) fn subscribe(self: &Arc<Self>, topic: &str) -> bool {
-        let Some(server) = &self.server else {
-            return false;
-        };
-        let mut topics = lock(&self.topics);
-        let Some(list) = topics.as_mut() else {
-            return false;
-        };
-        // Subscribing under our own lock orders it with `finish`, which takes
-        // the list before leaving the topics.
-        let joined = server
-            .topics
-            .subscribe_stream(topic, self.home, self.key, self);
-        if joined {
-            list.push(Arc::from(topic));
-        }
-        joined
     }
 
     /// Leaves a topic.

@@ -226,13 +226,43 @@ impl EventStream {
     /// published to `topic` by WebSocket peers or the server. The stream
     /// leaves its topics when it closes. Without a Crosswire server behind
     /// the request, this logs a warning and does nothing.
+    ///
+    /// When `topic` keeps history (`[[history]]`), each event carries
+    /// `id: <epoch>:<offset>`, and a reconnecting `EventSource`'s
+    /// `Last-Event-ID` is honoured: what was published after it is sent
+    /// first, then the live events, with no gap and no duplicate. When that
+    /// is not possible, an `event: recovery` comes first (see
+    /// [`crate::history`]). A stream follows one history topic this way;
+    /// for more, use [`subscribe_with_recovery`](EventStream::subscribe_with_recovery)
+    /// with positions the app keeps.
     pub fn subscribe(&self, topic: impl AsRef<str>) {
         let topic = topic.as_ref();
         if self.core().server().is_none() {
             tracing::warn!(target: "crosswire::sse", topic, "subscribe needs a stream created from a request routed by a crosswire server");
             return;
         }
-        self.core().subscribe(topic);
+        let parsed = self
+            .last_event_id()
+            .map(str::parse::<crate::history::StreamPosition>);
+        let since = match &parsed {
+            None => crate::history::Since::Nothing,
+            Some(Ok(position)) => crate::history::Since::At(position),
+            Some(Err(_)) => crate::history::Since::Unreadable,
+        };
+        let _ = self.core().subscribe_recovering(topic, since);
+    }
+
+    /// Subscribes to `topic` (as [`subscribe`](EventStream::subscribe)),
+    /// first sending what was published after `since` rather than after
+    /// the request's `Last-Event-ID`; an `event: recovery` is sent when that
+    /// is not possible, and the result says which happened.
+    pub fn subscribe_with_recovery(
+        &self,
+        topic: impl AsRef<str>,
+        since: Option<&crate::history::StreamPosition>,
+    ) -> crate::history::Recovery {
+        let since = since.map_or(crate::history::Since::Nothing, crate::history::Since::At);
+        self.core().subscribe_recovering(topic.as_ref(), since)
     }
 
     /// Leaves a topic.

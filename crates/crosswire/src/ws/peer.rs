@@ -21,6 +21,8 @@ use crate::error::{CloseError, SendError};
 use crate::pubsub::Handoff;
 use crate::shared::Shared;
 
+mod recovery;
+
 /// A connected WebSocket client.
 ///
 /// `Display` prints its id, so `format!("{peer} joined!")` reads like the

@@ -21,6 +21,14 @@ pub async fn handler(
         Some(room) => format!("room:{room}"),
         None => "chat".to_owned(),
     };
-    let reached = server.publish(&topic, json!({ "user": "http", "message": message }));
-    Json(json!({ "topic": topic, "reached": reached }))
+    // With history (the `chat` topic), the message carries its position as
+    // `id`, as the chat's own messages do.
+    let published = server.publish_with(&topic, |id| {
+        let mut msg = json!({ "user": "http", "message": message });
+        if let Some(id) = id {
+            msg["id"] = json!(id);
+        }
+        msg
+    });
+    Json(json!({ "topic": topic, "reached": published.reached() }))
 }

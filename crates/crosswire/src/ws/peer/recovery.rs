@@ -1,0 +1,129 @@
+//! A peer's side of history: subscribing with recovery, and publishing a
+//! payload that carries its position (see [`crate::history`]).
+
+use std::sync::Arc;
+
+use super::Peer;
+use crate::history::{Published, Recovery, ReplayTarget, Since, StreamPosition};
+use crate::pubsub::Publication;
+use crate::ws::payload::Payload;
+
+/// Replays into the peer's send queue and joins the topic, under the
+/// topic log's lock.
+struct Target<'a> {
+    peer: &'a Peer,
+    topic: &'a str,
+    joined: bool,
+}
+
+impl ReplayTarget for Target<'_> {
+    fn join(&mut self) -> bool {
+        let inner = &self.peer.inner;
+        self.joined =
+            inner
+                .shared
+                .topics
+                .subscribe(self.topic, inner.home, inner.key, &inner.outbox);
+        self.joined
+    }
+
+    fn replay(&mut self, publication: &Publication) {
+        // Queued directly, even from another worker: the log's lock orders
+        // this push with the topic's live ones, which an inbox would not.
+        // A full queue is handled by the queue's overflow policy.
+        let _ = self.peer.inner.outbox.push(&publication.frame);
+    }
+
+    fn lost(&mut self, _latest: &StreamPosition) {
+        // The hook learns it from the returned `Recovery` and tells the
+        // client in its own message format.
+    }
+}
+
+impl Peer {
+    /// Subscribes to `topic` and first queues every message published to it
+    /// after `since`, the position of the last message the client holds, so
+    /// that the client carries on with no gap and no duplicate. The returned
+    /// [`Recovery`] says whether that was possible; when it was not (the
+    /// history was lost or is too short, or `topic` keeps none), the client
+    /// should reload its state. With `since` `None` (a first connection)
+    /// this is [`subscribe`](Peer::subscribe), and the result tells where the
+    /// topic stands.
+    ///
+    /// The client passes its position however the app likes; the chat
+    /// example uses a query parameter, from a page that remembers the `id`
+    /// of the last message it showed:
+    ///
+    /// ```js
+    /// let last = null; // "<epoch>:<offset>" of the last message shown
+    /// function connect() {
+    ///   const since = last ? `?since=${encodeURIComponent(last)}` : "";
+    ///   const ws = new WebSocket(`ws://${location.host}/api/ws/chat${since}`);
+    ///   ws.onmessage = (e) => { const m = JSON.parse(e.data); if (m.id) last = m.id; show(m); };
+    ///   ws.onclose = () => setTimeout(connect, 1000);
+    /// }
+    /// ```
+    pub fn subscribe_with_recovery(
+        &self,
+        topic: impl AsRef<str>,
+        since: Option<&StreamPosition>,
+    ) -> Recovery {
+        let topic = topic.as_ref();
+        let mut topics = self.lock_topics();
+        let Some(list) = topics.as_mut() else {
+            return Recovery {
+                recovered: false,
+                replayed: 0,
+                position: None,
+            };
+        };
+        let mut target = Target {
+            peer: self,
+            topic,
+            joined: false,
+        };
+        let since_given = since.is_some();
+        let since = since.map_or(Since::Nothing, Since::At);
+        let recovery = match self.inner.shared.recover(topic, since, &mut target) {
+            Some(recovery) => recovery,
+            None => {
+                target.join();
+                Recovery {
+                    recovered: !since_given,
+                    replayed: 0,
+                    position: None,
+                }
+            }
+        };
+        if target.joined {
+            list.push(Arc::from(topic));
+        }
+        tracing::debug!(target: "crosswire::history", peer = %self, topic, recovered = recovery.recovered, replayed = recovery.replayed, "peer subscribed with recovery");
+        recovery
+    }
+
+    /// Like [`publish`](Peer::publish), with the payload built from the
+    /// position the publish gets in `topic`'s history (`None` when the topic
+    /// keeps none), so the message can carry it to WebSocket clients, which
+    /// have no event id. `build` runs while the topic's order is held: keep
+    /// it to building the payload (a `send` to this peer is fine, and is
+    /// how the chat example echoes the message in order).
+    ///
+    /// ```no_run
+    /// # use crosswire::prelude::*;
+    /// # fn f(peer: Peer) {
+    /// peer.publish_with("chat", |id| json!({ "id": id, "message": "hi" }));
+    /// # }
+    /// ```
+    pub fn publish_with<P: Into<Payload>>(
+        &self,
+        topic: impl AsRef<str>,
+        build: impl FnOnce(Option<&StreamPosition>) -> P,
+    ) -> Published {
+        self.inner.shared.publish_with(
+            topic.as_ref(),
+            |position| build(position).into(),
+            Some(self.inner.key),
+        )
+    }
+}
