@@ -24,13 +24,19 @@ async fn a_nested_route_gives_its_pattern_params_and_full_url() {
         Router::new().nest("/api", rooms)
     })
     .await;
-    let mut client = connect(addr, "/api/rooms/lobby?x=1").await;
+    let mut client = connect(addr, "/api/rooms/big%20lobby?x=1").await;
     let seen = next_json(&mut client).await;
     assert_eq!(seen["route"], "/api/rooms/{room}");
-    assert_eq!(seen["room"], "lobby");
-    assert_eq!(seen["path"], "/api/rooms/lobby");
+    assert_eq!(seen["path"], "/api/rooms/big%20lobby");
     assert_eq!(seen["query"], "x=1");
     assert_eq!(seen["remote"], "127.0.0.1");
+
+    // The parameter as `App` gives it, percent-encoding and all.
+    let server = start(App::new().websocket("/api/rooms/{room}", describe())).await;
+    let mut under_app = crate::connect(server.addr, "/api/rooms/big%20lobby?x=1").await;
+    let under_app = next_json(&mut under_app).await;
+    assert_eq!(seen["room"], under_app["room"]);
+    assert_eq!(seen["room"], "big%20lobby");
 }
 
 #[tokio::test]

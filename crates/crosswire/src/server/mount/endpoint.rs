@@ -128,18 +128,23 @@ impl Endpoint {
             Some(matched) => Arc::from(matched.as_str()),
             None => Arc::from(parts.uri.path()),
         };
-        let params = match RawPathParams::from_request_parts(&mut parts, &()).await {
-            Ok(params) => params
-                .iter()
-                .map(|(name, value)| (name.to_owned(), value.to_owned()))
-                .collect(),
-            Err(_) => Vec::new(),
-        };
         // Under `Router::nest` the path was cut to the nested part; hooks
         // see the URL the client asked for, as under `App`.
         if let Some(OriginalUri(uri)) = parts.extensions.get::<OriginalUri>().cloned() {
             parts.uri = uri;
         }
+        // As `App` gives them: matched against the path as sent, not
+        // percent-decoded (axum's own `RawPathParams` decodes them).
+        let params = match raw_params(&pattern, parts.uri.path()) {
+            Some(params) => params,
+            None => match RawPathParams::from_request_parts(&mut parts, &()).await {
+                Ok(params) => params
+                    .iter()
+                    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
+        };
         let route = WsRoute {
             handler: Arc::clone(&self.handler),
             pattern,
@@ -156,4 +161,20 @@ impl Endpoint {
         )
         .await
     }
+}
+
+/// The parameters of `pattern` in `path`, as matched by the same router
+/// `App` uses; `None` if the pattern does not take the path (a nested
+/// router whose prefix the pattern does not show).
+fn raw_params(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let mut router = matchit::Router::new();
+    router.insert(pattern, ()).ok()?;
+    let matched = router.at(path).ok()?;
+    Some(
+        matched
+            .params
+            .iter()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect(),
+    )
 }

@@ -226,7 +226,8 @@ impl Crosswire {
     /// A route serving `handler`: upgrade requests go to its hooks, plain
     /// requests get `426 Upgrade Required`, as on a WebSocket-only path of
     /// [`App`](crate::App). Put it on a path with `Router::route`; `{id}`
-    /// parameters reach [`Peer::param`](crate::UpgradeRequest::param).
+    /// parameters reach [`Peer::param`](crate::Peer::param), and hooks see the
+    /// full URL under `Router::nest`.
     pub fn websocket<S>(&self, handler: impl WebSocketHandler) -> MethodRouter<S>
     where
         S: Clone + Send + Sync + 'static,
