@@ -7,6 +7,8 @@
 #[path = "support/mod.rs"]
 mod support;
 
+#[path = "mounted/a_broker_joins_mounted_and_own_loop_nodes.rs"]
+mod a_broker_joins_mounted_and_own_loop_nodes;
 #[path = "mounted/idle_peers_are_pinged.rs"]
 mod idle_peers_are_pinged;
 #[path = "mounted/limits_and_refusals_match_app.rs"]
@@ -32,7 +34,12 @@ async fn mounted(
     app: impl FnOnce(&Crosswire) -> Router,
 ) -> (SocketAddr, Crosswire) {
     let crosswire = Crosswire::new(config).unwrap();
-    let router = app(&crosswire);
+    let addr = serve_router(app(&crosswire)).await;
+    (addr, crosswire)
+}
+
+/// Serves `router` on a free port with `axum::serve`.
+async fn serve_router(router: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -43,7 +50,7 @@ async fn mounted(
         .await
         .unwrap();
     });
-    (addr, crosswire)
+    addr
 }
 
 async fn connect(addr: SocketAddr, path: &str) -> Client {

@@ -24,7 +24,7 @@ type AxumRequest = Request<axum::body::Body>;
 
 /// The address `peer.remote_address()` reads when the app was not served
 /// with `into_make_service_with_connect_info`.
-const UNKNOWN_REMOTE: SocketAddr =
+pub(super) const UNKNOWN_REMOTE: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
 
 /// One handler, served on whatever path the app routes to it.

@@ -12,6 +12,7 @@ use axum::response::Response;
 use http::Request;
 use tower::{Layer, Service};
 
+use super::endpoint::UNKNOWN_REMOTE;
 use crate::server::service::{
     Routes, accepts_event_stream, draining_refusal, is_event_stream, refuse_event_stream,
 };
@@ -87,7 +88,7 @@ where
             let remote = request
                 .extensions()
                 .get::<ConnectInfo<SocketAddr>>()
-                .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |info| info.0);
+                .map_or(UNKNOWN_REMOTE, |info| info.0);
             if let Some(refused) = &foreign
                 && wants_stream
             {
