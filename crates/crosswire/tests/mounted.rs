@@ -13,6 +13,8 @@ mod a_broker_joins_mounted_and_own_loop_nodes;
 mod idle_peers_are_pinged;
 #[path = "mounted/limits_and_refusals_match_app.rs"]
 mod limits_and_refusals_match_app;
+#[path = "mounted/metrics_count_mounted_upgrades.rs"]
+mod metrics_count_mounted_upgrades;
 #[path = "mounted/params_and_urls_reach_the_hooks.rs"]
 mod params_and_urls_reach_the_hooks;
 #[path = "mounted/shutdown_closes_peers_and_ends_streams.rs"]

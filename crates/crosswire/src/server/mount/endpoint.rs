@@ -77,11 +77,21 @@ impl Endpoint {
         })
     }
 
+    /// Answers an upgrade request, counted by status when metrics are on
+    /// (as `App` counts its own).
+    async fn upgrade(&self, request: AxumRequest) -> Response {
+        let response = self.answer_upgrade(request).await;
+        if let Some(metrics) = self.crosswire.routes().shared.metrics() {
+            metrics.events.upgrade(response.status());
+        }
+        response
+    }
+
     /// What `App` does with an upgrade request on a WebSocket path, in the
     /// same order: draining, the handshake rate, `[websocket] enabled`,
     /// then (here, since the app's server accepted the connection)
     /// `max_connections`, then the handshake itself.
-    async fn upgrade(&self, request: AxumRequest) -> Response {
+    async fn answer_upgrade(&self, request: AxumRequest) -> Response {
         let routes = self.crosswire.routes();
         if routes.shared.is_shutting_down() {
             return draining_refusal();

@@ -110,6 +110,10 @@ use crate::ws::{DynHandler, WebSocketHandler};
 ///   has it when the app is served with
 ///   `into_make_service_with_connect_info::<SocketAddr>()`. Without it the
 ///   address reads `0.0.0.0:0` and the per-address handshake limit is off.
+/// - **Metrics.** With `[metrics] enabled` the counters count, mounted
+///   upgrades by status included, but nothing serves them by itself (not
+///   on the app's port, not on `[metrics] listen`): serve
+///   [`ServerHandle::metrics_text`] from a route of the app's.
 /// - **Shutdown.** The app's server decides when to stop; call
 ///   [`Crosswire::shutdown`] in its graceful-shutdown future so peers get
 ///   their close frame and event streams end (axum waits for open responses,
