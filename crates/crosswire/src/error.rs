@@ -36,6 +36,10 @@ pub enum ServeError {
     /// missing, unreadable or bad, or they do not belong together.
     #[error(transparent)]
     Tls(#[from] crate::TlsError),
+    /// [`Crosswire`](crate::Crosswire) was created outside a tokio runtime;
+    /// create it inside the one that serves the app.
+    #[error("Crosswire must be created inside the tokio runtime that serves the app")]
+    NoRuntime,
     /// Reading the listener's address or accepting failed at the OS level.
     #[error("listener error: {0}")]
     Io(#[from] io::Error),

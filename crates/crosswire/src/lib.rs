@@ -53,7 +53,9 @@
 //!   once and shared by every subscriber's queue (and encoded once as an
 //!   event for event streams), crossing to each other worker once.
 //! - [`server`]: the [`App`] builder, our own accept loop over hyper, and the
-//!   worker threads (one per core) that serve the connections.
+//!   worker threads (one per core) that serve the connections; and
+//!   [`Crosswire`], the same routes mounted in an axum app served by
+//!   `axum::serve` (see its docs for what that mode costs).
 //! - [`history`]: per-topic history, so a client that reconnects (by
 //!   WebSocket or event stream) gets exactly what it missed, or is told it
 //!   was lost.
@@ -107,7 +109,7 @@ pub use config::{
 pub use dev_server::{DEV_SERVER_VAR, under_dev_server};
 pub use error::{CloseError, PushError, SendError, ServeError, WebSocketError};
 pub use handle::{MissingServerHandle, ServerHandle};
-pub use server::{App, Server, shutdown_signal};
+pub use server::{App, Crosswire, Server, shutdown_signal};
 pub use sse::{EventStream, SseEvent, create_event_stream};
 pub use tls::TlsError;
 pub use ws::{
@@ -129,8 +131,8 @@ pub use hyper::ext::ReasonPhrase;
 /// Everything a handler file usually needs: `use crosswire::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Accept, App, CloseInfo, Config, EventStream, Message, Payload, Peer, ServerHandle,
-        SseEvent, UpgradeRequest, UpgradeResult, WebSocketError, WebSocketHandler,
+        Accept, App, CloseInfo, Config, Crosswire, EventStream, Message, Payload, Peer,
+        ServerHandle, SseEvent, UpgradeRequest, UpgradeResult, WebSocketError, WebSocketHandler,
         create_event_stream, hooks,
     };
     /// `json!` builds the JSON values handlers send, as in the seed.

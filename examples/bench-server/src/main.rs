@@ -18,6 +18,11 @@
 //! client that connects with `?since=<id>` is replayed what it missed, then
 //! told `{"recovered":…,"replayed":…}`. `CROSSWIRE_HISTORY_TOPICS=chat,feed`
 //! gives the chat room history too: chat-32 with history on.
+//!
+//! With `CROSSWIRE_MOUNTED=1` the same routes are mounted in an axum
+//! `Router` served by `axum::serve` on this (single-threaded) runtime: the
+//! `crosswire-mounted` server of `scripts/bench`, which measures what
+//! mounted mode costs against the own accept loop.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -165,6 +170,9 @@ async fn serve() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if mounted() {
+        return serve_mounted(config, broker).await;
+    }
     let mut app = App::with_config(config);
     if let Some(broker) = broker {
         app = app.broker(broker);
@@ -187,6 +195,61 @@ async fn serve() -> ExitCode {
         server.workers()
     );
     match server.run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bench-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Whether `CROSSWIRE_MOUNTED` asks for mounted mode.
+fn mounted() -> bool {
+    std::env::var("CROSSWIRE_MOUNTED").is_ok_and(|value| matches!(value.as_str(), "1" | "true"))
+}
+
+/// The same routes, mounted in an axum app that `axum::serve` serves.
+async fn serve_mounted(
+    config: Config,
+    broker: Option<Box<dyn crosswire::broker::Broker>>,
+) -> ExitCode {
+    let addr = config.listen_addr();
+    let mut builder = Crosswire::builder(config);
+    if let Some(broker) = broker {
+        builder = builder.broker(broker);
+    }
+    let crosswire = match builder.build() {
+        Ok(crosswire) => crosswire,
+        Err(error) => {
+            eprintln!("bench-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let app = axum::Router::new()
+        .route("/ws/chat", crosswire.websocket(chat()))
+        .route("/ws/echo", crosswire.websocket(echo()))
+        .route("/ws/feed", crosswire.websocket(feed()))
+        .route("/sse", get(sse))
+        .layer(crosswire.layer());
+    let listener = match tokio::net::TcpListener::bind(&addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("bench-server: cannot listen on {addr}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("bench-server: listening on {addr}, mounted in axum::serve");
+    let drain = crosswire.clone();
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        crosswire::shutdown_signal().await;
+        drain.shutdown().await;
+    })
+    .await;
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("bench-server: {error}");

@@ -1,5 +1,7 @@
 //! The routes of the crossws demo fixture, as a library so tests can serve
-//! them on a free port.
+//! them on a free port: as an [`App`] ([`app`]), or mounted in an axum
+//! `Router` that `axum::serve` serves ([`router`]), so crossws's suite checks
+//! both ways of running Crosswire.
 
 mod demo;
 
@@ -16,6 +18,20 @@ pub fn app(config: Config) -> App {
         .route("/", get(index))
         .route("/peers", get(peers))
         .route("/publish", get(publish))
+}
+
+/// The same routes mounted in a plain axum `Router`.
+pub fn router(crosswire: &Crosswire) -> axum::Router {
+    axum::Router::new()
+        .route("/", crosswire.websocket_or(demo::websocket(), get(index)))
+        .route("/peers", get(peers))
+        .route("/publish", get(publish))
+        .layer(crosswire.layer())
+}
+
+/// Whether `CROSSWIRE_MOUNTED` (`1` or `true`) asks for the mounted build.
+pub fn mounted() -> bool {
+    std::env::var("CROSSWIRE_MOUNTED").is_ok_and(|value| matches!(value.as_str(), "1" | "true"))
 }
 
 async fn index() -> Html<&'static str> {

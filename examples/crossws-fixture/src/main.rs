@@ -4,12 +4,16 @@
 //!
 //! `cargo run --release -p crossws-fixture` listens on `127.0.0.1:$PORT` and
 //! `[::1]:$PORT` (default 9002), since the suite connects to `localhost`.
+//! With `CROSSWIRE_MOUNTED=1` the same routes are mounted in an axum
+//! `Router` served by `axum::serve` instead of Crosswire's own server.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 
 use crosswire::Config;
 use crossws_fixture::app;
+
+mod mounted;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -29,6 +33,9 @@ async fn main() -> ExitCode {
         }
     };
     let port = config.server.port;
+    if crossws_fixture::mounted() {
+        return mounted::serve(config, port).await;
+    }
     let app = || app(config.clone());
     let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port));

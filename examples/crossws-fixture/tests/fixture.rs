@@ -23,13 +23,35 @@ async fn serve() -> SocketAddr {
     serve_with(Config::default()).await
 }
 
+/// Serves the fixture on a free port: mounted in an axum app served by
+/// `axum::serve` when `CROSSWIRE_MOUNTED=1` (`scripts/test` runs the suite
+/// both ways), else on Crosswire's own server.
 async fn serve_with(config: Config) -> SocketAddr {
+    if crossws_fixture::mounted() {
+        return serve_mounted(config).await;
+    }
     let server = crossws_fixture::app(config)
         .listen_on("127.0.0.1:0")
         .await
         .unwrap();
     let addr = server.local_addr();
     tokio::spawn(server.run_until(std::future::pending()));
+    addr
+}
+
+async fn serve_mounted(config: Config) -> SocketAddr {
+    let crosswire = crosswire::Crosswire::new(config).unwrap();
+    let app = crossws_fixture::router(&crosswire);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
     addr
 }
 

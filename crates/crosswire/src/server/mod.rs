@@ -12,6 +12,11 @@
 //! there for its whole life. With one worker, connections are served on the
 //! runtime that runs the server. The `pubsub` module says how a publish
 //! reaches subscribers on other workers.
+//!
+//! [`Crosswire`] is the other way in: mounted in an axum app that someone
+//! else serves, with the same hooks, limits and shutdown, on that app's
+//! runtime and its upgraded streams (the `mount` module says what that
+//! costs).
 
 mod accept;
 mod admission;
@@ -23,6 +28,7 @@ mod handshake_rate;
 mod listener;
 mod memory;
 mod metered;
+mod mount;
 mod priority;
 #[cfg(feature = "tls")]
 mod secure;
@@ -33,3 +39,4 @@ mod workers;
 
 pub use app::App;
 pub use listener::{Server, shutdown_signal};
+pub use mount::{Crosswire, CrosswireBuilder, CrosswireLayer, CrosswireService};

@@ -186,17 +186,7 @@ pub(crate) async fn handle(
     if let Some((route, _)) = &matched
         && !route.has_http
     {
-        let mut response = plain(
-            StatusCode::UPGRADE_REQUIRED,
-            "this path serves WebSocket connections only\n",
-        );
-        response
-            .headers_mut()
-            .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-        return Ok(response);
+        return Ok(upgrade_required());
     }
     // `[sse] allowed_origins`: refused before the handler when the request
     // asks for an event stream, and after it when the handler answered with
@@ -233,9 +223,24 @@ pub(crate) async fn handle(
     }
 }
 
+/// What a WebSocket-only path answers a plain request.
+pub(crate) fn upgrade_required() -> Response {
+    let mut response = plain(
+        StatusCode::UPGRADE_REQUIRED,
+        "this path serves WebSocket connections only\n",
+    );
+    response
+        .headers_mut()
+        .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    response
+}
+
 /// What a draining server answers a new WebSocket or event stream: come
 /// back later, to another instance.
-fn draining_refusal() -> Response {
+pub(crate) fn draining_refusal() -> Response {
     unavailable("the server is shutting down; retry shortly\n")
 }
 
@@ -248,14 +253,14 @@ pub(crate) fn unavailable(why: &'static str) -> Response {
     response
 }
 
-fn accepts_event_stream(headers: &http::HeaderMap) -> bool {
+pub(crate) fn accepts_event_stream(headers: &http::HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT)
         .iter()
         .any(|value| contains_ignore_case(value.as_bytes(), b"text/event-stream"))
 }
 
-fn is_event_stream(headers: &http::HeaderMap) -> bool {
+pub(crate) fn is_event_stream(headers: &http::HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .is_some_and(|value| contains_ignore_case(value.as_bytes(), b"text/event-stream"))
@@ -267,7 +272,7 @@ fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
         .any(|window| window.eq_ignore_ascii_case(needle))
 }
 
-fn refuse_event_stream(refused: &Refused, remote: SocketAddr, path: &str) -> Response {
+pub(crate) fn refuse_event_stream(refused: &Refused, remote: SocketAddr, path: &str) -> Response {
     tracing::warn!(
         target: "crosswire::sse",
         %remote,

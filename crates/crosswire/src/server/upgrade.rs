@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use crosswire_proto::{HandshakeError, validate_request};
 use http::{HeaderValue, Request, StatusCode, header};
-use hyper::body::Incoming;
+use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
@@ -18,13 +19,13 @@ use crate::ws::deflate;
 use crate::ws::{Outbox, Peer, Transport, UpgradeRequest, guarded, serve_connection};
 
 /// Answers an upgrade request on a WebSocket route.
-pub(crate) async fn upgrade(
+pub(crate) async fn upgrade<B>(
     routes: &Arc<Routes>,
     route: WsRoute,
     params: Vec<(String, String)>,
     remote: SocketAddr,
     slot: &ConnectionSlot,
-    mut request: Request<Incoming>,
+    mut request: Request<B>,
 ) -> Response {
     let handshake = match validate_request(request.method(), request.version(), request.headers()) {
         Ok(handshake) => handshake,
@@ -147,28 +148,35 @@ pub(crate) async fn upgrade(
                 return;
             }
         };
-        let (stream, read_buf) = match upgraded.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => (Transport::Tcp(parts.io.into_inner()), parts.read_buf),
-            #[cfg(feature = "tls")]
-            Err(upgraded) => match upgraded.downcast::<TokioIo<crate::ws::TlsStream>>() {
-                Ok(parts) => (
-                    Transport::Tls(Box::new(parts.io.into_inner())),
-                    parts.read_buf,
-                ),
-                Err(_) => {
-                    tracing::error!(target: "crosswire::upgrade", peer = %peer, "upgraded connection is neither TCP nor TLS");
-                    return;
-                }
-            },
-            #[cfg(not(feature = "tls"))]
-            Err(_) => {
-                tracing::error!(target: "crosswire::upgrade", peer = %peer, "upgraded connection is not a TCP stream");
-                return;
-            }
-        };
+        let (stream, read_buf) = into_transport(upgraded);
         serve_connection(stream, read_buf, peer, handler, shared).await;
     });
     response
+}
+
+/// The stream under an upgraded connection: the socket itself when our own
+/// accept loop served it (plain or TLS), else hyper's `Upgraded` as it is
+/// (another server's, in mounted mode), with the bytes read past the
+/// handshake still inside it.
+fn into_transport(upgraded: Upgraded) -> (Transport, Bytes) {
+    let upgraded = match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => return (Transport::Tcp(parts.io.into_inner()), parts.read_buf),
+        Err(upgraded) => upgraded,
+    };
+    #[cfg(feature = "tls")]
+    let upgraded = match upgraded.downcast::<TokioIo<crate::ws::TlsStream>>() {
+        Ok(parts) => {
+            return (
+                Transport::Tls(Box::new(parts.io.into_inner())),
+                parts.read_buf,
+            );
+        }
+        Err(upgraded) => upgraded,
+    };
+    (
+        Transport::Upgraded(Box::new(TokioIo::new(upgraded))),
+        Bytes::new(),
+    )
 }
 
 /// The response for a request that is not a valid WebSocket handshake.

@@ -445,7 +445,8 @@ impl Reader {
                 }
             },
             #[cfg(feature = "tls")]
-            ReadSide::Tls(io) => poll_read_tls(io, &mut self.buf, cx),
+            ReadSide::Tls(io) => poll_read_stream(io, &mut self.buf, cx),
+            ReadSide::Upgraded(io) => poll_read_stream(io, &mut self.buf, cx),
         })
         .await
     }
@@ -465,11 +466,10 @@ impl Reader {
     }
 }
 
-/// Reads decrypted bytes into `buf` through a chunk on the stack, so that
-/// no buffer of the connection's is held while the read waits.
-#[cfg(feature = "tls")]
-fn poll_read_tls(
-    io: &mut tokio::io::ReadHalf<super::transport::TlsStream>,
+/// Reads (decrypted, for TLS) bytes into `buf` through a chunk on the
+/// stack, so that no buffer of the connection's is held while the read waits.
+fn poll_read_stream<T: tokio::io::AsyncRead>(
+    io: &mut tokio::io::ReadHalf<T>,
     buf: &mut BytesMut,
     cx: &mut std::task::Context<'_>,
 ) -> Poll<std::io::Result<usize>> {

@@ -1,4 +1,5 @@
-//! The byte stream under an upgraded connection: plain TCP, or TLS.
+//! The byte stream under an upgraded connection: plain TCP, TLS, or
+//! whatever another server upgraded (mounted mode).
 //!
 //! Plain TCP is the fast path and stays as it was: the reader and the writer
 //! task share one `TcpStream` through an `Arc` and use readiness with
@@ -11,6 +12,14 @@
 //! decrypts into a stack chunk first, so an idle TLS connection holds no read
 //! buffer of ours either. Each half is an enum, so the choice costs one
 //! match per read or per batch written.
+//!
+//! Mounted in someone else's axum server, the connection comes back from
+//! `hyper::upgrade::on` as hyper's opaque `Upgraded` (axum's `serve` wraps
+//! the socket in a type of its own, so it cannot be taken back as a
+//! `TcpStream`). It goes the way TLS does: split into halves, read through a
+//! stack chunk, written with vectored writes and flushed once per batch.
+//! That costs a boxed stream (a virtual call per read and write) and the
+//! split's short lock per poll, where the plain TCP path has neither.
 
 use std::sync::Arc;
 
@@ -23,7 +32,12 @@ pub(crate) enum Transport {
     /// TLS over TCP.
     #[cfg(feature = "tls")]
     Tls(Box<TlsStream>),
+    /// Upgraded by another server (mounted mode).
+    Upgraded(Box<UpgradedStream>),
 }
+
+/// A connection another server's hyper upgraded, as a tokio stream.
+pub(crate) type UpgradedStream = hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>;
 
 /// The server side of a TLS connection.
 #[cfg(feature = "tls")]
@@ -34,6 +48,7 @@ pub(crate) enum ReadSide {
     Tcp(Arc<TcpStream>),
     #[cfg(feature = "tls")]
     Tls(tokio::io::ReadHalf<TlsStream>),
+    Upgraded(tokio::io::ReadHalf<UpgradedStream>),
 }
 
 /// What the writer task writes to.
@@ -41,6 +56,7 @@ pub(crate) enum WriteSide {
     Tcp(Arc<TcpStream>),
     #[cfg(feature = "tls")]
     Tls(tokio::io::WriteHalf<TlsStream>),
+    Upgraded(tokio::io::WriteHalf<UpgradedStream>),
 }
 
 impl Transport {
@@ -55,6 +71,10 @@ impl Transport {
             Self::Tls(stream) => {
                 let (read, write) = tokio::io::split(*stream);
                 (ReadSide::Tls(read), WriteSide::Tls(write))
+            }
+            Self::Upgraded(stream) => {
+                let (read, write) = tokio::io::split(*stream);
+                (ReadSide::Upgraded(read), WriteSide::Upgraded(write))
             }
         }
     }

@@ -5,7 +5,8 @@
 //! kernel's `IOV_MAX` per call): many messages cost one system call, which is
 //! the "corking" that makes uWebSockets fast. Over TLS the same slices go to
 //! the TLS stream, which seals them into records, and are flushed once per
-//! batch.
+//! batch; a stream upgraded by another server (mounted mode) is written the
+//! same way.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -38,7 +39,8 @@ pub(crate) async fn run_writer(outbox: Arc<Outbox>, mut io: WriteSide) {
         let written = match &mut io {
             WriteSide::Tcp(io) => write_chunks(io, &batch).await,
             #[cfg(feature = "tls")]
-            WriteSide::Tls(io) => write_chunks_tls(io, &batch).await,
+            WriteSide::Tls(io) => write_chunks_stream(io, &batch).await,
+            WriteSide::Upgraded(io) => write_chunks_stream(io, &batch).await,
         };
         if let Err(error) = written {
             tracing::debug!(target: "crosswire::ws", %error, "write failed");
@@ -69,6 +71,11 @@ pub(crate) async fn run_writer(outbox: Arc<Outbox>, mut io: WriteSide) {
                 // close_notify, then the TCP write side.
                 #[cfg(feature = "tls")]
                 WriteSide::Tls(io) => {
+                    let _ = tokio::io::AsyncWriteExt::shutdown(io).await;
+                }
+                // Down to the socket's write side, through the other server's
+                // wrappers.
+                WriteSide::Upgraded(io) => {
                     let _ = tokio::io::AsyncWriteExt::shutdown(io).await;
                 }
             }
@@ -126,11 +133,10 @@ async fn write_chunks(io: &TcpStream, chunks: &VecDeque<Chunk>) -> std::io::Resu
     Ok(())
 }
 
-/// Writes every chunk of `chunks`, in order, to a TLS stream, then flushes
-/// it: the records go out together.
-#[cfg(feature = "tls")]
-async fn write_chunks_tls(
-    io: &mut tokio::io::WriteHalf<super::transport::TlsStream>,
+/// Writes every chunk of `chunks`, in order, to a TLS or upgraded stream,
+/// then flushes it: the records (or buffered bytes) go out together.
+async fn write_chunks_stream<T: tokio::io::AsyncWrite>(
+    io: &mut tokio::io::WriteHalf<T>,
     chunks: &VecDeque<Chunk>,
 ) -> std::io::Result<()> {
     use tokio::io::AsyncWriteExt;

@@ -1,0 +1,190 @@
+//! A WebSocket route of mounted mode: the checks `App` makes before an
+//! upgrade, then the same handshake and connection tasks.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{
+    ConnectInfo, FromRequestParts, MatchedPath, OriginalUri, RawPathParams, State,
+};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, any};
+use crosswire_proto::is_upgrade_request;
+use http::{HeaderValue, Request, StatusCode, header};
+use tower::ServiceExt;
+
+use super::Crosswire;
+use crate::server::service::{WsRoute, draining_refusal, plain, unavailable, upgrade_required};
+use crate::server::tracker::ConnectionSlot;
+use crate::server::upgrade::upgrade;
+use crate::ws::DynHandler;
+
+/// What axum hands a request of ours.
+type AxumRequest = Request<axum::body::Body>;
+
+/// The address `peer.remote_address()` reads when the app was not served
+/// with `into_make_service_with_connect_info`.
+pub(super) const UNKNOWN_REMOTE: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
+
+/// One handler, served on whatever path the app routes to it.
+pub(super) struct Endpoint {
+    crosswire: Crosswire,
+    handler: Arc<dyn DynHandler>,
+}
+
+impl Endpoint {
+    pub(super) fn new(crosswire: Crosswire, handler: Arc<dyn DynHandler>) -> Self {
+        Self { crosswire, handler }
+    }
+
+    /// Upgrades to the hooks, `426` to everything else.
+    pub(super) fn into_method_router<S>(self) -> MethodRouter<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let endpoint = Arc::new(self);
+        any(move |request: AxumRequest| {
+            let endpoint = Arc::clone(&endpoint);
+            async move {
+                if is_upgrade_request(request.headers()) {
+                    endpoint.upgrade(request).await
+                } else {
+                    upgrade_required()
+                }
+            }
+        })
+    }
+
+    /// Upgrades to the hooks, everything else to `http`.
+    pub(super) fn into_method_router_or<S>(self, http: MethodRouter<S>) -> MethodRouter<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let endpoint = Arc::new(self);
+        any(move |State(state): State<S>, request: AxumRequest| {
+            let endpoint = Arc::clone(&endpoint);
+            let http = http.clone();
+            async move {
+                if is_upgrade_request(request.headers()) {
+                    return endpoint.upgrade(request).await;
+                }
+                match http.with_state(state).oneshot(request).await {
+                    Ok(response) => response.into_response(),
+                    Err(never) => match never {},
+                }
+            }
+        })
+    }
+
+    /// Answers an upgrade request, counted by status when metrics are on
+    /// (as `App` counts its own).
+    async fn upgrade(&self, request: AxumRequest) -> Response {
+        let response = self.answer_upgrade(request).await;
+        if let Some(metrics) = self.crosswire.routes().shared.metrics() {
+            metrics.events.upgrade(response.status());
+        }
+        response
+    }
+
+    /// What `App` does with an upgrade request on a WebSocket path, in the
+    /// same order: draining, the handshake rate, `[websocket] enabled`,
+    /// then (here, since the app's server accepted the connection)
+    /// `max_connections`, then the handshake itself.
+    async fn answer_upgrade(&self, request: AxumRequest) -> Response {
+        let routes = self.crosswire.routes();
+        if routes.shared.is_shutting_down() {
+            return draining_refusal();
+        }
+        let remote = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0);
+        if let Some(remote) = remote
+            && !routes.handshake_rate.admit(remote.ip())
+        {
+            tracing::info!(target: "crosswire::upgrade", %remote, "too many handshakes from one address: 429 ([server] max_handshakes_per_ip_per_second)");
+            let mut response = plain(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many WebSocket handshakes from this address; retry shortly\n",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return response;
+        }
+        if !routes.websocket_enabled {
+            return plain(
+                StatusCode::NOT_IMPLEMENTED,
+                "WebSocket support is disabled by the setting `[websocket] enabled = false` in crosswire.toml\n",
+            );
+        }
+        if routes.tracker.live() >= routes.max_connections {
+            tracing::warn!(
+                target: "crosswire::upgrade",
+                limit = "[server] max_connections",
+                max_connections = routes.max_connections,
+                "connection limit reached: new WebSockets get 503"
+            );
+            return unavailable("the server is at its connection limit; retry shortly\n");
+        }
+        // Counted from here, so handshakes in flight count too; the guard
+        // moves into the connection's task at the upgrade, and is dropped
+        // with the refusal otherwise.
+        let slot = ConnectionSlot::new(routes.tracker.guard(0));
+
+        let (mut parts, body) = request.into_parts();
+        let pattern: Arc<str> = match parts.extensions.get::<MatchedPath>() {
+            Some(matched) => Arc::from(matched.as_str()),
+            None => Arc::from(parts.uri.path()),
+        };
+        // Under `Router::nest` the path was cut to the nested part; hooks
+        // see the URL the client asked for, as under `App`.
+        if let Some(OriginalUri(uri)) = parts.extensions.get::<OriginalUri>().cloned() {
+            parts.uri = uri;
+        }
+        // As `App` gives them: matched against the path as sent, not
+        // percent-decoded (axum's own `RawPathParams` decodes them).
+        let params = match raw_params(&pattern, parts.uri.path()) {
+            Some(params) => params,
+            None => match RawPathParams::from_request_parts(&mut parts, &()).await {
+                Ok(params) => params
+                    .iter()
+                    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
+        };
+        let route = WsRoute {
+            handler: Arc::clone(&self.handler),
+            pattern,
+            has_http: false,
+        };
+        let request = Request::from_parts(parts, body);
+        upgrade(
+            routes,
+            route,
+            params,
+            remote.unwrap_or(UNKNOWN_REMOTE),
+            &slot,
+            request,
+        )
+        .await
+    }
+}
+
+/// The parameters of `pattern` in `path`, as matched by the same router
+/// `App` uses; `None` if the pattern does not take the path (a nested
+/// router whose prefix the pattern does not show).
+fn raw_params(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let mut router = matchit::Router::new();
+    router.insert(pattern, ()).ok()?;
+    let matched = router.at(path).ok()?;
+    Some(
+        matched
+            .params
+            .iter()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect(),
+    )
+}
