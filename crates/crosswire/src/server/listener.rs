@@ -202,7 +202,10 @@ impl Server {
 }
 
 /// Binds `[metrics] listen` (checked to be a socket address when loaded).
-fn bind_metrics(addr: &str, path: &str) -> Result<(TcpListener, SocketAddr, String), ServeError> {
+pub(crate) fn bind_metrics(
+    addr: &str,
+    path: &str,
+) -> Result<(TcpListener, SocketAddr, String), ServeError> {
     let bind_error = |source| ServeError::Bind {
         addr: addr.to_owned(),
         source,

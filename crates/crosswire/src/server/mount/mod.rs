@@ -131,6 +131,8 @@ pub struct Crosswire {
 struct Inner {
     routes: Arc<Routes>,
     shutdown_timeout: Duration,
+    /// Where `[metrics] listen` serves the metrics, when set.
+    metrics_addr: Option<std::net::SocketAddr>,
     /// The keep-alive sweep, the queue-budget and the memory tasks: they
     /// hold the shared state, so they must end with the last route.
     tasks: Vec<AbortHandle>,
@@ -197,15 +199,38 @@ impl CrosswireBuilder {
             self.on_broker_error,
         )?;
         let routes = Arc::new(routes);
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(crate::ws::keepalive::run(Arc::clone(&routes.shared))).abort_handle(),
             tokio::spawn(crate::ws::queue_budget::run(Arc::clone(&routes.shared))).abort_handle(),
             tokio::spawn(super::memory::run(Arc::clone(&routes.tracker))).abort_handle(),
         ];
+        // `[metrics] listen` is an address of Crosswire's own, so it is
+        // served here as under `App`; on the app's port the app routes
+        // `ServerHandle::metrics_text` where it wants it.
+        let mut metrics_addr = None;
+        if config.metrics.enabled
+            && let Some(addr) = &config.metrics.listen
+        {
+            let (listener, local, path) =
+                super::listener::bind_metrics(addr, &config.metrics.path)?;
+            tracing::info!(target: "crosswire::server", addr = %local, path, "serving metrics");
+            let scraped = Arc::clone(&routes);
+            let render: crate::metrics::Render =
+                Arc::new(move || Some(super::metered::render(&scraped)));
+            let serve = crate::metrics::serve_own_address(
+                listener,
+                path,
+                render,
+                config.server.header_read_timeout,
+            );
+            tasks.push(tokio::spawn(serve).abort_handle());
+            metrics_addr = Some(local);
+        }
         Ok(Crosswire {
             inner: Arc::new(Inner {
                 routes,
                 shutdown_timeout: config.server.shutdown_timeout,
+                metrics_addr,
                 tasks,
             }),
         })
@@ -263,6 +288,13 @@ impl Crosswire {
     /// A handle for publishing and listing peers from anywhere.
     pub fn handle(&self) -> ServerHandle {
         self.inner.routes.handle.clone()
+    }
+
+    /// The address `[metrics] listen` serves the metrics on (with the real
+    /// port when bound to 0); `None` when metrics are off or not given an
+    /// address of their own.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.inner.metrics_addr
     }
 
     /// Drains gracefully, as [`Server::run_until`](crate::Server::run_until)
