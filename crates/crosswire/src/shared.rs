@@ -171,10 +171,16 @@ impl Shared {
         // local subscribers; forwarding first spares a clone of the frame.
         self.node.forward(topic, &frame);
         let delivered = self.topics.publish(topic, frame, exclude);
+        self.count_published(delivered);
+        delivered
+    }
+
+    /// Counts a publish made on this node that reached `delivered`
+    /// subscribers, when metrics are on.
+    pub(crate) fn count_published(&self, delivered: usize) {
         if let Some(metrics) = self.metrics() {
             metrics.published(self.topics.current_worker(), delivered);
         }
-        delivered
     }
 
     /// A publish from another node: to every local subscriber, never back to

@@ -78,9 +78,7 @@ impl Shared {
         for stream in delivered.overflowed {
             stream.finish(Ended::Overflow);
         }
-        if let Some(metrics) = self.metrics() {
-            metrics.published(self.topics.current_worker(), delivered.queued);
-        }
+        self.count_published(delivered.queued);
         Published {
             reached: delivered.queued,
             position: Some(position),

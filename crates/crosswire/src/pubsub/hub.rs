@@ -340,19 +340,18 @@ impl TopicHub {
                         returned.push(shipment);
                     }
                 }
-                other => {
-                    // Sends and closes take no topic lock.
+                // Releases, sends and closes take no topic lock.
+                Handoff::Release(shipments) => {
                     topics = None;
-                    match other {
-                        Handoff::Release(shipments) => drop(shipments),
-                        Handoff::Send(outbox, frame) => {
-                            outbox.push(&frame);
-                        }
-                        Handoff::Close(outbox, close) => {
-                            outbox.close(Some(&close));
-                        }
-                        Handoff::Publish(_) => {}
-                    }
+                    drop(shipments);
+                }
+                Handoff::Send(outbox, frame) => {
+                    topics = None;
+                    outbox.push(&frame);
+                }
+                Handoff::Close(outbox, close) => {
+                    topics = None;
+                    outbox.close(Some(&close));
                 }
             }
         }

@@ -39,6 +39,22 @@ pub(crate) struct Drained {
     pub(crate) closed_hard: usize,
 }
 
+impl Drained {
+    /// The shutdown's last log line.
+    pub(crate) fn log(&self) {
+        if self.closed_hard > 0 {
+            tracing::warn!(
+                target: "crosswire::server",
+                peers_closed = self.peers_closed,
+                closed_hard = self.closed_hard,
+                "shut down: connections still open at the shutdown timeout were closed hard"
+            );
+        } else {
+            tracing::info!(target: "crosswire::server", peers_closed = self.peers_closed, "shut down: every connection drained");
+        }
+    }
+}
+
 /// Drains `routes` within `timeout`; the caller has already told HTTP
 /// connections to finish (and keeps the listeners accepting).
 pub(crate) async fn drain(routes: &Routes, timeout: Duration) -> Drained {

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::accept::accept_loop;
+use super::background::Background;
 use super::drain::drain;
 use super::service::Routes;
 use super::workers::WorkerPool;
@@ -148,55 +149,31 @@ impl Server {
                 pool.clone(),
             ));
         }
-        let metrics = self.metrics.map(|(listener, addr, path)| {
+        let sweeps = Background::start(&self.routes);
+        let mut metrics = Background::default();
+        if let Some((listener, addr, path)) = self.metrics {
             tracing::info!(target: "crosswire::server", %addr, path, "serving metrics");
-            let routes = Arc::clone(&self.routes);
-            let render: crate::metrics::Render =
-                Arc::new(move || Some(super::metered::render(&routes)));
-            tokio::spawn(crate::metrics::serve_own_address(
-                listener,
-                path,
-                render,
-                self.header_read_timeout,
-            ))
-        });
-        let keepalive = tokio::spawn(crate::ws::keepalive::run(Arc::clone(&self.routes.shared)));
-        let memory = tokio::spawn(super::memory::run(Arc::clone(&self.routes.tracker)));
-        let budget = tokio::spawn(crate::ws::queue_budget::run(Arc::clone(
-            &self.routes.shared,
-        )));
+            metrics.serve_metrics(&self.routes, listener, path, self.header_read_timeout);
+        }
         let tls_reload = crate::tls::reload_on_hangup(self.routes.tls.as_ref());
         shutdown.await;
         if let Some(tls_reload) = tls_reload {
             tls_reload.abort();
         }
-        keepalive.abort();
-        memory.abort();
-        budget.abort();
+        drop(sweeps);
         let connections = self.routes.tracker.live();
         tracing::info!(target: "crosswire::server", connections, timeout = ?self.shutdown_timeout, "shutting down: draining");
         let _ = stop_tx.send(true);
         let drained = drain(&self.routes, self.shutdown_timeout).await;
         // Scraped until here, so the drain itself can be watched.
-        if let Some(metrics) = metrics {
-            metrics.abort();
-        }
+        drop(metrics);
         let _ = end_tx.send(true);
         // After the close hooks, whose publishes may still go out.
         self.routes.shared.stop_broker();
         if let Some(pool) = pool {
             pool.join().await;
         }
-        if drained.closed_hard > 0 {
-            tracing::warn!(
-                target: "crosswire::server",
-                peers_closed = drained.peers_closed,
-                closed_hard = drained.closed_hard,
-                "shut down: connections still open at the shutdown timeout were closed hard"
-            );
-        } else {
-            tracing::info!(target: "crosswire::server", peers_closed = drained.peers_closed, "shut down: every connection drained");
-        }
+        drained.log();
         Ok(())
     }
 }

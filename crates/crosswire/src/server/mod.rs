@@ -22,6 +22,7 @@ mod accept;
 mod admission;
 mod affinity;
 mod app;
+mod background;
 mod bind;
 mod drain;
 mod handshake_rate;

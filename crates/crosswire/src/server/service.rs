@@ -161,22 +161,11 @@ pub(crate) async fn handle(
     });
 
     if wants_upgrade && !routes.handshake_rate.admit(remote.ip()) {
-        tracing::info!(target: "crosswire::upgrade", %remote, "too many handshakes from one address: 429 ([server] max_handshakes_per_ip_per_second)");
-        let mut response = plain(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many WebSocket handshakes from this address; retry shortly\n",
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return Ok(response);
+        return Ok(too_many_handshakes(remote));
     }
     if wants_upgrade {
         if !routes.websocket_enabled {
-            return Ok(plain(
-                StatusCode::NOT_IMPLEMENTED,
-                "WebSocket support is disabled by the setting `[websocket] enabled = false` in crosswire.toml\n",
-            ));
+            return Ok(websocket_disabled());
         }
         return Ok(match matched {
             Some((route, params)) => upgrade(&routes, route, params, remote, &slot, request).await,
@@ -295,4 +284,25 @@ pub(crate) fn plain(status: StatusCode, body: &'static str) -> Response {
         body,
     )
         .into_response()
+}
+
+/// `429` for an address past `[server] max_handshakes_per_ip_per_second`.
+pub(crate) fn too_many_handshakes(remote: SocketAddr) -> Response {
+    tracing::info!(target: "crosswire::upgrade", %remote, "too many handshakes from one address: 429 ([server] max_handshakes_per_ip_per_second)");
+    let mut response = plain(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many WebSocket handshakes from this address; retry shortly\n",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// `501` for an upgrade while `[websocket] enabled = false`.
+pub(crate) fn websocket_disabled() -> Response {
+    plain(
+        StatusCode::NOT_IMPLEMENTED,
+        "WebSocket support is disabled by the setting `[websocket] enabled = false` in crosswire.toml\n",
+    )
 }

@@ -10,11 +10,14 @@ use axum::extract::{
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any};
 use crosswire_proto::is_upgrade_request;
-use http::{HeaderValue, Request, StatusCode, header};
+use http::Request;
 use tower::ServiceExt;
 
 use super::Crosswire;
-use crate::server::service::{WsRoute, draining_refusal, plain, unavailable, upgrade_required};
+use crate::server::service::{
+    WsRoute, draining_refusal, too_many_handshakes, unavailable, upgrade_required,
+    websocket_disabled,
+};
 use crate::server::tracker::ConnectionSlot;
 use crate::server::upgrade::upgrade;
 use crate::ws::DynHandler;
@@ -103,21 +106,10 @@ impl Endpoint {
         if let Some(remote) = remote
             && !routes.handshake_rate.admit(remote.ip())
         {
-            tracing::info!(target: "crosswire::upgrade", %remote, "too many handshakes from one address: 429 ([server] max_handshakes_per_ip_per_second)");
-            let mut response = plain(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many WebSocket handshakes from this address; retry shortly\n",
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            return response;
+            return too_many_handshakes(remote);
         }
         if !routes.websocket_enabled {
-            return plain(
-                StatusCode::NOT_IMPLEMENTED,
-                "WebSocket support is disabled by the setting `[websocket] enabled = false` in crosswire.toml\n",
-            );
+            return websocket_disabled();
         }
         if routes.tracker.live() >= routes.max_connections {
             tracing::warn!(

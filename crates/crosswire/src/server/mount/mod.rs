@@ -24,10 +24,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::MethodRouter;
-use tokio::task::AbortHandle;
 
 use self::endpoint::Endpoint;
 pub use self::layer::{CrosswireLayer, CrosswireService};
+use super::background::Background;
 use super::drain::drain;
 use super::priority::Tiers;
 use super::service::Routes;
@@ -133,17 +133,9 @@ struct Inner {
     shutdown_timeout: Duration,
     /// Where `[metrics] listen` serves the metrics, when set.
     metrics_addr: Option<std::net::SocketAddr>,
-    /// The keep-alive sweep, the queue-budget and the memory tasks: they
-    /// hold the shared state, so they must end with the last route.
-    tasks: Vec<AbortHandle>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-    }
+    /// The keep-alive sweep, the queue-budget and memory tasks and the
+    /// metrics' listener: they end with the last route (aborted on drop).
+    _background: Background,
 }
 
 /// Settings for a [`Crosswire`] beyond its config: a broker, its error
@@ -199,11 +191,7 @@ impl CrosswireBuilder {
             self.on_broker_error,
         )?;
         let routes = Arc::new(routes);
-        let mut tasks = vec![
-            tokio::spawn(crate::ws::keepalive::run(Arc::clone(&routes.shared))).abort_handle(),
-            tokio::spawn(crate::ws::queue_budget::run(Arc::clone(&routes.shared))).abort_handle(),
-            tokio::spawn(super::memory::run(Arc::clone(&routes.tracker))).abort_handle(),
-        ];
+        let mut background = Background::start(&routes);
         // `[metrics] listen` is an address of Crosswire's own, so it is
         // served here as under `App`; on the app's port the app routes
         // `ServerHandle::metrics_text` where it wants it.
@@ -214,16 +202,7 @@ impl CrosswireBuilder {
             let (listener, local, path) =
                 super::listener::bind_metrics(addr, &config.metrics.path)?;
             tracing::info!(target: "crosswire::server", addr = %local, path, "serving metrics");
-            let scraped = Arc::clone(&routes);
-            let render: crate::metrics::Render =
-                Arc::new(move || Some(super::metered::render(&scraped)));
-            let serve = crate::metrics::serve_own_address(
-                listener,
-                path,
-                render,
-                config.server.header_read_timeout,
-            );
-            tasks.push(tokio::spawn(serve).abort_handle());
+            background.serve_metrics(&routes, listener, path, config.server.header_read_timeout);
             metrics_addr = Some(local);
         }
         Ok(Crosswire {
@@ -231,7 +210,7 @@ impl CrosswireBuilder {
                 routes,
                 shutdown_timeout: config.server.shutdown_timeout,
                 metrics_addr,
-                tasks,
+                _background: background,
             }),
         })
     }
@@ -311,16 +290,7 @@ impl Crosswire {
             tracing::info!(target: "crosswire::server", connections = routes.tracker.live(), timeout = ?inner.shutdown_timeout, "shutting down: draining");
             let drained = drain(routes, inner.shutdown_timeout).await;
             routes.shared.stop_broker();
-            if drained.closed_hard > 0 {
-                tracing::warn!(
-                    target: "crosswire::server",
-                    peers_closed = drained.peers_closed,
-                    closed_hard = drained.closed_hard,
-                    "shut down: connections still open at the shutdown timeout were closed hard"
-                );
-            } else {
-                tracing::info!(target: "crosswire::server", peers_closed = drained.peers_closed, "shut down: every connection drained");
-            }
+            drained.log();
         }
     }
 
