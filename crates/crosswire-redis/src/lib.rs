@@ -71,6 +71,7 @@
 
 #![deny(missing_docs)]
 
+mod history;
 mod publish;
 mod subscribe;
 
@@ -80,8 +81,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use crosswire::BrokerConfig;
 use crosswire::broker::{
-    Broker, BrokerConfigError, BrokerError, BrokerLink, BrokerStage, BrokerStats, InterestChanges,
-    OutgoingBuffer, Pushed,
+    Broker, BrokerConfigError, BrokerError, BrokerHistory, BrokerLink, BrokerStage, BrokerStats,
+    HistoryBounds, HistoryFuture, HistoryPage, InterestChanges, OutgoingBuffer, Pushed,
 };
 use redis::aio::MultiplexedConnection;
 use tokio::task::JoinHandle;
@@ -93,11 +94,13 @@ pub(crate) const RETRY: Duration = Duration::from_millis(100);
 /// connections and then never answers).
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A publish waiting to be sent: its channel and its envelope.
+/// A publish waiting to be sent: its channel and its envelope, and for a
+/// history topic what appending it to the history takes.
 #[derive(Debug)]
 pub(crate) struct Pending {
     pub(crate) channel: Vec<u8>,
     pub(crate) envelope: Bytes,
+    pub(crate) append: Option<history::Append>,
 }
 
 /// State shared by the broker handle and its two tasks.
@@ -108,6 +111,10 @@ pub(crate) struct Inner {
     pub(crate) outgoing: OutgoingBuffer<Pending>,
     pub(crate) interest: InterestChanges,
     pub(crate) link: OnceLock<BrokerLink>,
+    epochs: history::Epochs,
+    /// The connection history is read on (not the publishing one, which
+    /// a read must not wait behind), made on first use.
+    reader: Mutex<Option<MultiplexedConnection>>,
 }
 
 impl Inner {
@@ -118,6 +125,22 @@ impl Inner {
         channel.push(b':');
         channel.extend_from_slice(topic.as_bytes());
         channel
+    }
+
+    /// The connection history is read on.
+    async fn reader(&self) -> redis::RedisResult<MultiplexedConnection> {
+        if let Some(connection) = lock(&self.reader).clone() {
+            return Ok(connection);
+        }
+        let connection = publish::connect(&self.client).await?;
+        *lock(&self.reader) = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// Forgets the reading connection after a failure: the next read makes
+    /// a new one.
+    fn drop_reader(&self) {
+        lock(&self.reader).take();
     }
 
     pub(crate) fn report(&self, stage: BrokerStage, message: impl std::fmt::Display) {
@@ -195,6 +218,8 @@ pub async fn connect(config: &BrokerConfig) -> Result<RedisBroker, BrokerConfigE
             outgoing: OutgoingBuffer::new(config.buffer_bytes),
             interest: InterestChanges::default(),
             link: OnceLock::new(),
+            epochs: history::Epochs::new(),
+            reader: Mutex::new(None),
         }),
         first: Mutex::new(Some(first)),
         tasks: Mutex::new(Vec::new()),
@@ -219,21 +244,11 @@ impl Broker for RedisBroker {
     }
 
     fn publish(&self, topic: &str, envelope: Bytes) {
-        let channel = self.inner.channel(topic);
-        let cost = channel.len() + envelope.len();
-        if let Pushed::Dropped { first: true } = self
-            .inner
-            .outgoing
-            .push(Pending { channel, envelope }, cost)
-        {
-            self.inner.report_soon(
-                BrokerStage::Publish,
-                format_args!(
-                    "outgoing buffer full ({} bytes); dropping publishes to other nodes until Redis catches up",
-                    self.inner.outgoing.limit()
-                ),
-            );
-        }
+        self.push(Pending {
+            channel: self.inner.channel(topic),
+            envelope,
+            append: None,
+        });
     }
 
     fn subscribe(&self, topic: &str) {
@@ -255,6 +270,56 @@ impl Broker for RedisBroker {
             self.inner.outgoing.dropped(),
             self.inner.outgoing.buffered_bytes(),
         )
+    }
+
+    fn history(&self) -> Option<&dyn BrokerHistory> {
+        Some(self)
+    }
+}
+
+impl BrokerHistory for RedisBroker {
+    fn append(&self, topic: &str, envelope: Bytes, bounds: HistoryBounds) {
+        self.push(Pending {
+            channel: self.inner.channel(topic),
+            envelope,
+            append: Some(self.inner.append(topic, bounds)),
+        });
+    }
+
+    fn settled(&self) -> HistoryFuture<()> {
+        Box::pin(self.inner.interest.settled())
+    }
+
+    fn read(
+        &self,
+        topic: &str,
+        after: u64,
+        bounds: HistoryBounds,
+    ) -> HistoryFuture<Result<HistoryPage, BrokerError>> {
+        let inner = Arc::clone(&self.inner);
+        let topic = topic.to_owned();
+        Box::pin(async move { inner.read_history(&topic, after, bounds).await })
+    }
+}
+
+impl RedisBroker {
+    /// Queues a publish for the publish task; never waits.
+    fn push(&self, pending: Pending) {
+        let cost = pending.channel.len()
+            + pending.envelope.len()
+            + pending
+                .append
+                .as_ref()
+                .map_or(0, |a| a.log.len() + a.meta.len());
+        if let Pushed::Dropped { first: true } = self.inner.outgoing.push(pending, cost) {
+            self.inner.report_soon(
+                BrokerStage::Publish,
+                format_args!(
+                    "outgoing buffer full ({} bytes); dropping publishes to other nodes until Redis catches up",
+                    self.inner.outgoing.limit()
+                ),
+            );
+        }
     }
 }
 

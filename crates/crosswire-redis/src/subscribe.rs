@@ -46,6 +46,7 @@ pub(crate) async fn run(inner: Arc<Inner>, link: BrokerLink) {
         // From here on, changes are recorded; the index is read after the
         // pending ones are dropped, so it includes them.
         inner.interest.set_recording(true);
+        let upto = inner.interest.requested();
         drop(inner.interest.take());
         let topics = link.interest();
         let channels: Vec<Vec<u8>> = topics.iter().map(|topic| inner.channel(topic)).collect();
@@ -58,6 +59,7 @@ pub(crate) async fn run(inner: Arc<Inner>, link: BrokerLink) {
             tokio::time::sleep(RETRY).await;
             continue;
         }
+        inner.interest.applied(upto);
         if outage {
             tracing::info!(target: "crosswire::broker", topics = channels.len(), "reconnected to Redis and resubscribed");
         }
@@ -74,6 +76,7 @@ pub(crate) async fn run(inner: Arc<Inner>, link: BrokerLink) {
                     }
                 },
                 () = inner.interest.changed() => {
+                    let upto = inner.interest.requested();
                     let mut on = Vec::new();
                     let mut off = Vec::new();
                     for (topic, subscribed) in inner.interest.take() {
@@ -88,6 +91,7 @@ pub(crate) async fn run(inner: Arc<Inner>, link: BrokerLink) {
                         inner.report(BrokerStage::Subscribe, format_args!("{error}; reconnecting"));
                         break;
                     }
+                    inner.interest.applied(upto);
                 }
             }
         }

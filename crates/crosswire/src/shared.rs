@@ -125,8 +125,14 @@ impl Shared {
 
     /// The same state keeping the history `[[history]]` asks for.
     pub(crate) fn with_history(mut self, history: &[crate::config::HistoryConfig]) -> Self {
-        self.history = HistoryStore::new(history);
+        let sequenced = self.node.history().is_some();
+        self.history = HistoryStore::new(history, sequenced);
         self
+    }
+
+    /// The broker seam of this node.
+    pub(crate) fn node(&self) -> &NodeBroker {
+        &self.node
     }
 
     /// Hands a publish made here to the broker, for the other nodes.
@@ -143,9 +149,14 @@ impl Shared {
         exclude: Option<u64>,
     ) -> Published {
         if !self.history.is_off()
-            && let Some(log) = self.history.log(topic)
+            && let Some(bounds) = self.history.bounds(topic)
         {
-            return self.publish_logged(&log, topic, build, exclude);
+            if let Some(history) = self.node.history() {
+                return self.publish_sequenced(history, bounds, topic, build, exclude);
+            }
+            if let Some(log) = self.history.log(topic) {
+                return self.publish_logged(&log, topic, build, exclude);
+            }
         }
         Published {
             reached: self.publish_unlogged(topic, build(None), exclude),
@@ -157,10 +168,8 @@ impl Shared {
     /// subscribers at once (all but `exclude`), then handed to the broker for
     /// the other nodes without waiting. Returns the local deliveries.
     pub(crate) fn publish(&self, topic: &str, data: Payload, exclude: Option<u64>) -> usize {
-        if !self.history.is_off()
-            && let Some(log) = self.history.log(topic)
-        {
-            return self.publish_logged(&log, topic, |_| data, exclude).reached;
+        if !self.history.is_off() && self.history.bounds(topic).is_some() {
+            return self.publish_with(topic, |_| data, exclude).reached;
         }
         self.publish_unlogged(topic, data, exclude)
     }

@@ -107,7 +107,7 @@ fn feed() -> impl WebSocketHandler {
                 .query()
                 .and_then(|query| query.split('&').find_map(|p| p.strip_prefix("since=")))
                 .and_then(|position| position.parse().ok());
-            let recovery = peer.subscribe_with_recovery("feed", since.as_ref());
+            let recovery = peer.subscribe_with_recovery("feed", since.as_ref()).await;
             peer.send(json!({
                 "recovered": recovery.recovered(),
                 "replayed": recovery.replayed(),

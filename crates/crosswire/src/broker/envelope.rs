@@ -12,12 +12,20 @@
 //! ```text
 //! 0   2  magic "CW"
 //! 2   1  version (1)
-//! 3   1  flags: bit 0 set = binary payload, bit 1 set = batch; others zero
+//! 3   1  flags: bit 0 set = binary payload, bit 1 set = batch,
+//!           bit 2 set = excludes a subscriber; others zero
 //! 4  16  origin node id
 //! 20  4  topic length n
 //! 24  n  topic, UTF-8
-//! 24+n   payload, to the end
+//! 24+n 8 (bit 2 only) the key of the origin's subscriber that must not
+//!           receive it
+//!   …    payload, to the end
 //! ```
+//!
+//! The excluded key is only written for a publish that comes back to its own
+//! node through the broker (a topic whose history the broker keeps, see
+//! [`BrokerHistory`](super::BrokerHistory)): the origin then delivers it
+//! like every other node, except to the peer that published it.
 //!
 //! A batch carries several envelopes of one node for one channel in one
 //! broker message, so the engine handles one message where a node published
@@ -35,6 +43,7 @@ const MAGIC: &[u8; 2] = b"CW";
 const VERSION: u8 = 1;
 const FLAG_BINARY: u8 = 0b1;
 const FLAG_BATCH: u8 = 0b10;
+const FLAG_EXCLUDE: u8 = 0b100;
 const HEADER: usize = 24;
 
 /// The identity of one server process: random, fresh at every start, carried
@@ -75,6 +84,10 @@ pub struct Envelope<'a> {
     pub topic: &'a str,
     /// True for a binary message, false for text (JSON included).
     pub binary: bool,
+    /// The subscriber of the origin node that must not receive it (the
+    /// peer that published it), for a publish the broker sends back to its
+    /// own node.
+    pub exclude: Option<u64>,
     /// The message bytes; valid UTF-8 when `binary` is false.
     pub payload: &'a [u8],
 }
@@ -110,15 +123,34 @@ pub enum EnvelopeError {
 impl<'a> Envelope<'a> {
     /// Encodes one publish. The payload is copied once, into the envelope.
     pub fn encode(origin: NodeId, topic: &str, binary: bool, payload: &[u8]) -> Bytes {
-        let mut out = BytesMut::with_capacity(HEADER + topic.len() + payload.len());
+        Self::encode_excluding(origin, topic, binary, payload, None)
+    }
+
+    /// Encodes one publish that the origin node must not deliver to its
+    /// subscriber `exclude` when the broker sends it back.
+    pub fn encode_excluding(
+        origin: NodeId,
+        topic: &str,
+        binary: bool,
+        payload: &[u8],
+        exclude: Option<u64>,
+    ) -> Bytes {
+        let mut out = BytesMut::with_capacity(HEADER + topic.len() + 8 + payload.len());
         out.put_slice(MAGIC);
         out.put_u8(VERSION);
-        out.put_u8(if binary { FLAG_BINARY } else { 0 });
+        let mut flags = if binary { FLAG_BINARY } else { 0 };
+        if exclude.is_some() {
+            flags |= FLAG_EXCLUDE;
+        }
+        out.put_u8(flags);
         out.put_slice(origin.as_bytes());
         // Topics longer than 4 GiB cannot exist: they would not fit in memory
         // next to the index that holds them.
         out.put_u32(u32::try_from(topic.len()).unwrap_or(u32::MAX));
         out.put_slice(topic.as_bytes());
+        if let Some(key) = exclude {
+            out.put_u64(key);
+        }
         out.put_slice(payload);
         out.freeze()
     }
@@ -277,9 +309,18 @@ impl<'a> Envelope<'a> {
     /// Decodes one (non-batch) envelope read from a broker, checking every
     /// field.
     pub fn decode(bytes: &'a [u8]) -> Result<Self, EnvelopeError> {
-        let (origin, flags, end) = Self::decode_header(bytes, FLAG_BINARY)?;
+        let (origin, flags, end) = Self::decode_header(bytes, FLAG_BINARY | FLAG_EXCLUDE)?;
         let topic = std::str::from_utf8(&bytes[HEADER..end]).map_err(|_| EnvelopeError::Topic)?;
-        let payload = &bytes[end..];
+        let (exclude, payload) = if flags & FLAG_EXCLUDE == 0 {
+            (None, &bytes[end..])
+        } else {
+            let key = bytes
+                .get(end..end + 8)
+                .ok_or(EnvelopeError::Truncated(bytes.len()))?;
+            let mut array = [0u8; 8];
+            array.copy_from_slice(key);
+            (Some(u64::from_be_bytes(array)), &bytes[end + 8..])
+        };
         let binary = flags & FLAG_BINARY != 0;
         if !binary && std::str::from_utf8(payload).is_err() {
             return Err(EnvelopeError::Text);
@@ -288,6 +329,7 @@ impl<'a> Envelope<'a> {
             origin,
             topic,
             binary,
+            exclude,
             payload,
         })
     }
@@ -310,7 +352,12 @@ mod tests {
         let bytes = Envelope::encode(origin, "", true, &[0, 255, 1]);
         let envelope = Envelope::decode(&bytes).unwrap();
         assert!(envelope.binary);
+        assert_eq!(envelope.exclude, None);
         assert_eq!(envelope.payload, &[0, 255, 1]);
+        let bytes = Envelope::encode_excluding(origin, "chat", false, b"hi", Some(7));
+        let envelope = Envelope::decode(&bytes).unwrap();
+        assert_eq!((envelope.exclude, envelope.payload), (Some(7), &b"hi"[..]));
+        assert!(Envelope::decode(&bytes[..HEADER + 4 + 7]).is_err());
     }
 
     #[test]

@@ -21,16 +21,20 @@ pub enum BrokerStage {
     /// something that is not a Crosswire node, or by an incompatible version);
     /// it was dropped.
     Decode,
+    /// Appending to or reading a topic's history kept by the broker.
+    History,
 }
 
 impl BrokerStage {
-    /// The stage's name, as logged: `connect`, `subscribe`, `publish`, `decode`.
+    /// The stage's name, as logged: `connect`, `subscribe`, `publish`, `decode`,
+    /// `history`.
     pub fn as_str(self) -> &'static str {
         match self {
             BrokerStage::Connect => "connect",
             BrokerStage::Subscribe => "subscribe",
             BrokerStage::Publish => "publish",
             BrokerStage::Decode => "decode",
+            BrokerStage::History => "history",
         }
     }
 }

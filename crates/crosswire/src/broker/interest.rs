@@ -8,6 +8,11 @@
 //! task last looked, and a topic that comes and goes in a burst costs one
 //! command, not one per change.
 //!
+//! Changes are numbered: [`InterestChanges::settled`] waits until every
+//! change recorded before it was applied ([`InterestChanges::applied`]),
+//! which is how recovery knows that what is published from then on reaches
+//! this node.
+//!
 //! While disconnected a broker may stop recording
 //! ([`InterestChanges::set_recording`]): on reconnect it resubscribes from
 //! [`BrokerLink::interest`](super::BrokerLink::interest) anyway, which is the
@@ -15,9 +20,9 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 /// The pending subscribe / unsubscribe changes of one broker connection.
 #[derive(Debug)]
@@ -26,6 +31,10 @@ pub struct InterestChanges {
     pending: Mutex<HashMap<String, bool>>,
     recording: AtomicBool,
     changed: Notify,
+    /// Changes recorded so far (asked for, recorded or not).
+    requested: AtomicU64,
+    /// The number of the last change known to be in effect.
+    applied: watch::Sender<u64>,
 }
 
 impl Default for InterestChanges {
@@ -34,6 +43,8 @@ impl Default for InterestChanges {
             pending: Mutex::new(HashMap::new()),
             recording: AtomicBool::new(true),
             changed: Notify::new(),
+            requested: AtomicU64::new(0),
+            applied: watch::Sender::new(0),
         }
     }
 }
@@ -48,6 +59,7 @@ impl InterestChanges {
     /// Records that `topic` is now (`true`) or no longer (`false`) wanted.
     /// Never waits.
     pub fn record(&self, topic: &str, subscribed: bool) {
+        self.requested.fetch_add(1, Ordering::AcqRel);
         if !self.recording.load(Ordering::Acquire) {
             return;
         }
@@ -59,6 +71,37 @@ impl InterestChanges {
     /// once, with its latest state).
     pub fn take(&self) -> Vec<(String, bool)> {
         self.lock().drain().collect()
+    }
+
+    /// The number of the latest change asked for: read it before
+    /// [`take`](InterestChanges::take) (or before reading the whole interest
+    /// after a reconnect) and pass it to
+    /// [`applied`](InterestChanges::applied) once what was taken is in
+    /// effect.
+    pub fn requested(&self) -> u64 {
+        self.requested.load(Ordering::Acquire)
+    }
+
+    /// Every change up to number `upto` is in effect.
+    pub fn applied(&self, upto: u64) {
+        self.applied.send_if_modified(|applied| {
+            let newer = upto > *applied;
+            if newer {
+                *applied = upto;
+            }
+            newer
+        });
+    }
+
+    /// Resolves once every change recorded before the call is in effect.
+    pub fn settled(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let wanted = self.requested();
+        let mut applied = self.applied.subscribe();
+        async move {
+            // The sender lives as long as the broker; if it is gone, nothing
+            // will ever be applied and waiting longer is pointless.
+            let _ = applied.wait_for(|applied| *applied >= wanted).await;
+        }
     }
 
     /// Waits until a change is recorded (returns at once if one was recorded
@@ -93,5 +136,19 @@ mod tests {
         changes.set_recording(false);
         changes.record("c", true);
         assert!(changes.take().is_empty());
+    }
+
+    #[tokio::test]
+    async fn settled_waits_for_the_changes_recorded_before_it() {
+        let changes = InterestChanges::default();
+        changes.settled().await;
+        changes.record("a", true);
+        let upto = changes.requested();
+        let settled = tokio::spawn(changes.settled());
+        tokio::task::yield_now().await;
+        assert!(!settled.is_finished());
+        changes.applied(upto);
+        settled.await.unwrap();
+        changes.settled().await;
     }
 }

@@ -63,6 +63,21 @@ impl BrokerLink {
     /// back to the broker. Drops the node's own publishes and refuses a
     /// message any part of which does not decode. Never waits.
     pub fn receive(&self, bytes: &[u8]) -> Received {
+        if let Some(positioned) = super::decode_positioned(bytes) {
+            return match positioned {
+                Ok((epoch, offset, envelope)) => self.receive_positioned(epoch, offset, envelope),
+                Err(()) => {
+                    self.report(BrokerError::new(
+                        BrokerStage::Decode,
+                        format_args!(
+                            "dropped a positioned message of {} bytes: bad head",
+                            bytes.len()
+                        ),
+                    ));
+                    Received::Malformed
+                }
+            };
+        }
         let envelopes = match Envelope::decode_all(bytes) {
             Ok(envelopes) => envelopes,
             Err(error) => {
@@ -92,6 +107,40 @@ impl BrokerLink {
             delivered += shared.deliver_remote(envelope.topic, frame);
         }
         Received::Delivered(delivered)
+    }
+
+    /// Delivers one envelope of a topic whose history the broker keeps, at
+    /// the position `epoch:offset` the broker gave it in its log (see
+    /// [`BrokerHistory`](super::BrokerHistory)), to every local subscriber,
+    /// this node's own publishes included (but the peer that published
+    /// it). A message already delivered (an offset at or below the latest
+    /// received, same epoch) is skipped. Never waits.
+    pub fn receive_positioned(&self, epoch: &str, offset: u64, envelope: &[u8]) -> Received {
+        let envelope = match Envelope::decode(envelope) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                self.report(BrokerError::new(
+                    BrokerStage::Decode,
+                    format_args!(
+                        "dropped a positioned message of {} bytes: {error}",
+                        envelope.len()
+                    ),
+                ));
+                return Received::Malformed;
+            }
+        };
+        let Some(shared) = self.shared.upgrade() else {
+            return Received::Closed;
+        };
+        Received::Delivered(shared.deliver_positioned(epoch, offset, &envelope))
+    }
+
+    /// The bounds of `topic`'s history by this node's `[[history]]` rules;
+    /// `None` when it keeps none.
+    pub fn history_bounds(&self, topic: &str) -> Option<super::HistoryBounds> {
+        self.shared
+            .upgrade()
+            .and_then(|shared| shared.history.bounds(topic))
     }
 
     /// Every topic with at least one local subscriber (WebSocket peer or
@@ -143,8 +192,17 @@ impl BrokerLink {
     /// (`crosswire_broker_connected`): an engine calls it with `false` when
     /// it loses its connection and `true` once it is back (and resubscribed).
     /// A broker starts out connected.
+    /// A lost connection also means this node may have missed messages,
+    /// so its copies of the broker's history are read again before they
+    /// serve a recovery.
     pub fn set_connected(&self, connected: bool) {
-        if let Some(metrics) = self.shared.upgrade().as_deref().and_then(Shared::metrics) {
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        if !connected {
+            shared.node().lost_follow();
+        }
+        if let Some(metrics) = shared.metrics() {
             metrics.events.broker_connected(connected);
         }
     }

@@ -87,6 +87,7 @@
 
 mod envelope;
 mod error;
+mod history;
 mod interest;
 pub(crate) mod link;
 mod memory;
@@ -97,6 +98,8 @@ use bytes::Bytes;
 
 pub use envelope::{Envelope, EnvelopeError, NodeId};
 pub use error::{BrokerConfigError, BrokerError, BrokerStage};
+pub(crate) use history::decode_positioned;
+pub use history::{BrokerHistory, HistoryBounds, HistoryFuture, HistoryPage, encode_positioned};
 pub use interest::InterestChanges;
 pub use link::{BrokerLink, Received};
 pub use memory::{MemoryBroker, MemoryBus};
@@ -128,6 +131,13 @@ pub trait Broker: Send + Sync + std::fmt::Debug + 'static {
     fn stats(&self) -> BrokerStats {
         BrokerStats::default()
     }
+
+    /// The history this broker keeps, when it sequences `[[history]]`
+    /// topics across nodes (see [`BrokerHistory`]). Default: `None`, and
+    /// each node keeps its own history.
+    fn history(&self) -> Option<&dyn BrokerHistory> {
+        None
+    }
 }
 
 /// A broker chosen at run time (by the URL's scheme, say) is a boxed one.
@@ -146,6 +156,9 @@ impl Broker for Box<dyn Broker> {
     }
     fn stop(&self) {
         (**self).stop();
+    }
+    fn history(&self) -> Option<&dyn BrokerHistory> {
+        (**self).history()
     }
     fn stats(&self) -> BrokerStats {
         (**self).stats()

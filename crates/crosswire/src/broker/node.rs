@@ -5,9 +5,10 @@
 //! node pays nothing for scale-out.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::Broker;
 use super::envelope::{Envelope, NodeId};
+use super::{Broker, BrokerHistory};
 use crate::ws::outbox::OutFrame;
 
 /// This process's broker, if any, and its node id.
@@ -15,6 +16,11 @@ use crate::ws::outbox::OutFrame;
 pub(crate) struct NodeBroker {
     id: NodeId,
     broker: Option<Arc<dyn Broker>>,
+    /// Grows each time this node may have stopped receiving some topic (a
+    /// topic lost its last local subscriber, or the broker's connection
+    /// dropped): a copy of the broker's history made live before that is
+    /// no longer known to be complete.
+    follow_generation: AtomicU64,
 }
 
 impl Default for NodeBroker {
@@ -28,7 +34,23 @@ impl NodeBroker {
         Self {
             id: NodeId::random(),
             broker,
+            follow_generation: AtomicU64::new(0),
         }
+    }
+
+    /// The broker's history, when it keeps `[[history]]` topics.
+    pub(crate) fn history(&self) -> Option<&dyn BrokerHistory> {
+        self.broker.as_deref().and_then(|broker| broker.history())
+    }
+
+    /// See `follow_generation`.
+    pub(crate) fn follow_generation(&self) -> u64 {
+        self.follow_generation.load(Ordering::Acquire)
+    }
+
+    /// This node may have missed messages of some topic.
+    pub(crate) fn lost_follow(&self) {
+        self.follow_generation.fetch_add(1, Ordering::AcqRel);
     }
 
     pub(crate) fn id(&self) -> NodeId {
@@ -55,6 +77,7 @@ impl NodeBroker {
             if subscribed {
                 broker.subscribe(topic);
             } else {
+                self.lost_follow();
                 broker.unsubscribe(topic);
             }
         }

@@ -41,18 +41,16 @@
 //!                 .query()
 //!                 .and_then(|q| q.strip_prefix("since="))
 //!                 .and_then(|p| p.parse().ok());
-//!             let recovery = peer.subscribe_with_recovery("chat", since.as_ref());
+//!             let recovery = peer.subscribe_with_recovery("chat", since.as_ref()).await;
 //!             if !recovery.recovered() {
 //!                 peer.send(json!({ "reset": true, "id": recovery.position() }));
 //!             }
 //!         })
 //!         .message(|peer: Peer, message: Message| async move {
-//!             // The others get the message with its position; the sender
-//!             // its echo, queued in the topic's order.
-//!             peer.publish_with("chat", |id| {
-//!                 let msg = json!({ "id": id, "message": message.text() });
-//!                 peer.send(&msg);
-//!                 msg
+//!             // Everyone, the sender too, gets the message with its
+//!             // position, in the topic's order.
+//!             peer.publish_with_echo("chat", |id| {
+//!                 json!({ "id": id, "message": message.text() })
 //!             });
 //!         })
 //! }
@@ -76,21 +74,34 @@
 //! `max_bytes` (the second time for the event-stream form it may grow). The
 //! README gives the measured figure per topic.
 //!
-//! # Scope
+//! # Across nodes
 //!
-//! History is kept in this process. With a broker, messages from other
-//! nodes are not kept here, and positions are this node's: a client that
-//! reconnects to another node is told its history is lost (another
-//! epoch), never given a wrong replay.
+//! With a broker that keeps history (Redis, NATS JetStream: see
+//! [`BrokerHistory`](crate::broker::BrokerHistory)), the broker orders and
+//! positions a history topic's publishes and keeps its log, so positions
+//! agree on every node and a client recovers on any of them (see
+//! `sequenced.rs`). A publish then reaches the subscribers, its own node's
+//! too, once the broker has sent it back: [`Published`] reports no
+//! position and no local delivery, and a `publish_with` builder is given a
+//! stand-in position whose text every node replaces in the payload.
+//! Recovery may then read the broker's log, which is why
+//! `subscribe_with_recovery` is `async`.
+//!
+//! With a broker that keeps none (the default for an engine written
+//! elsewhere), history is kept by each node for its own publishes:
+//! messages from other nodes are not kept, and a client that reconnects to
+//! another node is told its history is lost (another epoch), never given a
+//! wrong replay.
 
 mod outcome;
 mod position;
 mod publish;
 mod ring;
 mod rules;
+mod sequenced;
 mod store;
 
 pub use outcome::{Published, Recovery};
 pub use position::{ParsePositionError, StreamPosition};
-pub(crate) use publish::{ReplayTarget, Since};
+pub(crate) use publish::{Attempt, ReplayTarget, Since};
 pub(crate) use store::HistoryStore;

@@ -22,6 +22,7 @@ use std::time::Instant;
 
 use super::outcome::{Published, Recovery};
 use super::position::StreamPosition;
+use super::ring::Ring;
 use super::store::TopicLog;
 use crate::pubsub::Publication;
 use crate::shared::Shared;
@@ -30,12 +31,12 @@ use crate::ws::Payload;
 use crate::ws::outbox::OutFrame;
 
 /// The position a recovering subscriber gave.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Since<'a> {
+#[derive(Debug, Clone)]
+pub(crate) enum Since {
     /// None: a first connection, nothing to recover.
     Nothing,
     /// The position of the last message it holds.
-    At(&'a StreamPosition),
+    At(StreamPosition),
     /// Something that is not a position (an `EventSource`'s `Last-Event-ID`
     /// set by other events): the client holds something we cannot place.
     Unreadable,
@@ -43,21 +44,68 @@ pub(crate) enum Since<'a> {
 
 /// Where a recovering subscriber's messages go; called under the topic
 /// log's lock, so implementations only queue.
-pub(crate) trait ReplayTarget {
+pub(crate) trait ReplayTarget: Send {
+    /// The subscriber's key in the topic index.
+    fn key(&self) -> u64;
     /// Joins the topic; false if the subscriber already was a member (it
-    /// then has the messages already and nothing is replayed).
+    /// then has the messages already and nothing is replayed) or is gone.
     fn join(&mut self) -> bool;
     /// Queues one missed message.
     fn replay(&mut self, publication: &Publication);
     /// Tells the subscriber its history is lost; `latest` is where the
     /// topic stands.
     fn lost(&mut self, latest: &StreamPosition);
+    /// Called once no lock is held any more (an event stream that
+    /// overflowed while replaying finishes here).
+    fn done(&mut self) {}
+}
+
+/// What a recovery could do without waiting.
+pub(crate) enum Attempt {
+    /// Done: the subscriber is joined (or was a member already).
+    Done(Recovery),
+    /// The broker keeps this topic's history and the ring here cannot
+    /// serve the position: the broker's log must be read first.
+    Broker(Arc<TopicLog>),
+}
+
+/// Replays `ring` after `since` into a target that has just joined, or
+/// tells it its history is lost. Returns whether it recovered and how many
+/// messages it replayed.
+pub(crate) fn replay_from(
+    ring: &mut Ring,
+    since: &Since,
+    target: &mut dyn ReplayTarget,
+    now: Instant,
+) -> (bool, usize) {
+    let mut replayed = 0;
+    let recovered = match since {
+        Since::Nothing => true,
+        Since::At(position) if **position.shared_epoch() == **ring.epoch() => {
+            match ring.after(position.offset(), now) {
+                Ok(entries) => {
+                    for entry in entries {
+                        target.replay(&entry.publication);
+                        replayed += 1;
+                    }
+                    true
+                }
+                Err(_) => false,
+            }
+        }
+        Since::At(_) | Since::Unreadable => false,
+    };
+    if !recovered {
+        target.lost(&StreamPosition::new(Arc::clone(ring.epoch()), ring.top()));
+    }
+    (recovered, replayed)
 }
 
 impl Shared {
-    /// Publishes to a history topic: the payload is built from the position
-    /// the publish gets (so it can carry it), kept, and queued for every
-    /// local subscriber but `exclude`, in the topic's order.
+    /// Publishes to a history topic this node keeps: the payload is built
+    /// from the position the publish gets (so it can carry it), kept, and
+    /// queued for every local subscriber but `exclude`, in the topic's
+    /// order.
     pub(crate) fn publish_logged(
         &self,
         log: &TopicLog,
@@ -67,12 +115,14 @@ impl Shared {
     ) -> Published {
         let now = Instant::now();
         let mut ring = log.lock();
-        let position = StreamPosition::new(Arc::clone(log.epoch()), ring.next_offset());
+        let position = StreamPosition::new(Arc::clone(ring.epoch()), ring.next_offset());
         let frame = OutFrame::from_payload(build(Some(&position)));
         self.forward(topic, &frame);
         let publication = Arc::new(Publication::positioned(frame, position.clone()));
         ring.push(Arc::clone(&publication), now);
-        let delivered = self.topics.publish_ordered(topic, &publication, exclude);
+        let delivered = self
+            .topics
+            .publish_ordered(topic, &publication, |key| Some(key) == exclude);
         drop(ring);
         // Finishing a stream leaves its topics: never under the log's lock.
         for stream in delivered.overflowed {
@@ -86,51 +136,67 @@ impl Shared {
     }
 
     /// Joins `target` to `topic`, replaying first what it missed after
-    /// `since`. `None` when the topic keeps no history (the caller then
-    /// subscribes the usual way).
-    pub(crate) fn recover(
+    /// `since`, if that can be done without waiting. `None` when the topic
+    /// keeps no history (the caller then subscribes the usual way).
+    pub(crate) fn recover_now(
         &self,
         topic: &str,
-        since: Since<'_>,
+        since: &Since,
         target: &mut dyn ReplayTarget,
-    ) -> Option<Recovery> {
+    ) -> Option<Attempt> {
         let log = self.history.log(topic)?;
         let now = Instant::now();
         let mut ring = log.lock();
-        let latest = StreamPosition::new(Arc::clone(log.epoch()), ring.top());
+        if self.history.is_sequenced() {
+            let servable = log.is_live(self.node().follow_generation())
+                && match since {
+                    Since::Nothing => true,
+                    Since::At(position) => {
+                        **position.shared_epoch() == **ring.epoch()
+                            && ring.after(position.offset(), now).is_ok()
+                    }
+                    Since::Unreadable => false,
+                };
+            if !servable {
+                drop(ring);
+                return Some(Attempt::Broker(log));
+            }
+        }
+        let latest = StreamPosition::new(Arc::clone(ring.epoch()), ring.top());
         if !target.join() {
-            return Some(Recovery {
+            return Some(Attempt::Done(Recovery {
                 recovered: true,
                 replayed: 0,
                 position: Some(latest),
-            });
+            }));
         }
-        let mut replayed = 0;
-        let recovered = match since {
-            Since::Nothing => true,
-            Since::At(position) if position.shared_epoch() == log.epoch() => {
-                match ring.after(position.offset(), now) {
-                    Ok(entries) => {
-                        for entry in entries {
-                            target.replay(&entry.publication);
-                            replayed += 1;
-                        }
-                        true
-                    }
-                    Err(_) => false,
-                }
-            }
-            Since::At(_) | Since::Unreadable => false,
-        };
-        if !recovered {
-            target.lost(&latest);
-        }
+        let (recovered, replayed) = replay_from(&mut ring, since, target, now);
         drop(ring);
+        target.done();
         tracing::debug!(target: "crosswire::history", topic, recovered, replayed, position = %latest, "subscribed with recovery");
-        Some(Recovery {
+        Some(Attempt::Done(Recovery {
             recovered,
             replayed,
             position: Some(latest),
-        })
+        }))
+    }
+
+    /// Joins `target` to `topic`, replaying first what it missed after
+    /// `since`, reading the broker's log when the topic's history is kept
+    /// there and this node's copy cannot serve it. `None` when the topic
+    /// keeps no history.
+    pub(crate) async fn recover(
+        &self,
+        topic: &str,
+        since: Since,
+        target: &mut dyn ReplayTarget,
+    ) -> Option<Recovery> {
+        match self.recover_now(topic, &since, target)? {
+            Attempt::Done(recovery) => Some(recovery),
+            Attempt::Broker(log) => Some(
+                self.recover_through_broker(&log, topic, since, target)
+                    .await,
+            ),
+        }
     }
 }

@@ -38,6 +38,14 @@ pub(crate) struct Entry {
 /// A topic's history and its latest offset.
 #[derive(Debug)]
 pub(crate) struct Ring {
+    /// The lifetime of the history these offsets count in. Drawn by the
+    /// store for a history kept here; the broker's, as last received, for a
+    /// topic the broker sequences (empty until then).
+    epoch: Arc<str>,
+    /// Subscribers joined while their recovery reads the broker's history:
+    /// key, and the offset up to which live messages must skip them (they
+    /// are replayed instead). Short-lived; see `sequenced.rs`.
+    gates: Vec<(u64, u64)>,
     entries: VecDeque<Entry>,
     bytes: usize,
     /// Offset of the latest publish (0 before the first).
@@ -52,14 +60,21 @@ pub(crate) struct Ring {
 pub(crate) struct Gone;
 
 impl Ring {
-    pub(crate) fn new(bounds: Bounds, now: Instant) -> Self {
+    pub(crate) fn new(epoch: Arc<str>, bounds: Bounds, now: Instant) -> Self {
         Self {
+            epoch,
+            gates: Vec::new(),
             entries: VecDeque::with_capacity(bounds.size.min(64)),
             bytes: 0,
             top: 0,
             bounds,
             last_publish: now,
         }
+    }
+
+    /// The epoch the offsets count in.
+    pub(crate) fn epoch(&self) -> &Arc<str> {
+        &self.epoch
     }
 
     /// The offset the next publish gets.
@@ -86,6 +101,117 @@ impl Ring {
             publication,
         });
         self.trim(now);
+    }
+
+    /// Appends a publish the broker positioned at `epoch:offset`. Returns
+    /// false, keeping nothing, for one already kept (an offset at or below
+    /// the latest of the same epoch). A new epoch, or an offset past the
+    /// next one (messages this node never received), starts the ring over
+    /// at it, so what is kept is always contiguous.
+    pub(crate) fn push_at(
+        &mut self,
+        epoch: &str,
+        offset: u64,
+        publication: Arc<Publication>,
+        now: Instant,
+    ) -> bool {
+        if *self.epoch != *epoch {
+            self.epoch = Arc::from(epoch);
+            self.restart(offset.saturating_sub(1));
+        } else if offset <= self.top {
+            return false;
+        } else if offset > self.top + 1 {
+            self.restart(offset.saturating_sub(1));
+        }
+        self.push(publication, now);
+        true
+    }
+
+    /// Forgets every entry; the next push gets `top + 1`.
+    fn restart(&mut self, top: u64) {
+        self.entries.clear();
+        self.bytes = 0;
+        self.top = top;
+    }
+
+    /// Makes the ring what the broker's log held when it was read (`epoch`,
+    /// latest offset `top`, `entries` oldest first), followed by what this
+    /// node received live after it, when that follows on without a hole.
+    pub(crate) fn rebuild(
+        &mut self,
+        epoch: &str,
+        top: u64,
+        entries: Vec<(u64, Arc<Publication>)>,
+        now: Instant,
+    ) {
+        let same_epoch = *self.epoch == *epoch;
+        let live: Vec<Entry> = if same_epoch {
+            std::mem::take(&mut self.entries)
+                .into_iter()
+                .filter(|entry| entry.offset > top)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if let Some(first) = live.first()
+            && first.offset != top + 1
+        {
+            // A hole between the log as read and what arrived live: keep
+            // the live part, which is contiguous.
+            self.restart(first.offset.saturating_sub(1));
+            for entry in live {
+                self.push(entry.publication, entry.at);
+            }
+            return;
+        }
+        self.epoch = Arc::from(epoch);
+        let first_read = entries.first().map_or(top + 1, |(offset, _)| *offset);
+        self.restart(first_read.saturating_sub(1));
+        for (offset, publication) in entries {
+            if offset != self.top + 1 {
+                // The log as read has a hole (it cannot, but bytes from a
+                // broker are not trusted): keep what follows it.
+                self.restart(offset.saturating_sub(1));
+            }
+            self.push(publication, now);
+        }
+        if self.top < top {
+            // The newest entries were too old to read back (ttl).
+            self.restart(top);
+        }
+        for entry in live {
+            self.push(entry.publication, entry.at);
+        }
+    }
+
+    /// Makes live messages up to `floor` skip subscriber `key`.
+    pub(crate) fn gate(&mut self, key: u64, floor: u64) {
+        match self.gates.iter_mut().find(|(gated, _)| *gated == key) {
+            Some(gate) => gate.1 = floor,
+            None => self.gates.push((key, floor)),
+        }
+    }
+
+    /// Lets every live message reach `key` again.
+    pub(crate) fn ungate(&mut self, key: u64) {
+        self.gates.retain(|(gated, _)| *gated != key);
+    }
+
+    /// True when the live message at `offset` must skip `key`.
+    pub(crate) fn skips(&self, key: u64, offset: u64) -> bool {
+        self.gates
+            .iter()
+            .any(|&(gated, floor)| gated == key && offset <= floor)
+    }
+
+    /// True when some subscriber is gated.
+    pub(crate) fn has_gates(&self) -> bool {
+        !self.gates.is_empty()
+    }
+
+    /// Drops the gates the live message at `offset` has passed.
+    pub(crate) fn pass_gates(&mut self, offset: u64) {
+        self.gates.retain(|&(_, floor)| floor > offset);
     }
 
     /// Drops entries past `size`, `max_bytes` or `ttl`, oldest first.
@@ -174,7 +300,7 @@ mod tests {
     #[test]
     fn offsets_grow_by_one_and_reads_return_what_follows() {
         let now = Instant::now();
-        let mut ring = Ring::new(bounds(3, 60, 1 << 20), now);
+        let mut ring = Ring::new(Arc::from("e"), bounds(3, 60, 1 << 20), now);
         assert_eq!(offsets(&mut ring, 0, now), Ok(vec![]));
         for _ in 0..5 {
             ring.push(publication("m"), now);
@@ -191,7 +317,7 @@ mod tests {
     #[test]
     fn age_and_bytes_bound_the_ring_too() {
         let start = Instant::now();
-        let mut ring = Ring::new(bounds(100, 10, 1 << 20), start);
+        let mut ring = Ring::new(Arc::from("e"), bounds(100, 10, 1 << 20), start);
         ring.push(publication("old"), start);
         ring.push(publication("new"), start + Duration::from_secs(6));
         let later = start + Duration::from_secs(11);
@@ -201,10 +327,52 @@ mod tests {
         assert!(ring.is_idle(start + Duration::from_secs(17)));
 
         let one = weight(&publication("0123456789"));
-        let mut ring = Ring::new(bounds(100, 60, 3 * one), start);
+        let mut ring = Ring::new(Arc::from("e"), bounds(100, 60, 3 * one), start);
         for _ in 0..10 {
             ring.push(publication("0123456789"), start);
         }
         assert_eq!(ring.usage(), (3, 3 * one));
+    }
+
+    #[test]
+    fn positioned_pushes_stay_contiguous_and_a_rebuild_joins_read_and_live() {
+        let now = Instant::now();
+        let mut ring = Ring::new(Arc::from(""), bounds(10, 60, 1 << 20), now);
+        assert!(ring.push_at("a", 5, publication("m"), now));
+        assert!(ring.push_at("a", 6, publication("m"), now));
+        assert!(!ring.push_at("a", 6, publication("m"), now));
+        assert_eq!(offsets(&mut ring, 4, now), Ok(vec![5, 6]));
+        assert_eq!(offsets(&mut ring, 3, now), Err(Gone));
+        // A hole restarts the ring at what arrived.
+        assert!(ring.push_at("a", 9, publication("m"), now));
+        assert_eq!(offsets(&mut ring, 8, now), Ok(vec![9]));
+        assert_eq!(offsets(&mut ring, 6, now), Err(Gone));
+        // Read back 5..=8 from the broker: joined with the live 9.
+        let read = (5..=8).map(|o| (o, publication("r"))).collect();
+        ring.rebuild("a", 8, read, now);
+        assert_eq!(offsets(&mut ring, 4, now), Ok(vec![5, 6, 7, 8, 9]));
+        // A new epoch starts over.
+        assert!(ring.push_at("b", 1, publication("m"), now));
+        assert_eq!(&**ring.epoch(), "b");
+        assert_eq!(offsets(&mut ring, 0, now), Ok(vec![1]));
+        // A read of a log whose latest entries expired keeps its top.
+        ring.rebuild("c", 4, Vec::new(), now);
+        assert_eq!((ring.top(), offsets(&mut ring, 4, now)), (4, Ok(vec![])));
+        assert_eq!(offsets(&mut ring, 3, now), Err(Gone));
+    }
+
+    #[test]
+    fn gates_skip_a_subscriber_up_to_their_floor() {
+        let now = Instant::now();
+        let mut ring = Ring::new(Arc::from("e"), bounds(10, 60, 1 << 20), now);
+        ring.gate(7, u64::MAX);
+        assert!(ring.skips(7, 100) && !ring.skips(8, 1));
+        ring.gate(7, 3);
+        assert!(ring.skips(7, 3) && !ring.skips(7, 4));
+        ring.pass_gates(3);
+        assert!(!ring.has_gates());
+        ring.gate(9, 1);
+        ring.ungate(9);
+        assert!(!ring.has_gates());
     }
 }

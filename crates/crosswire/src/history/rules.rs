@@ -9,13 +9,9 @@ use std::collections::HashMap;
 
 use crate::config::HistoryConfig;
 
-/// The bounds of one topic's history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Bounds {
-    pub(crate) size: usize,
-    pub(crate) ttl: std::time::Duration,
-    pub(crate) max_bytes: usize,
-}
+/// The bounds of one topic's history (a broker that keeps history is given
+/// them too).
+pub(crate) type Bounds = crate::broker::HistoryBounds;
 
 impl From<&HistoryConfig> for Bounds {
     fn from(config: &HistoryConfig) -> Self {

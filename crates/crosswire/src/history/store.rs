@@ -26,17 +26,28 @@ use crate::config::HistoryConfig;
 /// every log, so it is not done per publish.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
-/// One topic's history: its epoch and its ring, behind the lock that orders
-/// the topic's publishes.
+/// One topic's history: its ring, behind the lock that orders the topic's
+/// publishes.
 #[derive(Debug)]
 pub(crate) struct TopicLog {
-    epoch: Arc<str>,
     ring: Mutex<Ring>,
+    /// For a topic the broker sequences: one more than the broker's follow
+    /// generation in which the ring was last read back from the broker and
+    /// has since received every live message (0: never). Only then may a
+    /// recovery be served from the ring alone (see `sequenced.rs`).
+    live_since: AtomicU64,
 }
 
 impl TopicLog {
-    pub(crate) fn epoch(&self) -> &Arc<str> {
-        &self.epoch
+    /// True when the ring holds every message of the broker's log from its
+    /// first entry on, as of follow generation `generation`.
+    pub(crate) fn is_live(&self, generation: u64) -> bool {
+        self.live_since.load(Ordering::Acquire) == generation + 1
+    }
+
+    /// Marks the ring complete as of follow generation `generation`.
+    pub(crate) fn set_live(&self, generation: u64) {
+        self.live_since.store(generation + 1, Ordering::Release);
     }
 
     /// Locks the ring. Held while a publish is assigned its offset and
@@ -62,22 +73,26 @@ pub(crate) struct HistoryStore {
     prefix: String,
     /// Numbers the logs this store starts.
     next_log: AtomicU64,
+    /// True when the broker keeps the history: rings then mirror the
+    /// broker's logs and take their epochs from it.
+    sequenced: bool,
     logs: Mutex<Logs>,
 }
 
 impl Default for HistoryStore {
     fn default() -> Self {
-        Self::new(&[])
+        Self::new(&[], false)
     }
 }
 
 impl HistoryStore {
-    pub(crate) fn new(configs: &[HistoryConfig]) -> Self {
+    pub(crate) fn new(configs: &[HistoryConfig], sequenced: bool) -> Self {
         let random = uuid::Uuid::new_v4().simple().to_string();
         Self {
             rules: Rules::new(configs),
             prefix: random.get(..12).unwrap_or(&random).to_owned(),
             next_log: AtomicU64::new(1),
+            sequenced,
             logs: Mutex::new(Logs {
                 by_topic: HashMap::new(),
                 last_sweep: Instant::now(),
@@ -94,6 +109,16 @@ impl HistoryStore {
         self.rules.is_empty()
     }
 
+    /// True when the broker keeps the history (see `sequenced.rs`).
+    pub(crate) fn is_sequenced(&self) -> bool {
+        self.sequenced
+    }
+
+    /// The bounds of `topic`'s history; `None` when no rule names it.
+    pub(crate) fn bounds(&self, topic: &str) -> Option<super::rules::Bounds> {
+        self.rules.bounds(topic)
+    }
+
     /// The log of `topic`, started now if it has none yet; `None` when no
     /// rule names the topic.
     pub(crate) fn log(&self, topic: &str) -> Option<Arc<TopicLog>> {
@@ -107,14 +132,20 @@ impl HistoryStore {
             logs.last_sweep = now;
             // A log whose lock is held is busy, hence not idle.
             logs.by_topic.retain(|_, log| match log.ring.try_lock() {
-                Ok(mut ring) => !ring.is_idle(now),
+                Ok(mut ring) => ring.has_gates() || !ring.is_idle(now),
                 Err(_) => true,
             });
         }
-        let number = self.next_log.fetch_add(1, Ordering::Relaxed);
+        let epoch: Arc<str> = if self.sequenced {
+            // Unknown until the broker's first message or read.
+            Arc::from("")
+        } else {
+            let number = self.next_log.fetch_add(1, Ordering::Relaxed);
+            Arc::from(format!("{}-{number}", self.prefix))
+        };
         let log = Arc::new(TopicLog {
-            epoch: Arc::from(format!("{}-{number}", self.prefix)),
-            ring: Mutex::new(Ring::new(bounds, now)),
+            ring: Mutex::new(Ring::new(epoch, bounds, now)),
+            live_since: AtomicU64::new(0),
         });
         logs.by_topic.insert(Arc::from(topic), Arc::clone(&log));
         Some(log)
@@ -158,7 +189,7 @@ mod tests {
     /// messages, as counted against `max_bytes`.
     #[test]
     fn memory_per_topic_is_what_the_bounds_allow() {
-        let store = HistoryStore::new(&[HistoryConfig::for_topics(["chat", "room:*"])]);
+        let store = HistoryStore::new(&[HistoryConfig::for_topics(["chat", "room:*"])], false);
         fill(&store, "chat", 250, &[b'x'; 100]);
         let (topics, entries, bytes) = store.usage();
         assert_eq!((topics, entries), (1, 100));
@@ -178,12 +209,13 @@ mod tests {
 
     #[test]
     fn every_topic_log_has_its_own_epoch_and_a_new_store_new_ones() {
-        let store = HistoryStore::new(&[HistoryConfig::for_topics(["*"])]);
+        let store = HistoryStore::new(&[HistoryConfig::for_topics(["*"])], false);
+        let epoch = |log: &TopicLog| Arc::clone(log.lock().epoch());
         let a = store.log("a").unwrap();
         let b = store.log("b").unwrap();
-        assert_ne!(a.epoch(), b.epoch());
+        assert_ne!(epoch(&a), epoch(&b));
         assert!(Arc::ptr_eq(&a, &store.log("a").unwrap()));
-        let restarted = HistoryStore::new(&[HistoryConfig::for_topics(["*"])]);
-        assert_ne!(restarted.log("a").unwrap().epoch(), a.epoch());
+        let restarted = HistoryStore::new(&[HistoryConfig::for_topics(["*"])], false);
+        assert_ne!(epoch(&restarted.log("a").unwrap()), epoch(&a));
     }
 }

@@ -100,7 +100,7 @@ pub(crate) struct Events {
     /// Request heads over `max_header_bytes`, answered 431.
     refused_header_too_large: AtomicU64,
     /// Broker errors by stage (connect, subscribe, publish, decode).
-    broker_errors: [AtomicU64; 4],
+    broker_errors: [AtomicU64; 5],
     /// 1 while the broker is connected, 0 while it is not.
     broker_connected: AtomicU8,
 }
@@ -183,6 +183,7 @@ impl Events {
             BrokerStage::Connect => 0,
             BrokerStage::Subscribe => 1,
             BrokerStage::Publish => 2,
+            BrokerStage::History => 4,
             _ => 3,
         };
         add(&self.broker_errors[index], 1);
@@ -326,7 +327,7 @@ impl Events {
             sse_overflows: load(&self.sse_overflows),
             refused_max_connections: load(&self.refused_max_connections),
             refused_header_too_large: load(&self.refused_header_too_large),
-            broker_errors: ["connect", "subscribe", "publish", "decode"]
+            broker_errors: ["connect", "subscribe", "publish", "decode", "history"]
                 .into_iter()
                 .zip(&self.broker_errors)
                 .map(|(stage, count)| (stage, load(count)))

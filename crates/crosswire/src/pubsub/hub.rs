@@ -167,7 +167,9 @@ impl TopicHub {
             let topics = self.shard(worker).lock();
             if let Some((name, local)) = topics.get_key_value(topic) {
                 if let Some(publication) = &publication {
-                    local.members.deliver(publication, exclude, &mut delivered);
+                    local
+                        .members
+                        .deliver(publication, |key| Some(key) == exclude, &mut delivered);
                 }
                 if self.shards.len() > 1 {
                     let name = TopicName::Shared(name);
@@ -190,7 +192,8 @@ impl TopicHub {
         delivered.queued + handed
     }
 
-    /// Queues `publication` for every subscriber of `topic` except `exclude`,
+    /// Queues `publication` for every subscriber of `topic` but those `skip`
+    /// names,
     /// on every worker, before returning: the path of a history topic, whose
     /// publishes are ordered by its log's lock (see `history/publish.rs`).
     /// Unlike [`publish`](Self::publish) nothing goes through an inbox, so
@@ -201,7 +204,7 @@ impl TopicHub {
         &self,
         topic: &str,
         publication: &Publication,
-        exclude: Option<u64>,
+        skip: impl Fn(u64) -> bool,
     ) -> Delivered {
         let mut delivered = Delivered::default();
         let Some(interest) = self.interest.get(topic) else {
@@ -210,7 +213,7 @@ impl TopicHub {
         for (worker, _) in interest.workers() {
             let topics = self.shard(worker).lock();
             if let Some(local) = topics.get(topic) {
-                local.members.deliver(publication, exclude, &mut delivered);
+                local.members.deliver(publication, &skip, &mut delivered);
             }
         }
         delivered
@@ -326,9 +329,10 @@ impl TopicHub {
                 Handoff::Publish(shipment) => {
                     let topics = topics.get_or_insert_with(|| shard.lock());
                     if let Some(local) = topics.get(&*shipment.topic) {
+                        let exclude = shipment.exclude;
                         local.members.deliver(
                             &shipment.publication,
-                            shipment.exclude,
+                            |key| Some(key) == exclude,
                             &mut delivered,
                         );
                     }

@@ -85,11 +85,11 @@ impl Members {
     pub(crate) fn deliver(
         &self,
         publication: &Publication,
-        exclude: Option<u64>,
+        skip: impl Fn(u64) -> bool,
         delivered: &mut Delivered,
     ) {
         for member in &self.list {
-            if Some(member.key) == exclude {
+            if skip(member.key) {
                 continue;
             }
             let queued = match &member.subscriber {

@@ -244,25 +244,30 @@ impl EventStream {
         let parsed = self
             .last_event_id()
             .map(str::parse::<crate::history::StreamPosition>);
-        let since = match &parsed {
+        let since = match parsed {
             None => crate::history::Since::Nothing,
             Some(Ok(position)) => crate::history::Since::At(position),
             Some(Err(_)) => crate::history::Since::Unreadable,
         };
-        let _ = self.core().subscribe_recovering(topic, since);
+        self.core().subscribe_recovering(topic, since);
     }
 
     /// Subscribes to `topic` (as [`subscribe`](EventStream::subscribe)),
     /// first sending what was published after `since` rather than after
     /// the request's `Last-Event-ID`; an `event: recovery` is sent when that
-    /// is not possible, and the result says which happened.
-    pub fn subscribe_with_recovery(
+    /// is not possible, and the result says which happened (with a broker
+    /// that keeps the history, once its log was read).
+    pub async fn subscribe_with_recovery(
         &self,
         topic: impl AsRef<str>,
         since: Option<&crate::history::StreamPosition>,
     ) -> crate::history::Recovery {
-        let since = since.map_or(crate::history::Since::Nothing, crate::history::Since::At);
-        self.core().subscribe_recovering(topic.as_ref(), since)
+        let since = since
+            .cloned()
+            .map_or(crate::history::Since::Nothing, crate::history::Since::At);
+        self.core()
+            .subscribe_recovering_now(topic.as_ref(), since)
+            .await
     }
 
     /// Leaves a topic.

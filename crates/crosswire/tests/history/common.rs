@@ -27,7 +27,7 @@ pub fn history_app(size: usize) -> App {
             .query()
             .and_then(|query| query.strip_prefix("since="))
             .and_then(|position| position.parse().ok());
-        let recovery = peer.subscribe_with_recovery("feed", since.as_ref());
+        let recovery = peer.subscribe_with_recovery("feed", since.as_ref()).await;
         peer.send(json!({
             "recovered": recovery.recovered(),
             "replayed": recovery.replayed(),

@@ -6,21 +6,21 @@ use std::sync::Arc;
 use crosswire_proto::sse::{SseEvent, encode_event};
 
 use super::{Ended, StreamCore, lock};
-use crate::history::{Recovery, ReplayTarget, Since, StreamPosition};
+use crate::history::{Attempt, Recovery, ReplayTarget, Since, StreamPosition};
 use crate::pubsub::Publication;
 use crate::sse::queue::Pushed;
 
 /// Replays into the stream's queue and joins the topic, under the topic
 /// log's lock. An overflow is remembered and the stream finished once no
 /// lock is held (finishing leaves topics).
-struct Target<'a> {
-    core: &'a Arc<StreamCore>,
-    topic: &'a str,
+struct Target {
+    core: Arc<StreamCore>,
+    topic: Arc<str>,
     joined: bool,
     overflowed: bool,
 }
 
-impl Target<'_> {
+impl Target {
     fn queue(&mut self, chunk: bytes::Bytes) {
         if self.core.queue.push(chunk) == Pushed::Overflow {
             self.overflowed = true;
@@ -28,15 +28,24 @@ impl Target<'_> {
     }
 }
 
-impl ReplayTarget for Target<'_> {
+impl ReplayTarget for Target {
+    fn key(&self) -> u64 {
+        self.core.key
+    }
+
     fn join(&mut self) -> bool {
-        if let Some(server) = self.core.server() {
-            self.joined = server.topics.subscribe_stream(
-                self.topic,
-                self.core.home,
-                self.core.key,
-                self.core,
-            );
+        // Under the stream's own topic list, which orders it with `finish`
+        // (that takes the list before leaving the topics).
+        let mut topics = lock(&self.core.topics);
+        let (Some(list), Some(server)) = (topics.as_mut(), self.core.server()) else {
+            return false;
+        };
+        self.joined =
+            server
+                .topics
+                .subscribe_stream(&self.topic, self.core.home, self.core.key, &self.core);
+        if self.joined {
+            list.push(Arc::clone(&self.topic));
         }
         self.joined
     }
@@ -50,6 +59,12 @@ impl ReplayTarget for Target<'_> {
 
     fn lost(&mut self, latest: &StreamPosition) {
         self.queue(recovery_event(latest));
+    }
+
+    fn done(&mut self) {
+        if std::mem::take(&mut self.overflowed) {
+            self.core.finish(Ended::Overflow);
+        }
     }
 }
 
@@ -71,53 +86,67 @@ pub(crate) fn recovery_event(latest: &StreamPosition) -> bytes::Bytes {
 }
 
 impl StreamCore {
-    /// Joins `topic`, first queuing what the client missed after `since`
-    /// when the topic keeps history (an `event: recovery` when that is not
-    /// possible).
-    pub(crate) fn subscribe_recovering(
-        self: &Arc<Self>,
-        topic: &str,
-        since: Since<'_>,
-    ) -> Recovery {
-        let not_joined = Recovery {
-            recovered: false,
-            replayed: 0,
-            position: None,
-        };
-        let Some(server) = self.server() else {
-            return not_joined;
-        };
-        // Subscribing under our own lock orders it with `finish`, which takes
-        // the list before leaving the topics.
-        let mut topics = lock(&self.topics);
-        let Some(list) = topics.as_mut() else {
-            return not_joined;
-        };
-        let mut target = Target {
-            core: self,
-            topic,
+    fn target(self: &Arc<Self>, topic: &str) -> Target {
+        Target {
+            core: Arc::clone(self),
+            topic: Arc::from(topic),
             joined: false,
             overflowed: false,
+        }
+    }
+
+    /// Joins `topic`, first queuing what the client missed after `since`
+    /// when the topic keeps history (an `event: recovery` when that is not
+    /// possible). When that needs the broker's log, it is read by a task of
+    /// its own, and the stream's events for the topic start once it is.
+    pub(crate) fn subscribe_recovering(self: &Arc<Self>, topic: &str, since: Since) {
+        let Some(server) = self.server() else {
+            return;
         };
-        let recovery = match server.recover(topic, since, &mut target) {
-            Some(recovery) => recovery,
+        let mut target = self.target(topic);
+        match server.recover_now(topic, &since, &mut target) {
             None => {
                 target.join();
+            }
+            Some(Attempt::Done(_)) => {}
+            Some(Attempt::Broker(log)) => {
+                let server = Arc::clone(server);
+                let topic = topic.to_owned();
+                tokio::spawn(async move {
+                    let _ = server
+                        .recover_through_broker(&log, &topic, since, &mut target)
+                        .await;
+                });
+            }
+        }
+    }
+
+    /// Joins `topic` as [`subscribe_recovering`](Self::subscribe_recovering)
+    /// does, and says what it did once it is done.
+    pub(crate) async fn subscribe_recovering_now(
+        self: &Arc<Self>,
+        topic: &str,
+        since: Since,
+    ) -> Recovery {
+        let Some(server) = self.server() else {
+            return Recovery {
+                recovered: false,
+                replayed: 0,
+                position: None,
+            };
+        };
+        let nothing = matches!(since, Since::Nothing);
+        let mut target = self.target(topic);
+        match server.recover(topic, since, &mut target).await {
+            Some(recovery) => recovery,
+            None => {
+                let joined = target.join();
                 Recovery {
-                    recovered: matches!(since, Since::Nothing),
+                    recovered: joined && nothing,
                     replayed: 0,
                     position: None,
                 }
             }
-        };
-        if target.joined {
-            list.push(Arc::from(topic));
         }
-        let overflowed = target.overflowed;
-        drop(topics);
-        if overflowed {
-            self.finish(Ended::Overflow);
-        }
-        recovery
     }
 }

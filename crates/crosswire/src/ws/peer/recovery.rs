@@ -10,20 +10,33 @@ use crate::ws::payload::Payload;
 
 /// Replays into the peer's send queue and joins the topic, under the
 /// topic log's lock.
-struct Target<'a> {
-    peer: &'a Peer,
-    topic: &'a str,
+struct Target {
+    peer: Peer,
+    topic: Arc<str>,
     joined: bool,
 }
 
-impl ReplayTarget for Target<'_> {
+impl ReplayTarget for Target {
+    fn key(&self) -> u64 {
+        self.peer.inner.key
+    }
+
     fn join(&mut self) -> bool {
+        // Under the peer's topic list, which orders it with the close that
+        // leaves every topic of the list.
+        let mut topics = self.peer.lock_topics();
+        let Some(list) = topics.as_mut() else {
+            return false;
+        };
         let inner = &self.peer.inner;
         self.joined =
             inner
                 .shared
                 .topics
-                .subscribe(self.topic, inner.home, inner.key, &inner.outbox);
+                .subscribe(&self.topic, inner.home, inner.key, &inner.outbox);
+        if self.joined {
+            list.push(Arc::clone(&self.topic));
+        }
         self.joined
     }
 
@@ -50,6 +63,11 @@ impl Peer {
     /// this is [`subscribe`](Peer::subscribe), and the result tells where the
     /// topic stands.
     ///
+    /// It completes at once when the history is kept here. With a broker
+    /// that keeps it (see [`crate::history`]), it may first read the
+    /// broker's log; live messages published meanwhile are held back and
+    /// come after the replay, none twice.
+    ///
     /// The client passes its position however the app likes; the chat
     /// example uses a query parameter, from a page that remembers the `id`
     /// of the last message it showed:
@@ -63,41 +81,30 @@ impl Peer {
     ///   ws.onclose = () => setTimeout(connect, 1000);
     /// }
     /// ```
-    pub fn subscribe_with_recovery(
+    pub async fn subscribe_with_recovery(
         &self,
         topic: impl AsRef<str>,
         since: Option<&StreamPosition>,
     ) -> Recovery {
         let topic = topic.as_ref();
-        let mut topics = self.lock_topics();
-        let Some(list) = topics.as_mut() else {
-            return Recovery {
-                recovered: false,
-                replayed: 0,
-                position: None,
-            };
-        };
         let mut target = Target {
-            peer: self,
-            topic,
+            peer: self.clone(),
+            topic: Arc::from(topic),
             joined: false,
         };
         let since_given = since.is_some();
-        let since = since.map_or(Since::Nothing, Since::At);
-        let recovery = match self.inner.shared.recover(topic, since, &mut target) {
+        let since = since.cloned().map_or(Since::Nothing, Since::At);
+        let recovery = match self.inner.shared.recover(topic, since, &mut target).await {
             Some(recovery) => recovery,
             None => {
-                target.join();
+                let joined = target.join();
                 Recovery {
-                    recovered: !since_given,
+                    recovered: joined && !since_given,
                     replayed: 0,
                     position: None,
                 }
             }
         };
-        if target.joined {
-            list.push(Arc::from(topic));
-        }
         tracing::debug!(target: "crosswire::history", peer = %self, topic, recovered = recovery.recovered, replayed = recovery.replayed, "peer subscribed with recovery");
         recovery
     }
@@ -107,7 +114,11 @@ impl Peer {
     /// keeps none), so the message can carry it to WebSocket clients, which
     /// have no event id. `build` runs while the topic's order is held: keep
     /// it to building the payload (a `send` to this peer is fine, and is
-    /// how the chat example echoes the message in order).
+    /// how the chat example echoes the message in order). With a broker
+    /// that keeps the history, `build` runs before the position exists: it
+    /// gets a stand-in whose text is replaced in the payload on delivery,
+    /// so use it in the payload only (and echo to the sender with
+    /// [`publish_with_echo`](Peer::publish_with_echo)).
     ///
     /// ```no_run
     /// # use crosswire::prelude::*;
@@ -125,5 +136,26 @@ impl Peer {
             |position| build(position).into(),
             Some(self.inner.key),
         )
+    }
+
+    /// Like [`publish_with`](Peer::publish_with), but this peer gets the
+    /// message too, if it is subscribed to `topic`, in the topic's order
+    /// like everyone else: the way to echo a chat message with its
+    /// position, whether the history is kept here or by the broker.
+    ///
+    /// ```no_run
+    /// # use crosswire::prelude::*;
+    /// # fn f(peer: Peer) {
+    /// peer.publish_with_echo("chat", |id| json!({ "id": id, "message": "hi" }));
+    /// # }
+    /// ```
+    pub fn publish_with_echo<P: Into<Payload>>(
+        &self,
+        topic: impl AsRef<str>,
+        build: impl FnOnce(Option<&StreamPosition>) -> P,
+    ) -> Published {
+        self.inner
+            .shared
+            .publish_with(topic.as_ref(), |position| build(position).into(), None)
     }
 }

@@ -38,7 +38,7 @@ pub fn websocket() -> impl WebSocketHandler {
             // Subscribed before the announcement (the seed announces first),
             // so a page that comes back is not replayed its own arrival.
             let since = since(&peer);
-            let recovery = peer.subscribe_with_recovery("chat", since.as_ref());
+            let recovery = peer.subscribe_with_recovery("chat", since.as_ref()).await;
             if since.is_some() && !recovery.recovered() {
                 peer.send(chat_message(
                     "server",
@@ -54,12 +54,10 @@ pub fn websocket() -> impl WebSocketHandler {
             if message.text().contains("ping") {
                 peer.send(json!({ "user": "server", "message": "pong" }));
             } else {
+                // Everyone gets it, the sender too (its echo), in the
+                // topic's order and with its position, on every node.
                 let user = peer.to_string();
-                peer.publish_with("chat", |id| {
-                    let msg = chat_message(&user, &message.text(), id);
-                    peer.send(&msg); // echo, in the topic's order
-                    msg
-                });
+                peer.publish_with_echo("chat", |id| chat_message(&user, &message.text(), id));
             }
         })
         .close(|peer: Peer, _close: CloseInfo| async move {
