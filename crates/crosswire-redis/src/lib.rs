@@ -27,6 +27,16 @@
 //! of publishes a second. One publishing connection keeps one publisher's
 //! order; one subscribing connection delivers in that order.
 //!
+//! # History
+//!
+//! This broker keeps the history of `[[history]]` topics
+//! ([`BrokerHistory`]): a publish on such a topic is a call of a Lua script
+//! in the same pipeline, which gives it the topic's next offset, keeps it
+//! in a stream and publishes it, positioned, on the topic's channel, so
+//! every node (the publisher's too) delivers it in one order with one
+//! position. Recoveries read the stream on a connection of their own. The
+//! keys and scripts are described in `history.rs`.
+//!
 //! # Faults
 //!
 //! When a connection fails, the affected task reports it (stage `connect`,

@@ -202,6 +202,12 @@ impl Engine {
 
     /// A server node on this engine.
     pub async fn node_with(&self, options: NodeOptions) -> Node {
+        let broker = self.broker(&options).await;
+        Node::start(broker, &options).await
+    }
+
+    /// A broker on this engine, for a node of the caller's own.
+    pub async fn broker(&self, options: &NodeOptions) -> Box<dyn crosswire::broker::Broker> {
         let mut config = crosswire::BrokerConfig::default();
         config.prefix = options.prefix.clone();
         config.buffer_bytes = options.buffer_bytes;
@@ -213,23 +219,21 @@ impl Engine {
                     .entry(options.prefix.clone())
                     .or_default()
                     .clone();
-                Node::start(bus.broker(), &options).await
+                Box::new(bus.broker())
             }
             Engine::Server(server) => {
                 config.url = Some(server.url());
                 match server.kind {
-                    Kind::Redis => {
-                        let broker = crosswire_redis::connect(&config)
+                    Kind::Redis => Box::new(
+                        crosswire_redis::connect(&config)
                             .await
-                            .expect("connect to redis");
-                        Node::start(broker, &options).await
-                    }
-                    Kind::Nats => {
-                        let broker = crosswire_nats::connect(&config)
+                            .expect("connect to redis"),
+                    ),
+                    Kind::Nats => Box::new(
+                        crosswire_nats::connect(&config)
                             .await
-                            .expect("connect to nats");
-                        Node::start(broker, &options).await
-                    }
+                            .expect("connect to nats"),
+                    ),
                 }
             }
         }
@@ -265,6 +269,26 @@ impl Engine {
             .pop()
             .unwrap();
         Some(count)
+    }
+
+    /// Makes the broker lose every topic's history (Redis: `FLUSHALL`).
+    /// Used by the history suite only.
+    #[allow(dead_code)]
+    pub async fn forget_history(&self) {
+        let Engine::Server(server) = self else {
+            return;
+        };
+        match server.kind {
+            Kind::Redis => {
+                let client = redis::Client::open(server.url()).unwrap();
+                let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+                redis::cmd("FLUSHALL")
+                    .query_async::<()>(&mut connection)
+                    .await
+                    .unwrap();
+            }
+            Kind::Nats => unimplemented!("deleting NATS streams"),
+        }
     }
 
     /// Writes raw bytes on `topic`'s channel, as something other than a

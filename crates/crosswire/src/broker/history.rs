@@ -112,26 +112,45 @@ pub fn encode_positioned(epoch: &str, offset: u64, envelope: &[u8]) -> Bytes {
     out.freeze()
 }
 
+/// A positioned message, read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Positioned<'a> {
+    pub(crate) epoch: &'a str,
+    pub(crate) offset: u64,
+    pub(crate) envelope: &'a [u8],
+}
+
+/// A positioned message whose head is not an epoch and an offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BadHead;
+
 /// Splits a positioned message into its epoch, offset and envelope; `None`
-/// when the bytes do not start with [`POSITIONED_MAGIC`] or the head is not
-/// an epoch and an offset.
-pub(crate) fn decode_positioned(bytes: &[u8]) -> Option<Result<(&str, u64, &[u8]), ()>> {
+/// when the bytes do not start with [`POSITIONED_MAGIC`].
+pub(crate) fn decode_positioned(bytes: &[u8]) -> Option<Result<Positioned<'_>, BadHead>> {
     let rest = bytes.strip_prefix(POSITIONED_MAGIC)?;
     let parse = || {
         // The head is short: an epoch (at most 64 bytes) and an offset.
-        let newline = rest.iter().take(96).position(|&b| b == b'\n').ok_or(())?;
-        let head = std::str::from_utf8(&rest[..newline]).map_err(|_| ())?;
-        let (epoch, offset) = head.split_once(' ').ok_or(())?;
-        let offset: u64 = offset.parse().map_err(|_| ())?;
+        let newline = rest
+            .iter()
+            .take(96)
+            .position(|&b| b == b'\n')
+            .ok_or(BadHead)?;
+        let head = std::str::from_utf8(&rest[..newline]).map_err(|_| BadHead)?;
+        let (epoch, offset) = head.split_once(' ').ok_or(BadHead)?;
+        let offset: u64 = offset.parse().map_err(|_| BadHead)?;
         let valid = !epoch.is_empty()
             && epoch.len() <= 64
             && epoch
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
         if !valid || offset == 0 {
-            return Err(());
+            return Err(BadHead);
         }
-        Ok((epoch, offset, &rest[newline + 1..]))
+        Ok(Positioned {
+            epoch,
+            offset,
+            envelope: &rest[newline + 1..],
+        })
     };
     Some(parse())
 }
@@ -145,7 +164,11 @@ mod tests {
         let bytes = encode_positioned("r1a2b", 42, b"CW...");
         assert_eq!(
             decode_positioned(&bytes),
-            Some(Ok(("r1a2b", 42, &b"CW..."[..])))
+            Some(Ok(Positioned {
+                epoch: "r1a2b",
+                offset: 42,
+                envelope: b"CW...",
+            }))
         );
         assert_eq!(decode_positioned(b"CW plain envelope"), None);
         for bad in [
@@ -155,7 +178,7 @@ mod tests {
             b"CWP1 e 1",
             b"CWP1 a:b 1\nx",
         ] {
-            assert_eq!(decode_positioned(bad), Some(Err(())), "{bad:?}");
+            assert_eq!(decode_positioned(bad), Some(Err(BadHead)), "{bad:?}");
         }
     }
 }

@@ -65,8 +65,10 @@ impl BrokerLink {
     pub fn receive(&self, bytes: &[u8]) -> Received {
         if let Some(positioned) = super::decode_positioned(bytes) {
             return match positioned {
-                Ok((epoch, offset, envelope)) => self.receive_positioned(epoch, offset, envelope),
-                Err(()) => {
+                Ok(message) => {
+                    self.receive_positioned(message.epoch, message.offset, message.envelope)
+                }
+                Err(_) => {
                     self.report(BrokerError::new(
                         BrokerStage::Decode,
                         format_args!(

@@ -1,0 +1,33 @@
+//! History across nodes: the same tests against every engine that keeps
+//! history (Redis and NATS servers started by the tests on free ports).
+
+#![allow(clippy::unwrap_used)]
+
+#[allow(dead_code)]
+#[path = "conformance/engine.rs"]
+mod engine;
+#[path = "history/feed.rs"]
+mod feed;
+#[allow(dead_code)]
+#[path = "conformance/node.rs"]
+mod node;
+#[path = "history/suite.rs"]
+mod suite;
+
+mod redis {
+    use crate::engine::Engine;
+    use crate::suite;
+
+    #[tokio::test]
+    async fn reconnecting_clients_get_exactly_what_they_missed() {
+        suite::reconnecting_clients_get_exactly_what_they_missed(Engine::redis().await).await;
+    }
+    #[tokio::test]
+    async fn a_gap_longer_than_the_history_is_reported() {
+        suite::a_gap_longer_than_the_history_is_reported(Engine::redis().await).await;
+    }
+    #[tokio::test]
+    async fn a_lost_history_starts_a_new_epoch() {
+        suite::a_lost_history_starts_a_new_epoch(Engine::redis().await).await;
+    }
+}
