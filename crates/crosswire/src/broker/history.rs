@@ -11,30 +11,7 @@
 //! order with the same positions, so a client that reconnects to **another
 //! node** recovers exactly what it missed.
 //!
-//! The contract, on top of the [broker's](super):
-//!
-//! - [`BrokerHistory::append`] MUST NOT wait. The engine assigns the topic's
-//!   next offset (1 for the first publish of an epoch), keeps the envelope
-//!   within `bounds` and delivers it with its position to every node
-//!   subscribed to the topic (through
-//!   [`BrokerLink::receive_positioned`](super::BrokerLink::receive_positioned),
-//!   or a message in the [`encode_positioned`] form given to
-//!   [`BrokerLink::receive`](super::BrokerLink::receive)), in offset order.
-//! - The epoch names one lifetime of the topic's log and MUST change when the
-//!   log is lost (a flushed key, a deleted stream), so positions from the
-//!   old one are recognised.
-//! - [`BrokerHistory::settled`] resolves once every subscription asked for
-//!   before the call is in effect: what is appended after that reaches this
-//!   node. Recovery reads the log only after it, so nothing falls between
-//!   the read and the live messages.
-//! - [`BrokerHistory::read`] returns the kept entries after an offset and
-//!   the topic's latest position, from the same log.
-//!
-//! The envelope a node appends may carry the key of the peer that published
-//! it ([`Envelope::exclude`](super::Envelope::exclude)): its own node skips
-//! that peer. Its payload may hold a stand-in for the position (the
-//! publishing node's id and `:0`, what a `publish_with` builder was given),
-//! which every node replaces with the real position on delivery.
+//! The contract is on [`BrokerHistory`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -71,7 +48,32 @@ pub struct HistoryPage {
 }
 
 /// A broker that keeps topics' history and orders their publishes across
-/// nodes. See the [module docs](self) for the contract.
+/// nodes (see [`crate::history`]).
+///
+/// The contract, on top of the [broker's](crate::broker):
+///
+/// - [`BrokerHistory::append`] MUST NOT wait. The engine assigns the topic's
+///   next offset (1 for the first publish of an epoch), keeps the envelope
+///   within `bounds` and delivers it with its position to every node
+///   subscribed to the topic (through
+///   [`BrokerLink::receive_positioned`](crate::broker::BrokerLink::receive_positioned),
+///   or a message in the [`encode_positioned`] form given to
+///   [`BrokerLink::receive`](crate::broker::BrokerLink::receive)), in offset order.
+/// - The epoch names one lifetime of the topic's log and MUST change when the
+///   log is lost (a flushed key, a deleted stream), so positions from the
+///   old one are recognised.
+/// - [`BrokerHistory::settled`] resolves once every subscription asked for
+///   before the call is in effect: what is appended after that reaches this
+///   node. Recovery reads the log only after it, so nothing falls between
+///   the read and the live messages.
+/// - [`BrokerHistory::read`] returns the kept entries after an offset and
+///   the topic's latest position, from the same log.
+///
+/// The envelope a node appends may carry the key of the peer that published
+/// it ([`Envelope::exclude`](crate::broker::Envelope::exclude)): its own node skips
+/// that peer. Its payload may hold a stand-in for the position (the
+/// publishing node's id and `:0`, what a `publish_with` builder was given),
+/// which every node replaces with the real position on delivery.
 pub trait BrokerHistory: Send + Sync + std::fmt::Debug + 'static {
     /// Appends one envelope to `topic`'s log. MUST NOT wait.
     fn append(&self, topic: &str, envelope: Bytes, bounds: HistoryBounds);
