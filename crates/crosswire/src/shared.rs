@@ -148,13 +148,12 @@ impl Shared {
         build: impl FnOnce(Option<&StreamPosition>) -> Payload,
         exclude: Option<u64>,
     ) -> Published {
-        if !self.history.is_off()
-            && let Some(bounds) = self.history.bounds(topic)
-        {
+        if !self.history.is_off() {
             if let Some(history) = self.node.history() {
-                return self.publish_sequenced(history, bounds, topic, build, exclude);
-            }
-            if let Some(log) = self.history.log(topic) {
+                if let Some(bounds) = self.history.bounds(topic) {
+                    return self.publish_sequenced(history, bounds, topic, build, exclude);
+                }
+            } else if let Some(log) = self.history.log(topic) {
                 return self.publish_logged(&log, topic, build, exclude);
             }
         }
@@ -168,7 +167,7 @@ impl Shared {
     /// subscribers at once (all but `exclude`), then handed to the broker for
     /// the other nodes without waiting. Returns the local deliveries.
     pub(crate) fn publish(&self, topic: &str, data: Payload, exclude: Option<u64>) -> usize {
-        if !self.history.is_off() && self.history.bounds(topic).is_some() {
+        if !self.history.is_off() {
             return self.publish_with(topic, |_| data, exclude).reached;
         }
         self.publish_unlogged(topic, data, exclude)

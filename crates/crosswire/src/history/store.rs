@@ -12,6 +12,7 @@
 //! increasing order. Lock order: a topic log, then a topic shard, then a
 //! subscriber's queue. Nothing awaits under any of them.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -25,6 +26,25 @@ use crate::config::HistoryConfig;
 /// topics named by clients (`room:*`) must not pile up, and a sweep walks
 /// every log, so it is not done per publish.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// Numbers stores, so a thread's cached log is never taken for another
+/// store's (several servers may run in one process).
+static NEXT_STORE: AtomicU64 = AtomicU64::new(1);
+
+/// The log a thread looked up last, and what it was looked up in.
+struct LastLog {
+    store: u64,
+    generation: u64,
+    topic: Box<str>,
+    log: Arc<TopicLog>,
+}
+
+thread_local! {
+    /// A worker publishes to the same topic over and over (a busy room):
+    /// the log found last is tried first, so those publishes skip the rules
+    /// and the store's lock, which every worker would otherwise contend for.
+    static LAST_LOG: RefCell<Option<LastLog>> = const { RefCell::new(None) };
+}
 
 /// One topic's history: its ring, behind the lock that orders the topic's
 /// publishes.
@@ -76,6 +96,11 @@ pub(crate) struct HistoryStore {
     /// True when the broker keeps the history: rings then mirror the
     /// broker's logs and take their epochs from it.
     sequenced: bool,
+    /// This store's number (see `NEXT_STORE`).
+    id: u64,
+    /// Grows whenever a log is dropped, so a thread's cached log is known
+    /// to be stale.
+    generation: AtomicU64,
     logs: Mutex<Logs>,
 }
 
@@ -93,6 +118,8 @@ impl HistoryStore {
             prefix: random.get(..12).unwrap_or(&random).to_owned(),
             next_log: AtomicU64::new(1),
             sequenced,
+            id: NEXT_STORE.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
             logs: Mutex::new(Logs {
                 by_topic: HashMap::new(),
                 last_sweep: Instant::now(),
@@ -122,6 +149,29 @@ impl HistoryStore {
     /// The log of `topic`, started now if it has none yet; `None` when no
     /// rule names the topic.
     pub(crate) fn log(&self, topic: &str) -> Option<Arc<TopicLog>> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let cached = LAST_LOG.with_borrow(|last| {
+            last.as_ref()
+                .filter(|last| {
+                    last.store == self.id && last.generation == generation && *last.topic == *topic
+                })
+                .map(|last| Arc::clone(&last.log))
+        });
+        if cached.is_some() {
+            return cached;
+        }
+        let log = self.find(topic)?;
+        LAST_LOG.set(Some(LastLog {
+            store: self.id,
+            generation,
+            topic: Box::from(topic),
+            log: Arc::clone(&log),
+        }));
+        Some(log)
+    }
+
+    /// [`log`](Self::log) without the thread's cache.
+    fn find(&self, topic: &str) -> Option<Arc<TopicLog>> {
         let bounds = self.rules.bounds(topic)?;
         let now = Instant::now();
         let mut logs = self.lock();
@@ -130,11 +180,15 @@ impl HistoryStore {
         }
         if now.saturating_duration_since(logs.last_sweep) >= SWEEP_EVERY {
             logs.last_sweep = now;
+            let before = logs.by_topic.len();
             // A log whose lock is held is busy, hence not idle.
             logs.by_topic.retain(|_, log| match log.ring.try_lock() {
                 Ok(mut ring) => ring.has_gates() || !ring.is_idle(now),
                 Err(_) => true,
             });
+            if logs.by_topic.len() != before {
+                self.generation.fetch_add(1, Ordering::AcqRel);
+            }
         }
         let epoch: Arc<str> = if self.sequenced {
             // Unknown until the broker's first message or read.
