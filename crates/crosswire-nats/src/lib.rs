@@ -48,6 +48,8 @@
 
 #![deny(missing_docs)]
 
+mod follow;
+mod history;
 mod publish;
 mod subject;
 mod subscribe;
@@ -58,25 +60,34 @@ use std::time::Duration;
 use bytes::Bytes;
 use crosswire::BrokerConfig;
 use crosswire::broker::{
-    Broker, BrokerConfigError, BrokerError, BrokerLink, BrokerStage, BrokerStats, InterestChanges,
-    OutgoingBuffer, Pushed,
+    Broker, BrokerConfigError, BrokerError, BrokerHistory, BrokerLink, BrokerStage, BrokerStats,
+    HistoryBounds, HistoryFuture, HistoryPage, InterestChanges, OutgoingBuffer, Pushed,
 };
 use tokio::task::JoinHandle;
 
 pub use subject::subject;
 
 /// Delay between reconnection attempts.
-const RETRY: Duration = Duration::from_millis(100);
+pub(crate) const RETRY: Duration = Duration::from_millis(100);
 /// Bound on one connection attempt.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Messages the client may queue for its writer (its own bounded queue).
 const CLIENT_CAPACITY: usize = 2048;
 
-/// A publish waiting to be sent: its subject and its envelope.
+/// A publish waiting to be sent: its subject and its envelope, and for a
+/// history topic where it is appended.
 #[derive(Debug)]
 pub(crate) struct Pending {
     pub(crate) subject: String,
     pub(crate) envelope: Bytes,
+    pub(crate) append: Option<Append>,
+}
+
+/// What appending to a topic's history takes: its stream and its bounds.
+#[derive(Debug)]
+pub(crate) struct Append {
+    pub(crate) log: history::Log,
+    pub(crate) bounds: HistoryBounds,
 }
 
 /// State shared by the broker handle, its tasks and the client's event
@@ -87,11 +98,17 @@ pub(crate) struct Inner {
     pub(crate) outgoing: OutgoingBuffer<Pending>,
     pub(crate) interest: InterestChanges,
     pub(crate) link: OnceLock<BrokerLink>,
+    /// History streams known to exist.
+    pub(crate) streams: history::Known,
 }
 
 impl Inner {
     pub(crate) fn subject(&self, topic: &str) -> String {
         subject(&self.prefix, topic)
+    }
+
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     pub(crate) fn report(&self, stage: BrokerStage, message: impl std::fmt::Display) {
@@ -146,6 +163,7 @@ pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigEr
         outgoing: OutgoingBuffer::new(config.buffer_bytes),
         interest: InterestChanges::default(),
         link: OnceLock::new(),
+        streams: history::Known::default(),
     });
     let client = loop {
         match options(&inner).connect(url).await {
@@ -241,21 +259,11 @@ impl Broker for NatsBroker {
     }
 
     fn publish(&self, topic: &str, envelope: Bytes) {
-        let subject = self.inner.subject(topic);
-        let cost = subject.len() + envelope.len();
-        if let Pushed::Dropped { first: true } = self
-            .inner
-            .outgoing
-            .push(Pending { subject, envelope }, cost)
-        {
-            self.inner.report_soon(
-                BrokerStage::Publish,
-                format_args!(
-                    "outgoing buffer full ({} bytes); dropping publishes to other nodes until NATS catches up",
-                    self.inner.outgoing.limit()
-                ),
-            );
-        }
+        self.push(Pending {
+            subject: self.inner.subject(topic),
+            envelope,
+            append: None,
+        });
     }
 
     fn subscribe(&self, topic: &str) {
@@ -277,6 +285,55 @@ impl Broker for NatsBroker {
             self.inner.outgoing.dropped(),
             self.inner.outgoing.buffered_bytes(),
         )
+    }
+
+    fn history(&self) -> Option<&dyn BrokerHistory> {
+        Some(self)
+    }
+}
+
+impl BrokerHistory for NatsBroker {
+    fn append(&self, topic: &str, envelope: Bytes, bounds: HistoryBounds) {
+        let log = history::Log::of(&self.inner.prefix, topic);
+        self.push(Pending {
+            subject: log.subject.clone(),
+            envelope,
+            append: Some(Append { log, bounds }),
+        });
+    }
+
+    fn settled(&self) -> HistoryFuture<()> {
+        Box::pin(self.inner.interest.settled())
+    }
+
+    fn read(
+        &self,
+        topic: &str,
+        after: u64,
+        bounds: HistoryBounds,
+    ) -> HistoryFuture<Result<HistoryPage, BrokerError>> {
+        let jetstream = async_nats::jetstream::new(self.client.clone());
+        let log = history::Log::of(&self.inner.prefix, topic);
+        let topic = topic.to_owned();
+        Box::pin(async move { history::read(&jetstream, &log, &topic, after, bounds).await })
+    }
+}
+
+impl NatsBroker {
+    /// Queues a publish for the publish task; never waits.
+    fn push(&self, pending: Pending) {
+        let cost = pending.subject.len()
+            + pending.envelope.len()
+            + pending.append.as_ref().map_or(0, |a| a.log.stream.len());
+        if let Pushed::Dropped { first: true } = self.inner.outgoing.push(pending, cost) {
+            self.inner.report_soon(
+                BrokerStage::Publish,
+                format_args!(
+                    "outgoing buffer full ({} bytes); dropping publishes to other nodes until NATS catches up",
+                    self.inner.outgoing.limit()
+                ),
+            );
+        }
     }
 }
 
