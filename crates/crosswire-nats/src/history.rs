@@ -150,7 +150,7 @@ pub(crate) async fn ensure(
         .await
         .map_err(|e| format!("stream {}: {e}", log.stream))?;
     let info = stream.cached_info();
-    if !info.config.subjects.iter().any(|s| *s == log.subject) {
+    if !info.config.subjects.contains(&log.subject) {
         return Err(format!(
             "stream {} exists for other subjects ({:?}), not {}",
             log.stream, info.config.subjects, log.subject

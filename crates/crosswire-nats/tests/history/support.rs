@@ -67,12 +67,10 @@ impl Nats {
         loop {
             if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)).await {
                 let mut buf = [0u8; 64];
-                if let Ok(Ok(n)) =
-                    tokio::time::timeout(Duration::from_secs(1), stream.read(&mut buf)).await
-                {
-                    if buf[..n].starts_with(b"INFO") {
-                        return;
-                    }
+                let read =
+                    tokio::time::timeout(Duration::from_secs(1), stream.read(&mut buf)).await;
+                if matches!(read, Ok(Ok(n)) if buf[..n].starts_with(b"INFO")) {
+                    return;
                 }
             }
             assert!(
