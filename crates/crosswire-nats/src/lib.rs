@@ -1,5 +1,6 @@
 //! A Crosswire [`Broker`] over NATS core subjects: topics shared by several
-//! server processes through a NATS server or cluster.
+//! server processes through a NATS server or cluster, and the history of
+//! `[[history]]` topics kept in JetStream.
 //!
 //! ```no_run
 //! use crosswire::prelude::*;
@@ -33,8 +34,51 @@
 //! trip per message. It reconnects by itself and re-sends its subscriptions
 //! on the new connection; this crate sets its reconnect delay to 100 ms so
 //! delivery resumes well within a second of the server coming back. Default
-//! features (JetStream, key-value, websockets) are off; only `ring` is built
-//! for its TLS support.
+//! features are off; `ring` is built for its TLS support and `jetstream`
+//! for history (key-value, object store, websockets and the features for
+//! server versions past 2.9 are not).
+//!
+//! # History in JetStream
+//!
+//! A `[[history]]` topic is sequenced by JetStream (see
+//! [`crosswire::broker::BrokerHistory`]): every node gives its messages the
+//! same positions, so a client recovers on any node.
+//!
+//! - Each history topic has its own stream, `<prefix>_H_t<base64url(topic)>`
+//!   (a long topic's name ends in a hash of it instead), holding the one
+//!   subject `<prefix>.h.t<base64url(topic)>`. One topic per stream makes
+//!   the stream sequence the topic's offset: it grows by exactly one per
+//!   appended message and is assigned by the server, not by a node.
+//! - The epoch is the stream's creation time (nanoseconds, in hex), which
+//!   every node reads alike. A deleted stream is made again by the next
+//!   node that appends, follows or reads, with a new epoch: old positions
+//!   are reported lost, never misread.
+//! - Bounds are the stream's limits: `max_msgs` = `size`, `max_age` =
+//!   `ttl`, `max_bytes` = `max_bytes`, discarding the oldest. File storage,
+//!   so history and epoch survive a NATS server restart.
+//! - A publish on a history topic is appended: a JetStream publish to the
+//!   topic's subject from the publish task, in order, not joined with
+//!   others. Acknowledgements of a batch are awaited after the batch is
+//!   sent; a failed one is reported (stage `history`).
+//! - A node with subscribers on a history topic follows its stream instead
+//!   of subscribing to the core subject: an ephemeral push consumer (no
+//!   acks, idle heartbeats every second) from the sequence after the
+//!   stream's latest, each message handed over with its sequence. A hole
+//!   in the consumer's sequence, or three seconds without even a
+//!   heartbeat (connection lost, stream deleted), starts the follow over
+//!   from the sequence after the last one delivered, or from the first of
+//!   a stream made again (a new epoch).
+//! - [`BrokerHistory::settled`] resolves once the consumers of every
+//!   follow asked for before it exist on the server (and core
+//!   subscriptions are flushed); `read` looks the stream up (making it if
+//!   missing, so there is an epoch), then gets the messages after the
+//!   client's offset, at most `size`, 32 at a time.
+//!
+//! Streams are not deleted when a topic goes idle: JetStream's `max_age`
+//! empties them, and the empty stream (a few hundred bytes on the server)
+//! keeps the epoch. Appends sent after a stream was deleted and before the
+//! publishing node learns of it (its next acknowledgement says so) are
+//! lost and reported; the next append makes the stream again.
 //!
 //! # Faults
 //!
@@ -44,7 +88,9 @@
 //! fill, and further publishes are dropped and counted. Lost and restored
 //! connections, slow-consumer drops and server errors are reported with
 //! their stage. Messages the client had written to a connection that died
-//! are lost (at-most-once), never resent.
+//! are lost (at-most-once), never resent. The same holds for appends to a
+//! history topic whose acknowledgement fails: they are reported, not
+//! resent (a resend could store them twice).
 
 #![deny(missing_docs)]
 
