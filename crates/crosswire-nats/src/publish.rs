@@ -10,6 +10,7 @@
 //! waiting for each acknowledgement; the acknowledgements are awaited after
 //! the batch, and failures reported.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_nats::jetstream::{self, context::PublishErrorKind};
@@ -25,11 +26,42 @@ const BATCH_BYTES: usize = 1 << 20;
 /// `max_payload`.
 const JOIN_BYTES: usize = 64 << 10;
 
+/// Appends of one batch that failed: reported once per batch, not once
+/// per append (a stopped server fails them all).
+#[derive(Default)]
+struct Failed {
+    count: usize,
+    first: Option<String>,
+    /// Streams that could not be looked up: their other appends in the
+    /// batch are dropped without trying again.
+    streams: HashSet<String>,
+}
+
+impl Failed {
+    fn add(&mut self, error: String) {
+        self.count += 1;
+        self.first.get_or_insert(error);
+    }
+
+    fn report(self, inner: &Inner) {
+        if let Some(first) = self.first {
+            inner.report(
+                BrokerStage::History,
+                format_args!(
+                    "{} appends to history streams may be lost; the first: {first}",
+                    self.count
+                ),
+            );
+        }
+    }
+}
+
 pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client) {
     let jetstream = jetstream::new(client.clone());
     let mut batch: Vec<Pending> = Vec::with_capacity(BATCH_ITEMS);
     loop {
         let mut acks = Vec::new();
+        let mut failed = Failed::default();
         batch.clear();
         inner
             .outgoing
@@ -38,7 +70,8 @@ pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client) {
         let mut rest = &batch[..];
         while let Some(first) = rest.first() {
             if let Some(append) = &first.append {
-                if let Some(ack) = append_one(&inner, &jetstream, first, append).await {
+                if let Some(ack) = append_one(&inner, &jetstream, first, append, &mut failed).await
+                {
                     acks.push((append, ack));
                 }
                 rest = &rest[1..];
@@ -65,12 +98,10 @@ pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client) {
                     // Deleted under us: the next append makes it again.
                     inner.streams.forget(&append.log.stream);
                 }
-                inner.report(
-                    BrokerStage::History,
-                    format_args!("append to {} lost: {error}", append.log.stream),
-                );
+                failed.add(format!("{}: not acknowledged: {error}", append.log.stream));
             }
         }
+        failed.report(&inner);
     }
 }
 
@@ -81,12 +112,19 @@ async fn append_one(
     jetstream: &jetstream::Context,
     pending: &Pending,
     append: &crate::Append,
+    failed: &mut Failed,
 ) -> Option<jetstream::context::PublishAckFuture> {
-    if !inner.streams.contains(&append.log.stream) {
+    let stream = &append.log.stream;
+    if !inner.streams.contains(stream) {
+        if failed.streams.contains(stream) {
+            failed.add(format!("{stream}: not found"));
+            return None;
+        }
         match history::ensure(jetstream, &append.log, append.bounds).await {
-            Ok(_) => inner.streams.insert(&append.log.stream),
+            Ok(_) => inner.streams.insert(stream),
             Err(error) => {
-                inner.report(BrokerStage::History, format_args!("append lost: {error}"));
+                failed.streams.insert(stream.clone());
+                failed.add(error);
                 return None;
             }
         }
@@ -97,10 +135,7 @@ async fn append_one(
     {
         Ok(ack) => Some(ack),
         Err(error) => {
-            inner.report(
-                BrokerStage::History,
-                format_args!("append to {} not sent: {error}", append.log.stream),
-            );
+            failed.add(format!("{stream}: not sent: {error}"));
             None
         }
     }

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use crosswire::broker::BrokerStage;
+
 use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -32,6 +34,10 @@ async fn a_follow_moves_to_a_stream_made_again() {
         assert!(n < 200, "nothing delivered after the stream was made again");
     };
     assert_ne!(got.1.epoch(), first.epoch());
+    assert!(
+        a.errors_at(BrokerStage::History) > 0,
+        "lost appends are reported"
+    );
     assert_eq!(got.1.offset(), 1, "{got:?}");
     // The rest follow in order in the new epoch.
     a.publish(1000);

@@ -7,11 +7,13 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::Request;
 use axum::routing::get;
 use crosswire::HistoryConfig;
+use crosswire::broker::{BrokerError, BrokerStage};
 use crosswire::history::StreamPosition;
 use crosswire::prelude::*;
 use crosswire::sse::create_event_stream;
@@ -32,6 +34,17 @@ pub struct Nats {
     _store: tempfile::TempDir,
 }
 
+fn spawn(port: u16, store: &tempfile::TempDir) -> Child {
+    Command::new("nats-server")
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .arg(store.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nats-server (scripts/install-test-deps installs it)")
+}
+
 fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local addr").port()
@@ -41,14 +54,7 @@ impl Nats {
     pub async fn start() -> Self {
         let store = tempfile::tempdir().expect("a store directory");
         let port = free_port();
-        let child = Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(store.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nats-server (scripts/install-test-deps installs it)");
+        let child = spawn(port, &store);
         let nats = Self {
             port,
             child,
@@ -56,6 +62,14 @@ impl Nats {
         };
         nats.wait_ready().await;
         nats
+    }
+
+    /// `kill -9`, then starts again on the same port and store.
+    pub async fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(self.port, &self._store);
+        self.wait_ready().await;
     }
 
     pub fn url(&self) -> String {
@@ -110,6 +124,7 @@ impl Drop for Nats {
 pub struct Node {
     pub addr: SocketAddr,
     pub handle: ServerHandle,
+    errors: Arc<Mutex<Vec<BrokerError>>>,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -141,8 +156,11 @@ impl Node {
             stream.subscribe("feed");
             stream.send()
         });
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&errors);
         let server = App::with_config(config)
             .broker(broker)
+            .on_broker_error(move |error: &BrokerError| sink.lock().unwrap().push(error.clone()))
             .websocket("/ws", subscriber)
             .route("/events", events)
             .listen_on("127.0.0.1:0")
@@ -157,8 +175,19 @@ impl Node {
         Self {
             addr,
             handle,
+            errors,
             stop: Some(stop),
         }
+    }
+
+    /// Broker errors reported at `stage` so far.
+    pub fn errors_at(&self, stage: BrokerStage) -> usize {
+        self.errors
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.stage() == stage)
+            .count()
     }
 
     /// Publishes `{"id": <position>, "n": n}` to `feed`.
