@@ -148,7 +148,13 @@ pub(crate) async fn ensure(
     let stream = jetstream
         .get_or_create_stream(log.config(bounds))
         .await
-        .map_err(|e| format!("stream {}: {e}", log.stream))?;
+        .map_err(|e| match e.kind() {
+            jetstream::context::CreateStreamErrorKind::JetStreamUnavailable => format!(
+                "stream {}: JetStream is not enabled on the NATS server (run nats-server with -js); history topics need it",
+                log.stream
+            ),
+            _ => format!("stream {}: {e}", log.stream),
+        })?;
     let info = stream.cached_info();
     if !info.config.subjects.contains(&log.subject) {
         return Err(format!(

@@ -16,6 +16,8 @@ mod a_follow_moves_to_a_stream_made_again;
 mod a_gap_longer_than_the_history_is_reported;
 #[path = "history/a_restarted_nats_server_keeps_the_epoch.rs"]
 mod a_restarted_nats_server_keeps_the_epoch;
+#[path = "history/a_server_without_jetstream_is_reported.rs"]
+mod a_server_without_jetstream_is_reported;
 #[path = "history/clients_recover_on_another_node_once_in_order.rs"]
 mod clients_recover_on_another_node_once_in_order;
 #[path = "history/every_node_gives_a_message_the_same_position.rs"]

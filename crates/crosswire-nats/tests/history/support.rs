@@ -34,10 +34,14 @@ pub struct Nats {
     _store: tempfile::TempDir,
 }
 
-fn spawn(port: u16, store: &tempfile::TempDir) -> Child {
-    Command::new("nats-server")
-        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-        .arg(store.path())
+/// `nats-server` on `port`, with JetStream storing in `store` if given.
+fn spawn(port: u16, store: Option<&tempfile::TempDir>) -> Child {
+    let mut command = Command::new("nats-server");
+    command.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
+    if let Some(store) = store {
+        command.args(["-js", "-sd"]).arg(store.path());
+    }
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -52,9 +56,14 @@ fn free_port() -> u16 {
 
 impl Nats {
     pub async fn start() -> Self {
+        Self::start_with(true).await
+    }
+
+    /// A server with JetStream on or off.
+    pub async fn start_with(jetstream: bool) -> Self {
         let store = tempfile::tempdir().expect("a store directory");
         let port = free_port();
-        let child = spawn(port, &store);
+        let child = spawn(port, jetstream.then_some(&store));
         let nats = Self {
             port,
             child,
@@ -68,7 +77,7 @@ impl Nats {
     pub async fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn(self.port, &self._store);
+        self.child = spawn(self.port, Some(&self._store));
         self.wait_ready().await;
     }
 
@@ -182,12 +191,18 @@ impl Node {
 
     /// Broker errors reported at `stage` so far.
     pub fn errors_at(&self, stage: BrokerStage) -> usize {
+        self.error_messages(stage).len()
+    }
+
+    /// The messages of the broker errors reported at `stage` so far.
+    pub fn error_messages(&self, stage: BrokerStage) -> Vec<String> {
         self.errors
             .lock()
             .unwrap()
             .iter()
             .filter(|e| e.stage() == stage)
-            .count()
+            .map(|e| e.message().to_owned())
+            .collect()
     }
 
     /// Publishes `{"id": <position>, "n": n}` to `feed`.
