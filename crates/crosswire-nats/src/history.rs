@@ -17,8 +17,9 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
-use async_nats::jetstream::{self, stream};
+use async_nats::jetstream::{self, consumer, stream};
 use bytes::Bytes;
 use crosswire::broker::{BrokerError, BrokerStage, HistoryBounds, HistoryPage};
 use futures_util::{StreamExt, TryStreamExt};
@@ -28,7 +29,8 @@ use crate::subject::{subject, token};
 /// Longest stream name this crate builds (the file store makes a directory
 /// of it; file names are limited to 255 bytes).
 const MAX_NAME: usize = 200;
-/// Messages read at once by [`read`].
+/// Messages read at once by [`read`], one by one; more are fetched
+/// through a consumer.
 const READ_CONCURRENCY: usize = 32;
 
 /// Where one topic's history lives.
@@ -103,9 +105,10 @@ pub(crate) fn epoch(info: &stream::Info) -> String {
     format!("{:x}", info.created.unix_timestamp_nanos())
 }
 
-/// A stream and the epoch it was found with.
+/// A stream, its epoch and its latest sequence when it was looked up.
 #[derive(Debug, Clone)]
 pub(crate) struct Found {
+    pub(crate) stream: stream::Stream,
     pub(crate) epoch: String,
     pub(crate) top: u64,
 }
@@ -165,6 +168,7 @@ pub(crate) async fn ensure(
     Ok(Found {
         epoch: epoch(info),
         top: info.state.last_sequence,
+        stream,
     })
 }
 
@@ -186,38 +190,97 @@ pub(crate) async fn read(
     let found = ensure(jetstream, log, bounds)
         .await
         .map_err(|e| failed(&e))?;
-    let stream = jetstream
-        .get_stream_no_info(&log.stream)
-        .await
-        .map_err(|e| failed(&e))?;
+    let stream = &found.stream;
     let top = found.top;
     let mut entries = Vec::new();
     if after < top {
         let size = u64::try_from(bounds.size.max(1)).unwrap_or(u64::MAX);
         let first = (after + 1).max(top.saturating_sub(size) + 1);
-        let stream = &stream;
-        let got: Vec<Option<(u64, Bytes)>> = futures_util::stream::iter(first..=top)
-            .map(|sequence| async move {
-                match stream.get_raw_message(sequence).await {
-                    Ok(message) => Ok(Some((sequence, message.payload))),
-                    // Removed since (age, size, or deleted): skipped.
-                    Err(error) if error.kind() == stream::RawMessageErrorKind::NoMessageFound => {
-                        Ok(None)
-                    }
-                    Err(error) => Err(error),
-                }
-            })
-            .buffered(READ_CONCURRENCY)
-            .try_collect()
-            .await
-            .map_err(|e| failed(&e))?;
-        entries.extend(got.into_iter().flatten());
+        if top - first < READ_CONCURRENCY as u64 {
+            get_each(stream, first, top, &mut entries)
+                .await
+                .map_err(|e| failed(&e))?;
+        } else {
+            fetch(stream, log, first, top, &mut entries)
+                .await
+                .map_err(|e| failed(&e))?;
+        }
     }
     Ok(HistoryPage {
         epoch: found.epoch,
         top,
         entries,
     })
+}
+
+/// Reads `first..=top` one message at a time, [`READ_CONCURRENCY`] at
+/// once: cheap for the server when a client missed little.
+async fn get_each(
+    stream: &stream::Stream,
+    first: u64,
+    top: u64,
+    entries: &mut Vec<(u64, Bytes)>,
+) -> Result<(), stream::RawMessageError> {
+    let got: Vec<Option<(u64, Bytes)>> = futures_util::stream::iter(first..=top)
+        .map(|sequence| async move {
+            match stream.get_raw_message(sequence).await {
+                Ok(message) => Ok(Some((sequence, message.payload))),
+                // Removed since (age, size, or deleted): skipped.
+                Err(error) if error.kind() == stream::RawMessageErrorKind::NoMessageFound => {
+                    Ok(None)
+                }
+                Err(error) => Err(error),
+            }
+        })
+        .buffered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    entries.extend(got.into_iter().flatten());
+    Ok(())
+}
+
+/// Reads `first..=top` through a short-lived consumer: one request for
+/// all of them, for a client that missed much.
+async fn fetch(
+    stream: &stream::Stream,
+    log: &Log,
+    first: u64,
+    top: u64,
+    entries: &mut Vec<(u64, Bytes)>,
+) -> Result<(), async_nats::Error> {
+    let config = consumer::pull::Config {
+        deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+            start_sequence: first,
+        },
+        ack_policy: consumer::AckPolicy::None,
+        filter_subject: log.subject.clone(),
+        inactive_threshold: Duration::from_secs(5),
+        memory_storage: true,
+        num_replicas: 1,
+        ..Default::default()
+    };
+    let reader = stream.create_consumer(config).await?;
+    let count = usize::try_from(top - first + 1).unwrap_or(usize::MAX);
+    let result = async {
+        let mut messages = reader.fetch().max_messages(count).messages().await?;
+        while let Some(message) = messages.next().await {
+            let message = message?;
+            let sequence = message.info()?.stream_sequence;
+            if sequence > top {
+                break;
+            }
+            entries.push((sequence, message.message.payload));
+        }
+        Ok::<_, async_nats::Error>(())
+    }
+    .await;
+    // Not waited for: the server drops the consumer by itself soon anyway.
+    let stream = stream.clone();
+    let name = reader.cached_info().name.clone();
+    tokio::spawn(async move {
+        let _ = stream.delete_consumer(&name).await;
+    });
+    result
 }
 
 #[cfg(test)]

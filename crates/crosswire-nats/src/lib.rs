@@ -72,7 +72,9 @@
 //!   follow asked for before it exist on the server (and core
 //!   subscriptions are flushed); `read` looks the stream up (making it if
 //!   missing, so there is an epoch), then gets the messages after the
-//!   client's offset, at most `size`, 32 at a time.
+//!   client's offset, at most `size`: one by one (32 requests at once) for
+//!   up to 32 messages, through one fetch of a short-lived consumer for
+//!   more.
 //!
 //! Streams are not deleted when a topic goes idle: JetStream's `max_age`
 //! empties them, and the empty stream (a few hundred bytes on the server)
