@@ -15,7 +15,7 @@
 //! storage would be a little faster and would start a new epoch on every
 //! server restart.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -115,17 +115,17 @@ pub(crate) struct Found {
 
 /// The streams known to exist, so publishes skip the lookup.
 #[derive(Debug, Default)]
-pub(crate) struct Known(Mutex<HashMap<String, ()>>);
+pub(crate) struct Known(Mutex<HashSet<String>>);
 
 impl Known {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ()>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn contains(&self, stream: &str) -> bool {
-        self.lock().contains_key(stream)
+        self.lock().contains(stream)
     }
 
     pub(crate) fn insert(&self, stream: &str) {
@@ -134,7 +134,7 @@ impl Known {
         if known.len() >= 65_536 {
             known.clear();
         }
-        known.insert(stream.to_owned(), ());
+        known.insert(stream.to_owned());
     }
 
     pub(crate) fn forget(&self, stream: &str) {

@@ -82,6 +82,12 @@
 //! publishing node learns of it (its next acknowledgement says so) are
 //! lost and reported; the next append makes the stream again.
 //!
+//! Every node needs the same `[[history]]` rules: a node without the rule
+//! for a topic subscribes to its core subject, which a node with the rule
+//! does not publish on. A stream keeps the limits it was made with;
+//! changed bounds apply to streams made after the change (or update the
+//! stream with `nats stream edit`).
+//!
 //! # Faults
 //!
 //! Publishes go to a bounded [`OutgoingBuffer`] first (`[broker]
