@@ -1,5 +1,6 @@
 //! A Crosswire [`Broker`] over NATS core subjects: topics shared by several
-//! server processes through a NATS server or cluster.
+//! server processes through a NATS server or cluster, and the history of
+//! `[[history]]` topics kept in JetStream.
 //!
 //! ```no_run
 //! use crosswire::prelude::*;
@@ -33,8 +34,59 @@
 //! trip per message. It reconnects by itself and re-sends its subscriptions
 //! on the new connection; this crate sets its reconnect delay to 100 ms so
 //! delivery resumes well within a second of the server coming back. Default
-//! features (JetStream, key-value, websockets) are off; only `ring` is built
-//! for its TLS support.
+//! features are off; `ring` is built for its TLS support and `jetstream`
+//! for history (key-value, object store, websockets and the features for
+//! server versions past 2.9 are not).
+//!
+//! # History in JetStream
+//!
+//! A `[[history]]` topic is sequenced by JetStream (see
+//! [`crosswire::broker::BrokerHistory`]): every node gives its messages the
+//! same positions, so a client recovers on any node.
+//!
+//! - Each history topic has its own stream, `<prefix>_H_t<base64url(topic)>`
+//!   (a long topic's name ends in a hash of it instead), holding the one
+//!   subject `<prefix>.h.t<base64url(topic)>`. One topic per stream makes
+//!   the stream sequence the topic's offset: it grows by exactly one per
+//!   appended message and is assigned by the server, not by a node.
+//! - The epoch is the stream's creation time (nanoseconds, in hex), which
+//!   every node reads alike. A deleted stream is made again by the next
+//!   node that appends, follows or reads, with a new epoch: old positions
+//!   are reported lost, never misread.
+//! - Bounds are the stream's limits: `max_msgs` = `size`, `max_age` =
+//!   `ttl`, `max_bytes` = `max_bytes`, discarding the oldest. File storage,
+//!   so history and epoch survive a NATS server restart.
+//! - A publish on a history topic is appended: a JetStream publish to the
+//!   topic's subject from the publish task, in order, not joined with
+//!   others. Acknowledgements of a batch are awaited after the batch is
+//!   sent; a failed one is reported (stage `history`).
+//! - A node with subscribers on a history topic follows its stream instead
+//!   of subscribing to the core subject: an ephemeral push consumer (no
+//!   acks, idle heartbeats every second) from the sequence after the
+//!   stream's latest, each message handed over with its sequence. A hole
+//!   in the consumer's sequence, or three seconds without even a
+//!   heartbeat (connection lost, stream deleted), starts the follow over
+//!   from the sequence after the last one delivered, or from the first of
+//!   a stream made again (a new epoch).
+//! - [`BrokerHistory::settled`] resolves once the consumers of every
+//!   follow asked for before it exist on the server (and core
+//!   subscriptions are flushed); `read` looks the stream up (making it if
+//!   missing, so there is an epoch), then gets the messages after the
+//!   client's offset, at most `size`: one by one (32 requests at once) for
+//!   up to 32 messages, through one fetch of a short-lived consumer for
+//!   more.
+//!
+//! Streams are not deleted when a topic goes idle: JetStream's `max_age`
+//! empties them, and the empty stream (a few hundred bytes on the server)
+//! keeps the epoch. Appends sent after a stream was deleted and before the
+//! publishing node learns of it (its next acknowledgement says so) are
+//! lost and reported; the next append makes the stream again.
+//!
+//! Every node needs the same `[[history]]` rules: a node without the rule
+//! for a topic subscribes to its core subject, which a node with the rule
+//! does not publish on. A stream keeps the limits it was made with;
+//! changed bounds apply to streams made after the change (or update the
+//! stream with `nats stream edit`).
 //!
 //! # Faults
 //!
@@ -44,10 +96,14 @@
 //! fill, and further publishes are dropped and counted. Lost and restored
 //! connections, slow-consumer drops and server errors are reported with
 //! their stage. Messages the client had written to a connection that died
-//! are lost (at-most-once), never resent.
+//! are lost (at-most-once), never resent. The same holds for appends to a
+//! history topic whose acknowledgement fails: they are reported, not
+//! resent (a resend could store them twice).
 
 #![deny(missing_docs)]
 
+mod follow;
+mod history;
 mod publish;
 mod subject;
 mod subscribe;
@@ -58,25 +114,34 @@ use std::time::Duration;
 use bytes::Bytes;
 use crosswire::BrokerConfig;
 use crosswire::broker::{
-    Broker, BrokerConfigError, BrokerError, BrokerLink, BrokerStage, BrokerStats, InterestChanges,
-    OutgoingBuffer, Pushed,
+    Broker, BrokerConfigError, BrokerError, BrokerHistory, BrokerLink, BrokerStage, BrokerStats,
+    HistoryBounds, HistoryFuture, HistoryPage, InterestChanges, OutgoingBuffer, Pushed,
 };
 use tokio::task::JoinHandle;
 
 pub use subject::subject;
 
 /// Delay between reconnection attempts.
-const RETRY: Duration = Duration::from_millis(100);
+pub(crate) const RETRY: Duration = Duration::from_millis(100);
 /// Bound on one connection attempt.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Messages the client may queue for its writer (its own bounded queue).
 const CLIENT_CAPACITY: usize = 2048;
 
-/// A publish waiting to be sent: its subject and its envelope.
+/// A publish waiting to be sent: its subject and its envelope, and for a
+/// history topic where it is appended.
 #[derive(Debug)]
 pub(crate) struct Pending {
     pub(crate) subject: String,
     pub(crate) envelope: Bytes,
+    pub(crate) append: Option<Append>,
+}
+
+/// What appending to a topic's history takes: its stream and its bounds.
+#[derive(Debug)]
+pub(crate) struct Append {
+    pub(crate) log: history::Log,
+    pub(crate) bounds: HistoryBounds,
 }
 
 /// State shared by the broker handle, its tasks and the client's event
@@ -87,11 +152,17 @@ pub(crate) struct Inner {
     pub(crate) outgoing: OutgoingBuffer<Pending>,
     pub(crate) interest: InterestChanges,
     pub(crate) link: OnceLock<BrokerLink>,
+    /// History streams known to exist.
+    pub(crate) streams: history::Known,
 }
 
 impl Inner {
     pub(crate) fn subject(&self, topic: &str) -> String {
         subject(&self.prefix, topic)
+    }
+
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     pub(crate) fn report(&self, stage: BrokerStage, message: impl std::fmt::Display) {
@@ -146,6 +217,7 @@ pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigEr
         outgoing: OutgoingBuffer::new(config.buffer_bytes),
         interest: InterestChanges::default(),
         link: OnceLock::new(),
+        streams: history::Known::default(),
     });
     let client = loop {
         match options(&inner).connect(url).await {
@@ -241,21 +313,11 @@ impl Broker for NatsBroker {
     }
 
     fn publish(&self, topic: &str, envelope: Bytes) {
-        let subject = self.inner.subject(topic);
-        let cost = subject.len() + envelope.len();
-        if let Pushed::Dropped { first: true } = self
-            .inner
-            .outgoing
-            .push(Pending { subject, envelope }, cost)
-        {
-            self.inner.report_soon(
-                BrokerStage::Publish,
-                format_args!(
-                    "outgoing buffer full ({} bytes); dropping publishes to other nodes until NATS catches up",
-                    self.inner.outgoing.limit()
-                ),
-            );
-        }
+        self.push(Pending {
+            subject: self.inner.subject(topic),
+            envelope,
+            append: None,
+        });
     }
 
     fn subscribe(&self, topic: &str) {
@@ -277,6 +339,55 @@ impl Broker for NatsBroker {
             self.inner.outgoing.dropped(),
             self.inner.outgoing.buffered_bytes(),
         )
+    }
+
+    fn history(&self) -> Option<&dyn BrokerHistory> {
+        Some(self)
+    }
+}
+
+impl BrokerHistory for NatsBroker {
+    fn append(&self, topic: &str, envelope: Bytes, bounds: HistoryBounds) {
+        let log = history::Log::of(&self.inner.prefix, topic);
+        self.push(Pending {
+            subject: log.subject.clone(),
+            envelope,
+            append: Some(Append { log, bounds }),
+        });
+    }
+
+    fn settled(&self) -> HistoryFuture<()> {
+        Box::pin(self.inner.interest.settled())
+    }
+
+    fn read(
+        &self,
+        topic: &str,
+        after: u64,
+        bounds: HistoryBounds,
+    ) -> HistoryFuture<Result<HistoryPage, BrokerError>> {
+        let jetstream = async_nats::jetstream::new(self.client.clone());
+        let log = history::Log::of(&self.inner.prefix, topic);
+        let topic = topic.to_owned();
+        Box::pin(async move { history::read(&jetstream, &log, &topic, after, bounds).await })
+    }
+}
+
+impl NatsBroker {
+    /// Queues a publish for the publish task; never waits.
+    fn push(&self, pending: Pending) {
+        let cost = pending.subject.len()
+            + pending.envelope.len()
+            + pending.append.as_ref().map_or(0, |a| a.log.stream.len());
+        if let Pushed::Dropped { first: true } = self.inner.outgoing.push(pending, cost) {
+            self.inner.report_soon(
+                BrokerStage::Publish,
+                format_args!(
+                    "outgoing buffer full ({} bytes); dropping publishes to other nodes until NATS catches up",
+                    self.inner.outgoing.limit()
+                ),
+            );
+        }
     }
 }
 

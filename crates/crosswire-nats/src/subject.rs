@@ -16,9 +16,21 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 pub fn subject(prefix: &str, topic: &str) -> String {
     let mut subject = String::with_capacity(prefix.len() + 2 + topic.len().div_ceil(3) * 4);
     subject.push_str(prefix);
-    subject.push_str(".t");
-    URL_SAFE_NO_PAD.encode_string(topic.as_bytes(), &mut subject);
+    subject.push('.');
+    push_token(&mut subject, topic);
     subject
+}
+
+/// `topic` as one subject token: `t<base64url(topic)>`.
+pub(crate) fn token(topic: &str) -> String {
+    let mut token = String::with_capacity(1 + topic.len().div_ceil(3) * 4);
+    push_token(&mut token, topic);
+    token
+}
+
+fn push_token(out: &mut String, topic: &str) {
+    out.push('t');
+    URL_SAFE_NO_PAD.encode_string(topic.as_bytes(), out);
 }
 
 #[cfg(test)]

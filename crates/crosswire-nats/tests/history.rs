@@ -1,0 +1,24 @@
+//! History kept by NATS JetStream, over real sockets: a real `nats-server
+//! -js` started by each test, two Crosswire nodes on it, peers read by
+//! tokio-tungstenite and event streams by a raw HTTP client. One module
+//! per behaviour.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "history/support.rs"]
+mod support;
+
+#[path = "history/a_deleted_stream_starts_a_new_epoch.rs"]
+mod a_deleted_stream_starts_a_new_epoch;
+#[path = "history/a_follow_moves_to_a_stream_made_again.rs"]
+mod a_follow_moves_to_a_stream_made_again;
+#[path = "history/a_gap_longer_than_the_history_is_reported.rs"]
+mod a_gap_longer_than_the_history_is_reported;
+#[path = "history/a_restarted_nats_server_keeps_the_epoch.rs"]
+mod a_restarted_nats_server_keeps_the_epoch;
+#[path = "history/a_server_without_jetstream_is_reported.rs"]
+mod a_server_without_jetstream_is_reported;
+#[path = "history/clients_recover_on_another_node_once_in_order.rs"]
+mod clients_recover_on_another_node_once_in_order;
+#[path = "history/every_node_gives_a_message_the_same_position.rs"]
+mod every_node_gives_a_message_the_same_position;
