@@ -1,5 +1,6 @@
 //! History across nodes: the same tests against every engine that keeps
-//! history (Redis and NATS servers started by the tests on free ports).
+//! history (Redis, and NATS with JetStream, servers started by the tests on
+//! free ports).
 
 #![allow(clippy::unwrap_used)]
 
@@ -29,5 +30,23 @@ mod redis {
     #[tokio::test]
     async fn a_lost_history_starts_a_new_epoch() {
         suite::a_lost_history_starts_a_new_epoch(Engine::redis().await).await;
+    }
+}
+
+mod nats {
+    use crate::engine::Engine;
+    use crate::suite;
+
+    #[tokio::test]
+    async fn reconnecting_clients_get_exactly_what_they_missed() {
+        suite::reconnecting_clients_get_exactly_what_they_missed(Engine::nats().await).await;
+    }
+    #[tokio::test]
+    async fn a_gap_longer_than_the_history_is_reported() {
+        suite::a_gap_longer_than_the_history_is_reported(Engine::nats().await).await;
+    }
+    #[tokio::test]
+    async fn a_lost_history_starts_a_new_epoch() {
+        suite::a_lost_history_starts_a_new_epoch(Engine::nats().await).await;
     }
 }

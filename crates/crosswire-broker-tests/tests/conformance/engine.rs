@@ -53,6 +53,15 @@ impl ServerProcess {
         }
     }
 
+    /// Where a NATS server keeps its JetStream data.
+    fn store(&self) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!(
+            "crosswire-nats-{}-{}",
+            std::process::id(),
+            self.port
+        ))
+    }
+
     pub fn url(&self) -> String {
         match self.kind {
             Kind::Redis => format!("redis://127.0.0.1:{}", self.port),
@@ -78,9 +87,13 @@ impl ServerProcess {
                 command
             }
             Kind::Nats => {
+                // With JetStream, which keeps history topics, in a store of
+                // its own (kept across a restart, removed with the process).
                 let mut command = Command::new("nats-server");
                 let monitor = self.monitor.to_string();
-                command.args(["-a", "127.0.0.1", "-p", &port, "-m", &monitor]);
+                let store = self.store();
+                command.args(["-a", "127.0.0.1", "-p", &port, "-m", &monitor, "-js", "-sd"]);
+                command.arg(&store);
                 command
             }
         };
@@ -170,6 +183,9 @@ impl Drop for ServerProcess {
             // A stopped process still dies of SIGKILL.
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if self.kind == Kind::Nats {
+            let _ = std::fs::remove_dir_all(self.store());
         }
     }
 }
@@ -271,7 +287,8 @@ impl Engine {
         Some(count)
     }
 
-    /// Makes the broker lose every topic's history (Redis: `FLUSHALL`).
+    /// Makes the broker lose every topic's history (Redis: `FLUSHALL`,
+    /// NATS: every stream deleted).
     /// Used by the history suite only.
     #[allow(dead_code)]
     pub async fn forget_history(&self) {
@@ -287,7 +304,19 @@ impl Engine {
                     .await
                     .unwrap();
             }
-            Kind::Nats => unimplemented!("deleting NATS streams"),
+            Kind::Nats => {
+                use futures_util::StreamExt;
+                let client = async_nats::connect(server.url()).await.unwrap();
+                let jetstream = async_nats::jetstream::new(client);
+                let names: Vec<String> = jetstream
+                    .stream_names()
+                    .map(|name| name.unwrap())
+                    .collect()
+                    .await;
+                for name in names {
+                    jetstream.delete_stream(&name).await.unwrap();
+                }
+            }
         }
     }
 
