@@ -155,10 +155,8 @@ impl Shared {
         let publication = positioned(envelope, &position);
         let Some(log) = self.history.log(envelope.topic) else {
             // This node has no rule for the topic (its configuration differs
-            // from the publisher's): deliver it as a plain publish.
-            return self
-                .topics
-                .publish(envelope.topic, publication.frame, exclude);
+            // from the publisher's): deliver it as a plain remote publish.
+            return self.deliver_remote(envelope.topic, publication.frame);
         };
         let publication = Arc::new(publication);
         let mut ring = log.lock();
@@ -180,6 +178,8 @@ impl Shared {
         }
         if own {
             self.count_published(delivered.queued);
+        } else if let Some(metrics) = self.metrics() {
+            metrics.remote_published(self.topics.current_worker(), delivered.queued);
         }
         delivered.queued
     }
