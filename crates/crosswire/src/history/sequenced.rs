@@ -16,7 +16,9 @@
 //! it has received every message since (see `NodeBroker::follow_generation`).
 //! Otherwise the recovery reads the broker's log:
 //!
-//! 1. the subscriber joins the topic, *gated*: live messages skip it;
+//! 1. the subscriber joins the topic, *gated*: live messages skip it (one
+//!    with no position to recover joins ungated and takes the live messages
+//!    from its join on; only the topic's position is read for it);
 //! 2. the node waits until its subscriptions are in effect
 //!    ([`BrokerHistory::settled`]), so whatever is appended from then on
 //!    reaches this node;
@@ -196,22 +198,28 @@ impl Shared {
     ) -> Recovery {
         let key = target.key();
         let generation = self.node().follow_generation();
+        // A subscriber with nothing to recover takes the live messages from
+        // its join on: only its position is read. Any other is gated until
+        // its replay is queued.
+        let gated = !matches!(since, Since::Nothing);
         {
             let mut ring = log.lock();
             if !target.join() {
                 let latest = StreamPosition::new(Arc::clone(ring.epoch()), ring.top());
                 return Recovery {
-                    recovered: matches!(since, Since::Nothing),
+                    recovered: !gated,
                     replayed: 0,
                     position: Some(latest),
                 };
             }
-            ring.gate(key, u64::MAX);
+            if gated {
+                ring.gate(key, u64::MAX);
+            }
         }
         let mut guard = GateGuard {
             log,
             key,
-            armed: true,
+            armed: gated,
         };
         let page = match (self.node().history(), self.history.bounds(topic)) {
             (Some(history), Some(bounds)) => {
@@ -262,8 +270,10 @@ impl Shared {
             }
         };
         let latest = StreamPosition::new(Arc::clone(ring.epoch()), ring.top());
-        let top = ring.top();
-        ring.gate(key, top);
+        if gated {
+            let top = ring.top();
+            ring.gate(key, top);
+        }
         guard.armed = false;
         drop(ring);
         drop(guard);
