@@ -133,6 +133,16 @@ impl StreamCore {
         pushed
     }
 
+    /// Queues the events `encode` writes, encoded straight into the queue;
+    /// finishes the stream if they overflowed it.
+    pub(crate) fn push_with(&self, encode: impl FnOnce(&mut bytes::BytesMut)) -> Pushed {
+        let pushed = self.queue.push_with(encode);
+        if pushed == Pushed::Overflow {
+            self.finish(Ended::Overflow);
+        }
+        pushed
+    }
+
     /// Ends the stream after what is queued.
     pub(crate) fn close(&self, why: Ended) {
         self.queue.close();

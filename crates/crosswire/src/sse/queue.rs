@@ -10,8 +10,16 @@
 //! Chunks are released to the body in order. `pause` holds new chunks back
 //! (they still count against the budget); `flush`, `resume` and `close`
 //! release everything held so far.
+//!
+//! Events pushed while nothing is held are encoded straight into an open
+//! tail buffer, which the body takes whole: a producer that pushes event
+//! after event allocates nothing per event, and the body gets one chunk for
+//! the lot without a copy. Whether the stream ended and how much is queued
+//! are mirrored in atomics, so a producer's checks between pushes take no
+//! lock.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bytes::{Bytes, BytesMut};
@@ -23,6 +31,16 @@ use tokio::sync::Notify;
 /// one write instead of dozens. A lone chunk (the usual case, and the shared
 /// bytes of a topic publish) is handed over without a copy.
 const COALESCE_BYTES: usize = 16 * 1024;
+
+/// Shared chunks up to this size are copied into an open tail that holds
+/// events already, rather than queued on their own (the body would join
+/// them anyway); a lone one is queued as it is, uncopied.
+const COPY_INTO_TAIL: usize = 1024;
+
+/// The open tail grows by blocks of this size (whenever it has less than
+/// `TAIL_SPARE` bytes free), not by the length of each event.
+const TAIL_BLOCK: usize = 4096;
+const TAIL_SPARE: usize = 512;
 
 /// What became of a pushed chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +71,11 @@ pub(crate) enum Take {
 #[derive(Debug, Default)]
 struct State {
     chunks: VecDeque<Bytes>,
-    /// Bytes in `chunks`.
+    /// Released bytes after every chunk of `chunks`, still open for more
+    /// (only while nothing is held: a held push closes it into `chunks`
+    /// first, so order is kept).
+    tail: BytesMut,
+    /// Bytes in `chunks` and `tail`.
     queued: usize,
     /// How many chunks at the front the body may take (the rest are held by
     /// `pause`).
@@ -77,6 +99,10 @@ pub(crate) struct SseQueue {
     readable: Notify,
     /// Woken (all waiters) whenever the queue becomes empty or is aborted.
     drained: Notify,
+    /// `closing || aborted`, readable without the lock.
+    ended: AtomicBool,
+    /// `queued`, readable without the lock.
+    queued: AtomicUsize,
 }
 
 impl SseQueue {
@@ -87,7 +113,31 @@ impl SseQueue {
             limit,
             readable: Notify::new(),
             drained: Notify::new(),
+            ended: AtomicBool::new(false),
+            queued: AtomicUsize::new(0),
         }
+    }
+
+    /// Publishes `state`'s byte count and end to the atomics (called with
+    /// the lock held, after every change).
+    fn mirror(&self, state: &State) {
+        self.queued.store(state.queued, Ordering::Release);
+        self.ended
+            .store(state.closing || state.aborted, Ordering::Release);
+    }
+
+    /// Moves the open tail into `chunks`, released.
+    fn seal(state: &mut State) {
+        if !state.tail.is_empty() {
+            let sealed = state.tail.split().freeze();
+            state.chunks.push_back(sealed);
+            state.released += 1;
+        }
+    }
+
+    /// True when a push may go into the open tail.
+    fn tail_open(state: &State) -> bool {
+        !state.paused && state.released == state.chunks.len()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -107,19 +157,15 @@ impl SseQueue {
         if state.closing || state.aborted {
             return Pushed::Closed;
         }
-        if chunk.is_empty() {
-            return Pushed::Queued;
-        }
-        // One event larger than the whole budget is still accepted into an
-        // empty queue, so that large events are not impossible to send.
-        if state.queued > 0 && state.queued + chunk.len() > self.limit {
-            Self::clear(&mut state);
-            state.aborted = true;
+        if chunk.len() <= COPY_INTO_TAIL && !state.tail.is_empty() && Self::tail_open(&state) {
+            // Joined to the events before it, as the body would join them.
             drop(state);
-            self.readable.notify_one();
-            self.drained.notify_waiters();
-            return Pushed::Overflow;
+            return self.push_with(|out| out.extend_from_slice(&chunk));
         }
+        if state.queued > 0 && state.queued + chunk.len() > self.limit {
+            return self.overflow(state);
+        }
+        Self::seal(&mut state);
         state.queued += chunk.len();
         state.chunks.push_back(chunk);
         // The body waits only when nothing was released; if something was,
@@ -128,11 +174,76 @@ impl SseQueue {
         if !state.paused {
             state.released = state.chunks.len();
         }
+        self.mirror(&state);
         drop(state);
         if wake {
             self.readable.notify_one();
         }
         Pushed::Queued
+    }
+
+    /// Appends the events `encode` writes, encoded straight into the queue
+    /// (into the open tail when nothing is held).
+    pub(crate) fn push_with(&self, encode: impl FnOnce(&mut BytesMut)) -> Pushed {
+        let mut state = self.lock();
+        if state.closing || state.aborted {
+            return Pushed::Closed;
+        }
+        if !Self::tail_open(&state) {
+            // Held: a chunk of its own, after the tail.
+            Self::seal(&mut state);
+            let mut out = BytesMut::new();
+            encode(&mut out);
+            if out.is_empty() {
+                return Pushed::Queued;
+            }
+            if state.queued > 0 && state.queued + out.len() > self.limit {
+                return self.overflow(state);
+            }
+            state.queued += out.len();
+            state.chunks.push_back(out.freeze());
+            self.mirror(&state);
+            return Pushed::Queued;
+        }
+        if state.tail.len() >= COALESCE_BYTES {
+            // Full enough for one body chunk: the next events start another.
+            Self::seal(&mut state);
+        }
+        if state.tail.capacity() - state.tail.len() < TAIL_SPARE {
+            state.tail.reserve(TAIL_BLOCK);
+        }
+        let before = state.tail.len();
+        encode(&mut state.tail);
+        let added = state.tail.len() - before;
+        if added == 0 {
+            return Pushed::Queued;
+        }
+        // One event larger than the whole budget is still accepted into an
+        // empty queue, so that large events are not impossible to send.
+        if state.queued > 0 && state.queued + added > self.limit {
+            state.tail.truncate(before);
+            return self.overflow(state);
+        }
+        let wake = state.queued == 0;
+        state.queued += added;
+        self.mirror(&state);
+        drop(state);
+        if wake {
+            self.readable.notify_one();
+        }
+        Pushed::Queued
+    }
+
+    /// Empties and closes the queue after a push that would have gone past
+    /// the budget.
+    fn overflow(&self, mut state: MutexGuard<'_, State>) -> Pushed {
+        Self::clear(&mut state);
+        state.aborted = true;
+        self.mirror(&state);
+        drop(state);
+        self.readable.notify_one();
+        self.drained.notify_waiters();
+        Pushed::Overflow
     }
 
     /// Holds pushed chunks back until `flush`, `resume` or `close`.
@@ -159,6 +270,8 @@ impl SseQueue {
     }
 
     fn release_all(&self, mut state: MutexGuard<'_, State>) {
+        // The tail is open only while everything is released: nothing to do
+        // for it.
         let wake = state.released < state.chunks.len();
         state.released = state.chunks.len();
         drop(state);
@@ -180,12 +293,14 @@ impl SseQueue {
         if state.closing || state.aborted {
             return false;
         }
+        Self::seal(&mut state);
         if !last.is_empty() {
             state.queued += last.len();
             state.chunks.push_back(last);
         }
         state.closing = true;
         state.released = state.chunks.len();
+        self.mirror(&state);
         drop(state);
         self.readable.notify_one();
         true
@@ -196,6 +311,7 @@ impl SseQueue {
         let mut state = self.lock();
         Self::clear(&mut state);
         state.aborted = true;
+        self.mirror(&state);
         drop(state);
         self.readable.notify_one();
         self.drained.notify_waiters();
@@ -203,19 +319,19 @@ impl SseQueue {
 
     fn clear(state: &mut State) {
         state.chunks.clear();
+        state.tail = BytesMut::new();
         state.queued = 0;
         state.released = 0;
     }
 
     /// True once closed or aborted.
     pub(crate) fn is_closed(&self) -> bool {
-        let state = self.lock();
-        state.closing || state.aborted
+        self.ended.load(Ordering::Acquire)
     }
 
     /// Bytes queued and not yet taken by the body.
     pub(crate) fn buffered_amount(&self) -> usize {
-        self.lock().queued
+        self.queued.load(Ordering::Acquire)
     }
 
     /// The next bytes for the body, joining small released chunks.
@@ -223,6 +339,11 @@ impl SseQueue {
         let mut state = self.lock();
         if state.aborted {
             return Take::Abort;
+        }
+        // The tail follows every chunk and is released: take it last.
+        if state.released == 0 && !state.tail.is_empty() {
+            let tail = state.tail.split().freeze();
+            return self.taken(state, tail);
         }
         if state.released == 0 {
             return if state.closing {
@@ -254,7 +375,13 @@ impl SseQueue {
             }
             chunk = joined.freeze();
         }
+        self.taken(state, chunk)
+    }
+
+    /// Accounts for `chunk` leaving the queue for the body.
+    fn taken(&self, mut state: MutexGuard<'_, State>, chunk: Bytes) -> Take {
         state.queued -= chunk.len();
+        self.mirror(&state);
         let drained = state.queued == 0;
         drop(state);
         if drained {
@@ -359,5 +486,59 @@ mod tests {
         tokio::time::timeout(patience, queue.wait_for_drain())
             .await
             .unwrap();
+    }
+
+    #[test]
+    fn pushed_events_share_one_tail_chunk_and_keep_their_order() {
+        let queue = SseQueue::new(1 << 20);
+        queue.push_with(|out| out.extend_from_slice(b"a"));
+        queue.push(Bytes::from_static(b"b"));
+        queue.push_with(|out| out.extend_from_slice(b"c"));
+        assert_eq!(queue.buffered_amount(), 3);
+        assert_eq!(queue.take(), Take::Chunk(Bytes::from_static(b"abc")));
+        // A lone shared chunk, then events: the chunk as it is, then the rest.
+        let lone = Bytes::from(vec![b's'; 3]);
+        queue.push(lone.clone());
+        queue.push_with(|out| out.extend_from_slice(b"t"));
+        match queue.take() {
+            Take::Chunk(taken) => assert_eq!(taken.as_ptr(), lone.as_ptr()),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(queue.take(), Take::Chunk(Bytes::from_static(b"t")));
+        assert_eq!(queue.buffered_amount(), 0);
+        // A large shared chunk closes the tail first.
+        queue.push_with(|out| out.extend_from_slice(b"d"));
+        queue.push(chunk(2000));
+        queue.push_with(|out| out.extend_from_slice(b"e"));
+        let mut taken = Vec::new();
+        while let Take::Chunk(chunk) = queue.take() {
+            taken.extend_from_slice(&chunk);
+        }
+        assert_eq!(taken.len(), 2002);
+        assert_eq!((taken[0], taken[1], taken[2001]), (b'd', b'a', b'e'));
+        // Paused: held behind the tail, released by a flush.
+        queue.push_with(|out| out.extend_from_slice(b"f"));
+        queue.pause();
+        queue.push_with(|out| out.extend_from_slice(b"g"));
+        assert_eq!(queue.take(), Take::Chunk(Bytes::from_static(b"f")));
+        assert_eq!(queue.take(), Take::Empty);
+        queue.flush();
+        assert_eq!(queue.take(), Take::Chunk(Bytes::from_static(b"g")));
+    }
+
+    #[test]
+    fn the_tail_is_bounded_by_the_budget_too() {
+        let queue = SseQueue::new(100);
+        assert_eq!(
+            queue.push_with(|out| out.extend_from_slice(&[b'x'; 60])),
+            Pushed::Queued
+        );
+        assert_eq!(
+            queue.push_with(|out| out.extend_from_slice(&[b'y'; 60])),
+            Pushed::Overflow
+        );
+        assert!(queue.is_closed());
+        assert_eq!(queue.buffered_amount(), 0);
+        assert_eq!(queue.take(), Take::Abort);
     }
 }

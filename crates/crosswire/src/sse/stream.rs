@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
-use bytes::BytesMut;
 use crosswire_proto::sse::encode_comment;
 use http::request::Parts;
 use http::{Extensions, HeaderMap, StatusCode};
@@ -133,11 +132,8 @@ impl EventStream {
         if self.core().queue.is_closed() {
             return Err(PushError::Closed);
         }
-        // Most events are short; starting with room for one avoids a chain
-        // of small reallocations while it is encoded.
-        let mut out = BytesMut::with_capacity(256);
-        events.encode_into(&mut out);
-        self.queue(out.freeze())
+        let pushed = self.core().push_with(|out| events.encode_into(out));
+        self.pushed(pushed)
     }
 
     /// Pushes a comment (`: text`), which clients ignore: useful as a
@@ -147,7 +143,12 @@ impl EventStream {
     }
 
     fn queue(&self, chunk: bytes::Bytes) -> Result<(), PushError> {
-        match self.core().push(chunk) {
+        let pushed = self.core().push(chunk);
+        self.pushed(pushed)
+    }
+
+    fn pushed(&self, pushed: Pushed) -> Result<(), PushError> {
+        match pushed {
             Pushed::Queued => Ok(()),
             Pushed::Closed => Err(PushError::Closed),
             Pushed::Overflow => Err(PushError::QueueFull {
