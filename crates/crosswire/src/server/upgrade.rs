@@ -1,6 +1,7 @@
 //! The WebSocket handshake: validate, run the `upgrade` hook, answer `101`,
 //! then hand the raw connection to its two tasks.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -9,14 +10,15 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use crosswire_proto::{HandshakeError, validate_request};
 use http::{HeaderValue, Request, StatusCode, header};
-use hyper::upgrade::Upgraded;
+use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::service::{Routes, WsRoute, plain};
-use super::tracker::ConnectionSlot;
+use super::tracker::{ConnectionSlot, TaskGuard};
 use crate::ws::deflate;
-use crate::ws::{Outbox, Peer, Transport, UpgradeRequest, guarded, serve_connection};
+use crate::shared::Shared;
+use crate::ws::{DynHandler, Outbox, Peer, Transport, UpgradeRequest, guarded, serve_connection};
 
 /// Answers an upgrade request on a WebSocket route.
 pub(crate) async fn upgrade<B>(
@@ -139,7 +141,20 @@ pub(crate) async fn upgrade<B>(
     let guard = slot
         .take()
         .unwrap_or_else(|| routes.tracker.guard(shared.topics.home_worker()));
-    tokio::spawn(async move {
+    tokio::spawn(connection_task(guard, on_upgrade, peer, handler, shared));
+    response
+}
+
+/// The task of one WebSocket connection, from the end of the handshake to
+/// the end of the socket: an idle connection's memory is mostly this future.
+pub(crate) fn connection_task(
+    guard: TaskGuard,
+    on_upgrade: OnUpgrade,
+    peer: Peer,
+    handler: Arc<dyn DynHandler>,
+    shared: Arc<Shared>,
+) -> impl Future<Output = ()> + Send {
+    async move {
         let _guard = guard;
         let upgraded = match on_upgrade.await {
             Ok(upgraded) => upgraded,
@@ -150,8 +165,7 @@ pub(crate) async fn upgrade<B>(
         };
         let (stream, read_buf) = into_transport(upgraded);
         serve_connection(stream, read_buf, peer, handler, shared).await;
-    });
-    response
+    }
 }
 
 /// The stream under an upgraded connection: the socket itself when our own

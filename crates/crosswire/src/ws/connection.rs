@@ -1,19 +1,21 @@
 //! The life of one upgraded connection: join, `open`, read and dispatch
 //! messages, keep-alive, the closing handshake, `close`.
 //!
-//! Two tasks serve a connection. This one owns the read half: it decodes
-//! frames, runs the hooks one at a time (so they see messages in arrival
-//! order), answers pings, records activity and enforces the closing
-//! timeout. Keep-alive pings and idle timeouts come from one sweep per server
-//! ([`super::keepalive`]), not from a timer per connection. The writer task ([`super::writer`]) owns the write half
-//! and drains the peer's send queue. They talk only through the
-//! [`Outbox`](super::outbox::Outbox).
+//! One task serves a connection, with two halves in it (see
+//! [`super::duplex`]). The reader owns the read half: it decodes frames,
+//! runs the hooks one at a time (so they see messages in arrival order),
+//! answers pings, records activity and enforces the closing timeout.
+//! Keep-alive pings and idle timeouts come from one sweep per server
+//! ([`super::keepalive`]), not from a timer per connection. The writer
+//! ([`super::writer`]) owns the write half and drains the peer's send queue.
+//! They talk only through the [`Outbox`](super::outbox::Outbox), as they did
+//! when they were two tasks.
 //!
 //! An idle connection holds no read buffer: the reader waits for readiness and
 //! allocates only when bytes arrive, releasing the buffer again once every
 //! complete frame has been consumed.
 //!
-//! Both tasks run inside one span per connection, `ws`, with the peer id,
+//! The task runs inside one span per connection, `ws`, with the peer id,
 //! the remote address, the route pattern and the path. It is an `info` span
 //! so that what is logged inside it at the default level (a hook's error or
 //! panic) carries those fields; the span itself prints nothing, and nothing
@@ -32,17 +34,17 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use crosswire_proto::deflate::InflateParams;
 use crosswire_proto::{CloseFrame, Decoder, DecoderConfig, Event, OpCode, ProtocolError};
-use tokio::task::JoinHandle;
 use tokio::time::{Sleep, sleep, timeout};
 use tracing::Instrument;
 
 use super::close_info::CloseInfo;
 use super::dispatch::{DynHandler, run_hook};
+use super::duplex::Duplex;
 use super::message::Message;
 use super::outbox::OutFrame;
 use super::peer::Peer;
 use super::rate::{Bucket, RateCounters, admit};
-use super::transport::{ReadSide, Transport};
+use super::transport::{ReadSide, Transport, WriteSide};
 use super::writer::run_writer;
 use crate::config::{OverflowPolicy, WebSocketConfig};
 use crate::error::WebSocketError;
@@ -71,7 +73,7 @@ impl Ended {
 ///
 /// A plain function returning the future, so the future keeps only what the
 /// connection needs while it lives (an idle connection's memory is mostly
-/// this future): a plain TCP socket is shared by the two tasks, not split
+/// this future): a plain TCP socket is shared by the two halves, not split
 /// (see [`super::transport`]).
 pub(crate) fn serve_connection(
     stream: Transport,
@@ -90,34 +92,56 @@ pub(crate) fn serve_connection(
     );
     let close_timeout = shared.websocket.close_timeout;
     let (read_side, write_side) = stream.split();
-    let outbox = Arc::clone(peer.outbox());
-    let writer = tokio::spawn(run_writer(Arc::clone(&outbox), write_side).instrument(span.clone()));
-    let inflate = outbox.inflate_params();
+    let inflate = peer.outbox().inflate_params();
     let reader = Reader::new(read_side, &already_read, &shared.websocket, inflate);
     drop(already_read);
-    lifecycle(reader, writer, peer, handler, shared, close_timeout).instrument(span)
+    lifecycle(reader, write_side, peer, handler, shared, close_timeout).instrument(span)
 }
 
-/// `open`, the read loop, `error` and `close`, then the end of the socket.
+/// The conversation, with the writer alongside, then the end of the socket.
 async fn lifecycle(
     mut reader: Reader,
-    mut writer: JoinHandle<()>,
+    write_side: WriteSide,
     peer: Peer,
     handler: Arc<dyn DynHandler>,
     shared: Arc<Shared>,
     close_timeout: Duration,
 ) {
+    let mut duplex = Duplex::new();
+    let mut writer = std::pin::pin!(run_writer(Arc::clone(peer.outbox()), write_side));
+    let sent_close = {
+        let conversation = std::pin::pin!(converse(&mut reader, &peer, &handler, &shared));
+        duplex.run(conversation, writer.as_mut()).await
+    };
+    if !duplex.writer_done() && timeout(close_timeout, writer).await.is_err() {
+        return;
+    }
+    if sent_close {
+        // Wait for the client to close its side, so the socket is not
+        // reset under data the client is still reading.
+        reader.drain_until_eof(close_timeout).await;
+    }
+}
+
+/// `open`, the read loop, `error` and `close`; then tells the writer to
+/// stop unless a close frame is what it writes last. Returns whether it is.
+async fn converse(
+    reader: &mut Reader,
+    peer: &Peer,
+    handler: &Arc<dyn DynHandler>,
+    shared: &Shared,
+) -> bool {
     tracing::debug!(target: "crosswire::ws", "open");
-    shared.join(&peer);
+    shared.join(peer);
     if shared.is_shutting_down() {
         // The shutdown's sweep over the peer set may have run just before
         // this peer joined it; a peer must not outlive the server's close.
         let (code, reason) = shared.shutdown_close();
         let _ = peer.close(code, reason);
     }
-    run_hook(&peer, "open", Arc::clone(&handler).open(peer.clone())).await;
+    run_hook(peer, "open", Arc::clone(handler).open(peer.clone())).await;
 
-    let ended = reader.run(&peer, &handler, &shared.rate_counters).await;
+    let ended = reader.run(peer, handler, &shared.rate_counters).await;
     if let Some(metrics) = shared.metrics() {
         metrics.events.closed(ended.close.code);
         if let Some(limit) = ended.error.as_ref().and_then(Limit::of) {
@@ -145,9 +169,9 @@ async fn lifecycle(
             _ => tracing::debug!(target: "crosswire::ws", %error, "connection failed"),
         }
         run_hook(
-            &peer,
+            peer,
             "error",
-            Arc::clone(&handler).error(peer.clone(), error),
+            Arc::clone(handler).error(peer.clone(), error),
         )
         .await;
     }
@@ -158,27 +182,26 @@ async fn lifecycle(
         "close"
     );
     run_hook(
-        &peer,
+        peer,
         "close",
-        Arc::clone(&handler).close(peer.clone(), ended.close),
+        Arc::clone(handler).close(peer.clone(), ended.close),
     )
     .await;
 
-    // Let the writer flush what is queued (the close frame last), bounded.
+    // The writer flushes what is queued (the close frame last), bounded by
+    // the caller.
     let outbox = peer.outbox();
     let sent_close = outbox.is_closing() && !outbox.is_terminated();
     if !sent_close {
         outbox.terminate();
     }
-    if timeout(close_timeout, &mut writer).await.is_err() {
-        writer.abort();
-        return;
-    }
-    if sent_close {
-        // Wait for the client to close its side, so the socket is not
-        // reset under data the client is still reading.
-        reader.drain_until_eof(close_timeout).await;
-    }
+    sent_close
+}
+
+/// Bytes of the reader state held by the connection's future.
+#[cfg(test)]
+pub(crate) fn reader_size() -> usize {
+    std::mem::size_of::<Reader>()
 }
 
 /// The read side of a connection.

@@ -2,7 +2,7 @@
 //!
 //! Every producer (the peer's own hooks, any other peer's `publish`, server
 //! publishes from HTTP handlers) pushes an [`OutFrame`] here; exactly one
-//! writer task per connection takes everything queued in one batch and writes it
+//! writer per connection takes everything queued in one batch and writes it
 //! with one vectored write. An `OutFrame` holds a frame header built once and a
 //! shared [`Bytes`] payload, so a publish is serialized and framed once for all
 //! its subscribers.

@@ -1,4 +1,5 @@
-//! The one task per connection that puts queued frames on the wire.
+//! The half of a connection's task that puts queued frames on the wire
+//! (the other half reads; see [`super::duplex`]).
 //!
 //! Each wake-up takes everything queued and writes it with vectored writes (a
 //! slice per run of small frames, two per large shared frame, up to the
@@ -82,6 +83,13 @@ pub(crate) async fn run_writer(outbox: Arc<Outbox>, mut io: WriteSide) {
             return;
         }
     }
+}
+
+/// Bytes of the writer's future, for the connection `transport`.
+#[cfg(test)]
+pub(crate) fn writer_future_size(outbox: Arc<Outbox>, transport: super::Transport) -> usize {
+    let (_, write) = transport.split();
+    std::mem::size_of_val(&run_writer(outbox, write))
 }
 
 /// Refills `slices` with the next chunks of `rest`, as many as one vectored
