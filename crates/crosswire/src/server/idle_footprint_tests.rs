@@ -50,7 +50,14 @@ fn bench_request() -> UpgradeRequest {
         .expect("request");
     let (parts, ()) = request.into_parts();
     let remote: SocketAddr = "127.0.0.2:50000".parse().expect("addr");
-    UpgradeRequest::new(&parts, remote, Arc::from("/ws/chat"), Vec::new(), Vec::new(), None)
+    UpgradeRequest::new(
+        &parts,
+        remote,
+        Arc::from("/ws/chat"),
+        Vec::new(),
+        Vec::new(),
+        None,
+    )
 }
 
 fn parts() -> (Arc<Shared>, Arc<Outbox>, Peer, Arc<dyn DynHandler>) {
@@ -88,7 +95,13 @@ async fn an_idle_connection_stays_within_its_byte_budget() {
     let mut request = http::Request::new(());
     let on_upgrade = hyper::upgrade::on(&mut request);
     let guard = Arc::new(Tracker::new(1)).guard(0);
-    let task = connection_task(guard, on_upgrade, peer.clone(), Arc::clone(&handler), Arc::clone(&shared));
+    let task = connection_task(
+        guard,
+        on_upgrade,
+        peer.clone(),
+        Arc::clone(&handler),
+        Arc::clone(&shared),
+    );
     let connection_future = std::mem::size_of_val(&task);
     drop(task);
 
@@ -100,7 +113,10 @@ async fn an_idle_connection_stays_within_its_byte_budget() {
     let outbox_size = size_of::<Outbox>();
     let span = size_of::<tracing::Span>();
 
-    eprintln!("connection future {connection_future}, cell {}", tokio_cell(connection_future));
+    eprintln!(
+        "connection future {connection_future}, cell {}",
+        tokio_cell(connection_future)
+    );
     eprintln!("reader {}", reader_size());
     eprintln!("writer future {writer_future}");
     eprintln!("peer inner {peer_inner} heap {peer_heap}");

@@ -9,6 +9,8 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use crosswire_proto::{HandshakeError, validate_request};
+use futures_util::FutureExt;
+use futures_util::future::Either;
 use http::{HeaderValue, Request, StatusCode, header};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
@@ -16,8 +18,8 @@ use tokio::net::TcpStream;
 
 use super::service::{Routes, WsRoute, plain};
 use super::tracker::{ConnectionSlot, TaskGuard};
-use crate::ws::deflate;
 use crate::shared::Shared;
+use crate::ws::deflate;
 use crate::ws::{DynHandler, Outbox, Peer, Transport, UpgradeRequest, guarded, serve_connection};
 
 /// Answers an upgrade request on a WebSocket route.
@@ -154,18 +156,20 @@ pub(crate) fn connection_task(
     handler: Arc<dyn DynHandler>,
     shared: Arc<Shared>,
 ) -> impl Future<Output = ()> + Send {
-    async move {
-        let _guard = guard;
-        let upgraded = match on_upgrade.await {
+    on_upgrade.then(move |upgraded| {
+        // The futures of this chain are stored one after the other, not
+        // side by side: once upgraded, only the connection's own remains.
+        let upgraded = match upgraded {
             Ok(upgraded) => upgraded,
             Err(error) => {
                 tracing::debug!(target: "crosswire::upgrade", peer = %peer, %error, "client left during the upgrade");
-                return;
+                drop(guard);
+                return Either::Left(std::future::ready(()));
             }
         };
         let (stream, read_buf) = into_transport(upgraded);
-        serve_connection(stream, read_buf, peer, handler, shared).await;
-    }
+        Either::Right(serve_connection(stream, read_buf, peer, handler, shared, guard))
+    })
 }
 
 /// The stream under an upgraded connection: the socket itself when our own

@@ -77,12 +77,16 @@ impl Duplex {
     /// Polls `writer` whenever the task wakes and `reader` when it was
     /// woken, until `reader` is done; `writer` may end first and is then
     /// left alone.
-    pub(crate) async fn run<R, W>(&mut self, mut reader: Pin<&mut R>, mut writer: Pin<&mut W>) -> R::Output
+    pub(crate) fn run<'a, R, W>(
+        &'a mut self,
+        mut reader: Pin<&'a mut R>,
+        mut writer: Pin<&'a mut W>,
+    ) -> impl Future<Output = R::Output> + 'a
     where
         R: Future,
         W: Future<Output = ()>,
     {
-        std::future::poll_fn(|cx| {
+        std::future::poll_fn(move |cx| {
             // Registered before the flag is read, so a wake-up in between
             // wakes this task again rather than being lost.
             self.wake.task.register(cx.waker());
@@ -98,7 +102,6 @@ impl Duplex {
             }
             Poll::Pending
         })
-        .await
     }
 }
 

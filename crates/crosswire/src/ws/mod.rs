@@ -26,6 +26,7 @@ mod peer;
 pub(crate) mod queue_budget;
 pub(crate) mod rate;
 mod request;
+mod signal;
 mod transport;
 mod writer;
 

@@ -43,6 +43,7 @@ use tokio::time::Instant;
 use super::deflate::PeerDeflate;
 pub(crate) use super::out_frame::{OutFrame, Wire};
 use super::queue_budget::{QueueBudget, Standing};
+use super::signal::Signal;
 use crate::config::OverflowPolicy;
 use crate::error::WebSocketError;
 use crate::metrics::{Metrics, WorkerCounters};
@@ -168,14 +169,14 @@ pub(crate) struct Outbox {
     limit: usize,
     policy: OverflowPolicy,
     /// Woken when the queue goes from empty to non-empty, or on terminate.
-    /// One waiter: the writer. `notify_one` keeps a permit, so a push that
+    /// One waiter: the writer. `notify` keeps a permit, so a push that
     /// lands between the writer's check and its wait is not lost.
-    writer_wake: Notify,
+    writer_wake: Signal,
     /// Woken when a close or a terminate starts (the reader then arms the
     /// closing-handshake timeout) and when the queue drained after
     /// backpressure (the reader runs the `drain` hook). One waiter: the
     /// reader.
-    reader_wake: Notify,
+    reader_wake: Signal,
     /// Woken (all waiters) whenever everything queued has been written.
     drained: Notify,
     /// When the connection opened; the base of the two clocks below.
@@ -202,8 +203,8 @@ impl Outbox {
             state: Mutex::new(State::default()),
             limit,
             policy,
-            writer_wake: Notify::new(),
-            reader_wake: Notify::new(),
+            writer_wake: Signal::default(),
+            reader_wake: Signal::default(),
             drained: Notify::new(),
             born: Instant::now(),
             last_seen_ms: AtomicU64::new(0),
@@ -367,7 +368,7 @@ impl Outbox {
         }
         drop(state);
         if was_empty {
-            self.writer_wake.notify_one();
+            self.writer_wake.notify();
         }
         Pushed::Queued
     }
@@ -431,8 +432,8 @@ impl Outbox {
         };
         Self::enqueue_close(&mut state, Some(close));
         drop(state);
-        self.writer_wake.notify_one();
-        self.reader_wake.notify_one();
+        self.writer_wake.notify();
+        self.reader_wake.notify();
     }
 
     /// Drops everything queued (not what the writer already took).
@@ -508,8 +509,8 @@ impl Outbox {
         }
         Self::enqueue_close(&mut state, close.cloned());
         drop(state);
-        self.writer_wake.notify_one();
-        self.reader_wake.notify_one();
+        self.writer_wake.notify();
+        self.reader_wake.notify();
         true
     }
 
@@ -519,8 +520,8 @@ impl Outbox {
         state.terminated = true;
         self.clear(&mut state);
         drop(state);
-        self.writer_wake.notify_one();
-        self.reader_wake.notify_one();
+        self.writer_wake.notify();
+        self.reader_wake.notify();
         self.drained.notify_waiters();
     }
 
@@ -554,8 +555,8 @@ impl Outbox {
         state.cause = Some(cause);
         Self::enqueue_close(&mut state, Some(close));
         drop(state);
-        self.writer_wake.notify_one();
-        self.reader_wake.notify_one();
+        self.writer_wake.notify();
+        self.reader_wake.notify();
         true
     }
 
@@ -592,8 +593,8 @@ impl Outbox {
 
     /// Waits until the reader is wanted: a close or terminate started, or
     /// the queue drained after backpressure.
-    pub(crate) async fn reader_wanted(&self) {
-        self.reader_wake.notified().await;
+    pub(crate) fn reader_wanted(&self) -> impl std::future::Future<Output = ()> + '_ {
+        self.reader_wake.wait()
     }
 
     /// True once per return under the low-water mark after backpressure.
@@ -647,7 +648,7 @@ impl Outbox {
                     };
                 }
             }
-            self.writer_wake.notified().await;
+            self.writer_wake.wait().await;
         }
     }
 
@@ -672,7 +673,7 @@ impl Outbox {
         let drained = state.in_flight + state.queued == 0;
         drop(state);
         if drain_due {
-            self.reader_wake.notify_one();
+            self.reader_wake.notify();
         }
         if drained {
             self.drained.notify_waiters();
