@@ -104,6 +104,10 @@ pub(crate) fn serve_connection(
 /// An `async` block rather than an `async fn`: the arguments of an `async fn`
 /// are kept twice in its future (as passed, and moved into the body), which
 /// for the reader alone cost every idle connection a few hundred bytes.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store its arguments twice"
+)]
 fn lifecycle(
     mut reader: Reader,
     write_side: WriteSide,

@@ -29,6 +29,10 @@ const KEEP_BATCH_CAPACITY: usize = 64;
 
 /// Writes frames from `outbox` until a close frame was written (then shuts
 /// the write side), the outbox is terminated, or the socket fails.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store its arguments twice"
+)]
 pub(crate) fn run_writer(
     outbox: Arc<Outbox>,
     mut io: WriteSide,
