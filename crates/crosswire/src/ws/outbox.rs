@@ -459,7 +459,7 @@ impl Outbox {
         }
         if len > INLINE_MAX {
             Self::seal_tail(state);
-            state.chunks.push_back(Chunk::Shared(frame.clone()));
+            Self::push_chunk(state, Chunk::Shared(frame.clone()));
             return;
         }
         if state.tail.len() + len > INLINE_CHUNK {
@@ -477,13 +477,24 @@ impl Outbox {
         }
     }
 
-    /// Moves a non-empty tail buffer into `chunks`.
+    /// Adds a chunk after the others. A queue that has never held more than
+    /// one chunk at a time gets room for exactly one: most batches are one
+    /// run of small frames, and the queue (swapped with the writer's) stays
+    /// allocated for the connection's life, so the default room for four
+    /// would cost every idle connection 144 bytes more.
+    fn push_chunk(state: &mut State, chunk: Chunk) {
+        if state.chunks.capacity() == 0 {
+            state.chunks.reserve_exact(1);
+        }
+        state.chunks.push_back(chunk);
+    }
+
     /// Moves a non-empty tail buffer into `chunks` (its capacity stays
     /// counted in `queued_capacity`).
     fn seal_tail(state: &mut State) {
         if !state.tail.is_empty() {
             let tail = std::mem::take(&mut state.tail);
-            state.chunks.push_back(Chunk::Inline(tail));
+            Self::push_chunk(state, Chunk::Inline(tail));
             state.tail_capacity = 0;
         }
     }
@@ -497,7 +508,7 @@ impl Outbox {
         state.closing = true;
         state.queued += frame.wire_len();
         Self::seal_tail(state);
-        state.chunks.push_back(Chunk::Shared(frame.plain().clone()));
+        Self::push_chunk(state, Chunk::Shared(frame.plain().clone()));
     }
 
     /// Queues a close frame after what is already queued. Returns false if the
@@ -825,6 +836,24 @@ mod tests {
         assert_eq!(budget.closed(), 1);
         // The closed queue freed its buffers (only the close frame's is left).
         assert!(budget.held() < 16 << 10, "{}", budget.held());
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_one_run_keeps_room_for_one_chunk_only() {
+        let outbox = Outbox::new(1 << 20, OverflowPolicy::Close);
+        outbox.push(&text(3));
+        outbox.push(&text(4));
+        let mut batch = VecDeque::new();
+        outbox.next_batch(&mut batch).await;
+        assert_eq!(batch.len(), 1);
+        assert_eq!(batch.capacity(), 1, "what an idle connection keeps");
+        // A batch of several chunks grows as a `VecDeque` does.
+        batch.clear();
+        outbox.push(&text(5));
+        outbox.push(&text(2000));
+        outbox.push(&text(6));
+        outbox.next_batch(&mut batch).await;
+        assert_eq!(batch.len(), 3);
     }
 
     #[tokio::test]
