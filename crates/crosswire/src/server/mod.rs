@@ -26,6 +26,8 @@ mod background;
 mod bind;
 mod drain;
 mod handshake_rate;
+#[cfg(test)]
+mod idle_footprint_tests;
 mod listener;
 mod memory;
 mod metered;

@@ -1,6 +1,7 @@
 //! The WebSocket handshake: validate, run the `upgrade` hook, answer `101`,
 //! then hand the raw connection to its two tasks.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -8,15 +9,18 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use crosswire_proto::{HandshakeError, validate_request};
+use futures_util::FutureExt;
+use futures_util::future::Either;
 use http::{HeaderValue, Request, StatusCode, header};
-use hyper::upgrade::Upgraded;
+use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::service::{Routes, WsRoute, plain};
-use super::tracker::ConnectionSlot;
+use super::tracker::{ConnectionSlot, TaskGuard};
+use crate::shared::Shared;
 use crate::ws::deflate;
-use crate::ws::{Outbox, Peer, Transport, UpgradeRequest, guarded, serve_connection};
+use crate::ws::{DynHandler, Outbox, Peer, Transport, UpgradeRequest, guarded, serve_connection};
 
 /// Answers an upgrade request on a WebSocket route.
 pub(crate) async fn upgrade<B>(
@@ -139,19 +143,33 @@ pub(crate) async fn upgrade<B>(
     let guard = slot
         .take()
         .unwrap_or_else(|| routes.tracker.guard(shared.topics.home_worker()));
-    tokio::spawn(async move {
-        let _guard = guard;
-        let upgraded = match on_upgrade.await {
+    tokio::spawn(connection_task(guard, on_upgrade, peer, handler, shared));
+    response
+}
+
+/// The task of one WebSocket connection, from the end of the handshake to
+/// the end of the socket: an idle connection's memory is mostly this future.
+pub(crate) fn connection_task(
+    guard: TaskGuard,
+    on_upgrade: OnUpgrade,
+    peer: Peer,
+    handler: Arc<dyn DynHandler>,
+    shared: Arc<Shared>,
+) -> impl Future<Output = ()> + Send {
+    on_upgrade.then(move |upgraded| {
+        // The futures of this chain are stored one after the other, not
+        // side by side: once upgraded, only the connection's own remains.
+        let upgraded = match upgraded {
             Ok(upgraded) => upgraded,
             Err(error) => {
                 tracing::debug!(target: "crosswire::upgrade", peer = %peer, %error, "client left during the upgrade");
-                return;
+                drop(guard);
+                return Either::Left(std::future::ready(()));
             }
         };
         let (stream, read_buf) = into_transport(upgraded);
-        serve_connection(stream, read_buf, peer, handler, shared).await;
-    });
-    response
+        Either::Right(serve_connection(stream, read_buf, peer, handler, shared, guard))
+    })
 }
 
 /// The stream under an upgraded connection: the socket itself when our own

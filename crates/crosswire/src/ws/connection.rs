@@ -1,19 +1,21 @@
 //! The life of one upgraded connection: join, `open`, read and dispatch
 //! messages, keep-alive, the closing handshake, `close`.
 //!
-//! Two tasks serve a connection. This one owns the read half: it decodes
-//! frames, runs the hooks one at a time (so they see messages in arrival
-//! order), answers pings, records activity and enforces the closing
-//! timeout. Keep-alive pings and idle timeouts come from one sweep per server
-//! ([`super::keepalive`]), not from a timer per connection. The writer task ([`super::writer`]) owns the write half
-//! and drains the peer's send queue. They talk only through the
-//! [`Outbox`](super::outbox::Outbox).
+//! One task serves a connection, with two halves in it (see
+//! [`super::duplex`]). The reader owns the read half: it decodes frames,
+//! runs the hooks one at a time (so they see messages in arrival order),
+//! answers pings, records activity and enforces the closing timeout.
+//! Keep-alive pings and idle timeouts come from one sweep per server
+//! ([`super::keepalive`]), not from a timer per connection. The writer
+//! ([`super::writer`]) owns the write half and drains the peer's send queue.
+//! They talk only through the [`Outbox`](super::outbox::Outbox), as they did
+//! when they were two tasks.
 //!
 //! An idle connection holds no read buffer: the reader waits for readiness and
 //! allocates only when bytes arrive, releasing the buffer again once every
 //! complete frame has been consumed.
 //!
-//! Both tasks run inside one span per connection, `ws`, with the peer id,
+//! The task runs inside one span per connection, `ws`, with the peer id,
 //! the remote address, the route pattern and the path. It is an `info` span
 //! so that what is logged inside it at the default level (a hook's error or
 //! panic) carries those fields; the span itself prints nothing, and nothing
@@ -32,17 +34,17 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use crosswire_proto::deflate::InflateParams;
 use crosswire_proto::{CloseFrame, Decoder, DecoderConfig, Event, OpCode, ProtocolError};
-use tokio::task::JoinHandle;
 use tokio::time::{Sleep, sleep, timeout};
 use tracing::Instrument;
 
 use super::close_info::CloseInfo;
 use super::dispatch::{DynHandler, run_hook};
+use super::duplex::Duplex;
 use super::message::Message;
-use super::outbox::OutFrame;
+use super::outbox::{OutFrame, Outbox};
 use super::peer::Peer;
 use super::rate::{Bucket, RateCounters, admit};
-use super::transport::{ReadSide, Transport};
+use super::transport::{ReadSide, Transport, WriteSide};
 use super::writer::run_writer;
 use crate::config::{OverflowPolicy, WebSocketConfig};
 use crate::error::WebSocketError;
@@ -71,14 +73,16 @@ impl Ended {
 ///
 /// A plain function returning the future, so the future keeps only what the
 /// connection needs while it lives (an idle connection's memory is mostly
-/// this future): a plain TCP socket is shared by the two tasks, not split
-/// (see [`super::transport`]).
+/// this future): a plain TCP socket is shared by the two halves, not split
+/// (see [`super::transport`]). `guard` is kept until the connection ends (it
+/// counts the connection as live for the server).
 pub(crate) fn serve_connection(
     stream: Transport,
     already_read: Bytes,
     peer: Peer,
     handler: Arc<dyn DynHandler>,
     shared: Arc<Shared>,
+    guard: impl Send + 'static,
 ) -> impl Future<Output = ()> + Send {
     let span = tracing::info_span!(
         target: "crosswire::ws",
@@ -88,36 +92,79 @@ pub(crate) fn serve_connection(
         route = peer.request().route(),
         path = peer.request().path(),
     );
-    let close_timeout = shared.websocket.close_timeout;
     let (read_side, write_side) = stream.split();
-    let outbox = Arc::clone(peer.outbox());
-    let writer = tokio::spawn(run_writer(Arc::clone(&outbox), write_side).instrument(span.clone()));
-    let inflate = outbox.inflate_params();
+    let inflate = peer.outbox().inflate_params();
     let reader = Reader::new(read_side, &already_read, &shared.websocket, inflate);
     drop(already_read);
-    lifecycle(reader, writer, peer, handler, shared, close_timeout).instrument(span)
+    lifecycle(reader, write_side, peer, handler, shared, guard).instrument(span)
 }
 
-/// `open`, the read loop, `error` and `close`, then the end of the socket.
-async fn lifecycle(
+/// The conversation, with the writer alongside, then the end of the socket.
+///
+/// An `async` block rather than an `async fn`: the arguments of an `async fn`
+/// are kept twice in its future (as passed, and moved into the body), which
+/// for the reader alone cost every idle connection a few hundred bytes.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store its arguments twice"
+)]
+fn lifecycle(
     mut reader: Reader,
-    mut writer: JoinHandle<()>,
+    write_side: WriteSide,
     peer: Peer,
     handler: Arc<dyn DynHandler>,
     shared: Arc<Shared>,
-    close_timeout: Duration,
-) {
+    guard: impl Send + 'static,
+) -> impl Future<Output = ()> + Send {
+    async move {
+        // Held until the connection ends: it counts the connection as live.
+        let _guard = &guard;
+        let mut duplex = Duplex::new();
+        let mut writer = std::pin::pin!(run_writer(Arc::clone(peer.outbox()), write_side));
+        let sent_close = {
+            let conversation = std::pin::pin!(converse(&mut reader, &peer, &handler, &shared));
+            duplex.run(conversation, writer.as_mut()).await
+        };
+        let close_timeout = reader.close_timeout;
+        if !duplex.writer_done() && timeout(close_timeout, writer).await.is_err() {
+            return;
+        }
+        if sent_close {
+            // Wait for the client to close its side, so the socket is not
+            // reset under data the client is still reading.
+            reader.drain_until_eof(close_timeout).await;
+        }
+    }
+}
+
+/// `open`, the read loop, then [`finish`]. Returns whether the writer ends
+/// with a close frame.
+async fn converse(
+    reader: &mut Reader,
+    peer: &Peer,
+    handler: &Arc<dyn DynHandler>,
+    shared: &Shared,
+) -> bool {
     tracing::debug!(target: "crosswire::ws", "open");
-    shared.join(&peer);
+    shared.join(peer);
     if shared.is_shutting_down() {
         // The shutdown's sweep over the peer set may have run just before
         // this peer joined it; a peer must not outlive the server's close.
         let (code, reason) = shared.shutdown_close();
         let _ = peer.close(code, reason);
     }
-    run_hook(&peer, "open", Arc::clone(&handler).open(peer.clone())).await;
+    run_hook(peer, "open", Arc::clone(handler).open(peer.clone())).await;
 
-    let ended = reader.run(&peer, &handler, &shared.rate_counters).await;
+    let ended = reader.run(peer, handler, &shared.rate_counters).await;
+    // Boxed: the end of a connection happens once, and inline its state
+    // would widen the future every idle connection is parked in.
+    Box::pin(finish(peer, handler, shared, ended)).await
+}
+
+/// After the read loop: leave, the `error` and `close` hooks, then tells the
+/// writer to stop unless a close frame is what it writes last. Returns
+/// whether it is.
+async fn finish(peer: &Peer, handler: &Arc<dyn DynHandler>, shared: &Shared, ended: Ended) -> bool {
     if let Some(metrics) = shared.metrics() {
         metrics.events.closed(ended.close.code);
         if let Some(limit) = ended.error.as_ref().and_then(Limit::of) {
@@ -145,9 +192,9 @@ async fn lifecycle(
             _ => tracing::debug!(target: "crosswire::ws", %error, "connection failed"),
         }
         run_hook(
-            &peer,
+            peer,
             "error",
-            Arc::clone(&handler).error(peer.clone(), error),
+            Arc::clone(handler).error(peer.clone(), error),
         )
         .await;
     }
@@ -158,27 +205,26 @@ async fn lifecycle(
         "close"
     );
     run_hook(
-        &peer,
+        peer,
         "close",
-        Arc::clone(&handler).close(peer.clone(), ended.close),
+        Arc::clone(handler).close(peer.clone(), ended.close),
     )
     .await;
 
-    // Let the writer flush what is queued (the close frame last), bounded.
+    // The writer flushes what is queued (the close frame last), bounded by
+    // the caller.
     let outbox = peer.outbox();
     let sent_close = outbox.is_closing() && !outbox.is_terminated();
     if !sent_close {
         outbox.terminate();
     }
-    if timeout(close_timeout, &mut writer).await.is_err() {
-        writer.abort();
-        return;
-    }
-    if sent_close {
-        // Wait for the client to close its side, so the socket is not
-        // reset under data the client is still reading.
-        reader.drain_until_eof(close_timeout).await;
-    }
+    sent_close
+}
+
+/// Bytes of the reader state held by the connection's future.
+#[cfg(test)]
+pub(crate) fn reader_size() -> usize {
+    std::mem::size_of::<Reader>()
 }
 
 /// The read side of a connection.
@@ -279,93 +325,40 @@ impl Reader {
         handler: &Arc<dyn DynHandler>,
         counters: &RateCounters,
     ) -> Ended {
-        let outbox = Arc::clone(peer.outbox());
+        let outbox = peer.outbox();
         let metrics = outbox.metrics();
         // Set once the server has started a close: the timer for the client's
-        // answer (boxed, so idle connections do not carry a timer inline) and
-        // the failure that caused it, if any.
-        let mut closing: Option<(Pin<Box<Sleep>>, Option<WebSocketError>)> = None;
+        // answer and the failure that caused it, if any (boxed, so idle
+        // connections carry neither inline).
+        let mut closing: Option<Box<Closing>> = None;
         // The last read filled its chunk, so more is probably waiting.
         let mut busy = false;
 
         loop {
-            // Everything complete in the buffer, in order.
+            // Everything complete in the buffer, in order. Only the message
+            // itself is held while its hook runs: the decoded event and the
+            // rate checks are done with by then, so an idle connection's
+            // future does not carry room for them.
             loop {
                 let event = match self.decoder.decode(&mut self.buf) {
                     Ok(Some(event)) => event,
                     Ok(None) => break,
                     Err(error) => return fail(peer, error),
                 };
-                // Over a rate limit: the close starts now, and nothing more
-                // the client sends is dispatched.
-                let over = match &event {
-                    _ if closing.is_some() => None,
-                    Event::Text(_) | Event::Binary(_) => match self.admit_message(counters) {
-                        Admission::Dispatch => None,
-                        Admission::Drop => continue,
-                        Admission::Close(error) => Some(error),
-                    },
-                    Event::Ping(_) | Event::Pong(_) => self.admit_control(counters),
-                    Event::Close(_) => None,
+                let message = match self.screen(event, &mut closing, outbox, counters) {
+                    Screened::Message(message) => message,
+                    Screened::Done => continue,
+                    Screened::Ended(ended) => return ended,
                 };
-                if let Some(error) = over {
-                    let setting = match error {
-                        WebSocketError::ControlFrameFlood { .. } => {
-                            "[websocket] max_control_frames_per_second"
-                        }
-                        _ => "[websocket] max_messages_per_second",
-                    };
-                    tracing::info!(target: "crosswire::ws", %error, setting, "closed with 1008: a rate limit");
-                    let mut reason = error.to_string();
-                    truncate_utf8(&mut reason, 123);
-                    outbox.fail(CloseFrame { code: 1008, reason }, error);
-                    let cause = outbox.take_cause();
-                    closing = Some((Box::pin(sleep(self.close_timeout)), cause));
-                    continue;
+                if let Some(metrics) = metrics {
+                    metrics.message_received();
                 }
-                match event {
-                    Event::Text(data) | Event::Binary(data) if closing.is_some() => drop(data),
-                    Event::Ping(_) if closing.is_some() => {}
-                    Event::Text(data) => {
-                        if let Some(metrics) = metrics {
-                            metrics.message_received();
-                        }
-                        let message = Message::from_parts(data, true);
-                        run_hook(
-                            peer,
-                            "message",
-                            Arc::clone(handler).message(peer.clone(), message),
-                        )
-                        .await;
-                    }
-                    Event::Binary(data) => {
-                        if let Some(metrics) = metrics {
-                            metrics.message_received();
-                        }
-                        let message = Message::from_parts(data, false);
-                        run_hook(
-                            peer,
-                            "message",
-                            Arc::clone(handler).message(peer.clone(), message),
-                        )
-                        .await;
-                    }
-                    Event::Ping(data) => {
-                        outbox.push(&OutFrame::new(OpCode::Pong, data));
-                    }
-                    Event::Pong(_) => {}
-                    Event::Close(frame) => {
-                        let info = match &frame {
-                            Some(f) => CloseInfo::new(f.code, f.reason.clone()),
-                            None => CloseInfo::new(1005, ""),
-                        };
-                        // Echo the client's code (RFC 6455 §5.5.1); if we had
-                        // already sent ours, this is the answer to it.
-                        outbox.close(frame.as_ref());
-                        let error = closing.and_then(|(_, error)| error);
-                        return Ended { close: info, error };
-                    }
-                }
+                run_hook(
+                    peer,
+                    "message",
+                    Arc::clone(handler).message(peer.clone(), message),
+                )
+                .await;
             }
             if outbox.is_terminated() {
                 return Ended::dropped();
@@ -375,9 +368,9 @@ impl Reader {
                 if let Some(error @ WebSocketError::IdleTimeout(_)) = cause {
                     // A peer silent that long is most likely gone: report
                     // the close now rather than wait for an answer.
-                    return server_closed(&outbox, Some(error));
+                    return server_closed(outbox, Some(error));
                 }
-                closing = Some((Box::pin(sleep(self.close_timeout)), cause));
+                closing = Some(Closing::start(self.close_timeout, cause));
             }
             if busy {
                 // A client that sends without pause would otherwise keep this
@@ -414,10 +407,71 @@ impl Reader {
                 // close we sent is the best account of what happened.
                 Wake::Hangup | Wake::CloseTimeout => {
                     return match closing {
-                        Some((_, error)) => server_closed(&outbox, error),
+                        Some(closing) => server_closed(outbox, closing.cause),
                         None => Ended::dropped(),
                     };
                 }
+            }
+        }
+    }
+
+    /// What a decoded event asks for, short of running a hook: rate limits,
+    /// pongs, the client's close, and nothing dispatched once closing.
+    fn screen(
+        &mut self,
+        event: Event,
+        closing: &mut Option<Box<Closing>>,
+        outbox: &Outbox,
+        counters: &RateCounters,
+    ) -> Screened {
+        // Over a rate limit: the close starts now, and nothing more the
+        // client sends is dispatched.
+        let over = match &event {
+            _ if closing.is_some() => None,
+            Event::Text(_) | Event::Binary(_) => match self.admit_message(counters) {
+                Admission::Dispatch => None,
+                Admission::Drop => return Screened::Done,
+                Admission::Close(error) => Some(error),
+            },
+            Event::Ping(_) | Event::Pong(_) => self.admit_control(counters),
+            Event::Close(_) => None,
+        };
+        if let Some(error) = over {
+            let setting = match error {
+                WebSocketError::ControlFrameFlood { .. } => {
+                    "[websocket] max_control_frames_per_second"
+                }
+                _ => "[websocket] max_messages_per_second",
+            };
+            tracing::info!(target: "crosswire::ws", %error, setting, "closed with 1008: a rate limit");
+            let mut reason = error.to_string();
+            truncate_utf8(&mut reason, 123);
+            outbox.fail(CloseFrame { code: 1008, reason }, error);
+            let cause = outbox.take_cause();
+            *closing = Some(Closing::start(self.close_timeout, cause));
+            return Screened::Done;
+        }
+        match event {
+            Event::Text(_) | Event::Binary(_) | Event::Ping(_) if closing.is_some() => {
+                Screened::Done
+            }
+            Event::Text(data) => Screened::Message(Message::from_parts(data, true)),
+            Event::Binary(data) => Screened::Message(Message::from_parts(data, false)),
+            Event::Ping(data) => {
+                outbox.push(&OutFrame::new(OpCode::Pong, data));
+                Screened::Done
+            }
+            Event::Pong(_) => Screened::Done,
+            Event::Close(frame) => {
+                let info = match &frame {
+                    Some(f) => CloseInfo::new(f.code, f.reason.clone()),
+                    None => CloseInfo::new(1005, ""),
+                };
+                // Echo the client's code (RFC 6455 §5.5.1); if we had
+                // already sent ours, this is the answer to it.
+                outbox.close(frame.as_ref());
+                let error = closing.take().and_then(|closing| closing.cause);
+                Screened::Ended(Ended { close: info, error })
             }
         }
     }
@@ -492,13 +546,39 @@ enum Wake {
     CloseTimeout,
 }
 
+/// A close the server started: the timer for the client's answer, and the
+/// failure that caused it, if any.
+struct Closing {
+    timer: Pin<Box<Sleep>>,
+    cause: Option<WebSocketError>,
+}
+
+impl Closing {
+    fn start(limit: Duration, cause: Option<WebSocketError>) -> Box<Self> {
+        Box::new(Self {
+            timer: Box::pin(sleep(limit)),
+            cause,
+        })
+    }
+}
+
+/// What to do after a decoded event.
+enum Screened {
+    /// Run the `message` hook with it.
+    Message(Message),
+    /// Nothing more: go on decoding.
+    Done,
+    /// The client closed: the read loop ends.
+    Ended(Ended),
+}
+
 /// Completes when the closing handshake has taken too long; never while the
 /// connection is not closing.
-async fn close_deadline(closing: &mut Option<(Pin<Box<Sleep>>, Option<WebSocketError>)>) {
-    match closing {
-        Some((timer, _)) => timer.as_mut().await,
-        None => std::future::pending().await,
-    }
+fn close_deadline(closing: &mut Option<Box<Closing>>) -> impl Future<Output = ()> + '_ {
+    std::future::poll_fn(move |cx| match closing {
+        Some(closing) => closing.timer.as_mut().poll(cx),
+        None => Poll::Pending,
+    })
 }
 
 /// Fails the connection on a protocol error: close with the error's code.
@@ -518,7 +598,7 @@ fn fail(peer: &Peer, error: ProtocolError) -> Ended {
 
 /// The connection ended after a server-initiated close that the client did
 /// not answer with a close frame.
-fn server_closed(outbox: &super::outbox::Outbox, error: Option<WebSocketError>) -> Ended {
+fn server_closed(outbox: &Outbox, error: Option<WebSocketError>) -> Ended {
     let close = match outbox.sent_close() {
         Some(frame) => CloseInfo::new(frame.code, frame.reason),
         None => CloseInfo::new(1006, ""),

@@ -64,22 +64,37 @@ pub(crate) async fn guarded<T>(fut: BoxFuture<T>) -> Result<T, HookPanicked> {
     AssertUnwindSafe(fut)
         .catch_unwind()
         .await
-        .map_err(|payload| {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic payload".to_owned());
-            HookPanicked(message)
-        })
+        .map_err(|payload| HookPanicked(panic_message(payload.as_ref())))
+}
+
+/// The message a panic was raised with, if it had one.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
 /// Runs a peer hook, logging a panic with the peer id.
-pub(crate) async fn run_hook(peer: &Peer, hook: &'static str, fut: BoxFuture<()>) {
-    if let Err(HookPanicked(message)) = guarded(fut).await {
-        tracing::error!(target: "crosswire::hook", peer = %peer, hook, panic = %message, "hook panicked");
-        count_failure(peer, hook, true);
-    }
+///
+/// A plain future over the hook's own (rather than an `async fn`): it sits in
+/// the connection's future while a hook runs, and so sets a floor under what
+/// every idle connection's future weighs.
+pub(crate) fn run_hook<'a>(
+    peer: &'a Peer,
+    hook: &'static str,
+    fut: BoxFuture<()>,
+) -> impl Future<Output = ()> + 'a {
+    let mut caught = AssertUnwindSafe(fut).catch_unwind();
+    std::future::poll_fn(move |cx| {
+        if let Err(payload) = std::task::ready!(Pin::new(&mut caught).poll(cx)) {
+            let message = panic_message(payload.as_ref());
+            tracing::error!(target: "crosswire::hook", peer = %peer, hook, panic = %message, "hook panicked");
+            count_failure(peer, hook, true);
+        }
+        std::task::Poll::Ready(())
+    })
 }
 
 /// Counts a hook's error or panic in the server's metrics, if on.

@@ -4,8 +4,9 @@
 //! - `peer`, `message`, `payload`: [`Peer`], [`Message`] and [`Payload`], what
 //!   hooks work with;
 //! - `request`, `accept`: the upgrade hook's input and answer;
-//! - `out_frame`, `outbox`, `writer`, `connection`: a frame ready for the
-//!   wire, the send queue and the two tasks of a connection;
+//! - `out_frame`, `outbox`, `writer`, `connection`, `duplex`: a frame ready
+//!   for the wire, the send queue, and the one task of a connection with its
+//!   writing and reading halves;
 //! - `deflate`: permessage-deflate as agreed with one peer.
 
 mod accept;
@@ -14,6 +15,7 @@ mod close_info;
 mod connection;
 pub(crate) mod deflate;
 mod dispatch;
+mod duplex;
 mod hooks;
 pub(crate) mod keepalive;
 mod message;
@@ -24,6 +26,7 @@ mod peer;
 pub(crate) mod queue_budget;
 pub(crate) mod rate;
 mod request;
+mod signal;
 mod transport;
 mod writer;
 
@@ -43,3 +46,10 @@ pub(crate) use outbox::Outbox;
 #[cfg(feature = "tls")]
 pub(crate) use transport::TlsStream;
 pub(crate) use transport::Transport;
+
+/// Sizes of a connection's parts, for the test that pins them.
+#[cfg(test)]
+pub(crate) mod footprint {
+    pub(crate) use super::connection::reader_size;
+    pub(crate) use super::writer::writer_future_size;
+}

@@ -2,7 +2,7 @@
 //!
 //! Every producer (the peer's own hooks, any other peer's `publish`, server
 //! publishes from HTTP handlers) pushes an [`OutFrame`] here; exactly one
-//! writer task per connection takes everything queued in one batch and writes it
+//! writer per connection takes everything queued in one batch and writes it
 //! with one vectored write. An `OutFrame` holds a frame header built once and a
 //! shared [`Bytes`] payload, so a publish is serialized and framed once for all
 //! its subscribers.
@@ -43,6 +43,7 @@ use tokio::time::Instant;
 use super::deflate::PeerDeflate;
 pub(crate) use super::out_frame::{OutFrame, Wire};
 use super::queue_budget::{QueueBudget, Standing};
+use super::signal::Signal;
 use crate::config::OverflowPolicy;
 use crate::error::WebSocketError;
 use crate::metrics::{Metrics, WorkerCounters};
@@ -168,14 +169,14 @@ pub(crate) struct Outbox {
     limit: usize,
     policy: OverflowPolicy,
     /// Woken when the queue goes from empty to non-empty, or on terminate.
-    /// One waiter: the writer. `notify_one` keeps a permit, so a push that
+    /// One waiter: the writer. `notify` keeps a permit, so a push that
     /// lands between the writer's check and its wait is not lost.
-    writer_wake: Notify,
+    writer_wake: Signal,
     /// Woken when a close or a terminate starts (the reader then arms the
     /// closing-handshake timeout) and when the queue drained after
     /// backpressure (the reader runs the `drain` hook). One waiter: the
     /// reader.
-    reader_wake: Notify,
+    reader_wake: Signal,
     /// Woken (all waiters) whenever everything queued has been written.
     drained: Notify,
     /// When the connection opened; the base of the two clocks below.
@@ -202,8 +203,8 @@ impl Outbox {
             state: Mutex::new(State::default()),
             limit,
             policy,
-            writer_wake: Notify::new(),
-            reader_wake: Notify::new(),
+            writer_wake: Signal::default(),
+            reader_wake: Signal::default(),
             drained: Notify::new(),
             born: Instant::now(),
             last_seen_ms: AtomicU64::new(0),
@@ -367,7 +368,7 @@ impl Outbox {
         }
         drop(state);
         if was_empty {
-            self.writer_wake.notify_one();
+            self.writer_wake.notify();
         }
         Pushed::Queued
     }
@@ -431,8 +432,8 @@ impl Outbox {
         };
         Self::enqueue_close(&mut state, Some(close));
         drop(state);
-        self.writer_wake.notify_one();
-        self.reader_wake.notify_one();
+        self.writer_wake.notify();
+        self.reader_wake.notify();
     }
 
     /// Drops everything queued (not what the writer already took).
@@ -458,7 +459,7 @@ impl Outbox {
         }
         if len > INLINE_MAX {
             Self::seal_tail(state);
-            state.chunks.push_back(Chunk::Shared(frame.clone()));
+            Self::push_chunk(state, Chunk::Shared(frame.clone()));
             return;
         }
         if state.tail.len() + len > INLINE_CHUNK {
@@ -476,13 +477,24 @@ impl Outbox {
         }
     }
 
-    /// Moves a non-empty tail buffer into `chunks`.
+    /// Adds a chunk after the others. A queue that has never held more than
+    /// one chunk at a time gets room for exactly one: most batches are one
+    /// run of small frames, and the queue (swapped with the writer's) stays
+    /// allocated for the connection's life, so the default room for four
+    /// would cost every idle connection 144 bytes more.
+    fn push_chunk(state: &mut State, chunk: Chunk) {
+        if state.chunks.capacity() == 0 {
+            state.chunks.reserve_exact(1);
+        }
+        state.chunks.push_back(chunk);
+    }
+
     /// Moves a non-empty tail buffer into `chunks` (its capacity stays
     /// counted in `queued_capacity`).
     fn seal_tail(state: &mut State) {
         if !state.tail.is_empty() {
             let tail = std::mem::take(&mut state.tail);
-            state.chunks.push_back(Chunk::Inline(tail));
+            Self::push_chunk(state, Chunk::Inline(tail));
             state.tail_capacity = 0;
         }
     }
@@ -496,7 +508,7 @@ impl Outbox {
         state.closing = true;
         state.queued += frame.wire_len();
         Self::seal_tail(state);
-        state.chunks.push_back(Chunk::Shared(frame.plain().clone()));
+        Self::push_chunk(state, Chunk::Shared(frame.plain().clone()));
     }
 
     /// Queues a close frame after what is already queued. Returns false if the
@@ -508,8 +520,8 @@ impl Outbox {
         }
         Self::enqueue_close(&mut state, close.cloned());
         drop(state);
-        self.writer_wake.notify_one();
-        self.reader_wake.notify_one();
+        self.writer_wake.notify();
+        self.reader_wake.notify();
         true
     }
 
@@ -519,8 +531,8 @@ impl Outbox {
         state.terminated = true;
         self.clear(&mut state);
         drop(state);
-        self.writer_wake.notify_one();
-        self.reader_wake.notify_one();
+        self.writer_wake.notify();
+        self.reader_wake.notify();
         self.drained.notify_waiters();
     }
 
@@ -554,8 +566,8 @@ impl Outbox {
         state.cause = Some(cause);
         Self::enqueue_close(&mut state, Some(close));
         drop(state);
-        self.writer_wake.notify_one();
-        self.reader_wake.notify_one();
+        self.writer_wake.notify();
+        self.reader_wake.notify();
         true
     }
 
@@ -592,8 +604,8 @@ impl Outbox {
 
     /// Waits until the reader is wanted: a close or terminate started, or
     /// the queue drained after backpressure.
-    pub(crate) async fn reader_wanted(&self) {
-        self.reader_wake.notified().await;
+    pub(crate) fn reader_wanted(&self) -> impl std::future::Future<Output = ()> + '_ {
+        self.reader_wake.wait()
     }
 
     /// True once per return under the low-water mark after backpressure.
@@ -647,7 +659,7 @@ impl Outbox {
                     };
                 }
             }
-            self.writer_wake.notified().await;
+            self.writer_wake.wait().await;
         }
     }
 
@@ -672,7 +684,7 @@ impl Outbox {
         let drained = state.in_flight + state.queued == 0;
         drop(state);
         if drain_due {
-            self.reader_wake.notify_one();
+            self.reader_wake.notify();
         }
         if drained {
             self.drained.notify_waiters();
@@ -824,6 +836,24 @@ mod tests {
         assert_eq!(budget.closed(), 1);
         // The closed queue freed its buffers (only the close frame's is left).
         assert!(budget.held() < 16 << 10, "{}", budget.held());
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_one_run_keeps_room_for_one_chunk_only() {
+        let outbox = Outbox::new(1 << 20, OverflowPolicy::Close);
+        outbox.push(&text(3));
+        outbox.push(&text(4));
+        let mut batch = VecDeque::new();
+        outbox.next_batch(&mut batch).await;
+        assert_eq!(batch.len(), 1);
+        assert_eq!(batch.capacity(), 1, "what an idle connection keeps");
+        // A batch of several chunks grows as a `VecDeque` does.
+        batch.clear();
+        outbox.push(&text(5));
+        outbox.push(&text(2000));
+        outbox.push(&text(6));
+        outbox.next_batch(&mut batch).await;
+        assert_eq!(batch.len(), 3);
     }
 
     #[tokio::test]

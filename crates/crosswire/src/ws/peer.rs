@@ -57,6 +57,17 @@ struct Inner {
 }
 
 impl Peer {
+    /// Bytes of the shared part every handle points to, and of what it
+    /// holds on the heap beyond the outbox and the request (the topic list).
+    #[cfg(test)]
+    pub(crate) fn footprint(&self) -> (usize, usize) {
+        let topics = self
+            .lock_topics()
+            .as_ref()
+            .map_or(0, |list| list.capacity() * std::mem::size_of::<Arc<str>>());
+        (std::mem::size_of::<Inner>(), topics)
+    }
+
     pub(crate) fn new(
         shared: Arc<Shared>,
         outbox: Arc<Outbox>,

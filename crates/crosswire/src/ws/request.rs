@@ -92,6 +92,22 @@ impl UpgradeRequest {
         }
     }
 
+    /// Bytes of the shared part, and of what it holds on the heap.
+    #[cfg(test)]
+    pub(crate) fn footprint(&self) -> (usize, usize) {
+        let inner = &self.inner;
+        let heap = inner.url.len()
+            + inner.raw_headers.len()
+            + inner
+                .params
+                .iter()
+                .map(|(k, v)| std::mem::size_of::<(Box<str>, Box<str>)>() + k.len() + v.len())
+                .sum::<usize>()
+            + inner.protocols.iter().map(|p| 24 + p.len()).sum::<usize>()
+            + inner.extensions.as_ref().map_or(0, |e| e.len());
+        (std::mem::size_of::<Inner>(), heap)
+    }
+
     /// The full URL, rebuilt from the `Host` header and the request target,
     /// like `http://localhost:3000/api/ws/chat?room=1`.
     pub fn url(&self) -> &str {

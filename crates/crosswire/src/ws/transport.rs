@@ -2,7 +2,7 @@
 //! whatever another server upgraded (mounted mode).
 //!
 //! Plain TCP is the fast path and stays as it was: the reader and the writer
-//! task share one `TcpStream` through an `Arc` and use readiness with
+//! half share one `TcpStream` through an `Arc` and use readiness with
 //! `try_read` / `try_write_vectored` on `&TcpStream`, so the reader holds no
 //! buffer while idle and the writer corks many frames into one `writev`.
 //!
@@ -43,7 +43,7 @@ pub(crate) type UpgradedStream = hyper_util::rt::TokioIo<hyper::upgrade::Upgrade
 #[cfg(feature = "tls")]
 pub(crate) type TlsStream = tokio_rustls::server::TlsStream<TcpStream>;
 
-/// What the reader task reads from.
+/// What the reader reads from.
 pub(crate) enum ReadSide {
     Tcp(Arc<TcpStream>),
     #[cfg(feature = "tls")]
@@ -51,7 +51,7 @@ pub(crate) enum ReadSide {
     Upgraded(tokio::io::ReadHalf<UpgradedStream>),
 }
 
-/// What the writer task writes to.
+/// What the writer writes to.
 pub(crate) enum WriteSide {
     Tcp(Arc<TcpStream>),
     #[cfg(feature = "tls")]
@@ -60,7 +60,7 @@ pub(crate) enum WriteSide {
 }
 
 impl Transport {
-    /// One side for the reader task, one for the writer task.
+    /// One side for the reader, one for the writer.
     pub(crate) fn split(self) -> (ReadSide, WriteSide) {
         match self {
             Self::Tcp(stream) => {

@@ -1,4 +1,5 @@
-//! The one task per connection that puts queued frames on the wire.
+//! The half of a connection's task that puts queued frames on the wire
+//! (the other half reads; see [`super::duplex`]).
 //!
 //! Each wake-up takes everything queued and writes it with vectored writes (a
 //! slice per run of small frames, two per large shared frame, up to the
@@ -9,6 +10,7 @@
 //! same way.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io::IoSlice;
 use std::sync::Arc;
 
@@ -27,67 +29,84 @@ const KEEP_BATCH_CAPACITY: usize = 64;
 
 /// Writes frames from `outbox` until a close frame was written (then shuts
 /// the write side), the outbox is terminated, or the socket fails.
-pub(crate) async fn run_writer(outbox: Arc<Outbox>, mut io: WriteSide) {
-    let mut batch: VecDeque<Chunk> = VecDeque::new();
-    loop {
-        let next = outbox.next_batch(&mut batch).await;
-        let ends_with_close = match next {
-            Batch::Terminate => return,
-            Batch::Frames { ends_with_close } => ends_with_close,
-        };
-        let bytes: usize = batch.iter().map(Chunk::wire_len).sum();
-        let written = match &mut io {
-            WriteSide::Tcp(io) => write_chunks(io, &batch).await,
-            #[cfg(feature = "tls")]
-            WriteSide::Tls(io) => write_chunks_stream(io, &batch).await,
-            WriteSide::Upgraded(io) => write_chunks_stream(io, &batch).await,
-        };
-        if let Err(error) = written {
-            tracing::debug!(target: "crosswire::ws", %error, "write failed");
-            outbox.writer_failed();
-            return;
-        }
-        let mut capacity = 0;
-        for chunk in batch.drain(..) {
-            if let Chunk::Inline(buffer) = chunk {
-                capacity += buffer.capacity();
-                buffer_pool::give(buffer);
-            }
-        }
-        let messages = outbox.written(bytes, capacity);
-        if let Some(metrics) = outbox.metrics() {
-            metrics.batch_sent(messages, bytes);
-        }
-        if batch.capacity() > KEEP_BATCH_CAPACITY {
-            batch = VecDeque::new();
-        }
-        if ends_with_close {
-            // The closing handshake: after our close frame, the server is the
-            // side that ends the TCP connection (RFC 6455 §7.1.1).
-            match &mut io {
-                WriteSide::Tcp(io) => {
-                    let _ = socket2::SockRef::from(&**io).shutdown(std::net::Shutdown::Write);
-                }
-                // close_notify, then the TCP write side.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store its arguments twice"
+)]
+pub(crate) fn run_writer(
+    outbox: Arc<Outbox>,
+    mut io: WriteSide,
+) -> impl Future<Output = ()> + Send {
+    // An `async` block, so the arguments are not kept twice in the future.
+    async move {
+        let mut batch: VecDeque<Chunk> = VecDeque::new();
+        loop {
+            let next = outbox.next_batch(&mut batch).await;
+            let ends_with_close = match next {
+                Batch::Terminate => return,
+                Batch::Frames { ends_with_close } => ends_with_close,
+            };
+            let bytes: usize = batch.iter().map(Chunk::wire_len).sum();
+            let written = match &mut io {
+                WriteSide::Tcp(io) => write_chunks(io, &batch).await,
                 #[cfg(feature = "tls")]
-                WriteSide::Tls(io) => {
-                    let _ = tokio::io::AsyncWriteExt::shutdown(io).await;
-                }
-                // Down to the socket's write side, through the other server's
-                // wrappers.
-                WriteSide::Upgraded(io) => {
-                    let _ = tokio::io::AsyncWriteExt::shutdown(io).await;
+                WriteSide::Tls(io) => write_chunks_stream(io, &batch).await,
+                WriteSide::Upgraded(io) => write_chunks_stream(io, &batch).await,
+            };
+            if let Err(error) = written {
+                tracing::debug!(target: "crosswire::ws", %error, "write failed");
+                outbox.writer_failed();
+                return;
+            }
+            let mut capacity = 0;
+            for chunk in batch.drain(..) {
+                if let Chunk::Inline(buffer) = chunk {
+                    capacity += buffer.capacity();
+                    buffer_pool::give(buffer);
                 }
             }
-            return;
+            let messages = outbox.written(bytes, capacity);
+            if let Some(metrics) = outbox.metrics() {
+                metrics.batch_sent(messages, bytes);
+            }
+            if batch.capacity() > KEEP_BATCH_CAPACITY {
+                batch = VecDeque::new();
+            }
+            if ends_with_close {
+                // The closing handshake: after our close frame, the server is the
+                // side that ends the TCP connection (RFC 6455 §7.1.1).
+                match &mut io {
+                    WriteSide::Tcp(io) => {
+                        let _ = socket2::SockRef::from(&**io).shutdown(std::net::Shutdown::Write);
+                    }
+                    // close_notify, then the TCP write side.
+                    #[cfg(feature = "tls")]
+                    WriteSide::Tls(io) => {
+                        let _ = tokio::io::AsyncWriteExt::shutdown(io).await;
+                    }
+                    // Down to the socket's write side, through the other server's
+                    // wrappers.
+                    WriteSide::Upgraded(io) => {
+                        let _ = tokio::io::AsyncWriteExt::shutdown(io).await;
+                    }
+                }
+                return;
+            }
         }
     }
+}
+
+/// Bytes of the writer's future, for the connection `transport`.
+#[cfg(test)]
+pub(crate) fn writer_future_size(outbox: Arc<Outbox>, transport: super::Transport) -> usize {
+    let (_, write) = transport.split();
+    std::mem::size_of_val(&run_writer(outbox, write))
 }
 
 /// Refills `slices` with the next chunks of `rest`, as many as one vectored
 /// write takes: a slice per run of small frames, two per large shared frame.
 fn next_slices<'a>(
-    rest: &mut std::iter::Peekable<std::collections::vec_deque::Iter<'a, Chunk>>,
+    rest: &mut std::collections::vec_deque::Iter<'a, Chunk>,
     slices: &mut Vec<IoSlice<'a>>,
 ) {
     slices.clear();
@@ -111,15 +130,18 @@ fn next_slices<'a>(
 /// socket allows.
 async fn write_chunks(io: &TcpStream, chunks: &VecDeque<Chunk>) -> std::io::Result<()> {
     let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity((chunks.len() * 2).min(MAX_SLICES));
-    let mut rest = chunks.iter().peekable();
-    while rest.peek().is_some() {
+    let mut rest = chunks.iter();
+    while rest.len() > 0 {
         next_slices(&mut rest, &mut slices);
         let mut pending: &mut [IoSlice<'_>] = &mut slices;
         while !pending.is_empty() {
             let written = match io.try_write_vectored(pending) {
                 Ok(written) => written,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    io.writable().await?;
+                    // Readiness through the socket's own writer slot rather
+                    // than `writable()`, whose future carries a waiter node
+                    // that would sit in every connection's task.
+                    std::future::poll_fn(|cx| io.poll_write_ready(cx)).await?;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -141,8 +163,8 @@ async fn write_chunks_stream<T: tokio::io::AsyncWrite>(
 ) -> std::io::Result<()> {
     use tokio::io::AsyncWriteExt;
     let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity((chunks.len() * 2).min(MAX_SLICES));
-    let mut rest = chunks.iter().peekable();
-    while rest.peek().is_some() {
+    let mut rest = chunks.iter();
+    while rest.len() > 0 {
         next_slices(&mut rest, &mut slices);
         let mut pending: &mut [IoSlice<'_>] = &mut slices;
         while !pending.is_empty() {

@@ -1,0 +1,157 @@
+//! Where an idle WebSocket connection's bytes go, pinned as upper bounds.
+//!
+//! Each part a connection keeps while it waits for its client is measured
+//! with `size_of` (its inline size) plus what it holds on the heap, so that a
+//! change that makes an idle connection bigger fails here, with the part
+//! named, before it shows in the `conns` benchmark. The table in
+//! BENCHMARKS.md ("Where an idle connection's bytes go") is these figures.
+
+use std::mem::size_of;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::{TcpListener, TcpStream};
+
+use super::tracker::Tracker;
+use super::upgrade::connection_task;
+use crate::config::{MetricsConfig, OverflowPolicy, SseConfig, WebSocketConfig};
+use crate::shared::Shared;
+use crate::ws::footprint::{reader_size, writer_future_size};
+use crate::ws::{DynHandler, Outbox, Peer, Transport, UpgradeRequest, hooks};
+
+/// What a tokio task costs around its future: the header (state, queue
+/// link, vtable, owner id: 32 bytes), the scheduler handle and task id
+/// (16), the stage's tag (8 at most) and the trailer (list links, join
+/// waker, hooks: 48), the whole cell aligned to 128 bytes on x86-64 and
+/// aarch64 (tokio 1.54, `runtime/task/core.rs`).
+fn tokio_cell(future: usize) -> usize {
+    (32 + 16 + future + 8 + 48).next_multiple_of(128)
+}
+
+/// A connected socket pair on the loopback interface; the server's end.
+async fn socket() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let client = TcpStream::connect(listener.local_addr().expect("addr"))
+        .await
+        .expect("connect");
+    let (server, _) = listener.accept().await.expect("accept");
+    (server, client)
+}
+
+/// The request of the `conns` benchmark's client, as the peer keeps it.
+fn bench_request() -> UpgradeRequest {
+    let request = http::Request::get("/ws/chat")
+        .header("host", "127.0.0.1:4000")
+        .header("upgrade", "websocket")
+        .header("connection", "Upgrade")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-version", "13")
+        .body(())
+        .expect("request");
+    let (parts, ()) = request.into_parts();
+    let remote: SocketAddr = "127.0.0.2:50000".parse().expect("addr");
+    UpgradeRequest::new(
+        &parts,
+        remote,
+        Arc::from("/ws/chat"),
+        Vec::new(),
+        Vec::new(),
+        None,
+    )
+}
+
+fn parts() -> (Arc<Shared>, Arc<Outbox>, Peer, Arc<dyn DynHandler>) {
+    let config = WebSocketConfig::default();
+    let shared = Arc::new(Shared::new(
+        config.clone(),
+        SseConfig::default(),
+        1,
+        None,
+        64 << 20,
+        1001,
+        &MetricsConfig::default(),
+    ));
+    let outbox = Arc::new(
+        Outbox::new(config.send_queue_bytes, OverflowPolicy::Close)
+            .with_budget(Arc::clone(&shared.queue_budget), 0),
+    );
+    let peer = Peer::new(
+        Arc::clone(&shared),
+        Arc::clone(&outbox),
+        bench_request(),
+        None,
+        None,
+    );
+    let handler: Arc<dyn DynHandler> = Arc::new(hooks());
+    (shared, outbox, peer, handler)
+}
+
+/// The bounds below are for optimized builds (what the `conns` benchmark
+/// measures); an unoptimized build keeps more locals apart, so its futures
+/// get the second figure.
+fn bound(release: usize, debug: usize) -> usize {
+    if cfg!(debug_assertions) {
+        debug
+    } else {
+        release
+    }
+}
+
+#[tokio::test]
+async fn an_idle_connection_stays_within_its_byte_budget() {
+    let (shared, outbox, peer, handler) = parts();
+    peer.subscribe("chat");
+
+    // The connection's one task: the reader and the writer, the hooks'
+    // dispatch and the closing handshake, after the upgrade.
+    let mut request = http::Request::new(());
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let guard = Arc::new(Tracker::new(1)).guard(0);
+    let task = connection_task(
+        guard,
+        on_upgrade,
+        peer.clone(),
+        Arc::clone(&handler),
+        Arc::clone(&shared),
+    );
+    let connection_future = std::mem::size_of_val(&task);
+    drop(task);
+    assert!(
+        connection_future <= bound(912, 2048),
+        "connection future: {connection_future} bytes"
+    );
+    assert!(
+        tokio_cell(connection_future) <= bound(1024, 2176),
+        "connection task: {} bytes",
+        tokio_cell(connection_future)
+    );
+
+    // Parts of that future.
+    assert!(
+        reader_size() <= 264,
+        "reader state: {} bytes",
+        reader_size()
+    );
+    let (server, _client) = socket().await;
+    let writer_future = writer_future_size(Arc::clone(&outbox), Transport::Tcp(server));
+    assert!(
+        writer_future <= bound(216, 512),
+        "writer future: {writer_future} bytes"
+    );
+
+    // What the connection keeps on the heap besides its task. Each `Arc`
+    // adds its two counts (16 bytes).
+    let outbox_size = size_of::<Outbox>();
+    assert!(outbox_size <= 400, "outbox: {outbox_size} bytes");
+    let (peer_inner, topic_list) = peer.footprint();
+    assert!(peer_inner <= 136, "peer: {peer_inner} bytes");
+    assert!(topic_list <= 64, "topic list: {topic_list} bytes");
+    let (request_inner, request_heap) = peer.request().footprint();
+    assert!(request_inner <= 152, "request: {request_inner} bytes");
+    assert!(
+        request_heap <= 160,
+        "request url and headers: {request_heap} bytes"
+    );
+    assert!(size_of::<TcpStream>() <= 40);
+    assert!(size_of::<tracing::Span>() <= 40);
+}

@@ -1,0 +1,155 @@
+//! The reader and the writer of one connection, driven by one task.
+//!
+//! A connection used to be two tasks, one per direction. An idle connection
+//! then paid for two task cells (tokio aligns each to 128 bytes and adds
+//! about 100 bytes of header and trailer around the future), a join handle,
+//! a second copy of the span and a second reference to the socket. One task
+//! that polls both halves costs one cell.
+//!
+//! Polling both halves on every wake-up would make a publish to an idle peer
+//! (a wake-up for its writer) also poll its reader, which re-registers with
+//! the socket and the send queue under their locks for nothing. So the
+//! reader gets a waker of its own ([`ReaderWake`]): it is polled only when
+//! something it waits on woke it. The writer uses the task's waker and is
+//! polled on every wake-up; when the reader wakes the task (a message came
+//! in and its hook queued a reply) the writer runs in the same turn, right
+//! after the hook, instead of in a second task.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+
+use futures_util::task::AtomicWaker;
+
+/// The reader's waker: records that the reader has work, then wakes the
+/// connection's task.
+#[derive(Debug)]
+pub(crate) struct ReaderWake {
+    /// Set by a wake-up of the reader, cleared before the reader is polled.
+    woken: AtomicBool,
+    /// The connection's task, as of its last poll.
+    task: AtomicWaker,
+}
+
+impl Wake for ReaderWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+/// Both halves of a connection; see the module docs.
+#[derive(Debug)]
+pub(crate) struct Duplex {
+    wake: Arc<ReaderWake>,
+    /// `wake` as a `Waker`, made once.
+    waker: Waker,
+    /// The writer returned; it is not polled again.
+    writer_done: bool,
+}
+
+impl Duplex {
+    /// A pair whose reader is polled on its first turn.
+    pub(crate) fn new() -> Self {
+        let wake = Arc::new(ReaderWake {
+            woken: AtomicBool::new(true),
+            task: AtomicWaker::new(),
+        });
+        let waker = Waker::from(Arc::clone(&wake));
+        Self {
+            wake,
+            waker,
+            writer_done: false,
+        }
+    }
+
+    /// Whether the writer has returned.
+    pub(crate) fn writer_done(&self) -> bool {
+        self.writer_done
+    }
+
+    /// Polls `writer` whenever the task wakes and `reader` when it was
+    /// woken, until `reader` is done; `writer` may end first and is then
+    /// left alone.
+    pub(crate) fn run<'a, R, W>(
+        &'a mut self,
+        mut reader: Pin<&'a mut R>,
+        mut writer: Pin<&'a mut W>,
+    ) -> impl Future<Output = R::Output> + 'a
+    where
+        R: Future,
+        W: Future<Output = ()>,
+    {
+        std::future::poll_fn(move |cx| {
+            // Registered before the flag is read, so a wake-up in between
+            // wakes this task again rather than being lost.
+            self.wake.task.register(cx.waker());
+            if self.wake.woken.swap(false, Ordering::AcqRel) {
+                let mut reader_cx = Context::from_waker(&self.waker);
+                if let Poll::Ready(output) = reader.as_mut().poll(&mut reader_cx) {
+                    return Poll::Ready(output);
+                }
+            }
+            // After the reader, so a reply its hook queued goes out now.
+            if !self.writer_done && writer.as_mut().poll(cx).is_ready() {
+                self.writer_done = true;
+            }
+            Poll::Pending
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_reader_is_polled_only_when_its_own_waker_fired() {
+        use std::sync::atomic::AtomicUsize;
+        let polls = AtomicUsize::new(0);
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let writer_gate = Arc::new(tokio::sync::Notify::new());
+        let reader = std::pin::pin!(async {
+            polls.fetch_add(1, Ordering::Relaxed);
+            // Counts each poll: a future that is pending until notified.
+            let mut notified = std::pin::pin!(gate.notified());
+            std::future::poll_fn(|cx| {
+                polls.fetch_add(1, Ordering::Relaxed);
+                notified.as_mut().poll(cx)
+            })
+            .await;
+            7
+        });
+        let writer_turns = AtomicUsize::new(0);
+        let writer = std::pin::pin!(async {
+            loop {
+                writer_turns.fetch_add(1, Ordering::Relaxed);
+                writer_gate.notified().await;
+            }
+        });
+        let mut duplex = Duplex::new();
+        let run = duplex.run(reader, writer);
+        let waker_side = async {
+            // Wake the writer three times: the reader is not polled again.
+            for _ in 0..3 {
+                tokio::task::yield_now().await;
+                writer_gate.notify_one();
+                tokio::task::yield_now().await;
+            }
+            let before = polls.load(Ordering::Relaxed);
+            gate.notify_one();
+            before
+        };
+        let (output, polls_before_wake) = tokio::join!(run, waker_side);
+        assert_eq!(output, 7);
+        assert_eq!(polls_before_wake, 2, "first turn only: entry and one poll");
+        assert!(writer_turns.load(Ordering::Relaxed) >= 4);
+        assert!(!duplex.writer_done());
+    }
+}
