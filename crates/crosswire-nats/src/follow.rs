@@ -38,6 +38,19 @@ struct Place {
     last: u64,
 }
 
+/// A failed attempt to (re)start following `topic`: reported once per
+/// outage, then a pause before the next attempt.
+async fn failed(inner: &Inner, topic: &str, error: String, outage: &mut bool) {
+    if !*outage {
+        inner.report(
+            BrokerStage::Subscribe,
+            format_args!("following the history of {topic:?}: {error}"),
+        );
+    }
+    *outage = true;
+    tokio::time::sleep(RETRY).await;
+}
+
 /// Follows `topic` until aborted. `ready` is sent once the first consumer
 /// exists on the server.
 pub(crate) async fn run(
@@ -56,14 +69,7 @@ pub(crate) async fn run(
         let found = match history::ensure(&jetstream, &log, bounds).await {
             Ok(found) => found,
             Err(error) => {
-                if !outage {
-                    inner.report(
-                        BrokerStage::Subscribe,
-                        format_args!("following the history of {topic:?}: {error}"),
-                    );
-                }
-                outage = true;
-                tokio::time::sleep(RETRY).await;
+                failed(&inner, &topic, error.to_string(), &mut outage).await;
                 continue;
             }
         };
@@ -118,14 +124,7 @@ pub(crate) async fn run(
             .create_consumer_on_stream(config, log.stream.as_str())
             .await;
         if let Err(error) = created {
-            if !outage {
-                inner.report(
-                    BrokerStage::Subscribe,
-                    format_args!("following the history of {topic:?}: {error}"),
-                );
-            }
-            outage = true;
-            tokio::time::sleep(RETRY).await;
+            failed(&inner, &topic, error.to_string(), &mut outage).await;
             continue;
         }
         if outage {

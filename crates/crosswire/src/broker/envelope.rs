@@ -121,6 +121,16 @@ pub enum EnvelopeError {
 }
 
 impl<'a> Envelope<'a> {
+    /// The frame opcode its payload is delivered with (decoding checked
+    /// that a text payload is valid UTF-8).
+    pub(crate) fn opcode(&self) -> crosswire_proto::OpCode {
+        if self.binary {
+            crosswire_proto::OpCode::Binary
+        } else {
+            crosswire_proto::OpCode::Text
+        }
+    }
+
     /// Encodes one publish. The payload is copied once, into the envelope.
     pub fn encode(origin: NodeId, topic: &str, binary: bool, payload: &[u8]) -> Bytes {
         Self::encode_excluding(origin, topic, binary, payload, None)

@@ -10,7 +10,6 @@
 use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
-use crosswire_proto::OpCode;
 
 use super::envelope::{Envelope, NodeId};
 use super::error::{BrokerError, BrokerStage};
@@ -99,13 +98,7 @@ impl BrokerLink {
         };
         let mut delivered = 0;
         for envelope in envelopes {
-            // Decode checked that a text payload is valid UTF-8.
-            let opcode = if envelope.binary {
-                OpCode::Binary
-            } else {
-                OpCode::Text
-            };
-            let frame = OutFrame::new(opcode, Bytes::copy_from_slice(envelope.payload));
+            let frame = OutFrame::new(envelope.opcode(), Bytes::copy_from_slice(envelope.payload));
             delivered += shared.deliver_remote(envelope.topic, frame);
         }
         Received::Delivered(delivered)

@@ -183,20 +183,29 @@ impl Shared {
 
     /// Joins `target` to `topic`, replaying first what it missed after
     /// `since`, reading the broker's log when the topic's history is kept
-    /// there and this node's copy cannot serve it. `None` when the topic
-    /// keeps no history.
+    /// there and this node's copy cannot serve it. A topic that keeps no
+    /// history is joined the usual way: recovered only if nothing was asked
+    /// for, with no position.
     pub(crate) async fn recover(
         &self,
         topic: &str,
         since: Since,
         target: &mut dyn ReplayTarget,
-    ) -> Option<Recovery> {
-        match self.recover_now(topic, &since, target)? {
-            Attempt::Done(recovery) => Some(recovery),
-            Attempt::Broker(log) => Some(
+    ) -> Recovery {
+        match self.recover_now(topic, &since, target) {
+            Some(Attempt::Done(recovery)) => recovery,
+            Some(Attempt::Broker(log)) => {
                 self.recover_through_broker(&log, topic, since, target)
-                    .await,
-            ),
+                    .await
+            }
+            None => {
+                let joined = target.join();
+                Recovery {
+                    recovered: joined && matches!(since, Since::Nothing),
+                    replayed: 0,
+                    position: None,
+                }
+            }
         }
     }
 }

@@ -41,7 +41,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use crosswire_proto::OpCode;
 use memchr::memmem;
 
 use super::outcome::{Published, Recovery};
@@ -94,12 +93,7 @@ fn positioned(envelope: &Envelope<'_>, position: &StreamPosition) -> Publication
         stand_in(envelope.origin).to_string().as_bytes(),
         position.to_string().as_bytes(),
     );
-    let opcode = if envelope.binary {
-        OpCode::Binary
-    } else {
-        OpCode::Text
-    };
-    Publication::positioned(OutFrame::new(opcode, payload), position.clone())
+    Publication::positioned(OutFrame::new(envelope.opcode(), payload), position.clone())
 }
 
 /// Removes a subscriber's gate if its recovery stops half-way (its task
@@ -130,9 +124,9 @@ impl Shared {
         exclude: Option<u64>,
     ) -> Published {
         let node = self.node().id();
-        let frame = OutFrame::from_payload(build(Some(&stand_in(node))));
-        let envelope =
-            Envelope::encode_excluding(node, topic, !frame.is_text(), frame.payload(), exclude);
+        // Framed by each node on delivery, once its position is in it.
+        let (payload, is_text) = build(Some(&stand_in(node))).into_parts();
+        let envelope = Envelope::encode_excluding(node, topic, !is_text, &payload, exclude);
         history.append(topic, envelope, bounds);
         Published {
             reached: 0,

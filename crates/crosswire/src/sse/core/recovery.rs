@@ -135,18 +135,7 @@ impl StreamCore {
                 position: None,
             };
         };
-        let nothing = matches!(since, Since::Nothing);
         let mut target = self.target(topic);
-        match server.recover(topic, since, &mut target).await {
-            Some(recovery) => recovery,
-            None => {
-                let joined = target.join();
-                Recovery {
-                    recovered: joined && nothing,
-                    replayed: 0,
-                    position: None,
-                }
-            }
-        }
+        server.recover(topic, since, &mut target).await
     }
 }

@@ -92,19 +92,8 @@ impl Peer {
             topic: Arc::from(topic),
             joined: false,
         };
-        let since_given = since.is_some();
         let since = since.cloned().map_or(Since::Nothing, Since::At);
-        let recovery = match self.inner.shared.recover(topic, since, &mut target).await {
-            Some(recovery) => recovery,
-            None => {
-                let joined = target.join();
-                Recovery {
-                    recovered: joined && !since_given,
-                    replayed: 0,
-                    position: None,
-                }
-            }
-        };
+        let recovery = self.inner.shared.recover(topic, since, &mut target).await;
         tracing::debug!(target: "crosswire::history", peer = %self, topic, recovered = recovery.recovered, replayed = recovery.replayed, "peer subscribed with recovery");
         recovery
     }
