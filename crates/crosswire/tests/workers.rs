@@ -13,6 +13,8 @@ mod client;
 #[path = "workers/common.rs"]
 mod common;
 
+#[path = "workers/a_hooks_publishes_and_sends_keep_their_order.rs"]
+mod a_hooks_publishes_and_sends_keep_their_order;
 #[path = "workers/connections_spread_over_the_workers.rs"]
 mod connections_spread_over_the_workers;
 #[path = "workers/nothing_arrives_after_unsubscribe_while_publishes_race.rs"]

@@ -1,18 +1,23 @@
 //! The topic hub: every worker's shard, the node's interest, and the inboxes
 //! that carry a publish from one worker to the others.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
+use super::held::{self, Held};
 use super::inbox::{Handoff, Inbox};
 use super::interest::{InterestMap, TopicInterest};
 use super::members::{Delivered, Subscriber};
 use super::outgoing::Outgoing;
-use super::publication::{Publication, Shipment};
-use super::shard::{Joined, Left, Shard};
+use super::publication::{Publication, Shipment, ShippedItems};
+use super::shard::{Joined, Left, LocalTopic, Shard};
 use super::worker;
 use crate::broker::node::NodeBroker;
 use crate::sse::core::{Ended, StreamCore};
+use crosswire_proto::OpCode;
+
 use crate::ws::outbox::{OutFrame, Outbox};
 
 /// A topic's name for a shipment: the worker's own entry key, shared by
@@ -123,6 +128,8 @@ impl TopicHub {
     }
 
     fn insert(&self, topic: &str, home: usize, key: u64, subscriber: Subscriber) -> bool {
+        // What was published before the subscribe does not reach it.
+        self.deliver_held();
         match self
             .shard(home)
             .insert(home, &self.interest, topic, key, subscriber)
@@ -140,6 +147,8 @@ impl TopicHub {
     /// Unsubscribes `key` living on `home`; false if it was not subscribed.
     /// Once this returns, no publish reaches it through this topic.
     pub(crate) fn unsubscribe(&self, topic: &str, home: usize, key: u64) -> bool {
+        // What was published before the unsubscribe still reaches it.
+        self.deliver_held();
         match self.shard(home).remove(home, &self.interest, topic, key) {
             Left::NotSubscribed => false,
             Left::Yes { last_on_node } => {
@@ -156,7 +165,9 @@ impl TopicHub {
     ///
     /// Subscribers on the calling worker get it now; every other worker with
     /// subscribers gets one hand-over carrying the same frame and delivers it
-    /// to its own subscribers on its next turn.
+    /// to its own subscribers on its next turn. From a connection's hook,
+    /// both happen when the hook's poll ends, together with the connection's
+    /// other publishes of that poll (see `held.rs`).
     pub(crate) fn publish(&self, topic: &str, frame: OutFrame, exclude: Option<u64>) -> usize {
         let mut publication = Some(Publication::new(frame));
         let here = self.current_worker();
@@ -165,15 +176,32 @@ impl TopicHub {
         let mut routed = false;
         if let Some(worker) = here {
             let topics = self.shard(worker).lock();
-            if let Some((name, local)) = topics.get_key_value(topic) {
-                if let Some(publication) = &publication {
-                    local
-                        .members
-                        .deliver(publication, |key| Some(key) == exclude, &mut delivered);
-                }
-                if self.shards.len() > 1 {
-                    let name = TopicName::Shared(name);
-                    handed = self.ship(name, &local.interest, here, exclude, &mut publication);
+            if let Some((name, local)) = topics.get_key_value(topic)
+                && let Some(publication) = publication.take()
+            {
+                let text = publication.frame.is_text();
+                match held::hold(self.id, worker, name, publication, exclude) {
+                    None => {
+                        let count = local.interest.count(worker);
+                        return local.members.reach(&count, text, exclude)
+                            + reach_elsewhere(&local.interest, worker, text);
+                    }
+                    Some(publication) => {
+                        let mut publication = Some(publication);
+                        let mut shipment = None;
+                        if self.shards.len() > 1 {
+                            let name = TopicName::Shared(name);
+                            (handed, shipment) =
+                                self.ship(name, &local.interest, here, exclude, &mut publication);
+                        }
+                        let here_too = publication
+                            .as_ref()
+                            .or_else(|| shipment.as_ref().map(|s| &s.items()[0].0));
+                        if let Some(publication) = here_too {
+                            let run = std::iter::once((publication, exclude));
+                            local.members.deliver_run(run, &mut delivered);
+                        }
+                    }
                 }
                 routed = true;
             }
@@ -182,14 +210,125 @@ impl TopicHub {
             && self.shards.len() > 1
             && let Some(interest) = self.interest.get(topic)
         {
+            // After what this connection published before, held or not.
+            if held::must_deliver_before(self.id, None) {
+                self.deliver_held();
+            }
             let name = TopicName::Borrowed(topic);
-            handed = self.ship(name, &interest, here, exclude, &mut publication);
+            (handed, _) = self.ship(name, &interest, here, exclude, &mut publication);
         }
         // Finishing a stream leaves its topics, so no shard lock may be held.
         for stream in delivered.overflowed {
             stream.finish(Ended::Overflow);
         }
         delivered.queued + handed
+    }
+
+    /// Holds the local deliveries of what the calling thread publishes until
+    /// the returned guard drops, then delivers them in runs (see `held.rs`).
+    /// `None` off the workers, or when an outer guard already holds.
+    pub(crate) fn hold_publishes(&self) -> Option<HeldUntilDrop<'_>> {
+        let worker = self.current_worker()?;
+        held::open(self.id, worker).then(|| HeldUntilDrop { hub: self })
+    }
+
+    /// Polls `future` holding the local deliveries of what each poll
+    /// publishes until that poll ends (see `held.rs`): a connection's
+    /// conversation, whose hooks publish.
+    pub(crate) fn holding<'a, F: Future>(
+        &'a self,
+        mut future: Pin<&'a mut F>,
+    ) -> impl Future<Output = F::Output> + 'a {
+        std::future::poll_fn(move |cx| {
+            let _held = self.hold_publishes();
+            future.as_mut().poll(cx)
+        })
+    }
+
+    /// Delivers what the calling thread holds, before something that must
+    /// come after it.
+    pub(crate) fn deliver_held(&self) {
+        while let Some((worker, mut held)) = held::take(self.id) {
+            self.deliver_held_publishes(worker, &mut held);
+            held::reuse(held);
+        }
+    }
+
+    /// Delivers what the calling thread holds if a send to the subscriber
+    /// `key` could otherwise overtake it.
+    pub(crate) fn deliver_held_before_send(&self, key: u64) {
+        if held::must_deliver_before(self.id, Some(key)) {
+            self.deliver_held();
+        }
+    }
+
+    /// Delivers held publishes in order, each run of publishes to one topic
+    /// together: to this worker's subscribers directly, and to other
+    /// workers' as one shipment per run. Then drops them (on the worker that
+    /// made them).
+    fn deliver_held_publishes(&self, worker: usize, held: &mut Held) {
+        let mut delivered = Delivered::default();
+        {
+            let topics = self.shard(worker).lock();
+            let whole = held.runs.len() == 1;
+            let mut start = 0;
+            for (topic, len) in held.runs.drain(..) {
+                let range = start..start + len;
+                start += len;
+                let local = topics.get(&*topic);
+                // The interest is the local entry's; without one (its last
+                // subscriber here was removed from another thread meanwhile)
+                // the node's says who else still listens.
+                let interest = match local {
+                    Some(local) => Some(Arc::clone(&local.interest)),
+                    None if self.shards.len() > 1 => self.interest.get(&topic),
+                    None => None,
+                };
+                let elsewhere = self.shards.len() > 1
+                    && interest
+                        .as_ref()
+                        .is_some_and(|interest| reach_elsewhere(interest, worker, true) > 0);
+                let Some(run) = held.publications.get_mut(range) else {
+                    continue;
+                };
+                if !elsewhere {
+                    if let Some(local) = local {
+                        let run = run
+                            .iter()
+                            .map(|(publication, exclude)| (publication, *exclude));
+                        local.members.deliver_run(run, &mut delivered);
+                    }
+                    continue;
+                }
+                // Shipped: moved out whole when it is all that was held,
+                // one by one otherwise.
+                let items = match whole {
+                    true => std::mem::take(&mut held.publications),
+                    false => run.iter_mut().map(take_publication).collect(),
+                };
+                let shipment = Arc::new(Shipment {
+                    topic,
+                    items: ShippedItems::Run(items),
+                    origin: Some(worker),
+                });
+                if let Some(interest) = &interest {
+                    for (other, _) in interest.workers().filter(|(other, _)| *other != worker) {
+                        let _ = self.hand_off(other, Handoff::Publish(Arc::clone(&shipment)));
+                    }
+                }
+                if let Some(local) = local {
+                    let run = shipment
+                        .items()
+                        .iter()
+                        .map(|(publication, exclude)| (publication, *exclude));
+                    local.members.deliver_run(run, &mut delivered);
+                }
+            }
+        }
+        held.publications.clear();
+        for stream in delivered.overflowed {
+            stream.finish(Ended::Overflow);
+        }
     }
 
     /// Queues `publication` for every subscriber of `topic` but those `skip`
@@ -206,6 +345,8 @@ impl TopicHub {
         publication: &Publication,
         skip: impl Fn(u64) -> bool,
     ) -> Delivered {
+        // Ordered after what this connection published before.
+        self.deliver_held();
         let mut delivered = Delivered::default();
         let Some(interest) = self.interest.get(topic) else {
             return delivered;
@@ -221,7 +362,8 @@ impl TopicHub {
 
     /// Hands `publication` to every worker but `here` that has subscribers
     /// of `topic`: one shared shipment, one inbox push per worker. Returns
-    /// how many subscribers those workers have.
+    /// how many subscribers those workers have, and the shipment if one was
+    /// made (it then holds the publication).
     fn ship(
         &self,
         topic: TopicName<'_>,
@@ -229,7 +371,7 @@ impl TopicHub {
         here: Option<usize>,
         exclude: Option<u64>,
         publication: &mut Option<Publication>,
-    ) -> usize {
+    ) -> (usize, Option<Arc<Shipment>>) {
         let mut shipment: Option<Arc<Shipment>> = None;
         let mut handed = 0;
         let text = publication
@@ -243,12 +385,11 @@ impl TopicHub {
                 Some(shipment) => Arc::clone(shipment),
                 None => {
                     let Some(publication) = publication.take() else {
-                        return handed;
+                        return (handed, shipment);
                     };
                     let created = Arc::new(Shipment {
                         topic: topic.to_shared(),
-                        exclude,
-                        publication,
+                        items: ShippedItems::One([(publication, exclude)]),
                         origin: here,
                     });
                     shipment = Some(Arc::clone(&created));
@@ -260,7 +401,7 @@ impl TopicHub {
                 handed += if text { count.total() } else { count.peers };
             }
         }
-        handed
+        (handed, shipment)
     }
 
     /// Hands `item` to `worker`. From another worker it is staged until
@@ -306,58 +447,63 @@ impl TopicHub {
             return;
         };
         let mut releases: Vec<Vec<Arc<Shipment>>> = vec![Vec::new(); self.inboxes.len()];
+        let mut run = Vec::new();
         inbox
-            .run(|batch| self.carry_out(worker, batch, &mut releases))
+            .run(|batch| self.carry_out(worker, batch, &mut run, &mut releases))
             .await;
     }
 
     /// Carries out one batch of hand-overs to `worker`, in order. A run of
-    /// publishes is delivered under one take of the shard lock, and the
-    /// shipments go back to the workers that allocated them in one release
-    /// per origin per batch rather than one each.
+    /// publishes to one topic is delivered together (each subscriber's queue
+    /// locked once for the run) and every run of publishes under one take of
+    /// the shard lock; the shipments go back to the workers that allocated
+    /// them in one release per origin per batch rather than one each.
     fn carry_out(
         &self,
         worker: usize,
         batch: &mut VecDeque<Handoff>,
+        run: &mut Vec<Arc<Shipment>>,
         releases: &mut [Vec<Arc<Shipment>>],
     ) {
         let shard = self.shard(worker);
         let mut delivered = Delivered::default();
         let mut topics = None;
         for item in batch.drain(..) {
-            match item {
-                Handoff::Publish(shipment) => {
-                    let topics = topics.get_or_insert_with(|| shard.lock());
-                    if let Some(local) = topics.get(&*shipment.topic) {
-                        let exclude = shipment.exclude;
-                        local.members.deliver(
-                            &shipment.publication,
-                            |key| Some(key) == exclude,
-                            &mut delivered,
-                        );
+            let shipment = match item {
+                Handoff::Publish(shipment) => shipment,
+                // Releases, sends and closes take no topic lock, and come
+                // after every publish handed over before them.
+                other => {
+                    if !run.is_empty() {
+                        let topics = topics.get_or_insert_with(|| shard.lock());
+                        Self::deliver_run(topics, run, worker, releases, &mut delivered);
                     }
-                    // Freed where it was allocated (see `Handoff::Release`).
-                    if let Some(origin) = shipment.origin
-                        && origin != worker
-                        && let Some(returned) = releases.get_mut(origin)
-                    {
-                        returned.push(shipment);
+                    topics = None;
+                    match other {
+                        Handoff::Release(shipments) => drop(shipments),
+                        Handoff::Send(outbox, frame) => {
+                            outbox.push(&frame);
+                        }
+                        Handoff::Close(outbox, close) => {
+                            outbox.close(Some(&close));
+                        }
+                        Handoff::Publish(_) => {}
                     }
+                    continue;
                 }
-                // Releases, sends and closes take no topic lock.
-                Handoff::Release(shipments) => {
-                    topics = None;
-                    drop(shipments);
-                }
-                Handoff::Send(outbox, frame) => {
-                    topics = None;
-                    outbox.push(&frame);
-                }
-                Handoff::Close(outbox, close) => {
-                    topics = None;
-                    outbox.close(Some(&close));
-                }
+            };
+            if run
+                .first()
+                .is_some_and(|first| first.topic != shipment.topic)
+            {
+                let topics = topics.get_or_insert_with(|| shard.lock());
+                Self::deliver_run(topics, run, worker, releases, &mut delivered);
             }
+            run.push(shipment);
+        }
+        if !run.is_empty() {
+            let topics = topics.get_or_insert_with(|| shard.lock());
+            Self::deliver_run(topics, run, worker, releases, &mut delivered);
         }
         drop(topics);
         for stream in delivered.overflowed.drain(..) {
@@ -369,6 +515,35 @@ impl TopicHub {
                 // rather than a doubling series (bounded, as it may sit idle).
                 let next = Vec::with_capacity(returned.len().min(4096));
                 let _ = self.hand_off(origin, Handoff::Release(std::mem::replace(returned, next)));
+            }
+        }
+    }
+
+    /// Delivers `run` (shipments to one topic, in order) to `worker`'s
+    /// subscribers of that topic, then empties it, setting each shipment
+    /// aside for the worker that allocated it (see `Handoff::Release`).
+    fn deliver_run(
+        topics: &HashMap<Arc<str>, LocalTopic>,
+        run: &mut Vec<Arc<Shipment>>,
+        worker: usize,
+        releases: &mut [Vec<Arc<Shipment>>],
+        delivered: &mut Delivered,
+    ) {
+        if let Some(local) = run.first().and_then(|first| topics.get(&*first.topic)) {
+            let run = run.iter().flat_map(|shipment| {
+                shipment
+                    .items()
+                    .iter()
+                    .map(|(publication, exclude)| (publication, *exclude))
+            });
+            local.members.deliver_run(run, delivered);
+        }
+        for shipment in run.drain(..) {
+            if let Some(origin) = shipment.origin
+                && origin != worker
+                && let Some(returned) = releases.get_mut(origin)
+            {
+                returned.push(shipment);
             }
         }
     }
@@ -392,6 +567,35 @@ impl TopicHub {
     pub(crate) fn index_size(&self) -> (usize, usize) {
         let entries = self.shards.iter().map(Shard::topic_count).sum();
         (self.interest.len(), entries)
+    }
+}
+
+/// Moves a held publication out, leaving an empty one in its place.
+fn take_publication(held: &mut (Publication, Option<u64>)) -> (Publication, Option<u64>) {
+    let empty = Publication::new(OutFrame::new(OpCode::Text, bytes::Bytes::new()));
+    (std::mem::replace(&mut held.0, empty), held.1)
+}
+
+/// Subscribers of a topic on every worker but `here` that a publish
+/// reaches (event streams only take text).
+fn reach_elsewhere(interest: &TopicInterest, here: usize, text: bool) -> usize {
+    interest
+        .workers()
+        .filter(|(worker, _)| *worker != here)
+        .map(|(_, count)| if text { count.total() } else { count.peers })
+        .sum()
+}
+
+/// Holds the calling thread's local deliveries until dropped; see
+/// [`TopicHub::hold_publishes`].
+pub(crate) struct HeldUntilDrop<'a> {
+    hub: &'a TopicHub,
+}
+
+impl Drop for HeldUntilDrop<'_> {
+    fn drop(&mut self) {
+        self.hub.deliver_held();
+        held::close();
     }
 }
 
@@ -492,5 +696,46 @@ mod tests {
         }
         assert_eq!(hub.index_size(), (0, 0));
         assert!(hub.topics().is_empty());
+    }
+
+    #[test]
+    fn publishes_made_while_holding_arrive_as_one_run_when_the_hold_ends() {
+        let hub = TopicHub::new(1, Arc::default());
+        let (a, b, c) = (outbox(), outbox(), outbox());
+        hub.subscribe("chat", 0, 1, &a);
+        hub.subscribe("chat", 0, 2, &b);
+        let frame = text("hi");
+        let len = frame.wire_len();
+        {
+            let held = hub.hold_publishes();
+            assert!(held.is_some());
+            assert!(
+                hub.hold_publishes().is_none(),
+                "an inner hold leaves it to the outer"
+            );
+            assert_eq!(hub.publish("chat", text("hi"), Some(1)), 1);
+            assert_eq!(hub.publish("chat", text("hi"), Some(1)), 1);
+            assert_eq!(b.buffered_amount(), 0, "held until the hold ends");
+            // A send to the publisher could not overtake anything; one to
+            // another subscriber could.
+            assert!(!held::must_deliver_before(hub.id, Some(1)));
+            assert!(held::must_deliver_before(hub.id, Some(2)));
+            // A subscribe comes after what was published before it.
+            hub.subscribe("chat", 0, 3, &c);
+            assert_eq!(b.buffered_amount(), 2 * len);
+            assert_eq!(c.buffered_amount(), 0);
+            assert_eq!(hub.publish("chat", text("hi"), Some(1)), 2);
+            // An unsubscribe still gets what was published before it.
+            hub.unsubscribe("chat", 0, 3);
+            assert_eq!(c.buffered_amount(), len);
+            assert_eq!(hub.publish("chat", text("hi"), None), 2);
+            assert!(held::must_deliver_before(hub.id, Some(1)));
+        }
+        assert_eq!(a.buffered_amount(), len);
+        assert_eq!(b.buffered_amount(), 4 * len);
+        assert_eq!(c.buffered_amount(), len);
+        // Without a hold, a publish is delivered at once.
+        hub.publish("chat", text("hi"), None);
+        assert_eq!(b.buffered_amount(), 5 * len);
     }
 }

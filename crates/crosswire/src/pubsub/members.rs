@@ -1,9 +1,11 @@
 //! The subscribers of one topic on one worker, and delivery to them.
 
 use std::collections::HashMap;
+
+use bytes::{Bytes, BytesMut};
 use std::sync::Arc;
 
-use super::interest::Kind;
+use super::interest::{Count, Kind};
 use super::publication::Publication;
 use crate::sse::core::StreamCore;
 use crate::sse::queue::Pushed as StreamPushed;
@@ -110,5 +112,120 @@ impl Members {
             };
             delivered.queued += usize::from(queued);
         }
+    }
+
+    /// Queues a run of publications, in order, for every member but the one
+    /// each skips: a peer's queue is locked once for the whole run. `run`
+    /// yields each publication with the key it skips.
+    ///
+    /// A run of at least [`JOIN_AT_LEAST`] bytes is joined into one buffer,
+    /// once, the first time a peer takes all of it (one that none of it
+    /// skips); every such peer then queues that buffer by reference instead
+    /// of copying the frames. In a chat room the run of one sender's
+    /// messages goes whole to everyone but the sender.
+    pub(crate) fn deliver_run<'a>(
+        &self,
+        run: impl Iterator<Item = (&'a Publication, Option<u64>)> + Clone,
+        delivered: &mut Delivered,
+    ) {
+        let mut joined = JoinedRun::new(run.clone());
+        for member in &self.list {
+            let wanted = run
+                .clone()
+                .filter(|(_, exclude)| *exclude != Some(member.key))
+                .map(|(publication, _)| publication);
+            match &member.subscriber {
+                Subscriber::WebSocket(outbox) => {
+                    let whole = joined.worth_it()
+                        && run.clone().all(|(_, exclude)| exclude != Some(member.key));
+                    let frames = joined.frames;
+                    let shared = whole
+                        .then(|| outbox.push_framed(joined.bytes(), frames))
+                        .flatten();
+                    delivered.queued += match shared {
+                        Some(queued) => queued,
+                        None => outbox.push_run(wanted.map(|publication| &publication.frame)),
+                    };
+                }
+                Subscriber::EventStream(stream) => {
+                    for event in wanted.filter_map(Publication::event) {
+                        match stream.queue.push(event.clone()) {
+                            StreamPushed::Queued => delivered.queued += 1,
+                            StreamPushed::Closed => break,
+                            StreamPushed::Overflow => {
+                                delivered.overflowed.push(Arc::clone(stream));
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// How many members a publish reaches, `count` being the topic's count
+    /// on this worker: event streams only take text, and `exclude` is
+    /// skipped.
+    pub(crate) fn reach(&self, count: &Count, text: bool, exclude: Option<u64>) -> usize {
+        let mut reach = if text { count.total() } else { count.peers };
+        if let Some(&position) = exclude.and_then(|key| self.index.get(&key))
+            && let Some(member) = self.list.get(position)
+            && (text || matches!(member.subscriber, Subscriber::WebSocket(_)))
+        {
+            reach = reach.saturating_sub(1);
+        }
+        reach
+    }
+}
+
+/// Runs shorter than this are copied into each queue: copying a few hundred
+/// bytes costs less than sharing a buffer (two atomic count updates, a
+/// chunk of its own and an extra slice in the write).
+const JOIN_AT_LEAST: usize = 1024;
+
+/// A run's frames joined back to back, built on first use.
+struct JoinedRun<'a, I> {
+    run: I,
+    /// Frames in the run.
+    frames: usize,
+    /// Their plain wire length.
+    len: usize,
+    bytes: Option<Bytes>,
+    _publications: std::marker::PhantomData<&'a Publication>,
+}
+
+impl<'a, I> JoinedRun<'a, I>
+where
+    I: Iterator<Item = (&'a Publication, Option<u64>)> + Clone,
+{
+    fn new(run: I) -> Self {
+        let (frames, len) = run.clone().fold((0, 0), |(frames, len), (publication, _)| {
+            (frames + 1, len + publication.frame.wire_len())
+        });
+        Self {
+            run,
+            frames,
+            len,
+            bytes: None,
+            _publications: std::marker::PhantomData,
+        }
+    }
+
+    /// Whether peers that take the whole run should share it.
+    fn worth_it(&self) -> bool {
+        self.frames > 1 && self.len >= JOIN_AT_LEAST
+    }
+
+    fn bytes(&mut self) -> &Bytes {
+        let (run, len) = (&self.run, self.len);
+        self.bytes.get_or_insert_with(|| {
+            let mut joined = BytesMut::with_capacity(len);
+            for (publication, _) in run.clone() {
+                let wire = publication.frame.plain();
+                joined.extend_from_slice(wire.header());
+                joined.extend_from_slice(wire.payload());
+            }
+            joined.freeze()
+        })
     }
 }

@@ -33,12 +33,22 @@
 //! On the publishing worker: deliver to the local subscribers directly (their
 //! writers are woken on the same thread, which costs a push on the local run
 //! queue), then for each other worker with subscribers stage one hand-over
-//! that shares the frame (`Shipment`: one allocation per publish, however
+//! that shares the frame (`Shipment`: one allocation per publish or run, however
 //! many workers). The turn's hand-overs reach each destination together, and
 //! the receiving worker delivers them to its own subscribers in one batch.
 //! So a publish crosses each core boundary once, whatever the number of
 //! subscribers behind it, and every send queue is only ever touched by its
 //! own core on the hot path.
+//!
+//! A connection's hooks publish in bursts: one socket read can carry a
+//! hundred messages, each handled by its own hook call in one poll of the
+//! connection's task. Those publishes are held until the poll ends
+//! (`held.rs`) and then go out as runs, one per topic: each local subscriber's
+//! queue is locked once per run, the run's frames are joined into one buffer
+//! shared by every subscriber that takes all of them (everyone but the
+//! sender, in a chat room), and each other worker gets one hand-over per run.
+//! The receiving worker does the same with consecutive hand-overs to one
+//! topic. Per message, what is left is the kernel's copy into each socket.
 //!
 //! A broker between processes is the same idea one level up: a publish
 //! crosses the process boundary once, encoded once, and each node fans it
@@ -55,10 +65,14 @@
 //! Per connection, messages from one producer arrive in the order produced:
 //! a producer on the subscriber's own worker delivers directly, and one
 //! anywhere else goes through that worker's inbox, which is FIFO (so are
-//! `send` and `close` from other threads, see `Peer`). Nothing
+//! `send` and `close` from other threads, see `Peer`). A hook's held
+//! publishes are delivered before anything the same hook does next that
+//! could overtake them (a send to a subscriber they may reach, a close, a
+//! subscribe or unsubscribe, a history publish, an event-stream push). Nothing
 //! is delivered to a subscriber after its `unsubscribe` returned: delivery on
 //! the receiving worker looks the topic up under the shard lock at that time.
 
+mod held;
 mod hub;
 mod inbox;
 mod interest;

@@ -51,7 +51,9 @@ impl Outgoing {
         if let Some(queue) = self.lock().get_mut(to) {
             queue.push_back(item);
         }
-        if !self.scheduled.swap(true, Ordering::AcqRel) {
+        // Only this worker's thread stages and flushes, so a plain load
+        // spares the read-modify-write while a flush is already due.
+        if !self.scheduled.load(Ordering::Relaxed) && !self.scheduled.swap(true, Ordering::AcqRel) {
             self.wake.notify_one();
         }
     }

@@ -54,24 +54,45 @@ impl Publication {
     }
 }
 
-/// A publication on its way to other workers: one allocation per publish,
+/// Publications on their way to other workers: one allocation per publish
+/// (or per run of publishes a connection made in one poll, see `held.rs`),
 /// shared by every worker it is handed to.
 #[derive(Debug)]
 pub(crate) struct Shipment {
-    /// The topic it was published to.
+    /// The topic they were published to.
     pub(crate) topic: std::sync::Arc<str>,
-    /// The subscriber that must not receive it (the publishing peer).
-    pub(crate) exclude: Option<u64>,
-    pub(crate) publication: Publication,
+    /// In order, each with the subscriber that must not receive it (its
+    /// publishing peer).
+    pub(crate) items: ShippedItems,
     /// The worker that allocated it (`None` outside the workers), to which
     /// each receiving worker gives its reference back once delivered.
     pub(crate) origin: Option<usize>,
 }
 
+/// The publications of a shipment: one, kept inline, or a run.
+#[derive(Debug)]
+pub(crate) enum ShippedItems {
+    One([(Publication, Option<u64>); 1]),
+    Run(Vec<(Publication, Option<u64>)>),
+}
+
 impl Shipment {
+    /// The publications, in order, with the key each skips.
+    pub(crate) fn items(&self) -> &[(Publication, Option<u64>)] {
+        match &self.items {
+            ShippedItems::One(one) => one,
+            ShippedItems::Run(run) => run,
+        }
+    }
+
     /// Bytes this shipment holds, as hand-over budgets count them.
     pub(crate) fn weight(&self) -> usize {
-        self.publication.frame.wire_len() + self.topic.len()
+        let frames: usize = self
+            .items()
+            .iter()
+            .map(|(publication, _)| publication.frame.wire_len())
+            .sum();
+        frames + self.topic.len()
     }
 }
 

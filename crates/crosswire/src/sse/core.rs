@@ -126,6 +126,7 @@ impl StreamCore {
 
     /// Queues encoded events; finishes the stream if they overflowed it.
     pub(crate) fn push(&self, chunk: Bytes) -> Pushed {
+        self.deliver_held();
         let pushed = self.queue.push(chunk);
         if pushed == Pushed::Overflow {
             self.finish(Ended::Overflow);
@@ -136,6 +137,7 @@ impl StreamCore {
     /// Queues the events `encode` writes, encoded straight into the queue;
     /// finishes the stream if they overflowed it.
     pub(crate) fn push_with(&self, encode: impl FnOnce(&mut bytes::BytesMut)) -> Pushed {
+        self.deliver_held();
         let pushed = self.queue.push_with(encode);
         if pushed == Pushed::Overflow {
             self.finish(Ended::Overflow);
@@ -143,8 +145,17 @@ impl StreamCore {
         pushed
     }
 
+    /// Delivers what the calling connection's hooks published and the hub
+    /// still holds, so a push made after a publish comes after it.
+    fn deliver_held(&self) {
+        if let Some(server) = &self.server {
+            server.topics.deliver_held();
+        }
+    }
+
     /// Ends the stream after what is queued.
     pub(crate) fn close(&self, why: Ended) {
+        self.deliver_held();
         self.queue.close();
         self.finish(why);
     }

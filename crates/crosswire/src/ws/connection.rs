@@ -123,6 +123,7 @@ fn lifecycle(
         let mut writer = std::pin::pin!(run_writer(Arc::clone(peer.outbox()), write_side));
         let sent_close = {
             let conversation = std::pin::pin!(converse(&mut reader, &peer, &handler, &shared));
+            let conversation = std::pin::pin!(shared.topics.holding(conversation));
             duplex.run(conversation, writer.as_mut()).await
         };
         let close_timeout = reader.close_timeout;
@@ -345,6 +346,11 @@ impl Reader {
                     Ok(None) => break,
                     Err(error) => return fail(peer, error),
                 };
+                if matches!(event, Event::Close(_)) {
+                    // What this connection's hooks published comes before
+                    // the close that answers the client's.
+                    peer.deliver_held();
+                }
                 let message = match self.screen(event, &mut closing, outbox, counters) {
                     Screened::Message(message) => message,
                     Screened::Done => continue,
@@ -586,6 +592,7 @@ fn fail(peer: &Peer, error: ProtocolError) -> Ended {
     let code = error.close_code();
     let mut reason = error.to_string();
     truncate_utf8(&mut reason, 123);
+    peer.deliver_held();
     peer.outbox().close(Some(&CloseFrame {
         code,
         reason: reason.clone(),

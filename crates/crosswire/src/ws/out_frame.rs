@@ -108,7 +108,7 @@ impl OutFrame {
     }
 
     /// The plain (uncompressed) form.
-    pub(super) fn plain(&self) -> &Wire {
+    pub(crate) fn plain(&self) -> &Wire {
         &self.plain
     }
 

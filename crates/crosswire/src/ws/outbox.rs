@@ -60,6 +60,17 @@ pub(crate) enum Pushed {
     Overflow,
 }
 
+/// What [`Outbox::admit`] did with one frame, under the lock.
+enum Admitted {
+    Queued,
+    /// The queue is closing or closed.
+    Closed,
+    /// Over the limit under [`OverflowPolicy::DropMessage`].
+    Dropped,
+    /// Over a limit that closes the peer: with 1008, this cause and reason.
+    CloseFor(WebSocketError, &'static str),
+}
+
 /// What the writer should do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Batch {
@@ -100,6 +111,9 @@ pub(crate) enum Chunk {
     Inline(Vec<u8>),
     /// One large frame, shared with every other queue it was published to.
     Shared(Wire),
+    /// Several frames as they go on the wire, shared with every other queue
+    /// the same run of publishes went to.
+    Framed(Bytes),
 }
 
 impl Chunk {
@@ -108,6 +122,7 @@ impl Chunk {
         match self {
             Chunk::Inline(bytes) => bytes.len(),
             Chunk::Shared(frame) => frame.wire_len(),
+            Chunk::Framed(bytes) => bytes.len(),
         }
     }
 }
@@ -160,6 +175,13 @@ struct State {
     /// the queue's lock so messages are compressed in the order they are
     /// queued, which is the order the client inflates them in.
     deflater: Option<Box<Deflater>>,
+}
+
+impl State {
+    /// Nothing is queued (what the writer took does not count).
+    fn is_empty(&self) -> bool {
+        self.chunks.is_empty() && self.tail.is_empty()
+    }
 }
 
 /// The bounded send queue shared by all producers and the one writer.
@@ -321,8 +343,117 @@ impl Outbox {
     /// allows `budget_len` more bytes, applying the overflow policy if not.
     fn enqueue(&self, budget_len: usize, add: impl FnOnce(&mut State) -> usize) -> Pushed {
         let mut state = self.lock();
+        let was_empty = state.is_empty();
+        match self.admit(&mut state, budget_len, add) {
+            Admitted::Queued => {
+                drop(state);
+                if was_empty {
+                    self.writer_wake.notify();
+                }
+                Pushed::Queued
+            }
+            Admitted::Closed => Pushed::Closed,
+            Admitted::Dropped => Pushed::Overflow,
+            Admitted::CloseFor(cause, reason) => {
+                self.close_for(state, cause, reason);
+                Pushed::Overflow
+            }
+        }
+    }
+
+    /// Queues every frame of `frames` in order under one take of the lock,
+    /// and returns how many were queued: a worker delivering a run of
+    /// publishes to the same topic pays for each subscriber's lock and
+    /// wake-up once per run rather than once per message. Each frame meets
+    /// the budget and the overflow policy exactly as [`push`](Self::push)
+    /// would; a queue that closes on the way takes no more.
+    pub(crate) fn push_run<'a>(&self, frames: impl IntoIterator<Item = &'a OutFrame>) -> usize {
+        if self.deflate.is_some() {
+            return frames
+                .into_iter()
+                .filter(|frame| self.push(frame) == Pushed::Queued)
+                .count();
+        }
+        let mut state = self.lock();
+        let was_empty = state.is_empty();
+        let mut queued = 0;
+        for frame in frames {
+            let wire = frame.plain();
+            let len = wire.wire_len();
+            let add = |state: &mut State| {
+                Self::append(state, wire);
+                len
+            };
+            match self.admit(&mut state, len, add) {
+                Admitted::Queued => queued += 1,
+                Admitted::Dropped => {}
+                Admitted::Closed => break,
+                Admitted::CloseFor(cause, reason) => {
+                    self.close_for(state, cause, reason);
+                    return queued;
+                }
+            }
+        }
+        drop(state);
+        if was_empty && queued > 0 {
+            self.writer_wake.notify();
+        }
+        queued
+    }
+
+    /// Queues `framed`, `messages` frames already encoded back to back, by
+    /// reference: a run of publishes that many subscribers take whole is
+    /// joined once and shared rather than copied into every queue. Returns
+    /// how many messages were queued, or `None` when they must go one by one
+    /// instead: the peer compresses, or the whole run does not fit where
+    /// some of its frames might.
+    pub(crate) fn push_framed(&self, framed: &Bytes, messages: usize) -> Option<usize> {
+        if self.deflate.is_some() {
+            return None;
+        }
+        let len = framed.len();
+        let mut state = self.lock();
+        // Unlike a single frame, a run never goes past the limit into an
+        // empty queue: its frames may, one at a time.
+        if state.queued + state.in_flight + len > self.limit {
+            return None;
+        }
+        let was_empty = state.is_empty();
+        let add = |state: &mut State| {
+            Self::seal_tail(state);
+            Self::push_chunk(state, Chunk::Framed(framed.clone()));
+            state.queued_messages += messages;
+            // Counted against the server's budget as if copied: sharing
+            // saves the copies, and must not let a burst past the budget.
+            state.queued_capacity += len;
+            len
+        };
+        match self.admit(&mut state, len, add) {
+            Admitted::Queued => {
+                drop(state);
+                if was_empty {
+                    self.writer_wake.notify();
+                }
+                Some(messages)
+            }
+            Admitted::Closed | Admitted::Dropped => Some(0),
+            Admitted::CloseFor(cause, reason) => {
+                self.close_for(state, cause, reason);
+                Some(0)
+            }
+        }
+    }
+
+    /// Adds what `add` appends if the budget allows `budget_len` more bytes;
+    /// otherwise says what the overflow policy wants done.
+    fn admit(
+        &self,
+        state: &mut State,
+        budget_len: usize,
+        add: impl FnOnce(&mut State) -> usize,
+    ) -> Admitted {
         if state.closing || state.terminated {
-            return Pushed::Closed;
+            return Admitted::Closed;
         }
         let held = state.queued + state.in_flight;
         // A frame larger than the whole budget still goes out when nothing is
@@ -333,18 +464,16 @@ impl Outbox {
                     if let Some(metrics) = &self.metrics {
                         metrics.events.send_queue_drop();
                     }
-                    Pushed::Overflow
+                    Admitted::Dropped
                 }
-                OverflowPolicy::Close => {
-                    let cause = WebSocketError::SendQueueFull { limit: self.limit };
-                    self.close_for(state, cause, "send queue full");
-                    Pushed::Overflow
-                }
+                OverflowPolicy::Close => Admitted::CloseFor(
+                    WebSocketError::SendQueueFull { limit: self.limit },
+                    "send queue full",
+                ),
             };
         }
-        let was_empty = state.chunks.is_empty() && state.tail.is_empty();
         let capacity_before = state.queued_capacity;
-        let len = add(&mut state);
+        let len = add(state);
         state.queued += len;
         if state.queued + state.in_flight > self.limit / 2 {
             state.backpressured = true;
@@ -359,18 +488,13 @@ impl Outbox {
             // queues furthest behind got to run: this one holds more than its
             // share, so it goes now.
             tracing::warn!(target: "crosswire::ws", limit = budget.limit(), held = budget.held(), "[server] max_queued_bytes overrun: closing a peer past its share with 1008");
-            self.condemn_in_flight(&mut state);
+            self.condemn_in_flight(state);
             let cause = WebSocketError::ServerQueueBudget {
                 limit: budget.limit(),
             };
-            self.close_for(state, cause, BUDGET_REASON);
-            return Pushed::Overflow;
+            return Admitted::CloseFor(cause, BUDGET_REASON);
         }
-        drop(state);
-        if was_empty {
-            self.writer_wake.notify();
-        }
-        Pushed::Queued
+        Admitted::Queued
     }
 
     /// How far behind the peer is, for the budget's ranking; `None` when it
@@ -765,10 +889,37 @@ mod tests {
                     assert_eq!(frame.payload().as_ptr(), big.payload().as_ptr());
                     0
                 }
+                Chunk::Framed(_) => unreachable!("nothing framed was pushed"),
             })
             .collect();
         assert_eq!(kinds, [12, 0]);
         assert_eq!(state.tail.len(), 24);
+    }
+
+    #[test]
+    fn a_shared_run_never_passes_the_limit_and_counts_as_copied() {
+        let budget = Arc::new(QueueBudget::new(0, 1));
+        let outbox = Outbox::new(1000, OverflowPolicy::Close).with_budget(Arc::clone(&budget), 0);
+        let run = Bytes::from(vec![0x81; 600]);
+        assert_eq!(outbox.push_framed(&run, 3), Some(3));
+        assert_eq!(outbox.buffered_amount(), 600);
+        assert!(
+            budget.held() >= 600,
+            "shared bytes count against the budget"
+        );
+        assert_eq!(
+            outbox.push_framed(&run, 3),
+            None,
+            "past the limit: frame by frame instead"
+        );
+        let empty = Outbox::new(1000, OverflowPolicy::Close);
+        let long = Bytes::from(vec![0x81; 1500]);
+        assert_eq!(
+            empty.push_framed(&long, 5),
+            None,
+            "not even into an empty queue"
+        );
+        assert_eq!(empty.buffered_amount(), 0);
     }
 
     #[test]
@@ -797,7 +948,7 @@ mod tests {
             .iter()
             .map(|chunk| match chunk {
                 Chunk::Inline(buffer) => buffer.capacity(),
-                Chunk::Shared(_) => 0,
+                Chunk::Shared(_) | Chunk::Framed(_) => 0,
             })
             .sum();
         outbox.written(100 * 52, capacity);

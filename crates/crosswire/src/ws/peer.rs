@@ -104,6 +104,13 @@ impl Peer {
         &self.inner.outbox
     }
 
+    /// Delivers what the calling connection's hooks published and the hub
+    /// still holds (see `pubsub/held.rs`), before something that must come
+    /// after it.
+    pub(crate) fn deliver_held(&self) {
+        self.inner.shared.topics.deliver_held();
+    }
+
     /// Sends a message: strings, numbers and JSON values as text frames, bytes
     /// as binary frames. Never waits; if the peer is closed the message is
     /// dropped, as with crossws. Use [`Peer::try_send`] to know.
@@ -134,6 +141,8 @@ impl Peer {
 
     fn push(&self, frame: OutFrame) -> Result<(), SendError> {
         let hub = &self.inner.shared.topics;
+        // After what this connection published that could reach the peer.
+        hub.deliver_held_before_send(self.inner.key);
         if !hub.is_on(self.inner.home) {
             if self.inner.outbox.is_closing() {
                 return Err(SendError::Closed);
@@ -264,6 +273,7 @@ impl Peer {
             reason: reason.to_owned(),
         };
         let hub = &self.inner.shared.topics;
+        hub.deliver_held();
         if hub.is_on(self.inner.home) {
             self.inner.outbox.close(Some(&close));
         } else if !self.inner.close_handed_off.swap(true, Ordering::AcqRel) {

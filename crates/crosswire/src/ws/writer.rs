@@ -60,9 +60,13 @@ pub(crate) fn run_writer(
             }
             let mut capacity = 0;
             for chunk in batch.drain(..) {
-                if let Chunk::Inline(buffer) = chunk {
-                    capacity += buffer.capacity();
-                    buffer_pool::give(buffer);
+                match chunk {
+                    Chunk::Inline(buffer) => {
+                        capacity += buffer.capacity();
+                        buffer_pool::give(buffer);
+                    }
+                    Chunk::Framed(bytes) => capacity += bytes.len(),
+                    Chunk::Shared(_) => {}
                 }
             }
             let messages = outbox.written(bytes, capacity);
@@ -116,6 +120,7 @@ fn next_slices<'a>(
         };
         match chunk {
             Chunk::Inline(bytes) => slices.push(IoSlice::new(bytes)),
+            Chunk::Framed(bytes) => slices.push(IoSlice::new(bytes)),
             Chunk::Shared(frame) => {
                 slices.push(IoSlice::new(frame.header()));
                 if !frame.payload().is_empty() {
