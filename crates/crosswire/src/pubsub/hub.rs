@@ -2,8 +2,6 @@
 //! that carry a publish from one worker to the others.
 
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use super::held::{self, Held};
@@ -232,19 +230,6 @@ impl TopicHub {
         held::open(self.id, worker).then(|| HeldUntilDrop { hub: self })
     }
 
-    /// Polls `future` holding the local deliveries of what each poll
-    /// publishes until that poll ends (see `held.rs`): a connection's
-    /// conversation, whose hooks publish.
-    pub(crate) fn holding<'a, F: Future>(
-        &'a self,
-        mut future: Pin<&'a mut F>,
-    ) -> impl Future<Output = F::Output> + 'a {
-        std::future::poll_fn(move |cx| {
-            let _held = self.hold_publishes();
-            future.as_mut().poll(cx)
-        })
-    }
-
     /// Delivers what the calling thread holds, before something that must
     /// come after it.
     pub(crate) fn deliver_held(&self) {
@@ -303,7 +288,9 @@ impl TopicHub {
                 // Shipped: moved out whole when it is all that was held,
                 // one by one otherwise.
                 let items = match whole {
-                    true => std::mem::take(&mut held.publications),
+                    // The next poll likely holds as many: room for them, so
+                    // it does not grow a vector from nothing again.
+                    true => std::mem::replace(&mut held.publications, Vec::with_capacity(len)),
                     false => run.iter_mut().map(take_publication).collect(),
                 };
                 let shipment = Arc::new(Shipment {

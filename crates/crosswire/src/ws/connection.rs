@@ -119,11 +119,10 @@ fn lifecycle(
     async move {
         // Held until the connection ends: it counts the connection as live.
         let _guard = &guard;
-        let mut duplex = Duplex::new();
+        let mut duplex = Duplex::holding_publishes(Arc::clone(&shared));
         let mut writer = std::pin::pin!(run_writer(Arc::clone(peer.outbox()), write_side));
         let sent_close = {
             let conversation = std::pin::pin!(converse(&mut reader, &peer, &handler, &shared));
-            let conversation = std::pin::pin!(shared.topics.holding(conversation));
             duplex.run(conversation, writer.as_mut()).await
         };
         let close_timeout = reader.close_timeout;

@@ -23,6 +23,8 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::task::AtomicWaker;
 
+use crate::shared::Shared;
+
 /// The reader's waker: records that the reader has work, then wakes the
 /// connection's task.
 #[derive(Debug)]
@@ -31,6 +33,11 @@ pub(crate) struct ReaderWake {
     woken: AtomicBool,
     /// The connection's task, as of its last poll.
     task: AtomicWaker,
+    /// The server whose publishes the reader's hooks make are held for the
+    /// length of each reader poll (see `pubsub/held.rs`). Kept here, in a
+    /// block the connection allocates anyway, rather than in the task's
+    /// future, whose every byte each idle connection pays for.
+    holds_for: Option<Arc<Shared>>,
 }
 
 impl Wake for ReaderWake {
@@ -56,10 +63,22 @@ pub(crate) struct Duplex {
 
 impl Duplex {
     /// A pair whose reader is polled on its first turn.
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
+        Self::with_wake(None)
+    }
+
+    /// A pair whose reader's publishes to `shared`'s topics are held for
+    /// the length of each reader poll and delivered together when it ends.
+    pub(crate) fn holding_publishes(shared: Arc<Shared>) -> Self {
+        Self::with_wake(Some(shared))
+    }
+
+    fn with_wake(holds_for: Option<Arc<Shared>>) -> Self {
         let wake = Arc::new(ReaderWake {
             woken: AtomicBool::new(true),
             task: AtomicWaker::new(),
+            holds_for,
         });
         let waker = Waker::from(Arc::clone(&wake));
         Self {
@@ -92,6 +111,9 @@ impl Duplex {
             self.wake.task.register(cx.waker());
             if self.wake.woken.swap(false, Ordering::AcqRel) {
                 let mut reader_cx = Context::from_waker(&self.waker);
+                // Delivered when dropped, before the writer runs.
+                let held = self.wake.holds_for.as_ref();
+                let _held = held.and_then(|shared| shared.topics.hold_publishes());
                 if let Poll::Ready(output) = reader.as_mut().poll(&mut reader_cx) {
                     return Poll::Ready(output);
                 }
