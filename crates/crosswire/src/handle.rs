@@ -48,8 +48,11 @@ impl ServerHandle {
     /// (text only; binary data has no event stream form). With a broker
     /// configured it also goes to the other nodes' subscribers, without
     /// waiting. Returns how many subscribers of this node it was queued for,
-    /// counting those on other worker threads that it was handed to. Works
-    /// from any thread.
+    /// counting those on other worker threads that it was handed to. From a
+    /// WebSocket hook the delivery waits for the end of the hook's poll,
+    /// together with the connection's other publishes, and the count is of
+    /// the subscribers it is for at the time of the call. Works from any
+    /// thread.
     pub fn publish(&self, topic: impl AsRef<str>, data: impl Into<Payload>) -> usize {
         self.shared.publish(topic.as_ref(), data.into(), None)
     }

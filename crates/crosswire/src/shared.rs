@@ -149,11 +149,16 @@ impl Shared {
         exclude: Option<u64>,
     ) -> Published {
         if !self.history.is_off() {
+            // A history topic's publish is ordered by its log, after what
+            // this connection's hooks published before it (delivered here,
+            // before any log's lock is taken).
             if let Some(history) = self.node.history() {
                 if let Some(bounds) = self.history.bounds(topic) {
+                    self.topics.deliver_held();
                     return self.publish_sequenced(history, bounds, topic, build, exclude);
                 }
             } else if let Some(log) = self.history.log(topic) {
+                self.topics.deliver_held();
                 return self.publish_logged(&log, topic, build, exclude);
             }
         }

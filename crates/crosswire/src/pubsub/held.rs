@@ -13,18 +13,30 @@
 //! run (not per publish) to each other worker with subscribers.
 //!
 //! Nothing else runs on the thread while the poll lasts, so no other task
-//! can tell the difference. The task itself could, so what it does next
-//! delivers what it holds first when order would show: a send to a peer a
-//! held publish may reach (one to the publisher itself, which every held
-//! publish skips, does not wait), a subscribe or unsubscribe, a close, a
-//! publish to a history topic and a push to an event stream. The holding
-//! is per thread and only for the hub and worker that opened it; any other
-//! publish is delivered at once, as it always was.
+//! on it can tell the difference; for a task on another thread a publish
+//! made during the poll is, as a hand-over between workers always was, in
+//! flight until the poll ends. The task itself could tell, so what it does
+//! next delivers what it holds first when order would show: a send to a
+//! peer a held publish may reach (one to the publisher, which its own
+//! publishes skip, does not wait), a close, a subscribe or unsubscribe, a
+//! publish to a history topic, waiting for a queue to drain, and the
+//! verbs of an event stream. The holding is per thread and only for the
+//! hub and worker that opened it; any other publish is delivered at once,
+//! as it always was. A poll that publishes more than [`HOLD_AT_MOST`]
+//! messages or [`HOLD_BYTES`] bytes delivers what it holds early, so the
+//! list stays bounded whatever a hook does.
+//!
+//! Delivery can overflow an event stream, which then must be finished;
+//! finishing leaves the stream's topics and takes its locks, which the code
+//! that asked for the delivery (a subscribe, say) may hold. So streams
+//! overflowed by a delivery made before the poll ends are finished when it
+//! ends.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
 use super::publication::Publication;
+use crate::sse::core::StreamCore;
 
 /// Publishes held by one poll, in order.
 #[derive(Debug, Default)]
@@ -51,9 +63,14 @@ struct Holding {
     /// `(hub id, worker)` of the poll being held, if one is.
     open: Option<(u64, usize)>,
     held: Held,
+    /// Wire bytes of `held`.
+    held_bytes: usize,
     /// While something is held: the subscriber every held publish skips, if
     /// they all skip the same one.
     all_skip: Option<u64>,
+    /// Event streams a delivery overflowed, to be finished when the poll
+    /// ends.
+    overflowed: Vec<Arc<StreamCore>>,
 }
 
 thread_local! {
@@ -61,10 +78,18 @@ thread_local! {
         RefCell::new(Holding {
             open: None,
             held: Held::new(),
+            held_bytes: 0,
             all_skip: None,
+            overflowed: Vec::new(),
         })
     };
 }
+
+/// Publishes one poll may hold before they are delivered early.
+pub(crate) const HOLD_AT_MOST: usize = 1024;
+
+/// Wire bytes one poll may hold before they are delivered early.
+pub(crate) const HOLD_BYTES: usize = 1 << 20;
 
 /// Held vectors larger than this are not kept for the next poll.
 const KEEP_CAPACITY: usize = 4096;
@@ -72,19 +97,72 @@ const KEEP_CAPACITY: usize = 4096;
 /// Starts holding `hub`'s publishes made on this thread as worker `worker`;
 /// false if this thread already holds (the outer holder delivers).
 pub(crate) fn open(hub: u64, worker: usize) -> bool {
-    HOLDING.with(|holding| {
-        let mut holding = holding.borrow_mut();
-        if holding.open.is_some() {
-            return false;
-        }
-        holding.open = Some((hub, worker));
-        true
-    })
+    HOLDING
+        .try_with(|holding| {
+            let Ok(mut holding) = holding.try_borrow_mut() else {
+                return false;
+            };
+            if holding.open.is_some() {
+                return false;
+            }
+            holding.open = Some((hub, worker));
+            true
+        })
+        .unwrap_or(false)
 }
 
-/// Stops holding; what is held must have been taken.
-pub(crate) fn close() {
-    HOLDING.with(|holding| holding.borrow_mut().open = None);
+/// Stops holding for `hub` and takes what was held, with the worker it was
+/// held on, and the streams to finish. Closed first, so that nothing made
+/// while these are delivered is held again, even if delivering panics.
+pub(crate) fn close(hub: u64) -> (Option<(usize, Held)>, Vec<Arc<StreamCore>>) {
+    HOLDING
+        .try_with(|holding| {
+            let Ok(mut holding) = holding.try_borrow_mut() else {
+                return (None, Vec::new());
+            };
+            let Some((id, worker)) = holding.open else {
+                return (None, Vec::new());
+            };
+            if id != hub {
+                return (None, Vec::new());
+            }
+            holding.open = None;
+            let overflowed = std::mem::take(&mut holding.overflowed);
+            (
+                take_held(&mut holding).map(|held| (worker, held)),
+                overflowed,
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// Sets aside streams a delivery overflowed while this thread holds; gives
+/// them back when it does not (to be finished at once).
+pub(crate) fn finish_later(streams: Vec<Arc<StreamCore>>) -> Vec<Arc<StreamCore>> {
+    if streams.is_empty() {
+        return streams;
+    }
+    HOLDING
+        .try_with(|holding| {
+            let Ok(mut holding) = holding.try_borrow_mut() else {
+                return streams;
+            };
+            if holding.open.is_none() {
+                return streams;
+            }
+            holding.overflowed.extend(streams);
+            Vec::new()
+        })
+        .unwrap_or_default()
+}
+
+fn take_held(holding: &mut Holding) -> Option<Held> {
+    if holding.held.publications.is_empty() {
+        return None;
+    }
+    holding.all_skip = None;
+    holding.held_bytes = 0;
+    Some(std::mem::take(&mut holding.held))
 }
 
 /// Holds a publish of `publication` to `topic` (skipping `exclude`) if this
@@ -97,7 +175,9 @@ pub(crate) fn hold(
     publication: Publication,
     exclude: Option<u64>,
 ) -> Option<Publication> {
-    HOLDING.with(|holding| {
+    let mut publication = Some(publication);
+    let given_back = HOLDING.try_with(|holding| {
+        let publication = publication.take()?;
         let Ok(mut holding) = holding.try_borrow_mut() else {
             return Some(publication);
         };
@@ -109,39 +189,57 @@ pub(crate) fn hold(
             true => exclude,
             false => holding.all_skip.filter(|skip| Some(*skip) == exclude),
         };
+        holding.held_bytes += publication.frame.wire_len();
         holding.held.publications.push((publication, exclude));
         match holding.held.runs.last_mut() {
             Some((last, len)) if Arc::ptr_eq(last, topic) || **last == **topic => *len += 1,
             _ => holding.held.runs.push((Arc::clone(topic), 1)),
         }
         None
-    })
+    });
+    given_back.unwrap_or(publication)
+}
+
+/// True if what this thread holds has reached [`HOLD_AT_MOST`] publishes
+/// or [`HOLD_BYTES`] bytes, and should be delivered now.
+pub(crate) fn is_full() -> bool {
+    HOLDING
+        .try_with(|holding| {
+            holding.try_borrow().is_ok_and(|holding| {
+                holding.held.publications.len() >= HOLD_AT_MOST || holding.held_bytes >= HOLD_BYTES
+            })
+        })
+        .unwrap_or(false)
 }
 
 /// True if this thread holds publishes of `hub` that a send to `key` must
 /// not overtake (any, when `key` is `None`).
 pub(crate) fn must_deliver_before(hub: u64, key: Option<u64>) -> bool {
-    HOLDING.with(|holding| {
-        let Ok(holding) = holding.try_borrow() else {
-            return false;
-        };
-        matches!(holding.open, Some((id, _)) if id == hub)
-            && !holding.held.publications.is_empty()
-            && (key.is_none() || holding.all_skip != key)
-    })
+    HOLDING
+        .try_with(|holding| {
+            let Ok(holding) = holding.try_borrow() else {
+                return false;
+            };
+            matches!(holding.open, Some((id, _)) if id == hub)
+                && !holding.held.publications.is_empty()
+                && (key.is_none() || holding.all_skip != key)
+        })
+        .unwrap_or(false)
 }
 
 /// Takes what this thread holds for `hub`, with the worker it was held on.
 pub(crate) fn take(hub: u64) -> Option<(usize, Held)> {
-    HOLDING.with(|holding| {
-        let mut holding = holding.try_borrow_mut().ok()?;
-        let (id, worker) = holding.open?;
-        if id != hub || holding.held.publications.is_empty() {
-            return None;
-        }
-        holding.all_skip = None;
-        Some((worker, std::mem::take(&mut holding.held)))
-    })
+    HOLDING
+        .try_with(|holding| {
+            let mut holding = holding.try_borrow_mut().ok()?;
+            let (id, worker) = holding.open?;
+            if id != hub {
+                return None;
+            }
+            take_held(&mut holding).map(|held| (worker, held))
+        })
+        .ok()
+        .flatten()
 }
 
 /// Gives back what a [`take`] returned, once delivered, so its vectors are
@@ -149,7 +247,7 @@ pub(crate) fn take(hub: u64) -> Option<(usize, Held)> {
 pub(crate) fn reuse(mut emptied: Held) {
     emptied.publications.clear();
     emptied.runs.clear();
-    HOLDING.with(|holding| {
+    let _ = HOLDING.try_with(|holding| {
         let Ok(mut holding) = holding.try_borrow_mut() else {
             return;
         };

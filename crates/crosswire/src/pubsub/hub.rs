@@ -181,8 +181,13 @@ impl TopicHub {
                 match held::hold(self.id, worker, name, publication, exclude) {
                     None => {
                         let count = local.interest.count(worker);
-                        return local.members.reach(&count, text, exclude)
+                        let reach = local.members.reach(&count, text, exclude)
                             + reach_elsewhere(&local.interest, worker, text);
+                        drop(topics);
+                        if held::is_full() {
+                            self.deliver_held();
+                        }
+                        return reach;
                     }
                     Some(publication) => {
                         let mut publication = Some(publication);
@@ -234,8 +239,13 @@ impl TopicHub {
     /// come after it.
     pub(crate) fn deliver_held(&self) {
         while let Some((worker, mut held)) = held::take(self.id) {
-            self.deliver_held_publishes(worker, &mut held);
+            let overflowed = self.deliver_held_publishes(worker, &mut held);
             held::reuse(held);
+            // The caller may hold a stream's locks: finished when the poll
+            // ends (see `held.rs`).
+            for stream in held::finish_later(overflowed) {
+                stream.finish(Ended::Overflow);
+            }
         }
     }
 
@@ -251,7 +261,10 @@ impl TopicHub {
     /// together: to this worker's subscribers directly, and to other
     /// workers' as one shipment per run. Then drops them (on the worker that
     /// made them).
-    fn deliver_held_publishes(&self, worker: usize, held: &mut Held) {
+    /// Returns the event streams the delivery overflowed, for the caller to
+    /// finish once it holds no lock.
+    #[must_use]
+    fn deliver_held_publishes(&self, worker: usize, held: &mut Held) -> Vec<Arc<StreamCore>> {
         let mut delivered = Delivered::default();
         {
             let topics = self.shard(worker).lock();
@@ -313,9 +326,7 @@ impl TopicHub {
             }
         }
         held.publications.clear();
-        for stream in delivered.overflowed {
-            stream.finish(Ended::Overflow);
-        }
+        delivered.overflowed
     }
 
     /// Queues `publication` for every subscriber of `topic` but those `skip`
@@ -455,6 +466,7 @@ impl TopicHub {
         let shard = self.shard(worker);
         let mut delivered = Delivered::default();
         let mut topics = None;
+        let mut run_bytes = 0;
         for item in batch.drain(..) {
             let shipment = match item {
                 Handoff::Publish(shipment) => shipment,
@@ -464,6 +476,7 @@ impl TopicHub {
                     if !run.is_empty() {
                         let topics = topics.get_or_insert_with(|| shard.lock());
                         Self::deliver_run(topics, run, worker, releases, &mut delivered);
+                        run_bytes = 0;
                     }
                     topics = None;
                     match other {
@@ -479,13 +492,16 @@ impl TopicHub {
                     continue;
                 }
             };
+            let too_long = run_bytes + shipment.weight() > RUN_BYTES;
             if run
                 .first()
-                .is_some_and(|first| first.topic != shipment.topic)
+                .is_some_and(|first| first.topic != shipment.topic || too_long)
             {
                 let topics = topics.get_or_insert_with(|| shard.lock());
                 Self::deliver_run(topics, run, worker, releases, &mut delivered);
+                run_bytes = 0;
             }
+            run_bytes += shipment.weight();
             run.push(shipment);
         }
         if !run.is_empty() {
@@ -557,6 +573,10 @@ impl TopicHub {
     }
 }
 
+/// Consecutive hand-overs to one topic are delivered as one run up to this
+/// many bytes, the most a run is joined into (see `members.rs`).
+const RUN_BYTES: usize = super::members::JOIN_AT_MOST;
+
 /// Moves a held publication out, leaving an empty one in its place.
 fn take_publication(held: &mut (Publication, Option<u64>)) -> (Publication, Option<u64>) {
     let empty = Publication::new(OutFrame::new(OpCode::Text, bytes::Bytes::new()));
@@ -581,8 +601,14 @@ pub(crate) struct HeldUntilDrop<'a> {
 
 impl Drop for HeldUntilDrop<'_> {
     fn drop(&mut self) {
-        self.hub.deliver_held();
-        held::close();
+        let (held, mut overflowed) = held::close(self.hub.id);
+        if let Some((worker, mut held)) = held {
+            overflowed.extend(self.hub.deliver_held_publishes(worker, &mut held));
+            held::reuse(held);
+        }
+        for stream in overflowed {
+            stream.finish(Ended::Overflow);
+        }
     }
 }
 

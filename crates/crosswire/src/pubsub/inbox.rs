@@ -14,7 +14,8 @@
 //! (`yield_now`) and nobody wakes it; only after a turn that found nothing
 //! does it park, and only then does the next hand-over pay for a wake-up.
 //!
-//! The inbox is bounded by the bytes it holds. Past the budget a publish is
+//! The inbox is bounded by the bytes it holds; a run of publishes one
+//! connection made in one poll is one hand-over, taken or refused whole. Past the budget a publish is
 //! not handed over (counted and logged) and a `send` fails with
 //! [`SendError::QueueFull`](crate::SendError::QueueFull): a worker that has
 //! fallen that far behind is overloaded, and dropping at its door bounds the

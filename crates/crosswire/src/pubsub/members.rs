@@ -9,7 +9,7 @@ use super::interest::{Count, Kind};
 use super::publication::Publication;
 use crate::sse::core::StreamCore;
 use crate::sse::queue::Pushed as StreamPushed;
-use crate::ws::outbox::{Outbox, Pushed};
+use crate::ws::outbox::{INLINE_MAX, Outbox, Pushed};
 
 /// Where a subscriber's messages go.
 #[derive(Debug)]
@@ -183,6 +183,11 @@ impl Members {
 /// chunk of its own and an extra slice in the write).
 const JOIN_AT_LEAST: usize = 1024;
 
+/// Runs longer than this are not joined: a buffer is built once and may
+/// find no queue with room for it, and a long run goes out in the writer's
+/// batches anyway.
+pub(crate) const JOIN_AT_MOST: usize = 64 * 1024;
+
 /// A run's frames joined back to back, built on first use.
 struct JoinedRun<'a, I> {
     run: I,
@@ -190,6 +195,11 @@ struct JoinedRun<'a, I> {
     frames: usize,
     /// Their plain wire length.
     len: usize,
+    /// Every frame is small enough to be copied into a queue: only such
+    /// runs are joined, so a joined run costs the server's budget what the
+    /// copies it replaces would have (larger frames are queued by
+    /// reference, counted as nothing, as they always were).
+    all_small: bool,
     bytes: Option<Bytes>,
     _publications: std::marker::PhantomData<&'a Publication>,
 }
@@ -199,13 +209,18 @@ where
     I: Iterator<Item = (&'a Publication, Option<u64>)> + Clone,
 {
     fn new(run: I) -> Self {
-        let (frames, len) = run.clone().fold((0, 0), |(frames, len), (publication, _)| {
-            (frames + 1, len + publication.frame.wire_len())
-        });
+        let (mut frames, mut len, mut all_small) = (0, 0, true);
+        for (publication, _) in run.clone() {
+            let frame = publication.frame.wire_len();
+            frames += 1;
+            len += frame;
+            all_small &= frame <= INLINE_MAX;
+        }
         Self {
             run,
             frames,
             len,
+            all_small,
             bytes: None,
             _publications: std::marker::PhantomData,
         }
@@ -213,7 +228,7 @@ where
 
     /// Whether peers that take the whole run should share it.
     fn worth_it(&self) -> bool {
-        self.frames > 1 && self.len >= JOIN_AT_LEAST
+        self.frames > 1 && self.all_small && (JOIN_AT_LEAST..=JOIN_AT_MOST).contains(&self.len)
     }
 
     fn bytes(&mut self) -> &Bytes {

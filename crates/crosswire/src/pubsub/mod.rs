@@ -73,6 +73,8 @@
 //! the receiving worker looks the topic up under the shard lock at that time.
 
 mod held;
+#[cfg(test)]
+mod held_tests;
 mod hub;
 mod inbox;
 mod interest;

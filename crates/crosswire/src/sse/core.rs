@@ -146,8 +146,8 @@ impl StreamCore {
     }
 
     /// Delivers what the calling connection's hooks published and the hub
-    /// still holds, so a push made after a publish comes after it.
-    fn deliver_held(&self) {
+    /// still holds, so what the stream does after a publish comes after it.
+    pub(crate) fn deliver_held(&self) {
         if let Some(server) = &self.server {
             server.topics.deliver_held();
         }

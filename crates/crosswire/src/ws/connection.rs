@@ -345,12 +345,7 @@ impl Reader {
                     Ok(None) => break,
                     Err(error) => return fail(peer, error),
                 };
-                if matches!(event, Event::Close(_)) {
-                    // What this connection's hooks published comes before
-                    // the close that answers the client's.
-                    peer.deliver_held();
-                }
-                let message = match self.screen(event, &mut closing, outbox, counters) {
+                let message = match self.screen(event, &mut closing, peer, counters) {
                     Screened::Message(message) => message,
                     Screened::Done => continue,
                     Screened::Ended(ended) => return ended,
@@ -426,9 +421,10 @@ impl Reader {
         &mut self,
         event: Event,
         closing: &mut Option<Box<Closing>>,
-        outbox: &Outbox,
+        peer: &Peer,
         counters: &RateCounters,
     ) -> Screened {
+        let outbox = peer.outbox();
         // Over a rate limit: the close starts now, and nothing more the
         // client sends is dispatched.
         let over = match &event {
@@ -451,6 +447,8 @@ impl Reader {
             tracing::info!(target: "crosswire::ws", %error, setting, "closed with 1008: a rate limit");
             let mut reason = error.to_string();
             truncate_utf8(&mut reason, 123);
+            // What this connection's hooks published comes before the close.
+            peer.deliver_held();
             outbox.fail(CloseFrame { code: 1008, reason }, error);
             let cause = outbox.take_cause();
             *closing = Some(Closing::start(self.close_timeout, cause));
@@ -473,7 +471,9 @@ impl Reader {
                     None => CloseInfo::new(1005, ""),
                 };
                 // Echo the client's code (RFC 6455 §5.5.1); if we had
-                // already sent ours, this is the answer to it.
+                // already sent ours, this is the answer to it. What this
+                // connection's hooks published comes before it.
+                peer.deliver_held();
                 outbox.close(frame.as_ref());
                 let error = closing.take().and_then(|closing| closing.cause);
                 Screened::Ended(Ended { close: info, error })

@@ -244,12 +244,17 @@ impl Peer {
 
     /// Bytes queued for this peer and not yet written to the socket.
     pub fn buffered_amount(&self) -> usize {
+        self.inner
+            .shared
+            .topics
+            .deliver_held_before_send(self.inner.key);
         self.inner.outbox.buffered_amount()
     }
 
     /// Waits until everything queued so far has been written to the socket
     /// (or the connection is gone).
     pub async fn wait_for_drain(&self) {
+        self.deliver_held();
         self.inner.outbox.wait_for_drain().await;
     }
 
