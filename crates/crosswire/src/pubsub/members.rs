@@ -138,9 +138,9 @@ impl Members {
                 Subscriber::WebSocket(outbox) => {
                     let whole = joined.worth_it()
                         && run.clone().all(|(_, exclude)| exclude != Some(member.key));
-                    let frames = joined.frames;
+                    let (frames, counted) = (joined.frames, joined.counted);
                     let shared = whole
-                        .then(|| outbox.push_framed(joined.bytes(), frames))
+                        .then(|| outbox.push_framed(joined.bytes(), frames, counted))
                         .flatten();
                     delivered.queued += match shared {
                         Some(queued) => queued,
@@ -188,6 +188,10 @@ const JOIN_AT_LEAST: usize = 1024;
 /// batches anyway.
 pub(crate) const JOIN_AT_MOST: usize = 64 * 1024;
 
+/// Frames larger than this keep a run from being joined: each is shared on
+/// its own, and its one slice in the write costs little beside its size.
+const JOIN_FRAMES_UP_TO: usize = 4 * 1024;
+
 /// A run's frames joined back to back, built on first use.
 struct JoinedRun<'a, I> {
     run: I,
@@ -195,11 +199,13 @@ struct JoinedRun<'a, I> {
     frames: usize,
     /// Their plain wire length.
     len: usize,
-    /// Every frame is small enough to be copied into a queue: only such
-    /// runs are joined, so a joined run costs the server's budget what the
-    /// copies it replaces would have (larger frames are queued by
-    /// reference, counted as nothing, as they always were).
+    /// No frame is larger than [`JOIN_FRAMES_UP_TO`].
     all_small: bool,
+    /// Bytes of the frames a queue would have copied (at most
+    /// [`INLINE_MAX`]): what the joined run counts against the server's
+    /// budget, as those copies did; larger frames are shared, counted as
+    /// nothing, as they always were.
+    counted: usize,
     bytes: Option<Bytes>,
     _publications: std::marker::PhantomData<&'a Publication>,
 }
@@ -209,18 +215,22 @@ where
     I: Iterator<Item = (&'a Publication, Option<u64>)> + Clone,
 {
     fn new(run: I) -> Self {
-        let (mut frames, mut len, mut all_small) = (0, 0, true);
+        let (mut frames, mut len, mut all_small, mut counted) = (0, 0, true, 0);
         for (publication, _) in run.clone() {
             let frame = publication.frame.wire_len();
             frames += 1;
             len += frame;
-            all_small &= frame <= INLINE_MAX;
+            all_small &= frame <= JOIN_FRAMES_UP_TO;
+            if frame <= INLINE_MAX {
+                counted += frame;
+            }
         }
         Self {
             run,
             frames,
             len,
             all_small,
+            counted,
             bytes: None,
             _publications: std::marker::PhantomData,
         }

@@ -112,8 +112,10 @@ pub(crate) enum Chunk {
     /// One large frame, shared with every other queue it was published to.
     Shared(Wire),
     /// Several frames as they go on the wire, shared with every other queue
-    /// the same run of publishes went to.
-    Framed(Bytes),
+    /// the same run of publishes went to, and the bytes of it that count
+    /// against the server's budget (its small frames', which a queue would
+    /// otherwise have copied).
+    Framed(Bytes, usize),
 }
 
 impl Chunk {
@@ -122,7 +124,7 @@ impl Chunk {
         match self {
             Chunk::Inline(bytes) => bytes.len(),
             Chunk::Shared(frame) => frame.wire_len(),
-            Chunk::Framed(bytes) => bytes.len(),
+            Chunk::Framed(bytes, _) => bytes.len(),
         }
     }
 }
@@ -403,11 +405,18 @@ impl Outbox {
 
     /// Queues `framed`, `messages` frames already encoded back to back, by
     /// reference: a run of publishes that many subscribers take whole is
-    /// joined once and shared rather than copied into every queue. Returns
-    /// how many messages were queued, or `None` when they must go one by one
-    /// instead: the peer compresses, or the whole run does not fit where
-    /// some of its frames might.
-    pub(crate) fn push_framed(&self, framed: &Bytes, messages: usize) -> Option<usize> {
+    /// joined once and shared rather than copied into every queue. `counted`
+    /// of its bytes count against the server's budget: those of the frames
+    /// small enough that pushing them one by one would have copied them.
+    /// Returns how many messages were queued, or `None` when they must go
+    /// one by one instead: the peer compresses, or the whole run does not
+    /// fit where some of its frames might.
+    pub(crate) fn push_framed(
+        &self,
+        framed: &Bytes,
+        messages: usize,
+        counted: usize,
+    ) -> Option<usize> {
         if self.deflate.is_some() {
             return None;
         }
@@ -421,11 +430,12 @@ impl Outbox {
         let was_empty = state.is_empty();
         let add = |state: &mut State| {
             Self::seal_tail(state);
-            Self::push_chunk(state, Chunk::Framed(framed.clone()));
+            Self::push_chunk(state, Chunk::Framed(framed.clone(), counted));
             state.queued_messages += messages;
-            // Counted against the server's budget as if copied: sharing
-            // saves the copies, and must not let a burst past the budget.
-            state.queued_capacity += len;
+            // Counted against the server's budget as the copies it saves
+            // would have been, so a burst cannot pass the budget for being
+            // shared.
+            state.queued_capacity += counted;
             len
         };
         match self.admit(&mut state, len, add) {
@@ -889,7 +899,7 @@ mod tests {
                     assert_eq!(frame.payload().as_ptr(), big.payload().as_ptr());
                     0
                 }
-                Chunk::Framed(_) => unreachable!("nothing framed was pushed"),
+                Chunk::Framed(..) => unreachable!("nothing framed was pushed"),
             })
             .collect();
         assert_eq!(kinds, [12, 0]);
@@ -901,21 +911,29 @@ mod tests {
         let budget = Arc::new(QueueBudget::new(0, 1));
         let outbox = Outbox::new(1000, OverflowPolicy::Close).with_budget(Arc::clone(&budget), 0);
         let run = Bytes::from(vec![0x81; 600]);
-        assert_eq!(outbox.push_framed(&run, 3), Some(3));
+        assert_eq!(outbox.push_framed(&run, 3, 600), Some(3));
         assert_eq!(outbox.buffered_amount(), 600);
         assert!(
             budget.held() >= 600,
             "shared bytes count against the budget"
         );
         assert_eq!(
-            outbox.push_framed(&run, 3),
+            outbox.push_framed(&run, 3, 600),
             None,
             "past the limit: frame by frame instead"
         );
+        // Frames a queue would not have copied count as nothing, as before.
+        let large = Outbox::new(1 << 20, OverflowPolicy::Close).with_budget(Arc::clone(&budget), 0);
+        let held = budget.held();
+        assert_eq!(
+            large.push_framed(&Bytes::from(vec![0x81; 3000]), 2, 0),
+            Some(2)
+        );
+        assert_eq!(budget.held(), held);
         let empty = Outbox::new(1000, OverflowPolicy::Close);
         let long = Bytes::from(vec![0x81; 1500]);
         assert_eq!(
-            empty.push_framed(&long, 5),
+            empty.push_framed(&long, 5, 1500),
             None,
             "not even into an empty queue"
         );
@@ -948,7 +966,8 @@ mod tests {
             .iter()
             .map(|chunk| match chunk {
                 Chunk::Inline(buffer) => buffer.capacity(),
-                Chunk::Shared(_) | Chunk::Framed(_) => 0,
+                Chunk::Shared(_) => 0,
+                Chunk::Framed(_, counted) => *counted,
             })
             .sum();
         outbox.written(100 * 52, capacity);

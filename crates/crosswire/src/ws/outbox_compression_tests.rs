@@ -31,7 +31,7 @@ fn queued(outbox: &Outbox) -> Vec<u8> {
     for chunk in &state.chunks {
         match chunk {
             Chunk::Inline(bytes) => out.extend_from_slice(bytes),
-            Chunk::Framed(bytes) => out.extend_from_slice(bytes),
+            Chunk::Framed(bytes, _) => out.extend_from_slice(bytes),
             Chunk::Shared(wire) => {
                 out.extend_from_slice(wire.header());
                 out.extend_from_slice(wire.payload());
@@ -107,7 +107,7 @@ fn a_publish_is_compressed_once_and_shared_while_plain_peers_share_the_plain_fra
     }
     let shared_payload = |outbox: &Outbox| match &outbox.lock().chunks[0] {
         Chunk::Shared(wire) => (wire.header()[0], wire.payload().as_ptr()),
-        Chunk::Inline(_) | Chunk::Framed(_) => panic!("a large frame is queued by reference"),
+        Chunk::Inline(_) | Chunk::Framed(..) => panic!("a large frame is queued by reference"),
     };
     let (a_first, a_ptr) = shared_payload(&a);
     let (b_first, b_ptr) = shared_payload(&b);

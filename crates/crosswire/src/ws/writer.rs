@@ -65,7 +65,7 @@ pub(crate) fn run_writer(
                         capacity += buffer.capacity();
                         buffer_pool::give(buffer);
                     }
-                    Chunk::Framed(bytes) => capacity += bytes.len(),
+                    Chunk::Framed(_, counted) => capacity += counted,
                     Chunk::Shared(_) => {}
                 }
             }
@@ -120,7 +120,7 @@ fn next_slices<'a>(
         };
         match chunk {
             Chunk::Inline(bytes) => slices.push(IoSlice::new(bytes)),
-            Chunk::Framed(bytes) => slices.push(IoSlice::new(bytes)),
+            Chunk::Framed(bytes, _) => slices.push(IoSlice::new(bytes)),
             Chunk::Shared(frame) => {
                 slices.push(IoSlice::new(frame.header()));
                 if !frame.payload().is_empty() {
