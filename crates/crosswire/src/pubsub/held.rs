@@ -94,66 +94,68 @@ pub(crate) const HOLD_BYTES: usize = 1 << 20;
 /// Held vectors larger than this are not kept for the next poll.
 const KEEP_CAPACITY: usize = 4096;
 
+/// Runs `f` on this thread's holding; `None` while the thread is being torn
+/// down or the holding is already borrowed further up the stack.
+fn with_holding<R>(f: impl FnOnce(&mut Holding) -> R) -> Option<R> {
+    HOLDING
+        .try_with(|holding| {
+            holding
+                .try_borrow_mut()
+                .ok()
+                .map(|mut holding| f(&mut holding))
+        })
+        .ok()
+        .flatten()
+}
+
+/// The worker this thread holds `hub`'s publishes for, if it does.
+fn worker_for(holding: &Holding, hub: u64) -> Option<usize> {
+    holding
+        .open
+        .filter(|(id, _)| *id == hub)
+        .map(|(_, worker)| worker)
+}
+
 /// Starts holding `hub`'s publishes made on this thread as worker `worker`;
 /// false if this thread already holds (the outer holder delivers).
 pub(crate) fn open(hub: u64, worker: usize) -> bool {
-    HOLDING
-        .try_with(|holding| {
-            let Ok(mut holding) = holding.try_borrow_mut() else {
-                return false;
-            };
-            if holding.open.is_some() {
-                return false;
-            }
+    with_holding(|holding| {
+        let opened = holding.open.is_none();
+        if opened {
             holding.open = Some((hub, worker));
-            true
-        })
-        .unwrap_or(false)
+        }
+        opened
+    })
+    .unwrap_or(false)
 }
 
 /// Stops holding for `hub` and takes what was held, with the worker it was
 /// held on, and the streams to finish. Closed first, so that nothing made
 /// while these are delivered is held again, even if delivering panics.
 pub(crate) fn close(hub: u64) -> (Option<(usize, Held)>, Vec<Arc<StreamCore>>) {
-    HOLDING
-        .try_with(|holding| {
-            let Ok(mut holding) = holding.try_borrow_mut() else {
-                return (None, Vec::new());
-            };
-            let Some((id, worker)) = holding.open else {
-                return (None, Vec::new());
-            };
-            if id != hub {
-                return (None, Vec::new());
-            }
-            holding.open = None;
-            let overflowed = std::mem::take(&mut holding.overflowed);
-            (
-                take_held(&mut holding).map(|held| (worker, held)),
-                overflowed,
-            )
-        })
-        .unwrap_or_default()
+    with_holding(|holding| {
+        let Some(worker) = worker_for(holding, hub) else {
+            return (None, Vec::new());
+        };
+        holding.open = None;
+        let overflowed = std::mem::take(&mut holding.overflowed);
+        (take_held(holding).map(|held| (worker, held)), overflowed)
+    })
+    .unwrap_or_default()
 }
 
 /// Sets aside streams a delivery overflowed while this thread holds; gives
 /// them back when it does not (to be finished at once).
 pub(crate) fn finish_later(streams: Vec<Arc<StreamCore>>) -> Vec<Arc<StreamCore>> {
-    if streams.is_empty() {
-        return streams;
-    }
-    HOLDING
-        .try_with(|holding| {
-            let Ok(mut holding) = holding.try_borrow_mut() else {
-                return streams;
-            };
-            if holding.open.is_none() {
-                return streams;
-            }
-            holding.overflowed.extend(streams);
-            Vec::new()
-        })
-        .unwrap_or_default()
+    let mut streams = Some(streams);
+    with_holding(|holding| {
+        if holding.open.is_some() {
+            holding
+                .overflowed
+                .extend(streams.take().unwrap_or_default());
+        }
+    });
+    streams.unwrap_or_default()
 }
 
 fn take_held(holding: &mut Holding) -> Option<Held> {
@@ -176,15 +178,13 @@ pub(crate) fn hold(
     exclude: Option<u64>,
 ) -> Option<Publication> {
     let mut publication = Some(publication);
-    let given_back = HOLDING.try_with(|holding| {
-        let publication = publication.take()?;
-        let Ok(mut holding) = holding.try_borrow_mut() else {
-            return Some(publication);
-        };
-        if holding.open != Some((hub, worker)) {
-            return Some(publication);
+    with_holding(|holding| {
+        if worker_for(holding, hub) != Some(worker) {
+            return;
         }
-        let holding = &mut *holding;
+        let Some(publication) = publication.take() else {
+            return;
+        };
         holding.all_skip = match holding.held.publications.is_empty() {
             true => exclude,
             false => holding.all_skip.filter(|skip| Some(*skip) == exclude),
@@ -195,51 +195,37 @@ pub(crate) fn hold(
             Some((last, len)) if Arc::ptr_eq(last, topic) || **last == **topic => *len += 1,
             _ => holding.held.runs.push((Arc::clone(topic), 1)),
         }
-        None
     });
-    given_back.unwrap_or(publication)
+    publication
 }
 
 /// True if what this thread holds has reached [`HOLD_AT_MOST`] publishes
 /// or [`HOLD_BYTES`] bytes, and should be delivered now.
 pub(crate) fn is_full() -> bool {
-    HOLDING
-        .try_with(|holding| {
-            holding.try_borrow().is_ok_and(|holding| {
-                holding.held.publications.len() >= HOLD_AT_MOST || holding.held_bytes >= HOLD_BYTES
-            })
-        })
-        .unwrap_or(false)
+    with_holding(|holding| {
+        holding.held.publications.len() >= HOLD_AT_MOST || holding.held_bytes >= HOLD_BYTES
+    })
+    .unwrap_or(false)
 }
 
 /// True if this thread holds publishes of `hub` that a send to `key` must
 /// not overtake (any, when `key` is `None`).
 pub(crate) fn must_deliver_before(hub: u64, key: Option<u64>) -> bool {
-    HOLDING
-        .try_with(|holding| {
-            let Ok(holding) = holding.try_borrow() else {
-                return false;
-            };
-            matches!(holding.open, Some((id, _)) if id == hub)
-                && !holding.held.publications.is_empty()
-                && (key.is_none() || holding.all_skip != key)
-        })
-        .unwrap_or(false)
+    with_holding(|holding| {
+        worker_for(holding, hub).is_some()
+            && !holding.held.publications.is_empty()
+            && (key.is_none() || holding.all_skip != key)
+    })
+    .unwrap_or(false)
 }
 
 /// Takes what this thread holds for `hub`, with the worker it was held on.
 pub(crate) fn take(hub: u64) -> Option<(usize, Held)> {
-    HOLDING
-        .try_with(|holding| {
-            let mut holding = holding.try_borrow_mut().ok()?;
-            let (id, worker) = holding.open?;
-            if id != hub {
-                return None;
-            }
-            take_held(&mut holding).map(|held| (worker, held))
-        })
-        .ok()
-        .flatten()
+    with_holding(|holding| {
+        let worker = worker_for(holding, hub)?;
+        take_held(holding).map(|held| (worker, held))
+    })
+    .flatten()
 }
 
 /// Gives back what a [`take`] returned, once delivered, so its vectors are
@@ -247,10 +233,7 @@ pub(crate) fn take(hub: u64) -> Option<(usize, Held)> {
 pub(crate) fn reuse(mut emptied: Held) {
     emptied.publications.clear();
     emptied.runs.clear();
-    let _ = HOLDING.try_with(|holding| {
-        let Ok(mut holding) = holding.try_borrow_mut() else {
-            return;
-        };
+    with_holding(|holding| {
         let held = &mut holding.held;
         if held.publications.capacity() == 0 && emptied.publications.capacity() <= KEEP_CAPACITY {
             held.publications = emptied.publications;

@@ -55,6 +55,24 @@ pub(crate) struct Delivered {
     pub(crate) overflowed: Vec<Arc<StreamCore>>,
 }
 
+impl Delivered {
+    /// Queues `event` on `stream` and counts it; false if the stream takes
+    /// no more (closed, or overflowed: then set aside to be finished).
+    fn push_event(&mut self, stream: &Arc<StreamCore>, event: &Bytes) -> bool {
+        match stream.queue.push(event.clone()) {
+            StreamPushed::Queued => {
+                self.queued += 1;
+                true
+            }
+            StreamPushed::Closed => false,
+            StreamPushed::Overflow => {
+                self.overflowed.push(Arc::clone(stream));
+                false
+            }
+        }
+    }
+}
+
 impl Members {
     /// Adds a subscriber; false if `key` is already one.
     pub(crate) fn insert(&mut self, key: u64, subscriber: Subscriber) -> bool {
@@ -94,23 +112,17 @@ impl Members {
             if skip(member.key) {
                 continue;
             }
-            let queued = match &member.subscriber {
-                Subscriber::WebSocket(outbox) => outbox.push(&publication.frame) == Pushed::Queued,
+            match &member.subscriber {
+                Subscriber::WebSocket(outbox) => {
+                    let queued = outbox.push(&publication.frame) == Pushed::Queued;
+                    delivered.queued += usize::from(queued);
+                }
                 Subscriber::EventStream(stream) => {
-                    let Some(event) = publication.event() else {
-                        continue;
-                    };
-                    match stream.queue.push(event.clone()) {
-                        StreamPushed::Queued => true,
-                        StreamPushed::Closed => false,
-                        StreamPushed::Overflow => {
-                            delivered.overflowed.push(Arc::clone(stream));
-                            false
-                        }
+                    if let Some(event) = publication.event() {
+                        delivered.push_event(stream, event);
                     }
                 }
-            };
-            delivered.queued += usize::from(queued);
+            }
         }
     }
 
@@ -149,13 +161,8 @@ impl Members {
                 }
                 Subscriber::EventStream(stream) => {
                     for event in wanted.filter_map(Publication::event) {
-                        match stream.queue.push(event.clone()) {
-                            StreamPushed::Queued => delivered.queued += 1,
-                            StreamPushed::Closed => break,
-                            StreamPushed::Overflow => {
-                                delivered.overflowed.push(Arc::clone(stream));
-                                break;
-                            }
+                        if !delivered.push_event(stream, event) {
+                            break;
                         }
                     }
                 }

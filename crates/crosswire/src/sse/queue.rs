@@ -236,13 +236,8 @@ impl SseQueue {
 
     /// Empties and closes the queue after a push that would have gone past
     /// the budget.
-    fn overflow(&self, mut state: MutexGuard<'_, State>) -> Pushed {
-        Self::clear(&mut state);
-        state.aborted = true;
-        self.mirror(&state);
-        drop(state);
-        self.readable.notify_one();
-        self.drained.notify_waiters();
+    fn overflow(&self, state: MutexGuard<'_, State>) -> Pushed {
+        self.abort_locked(state);
         Pushed::Overflow
     }
 
@@ -308,7 +303,11 @@ impl SseQueue {
 
     /// Drops everything queued and ends the response now.
     pub(crate) fn abort(&self) {
-        let mut state = self.lock();
+        self.abort_locked(self.lock());
+    }
+
+    /// Drops everything queued and ends the response, under `state`.
+    fn abort_locked(&self, mut state: MutexGuard<'_, State>) {
         Self::clear(&mut state);
         state.aborted = true;
         self.mirror(&state);

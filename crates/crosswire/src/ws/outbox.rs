@@ -344,7 +344,16 @@ impl Outbox {
     /// Queues what `add` appends (returning its wire length) if the budget
     /// allows `budget_len` more bytes, applying the overflow policy if not.
     fn enqueue(&self, budget_len: usize, add: impl FnOnce(&mut State) -> usize) -> Pushed {
-        let mut state = self.lock();
+        self.enqueue_locked(self.lock(), budget_len, add)
+    }
+
+    /// [`enqueue`](Self::enqueue), under a lock the caller took.
+    fn enqueue_locked(
+        &self,
+        mut state: std::sync::MutexGuard<'_, State>,
+        budget_len: usize,
+        add: impl FnOnce(&mut State) -> usize,
+    ) -> Pushed {
         let was_empty = state.is_empty();
         match self.admit(&mut state, budget_len, add) {
             Admitted::Queued => {
@@ -421,13 +430,12 @@ impl Outbox {
             return None;
         }
         let len = framed.len();
-        let mut state = self.lock();
+        let state = self.lock();
         // Unlike a single frame, a run never goes past the limit into an
         // empty queue: its frames may, one at a time.
         if state.queued + state.in_flight + len > self.limit {
             return None;
         }
-        let was_empty = state.is_empty();
         let add = |state: &mut State| {
             Self::seal_tail(state);
             Self::push_chunk(state, Chunk::Framed(framed.clone(), counted));
@@ -438,19 +446,9 @@ impl Outbox {
             state.queued_capacity += counted;
             len
         };
-        match self.admit(&mut state, len, add) {
-            Admitted::Queued => {
-                drop(state);
-                if was_empty {
-                    self.writer_wake.notify();
-                }
-                Some(messages)
-            }
-            Admitted::Closed | Admitted::Dropped => Some(0),
-            Admitted::CloseFor(cause, reason) => {
-                self.close_for(state, cause, reason);
-                Some(0)
-            }
+        match self.enqueue_locked(state, len, add) {
+            Pushed::Queued => Some(messages),
+            Pushed::Closed | Pushed::Overflow => Some(0),
         }
     }
 
