@@ -1,4 +1,5 @@
-//! `conns`: idle connections, and what each costs the server in memory.
+//! `conns`: idle connections, and what each costs the server in memory, and
+//! in CPU time to open (its handshake, `open` hook and first frames).
 //!
 //! With `--rounds N` the connections are opened, measured and all dropped
 //! N times, and the server's RSS is sampled with none open after each round:
@@ -138,8 +139,14 @@ pub(crate) async fn run(run: ConnsRun) -> Result<Report, String> {
     let rounds = run.rounds.max(1);
     let (mut open_kib, mut empty_kib) = (Vec::new(), Vec::new());
     let mut first = None;
+    let mut handshake_cpu = None;
     for _ in 0..rounds {
+        let cpu_before = crate::cpu::cpu_time(run.pid)?;
         let opened = open_all(&run, &sources).await?;
+        // The first round's opening: what the server spent on handshakes
+        // (upgrade, `open` hook, welcome), before any settling.
+        let spent = crate::cpu::cpu_time(run.pid)?.saturating_sub(cpu_before);
+        handshake_cpu.get_or_insert(spent);
         // Let the server settle (lazily freed buffers, allocator trimming).
         tokio::time::sleep(Duration::from_secs(1)).await;
         open_kib.push(rss_kib(run.pid)?);
@@ -166,6 +173,8 @@ pub(crate) async fn run(run: ConnsRun) -> Result<Report, String> {
     let after = open_kib[0];
     let per_conn_kb = after.saturating_sub(before) as f64 / connections.max(1) as f64;
     let handshakes = connections as f64 / connect_time.as_secs_f64().max(1e-9);
+    let cpu_per_handshake_us =
+        handshake_cpu.unwrap_or_default().as_secs_f64() * 1e6 / connections.max(1) as f64;
     let mut report = Report::new(&run.name)
         .field("connections", connections)
         .field("deflate", run.deflate)
@@ -173,15 +182,21 @@ pub(crate) async fn run(run: ConnsRun) -> Result<Report, String> {
         .field("rss_before_kib", before)
         .field("rss_after_kib", after)
         .field("kb_per_connection", (per_conn_kb * 100.0).round() / 100.0)
-        .field("handshakes_per_sec", handshakes.round());
+        .field("handshakes_per_sec", handshakes.round())
+        .field(
+            "server_cpu_us_per_handshake",
+            (cpu_per_handshake_us * 100.0).round() / 100.0,
+        );
     report = report.field("still_open", open);
     if rounds == 1 {
         report = report.human(format!(
-            "{:.2} KB RSS per idle connection ({} open of {}, {} handshakes/s)",
+            "{:.2} KB RSS per idle connection ({} open of {}, {} handshakes/s, \
+             server CPU {:.1} µs per handshake)",
             per_conn_kb,
             open,
             run.count,
-            rate(handshakes)
+            rate(handshakes),
+            cpu_per_handshake_us
         ));
     } else {
         let last_empty = empty_kib.last().copied().unwrap_or(before);
