@@ -47,6 +47,8 @@ mod pings_and_pongs;
 mod publish_excludes_sender;
 #[path = "websocket/slow_reader_is_closed_with_1008.rs"]
 mod slow_reader_is_closed_with_1008;
+#[path = "websocket/the_101_leaves_with_the_first_frames.rs"]
+mod the_101_leaves_with_the_first_frames;
 #[path = "websocket/the_drain_hook_runs_once_a_full_queue_empties.rs"]
 mod the_drain_hook_runs_once_a_full_queue_empties;
 #[path = "websocket/upgrade_hook_shapes_the_handshake.rs"]

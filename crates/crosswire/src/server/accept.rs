@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::admission::Refusals;
+use super::corking::CorkingStream;
 use super::metered::handle_metered;
 use super::service::Routes;
 use super::tracker::{ConnectionSlot, TaskGuard};
@@ -114,7 +115,8 @@ pub(crate) fn spawn_http(
     let span = tracing::debug_span!(target: "crosswire::server", "http", %remote);
     tokio::spawn(
         async move {
-            // Held here until an upgrade takes it into the WebSocket task.
+            // Held by this task (then by the socket, for hyper) until an
+            // upgrade takes it into the WebSocket task.
             let slot = ConnectionSlot::new(guard);
             let service_routes = Arc::clone(&routes);
             let service_slot = slot.clone();
@@ -132,6 +134,7 @@ pub(crate) fn spawn_http(
                     .await;
                 return;
             }
+            let stream = CorkingStream::new(stream, slot);
             serve_http1(
                 TokioIo::new(stream),
                 service,

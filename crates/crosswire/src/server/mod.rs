@@ -24,6 +24,7 @@ mod affinity;
 mod app;
 mod background;
 mod bind;
+mod corking;
 mod drain;
 mod handshake_rate;
 #[cfg(test)]

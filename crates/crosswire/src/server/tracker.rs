@@ -3,7 +3,7 @@
 //! with the fewest.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
@@ -83,19 +83,41 @@ impl Tracker {
 /// an upgrade takes it into the WebSocket task, so a connection counts once
 /// for `max_connections` whether it is still HTTP or already upgraded.
 #[derive(Debug, Clone)]
-pub(crate) struct ConnectionSlot(Arc<std::sync::Mutex<Option<TaskGuard>>>);
+pub(crate) struct ConnectionSlot(Arc<Slot>);
+
+#[derive(Debug)]
+struct Slot {
+    guard: std::sync::Mutex<Option<TaskGuard>>,
+    /// An upgrade took the guard: from now on the connection is a
+    /// WebSocket's (see `corking.rs`).
+    upgraded: AtomicBool,
+}
 
 impl ConnectionSlot {
     pub(crate) fn new(guard: TaskGuard) -> Self {
-        Self(Arc::new(std::sync::Mutex::new(Some(guard))))
+        Self(Arc::new(Slot {
+            guard: std::sync::Mutex::new(Some(guard)),
+            upgraded: AtomicBool::new(false),
+        }))
     }
 
     /// The guard, if no upgrade has taken it yet.
     pub(crate) fn take(&self) -> Option<TaskGuard> {
-        self.0
+        let guard = self
+            .0
+            .guard
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
+            .take();
+        if guard.is_some() {
+            self.0.upgraded.store(true, Ordering::Release);
+        }
+        guard
+    }
+
+    /// Whether an upgrade took the guard.
+    pub(crate) fn is_upgraded(&self) -> bool {
+        self.0.upgraded.load(Ordering::Acquire)
     }
 }
 

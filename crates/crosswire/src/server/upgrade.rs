@@ -14,8 +14,8 @@ use futures_util::future::Either;
 use http::{HeaderValue, Request, StatusCode, header};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
+use super::corking::CorkingStream;
 use super::service::{Routes, WsRoute, plain};
 use super::tracker::{ConnectionSlot, TaskGuard};
 use crate::shared::Shared;
@@ -167,7 +167,10 @@ pub(crate) fn connection_task(
                 return Either::Left(std::future::ready(()));
             }
         };
-        let (stream, read_buf) = into_transport(upgraded);
+        let (stream, read_buf, preface) = into_transport(upgraded);
+        if !preface.is_empty() {
+            peer.outbox().preface(&preface);
+        }
         Either::Right(serve_connection(stream, read_buf, peer, handler, shared, guard))
     })
 }
@@ -175,10 +178,14 @@ pub(crate) fn connection_task(
 /// The stream under an upgraded connection: the socket itself when our own
 /// accept loop served it (plain or TLS), else hyper's `Upgraded` as it is
 /// (another server's, in mounted mode), with the bytes read past the
-/// handshake still inside it.
-fn into_transport(upgraded: Upgraded) -> (Transport, Bytes) {
-    let upgraded = match upgraded.downcast::<TokioIo<TcpStream>>() {
-        Ok(parts) => return (Transport::Tcp(parts.io.into_inner()), parts.read_buf),
+/// handshake still inside it. Then the bytes hyper wrote after the upgrade
+/// and the socket held back (see `corking.rs`), which must go out first.
+fn into_transport(upgraded: Upgraded) -> (Transport, Bytes, Vec<u8>) {
+    let upgraded = match upgraded.downcast::<TokioIo<CorkingStream>>() {
+        Ok(parts) => {
+            let (stream, held) = parts.io.into_inner().into_parts();
+            return (Transport::Tcp(stream), parts.read_buf, held);
+        }
         Err(upgraded) => upgraded,
     };
     #[cfg(feature = "tls")]
@@ -187,6 +194,7 @@ fn into_transport(upgraded: Upgraded) -> (Transport, Bytes) {
             return (
                 Transport::Tls(Box::new(parts.io.into_inner())),
                 parts.read_buf,
+                Vec::new(),
             );
         }
         Err(upgraded) => upgraded,
@@ -194,6 +202,7 @@ fn into_transport(upgraded: Upgraded) -> (Transport, Bytes) {
     (
         Transport::Upgraded(Box::new(TokioIo::new(upgraded))),
         Bytes::new(),
+        Vec::new(),
     )
 }
 

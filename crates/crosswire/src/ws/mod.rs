@@ -23,6 +23,7 @@ mod out_frame;
 pub(crate) mod outbox;
 mod payload;
 mod peer;
+mod peer_id;
 pub(crate) mod queue_budget;
 pub(crate) mod rate;
 mod request;

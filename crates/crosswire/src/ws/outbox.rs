@@ -167,6 +167,10 @@ struct State {
     closing: bool,
     /// The connection is to be dropped with no further writes.
     terminated: bool,
+    /// Bytes at the front of the queue that are the rest of the
+    /// handshake's response, not yet taken by the writer (see
+    /// [`Outbox::preface`]); zero once taken.
+    preface: u32,
     /// Why the server started the close, if a failure caused it (reported
     /// once to the reader, which gives it to the `error` hook).
     cause: Option<WebSocketError>,
@@ -463,9 +467,11 @@ impl Outbox {
         if state.closing || state.terminated {
             return Admitted::Closed;
         }
-        let held = state.queued + state.in_flight;
-        // A frame larger than the whole budget still goes out when nothing is
-        // waiting; otherwise large messages could never be sent at all.
+        // The handshake's response, if still queued, is not a message: a
+        // frame larger than the whole budget still goes out when nothing
+        // else is waiting; otherwise large messages could never be sent at
+        // all.
+        let held = (state.queued + state.in_flight).saturating_sub(state.preface as usize);
         if held > 0 && held + budget_len > self.limit {
             return match self.policy {
                 OverflowPolicy::DropMessage => {
@@ -570,6 +576,8 @@ impl Outbox {
 
     /// Drops everything queued (not what the writer already took).
     fn clear(&self, state: &mut State) {
+        // The handshake's response still goes out, and first.
+        let preface = Self::copy_preface(state);
         state.chunks.clear();
         state.tail = Vec::new();
         state.queued = 0;
@@ -579,6 +587,41 @@ impl Outbox {
         }
         state.queued_capacity = 0;
         state.tail_capacity = 0;
+        if let Some(preface) = preface {
+            self.put_preface(state, &preface);
+        }
+    }
+
+    /// The preface still queued, copied out; `None` when there is none.
+    fn copy_preface(state: &State) -> Option<Vec<u8>> {
+        let len = usize::try_from(state.preface).ok().filter(|&len| len > 0)?;
+        // At the front: of the first chunk once the tail was sealed.
+        let front = match state.chunks.front() {
+            Some(Chunk::Inline(buffer)) => buffer.as_slice(),
+            _ => state.tail.as_slice(),
+        };
+        front.get(..len).map(<[u8]>::to_vec)
+    }
+
+    /// Puts `bytes` at the start of an empty queue as its preface, copied
+    /// into the tail buffer that the next frames are appended to.
+    fn put_preface(&self, state: &mut State, bytes: &[u8]) {
+        let Ok(len) = u32::try_from(bytes.len()) else {
+            return;
+        };
+        let mut tail = super::buffer_pool::take(bytes.len());
+        tail.extend_from_slice(bytes);
+        let capacity = tail.capacity();
+        state.tail = tail;
+        state.tail_capacity = capacity;
+        state.queued_capacity += capacity;
+        state.queued += bytes.len();
+        state.preface = len;
+        if let Some(budget) = &self.budget {
+            // Counted like any copy buffer; a handshake's few hundred bytes
+            // are not refused.
+            let _ = budget.take(self.budget_worker, capacity);
+        }
     }
 
     /// Adds a frame at the end: copied into the tail buffer when small, by
@@ -655,6 +698,22 @@ impl Outbox {
         self.writer_wake.notify();
         self.reader_wake.notify();
         true
+    }
+
+    /// Queues bytes that must reach the socket before any frame: the rest
+    /// of the handshake's response, which the upgrade held back so that it
+    /// leaves with the `open` hook's first frames, in the same buffer (see
+    /// `server/corking.rs`). Called before the connection runs, on an empty
+    /// queue. The bytes count as queued but not as a message, and a
+    /// terminate or an overflow does not drop them.
+    pub(crate) fn preface(&self, bytes: &[u8]) {
+        let mut state = self.lock();
+        if !state.is_empty() || state.in_flight > 0 {
+            return;
+        }
+        self.put_preface(&mut state, bytes);
+        drop(state);
+        self.writer_wake.notify();
     }
 
     /// Drops everything queued and tells the writer to stop without a close frame.
@@ -768,11 +827,14 @@ impl Outbox {
         loop {
             {
                 let mut state = self.lock();
-                if state.terminated {
+                // A terminated connection still writes the handshake's
+                // response, so the client sees it open, then end.
+                if state.terminated && state.preface == 0 {
                     return Batch::Terminate;
                 }
                 Self::seal_tail(&mut state);
                 if !state.chunks.is_empty() {
+                    state.preface = 0;
                     std::mem::swap(batch, &mut state.chunks);
                     state.in_flight += state.queued;
                     state.queued = 0;
@@ -848,6 +910,7 @@ impl Drop for Outbox {
 #[cfg(test)]
 mod tests {
     use crosswire_proto::OpCode;
+    use futures_util::FutureExt;
 
     use super::*;
 
@@ -868,6 +931,70 @@ mod tests {
         // Only the close frame is left.
         assert!(outbox.buffered_amount() < 200);
         assert_eq!(outbox.push(&text(1)), Pushed::Closed);
+    }
+
+    /// The writer's next batch, as the bytes it would write.
+    fn batch_bytes(outbox: &Outbox) -> Option<Vec<u8>> {
+        let mut batch = VecDeque::new();
+        let next = outbox.next_batch(&mut batch).now_or_never()?;
+        if matches!(next, Batch::Terminate) {
+            return None;
+        }
+        let mut bytes = Vec::new();
+        for chunk in &batch {
+            match chunk {
+                Chunk::Inline(buffer) => bytes.extend_from_slice(buffer),
+                Chunk::Framed(buffer, _) => bytes.extend_from_slice(buffer),
+                Chunk::Shared(frame) => {
+                    bytes.extend_from_slice(frame.header());
+                    bytes.extend_from_slice(frame.payload());
+                }
+            }
+        }
+        outbox.written(bytes.len(), 0);
+        Some(bytes)
+    }
+
+    #[test]
+    fn the_preface_goes_first_in_the_same_buffer_as_the_first_frames() {
+        let outbox = Outbox::new(1000, OverflowPolicy::Close);
+        outbox.preface(b"HTTP/1.1 101 \r\n\r\n");
+        assert_eq!(outbox.push(&text(3)), Pushed::Queued);
+        assert_eq!(outbox.lock().chunks.len(), 0, "one tail buffer, no chunk");
+        assert_eq!(
+            batch_bytes(&outbox).unwrap(),
+            b"HTTP/1.1 101 \r\n\r\n\x81\x03aaa".to_vec()
+        );
+        assert_eq!(outbox.buffered_amount(), 0);
+    }
+
+    #[test]
+    fn a_terminate_or_an_overflow_keeps_the_preface() {
+        let head = b"HTTP/1.1 101 \r\n\r\n";
+        let outbox = Outbox::new(1000, OverflowPolicy::Close);
+        outbox.preface(head);
+        outbox.push(&text(100));
+        outbox.terminate();
+        assert_eq!(batch_bytes(&outbox).unwrap(), head.to_vec());
+        assert_eq!(batch_bytes(&outbox), None, "then the writer stops");
+
+        // Overflowed after a large frame sealed the preface into a chunk:
+        // the preface, then the close frame.
+        let outbox = Outbox::new(1000, OverflowPolicy::Close);
+        outbox.preface(head);
+        assert_eq!(outbox.push(&text(INLINE_MAX + 1)), Pushed::Queued);
+        assert_eq!(outbox.push(&text(600)), Pushed::Overflow);
+        let bytes = batch_bytes(&outbox).unwrap();
+        assert!(bytes.starts_with(head));
+        assert_eq!(bytes[head.len()], 0x88, "a close frame follows");
+    }
+
+    #[test]
+    fn a_frame_larger_than_the_limit_still_goes_out_after_the_preface() {
+        let outbox = Outbox::new(100, OverflowPolicy::Close);
+        outbox.preface(b"HTTP/1.1 101 \r\n\r\n");
+        assert_eq!(outbox.push(&text(5000)), Pushed::Queued);
+        assert!(!outbox.is_closing());
     }
 
     #[test]

@@ -77,7 +77,7 @@ impl Peer {
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                id: Uuid::new_v4(),
+                id: super::peer_id::new_peer_id(),
                 key: shared.next_key(),
                 home: shared.topics.home_worker(),
                 outbox,

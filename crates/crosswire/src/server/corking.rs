@@ -1,0 +1,103 @@
+//! The socket of an HTTP connection our accept loop serves, as hyper sees
+//! it: the plain socket, until a WebSocket upgrade takes the connection.
+//!
+//! On an upgrade hyper writes the `101` response, then hands the socket
+//! over, and the `open` hook usually sends something right away (a welcome,
+//! a snapshot). Written on its own, the `101` costs a system call, and the
+//! client a wake-up and a read of their own. So once the upgrade took the
+//! connection ([`ConnectionSlot::take`]), this stream holds back what hyper
+//! writes; the WebSocket's send queue gets it first
+//! ([`Outbox::preface`](crate::ws::Outbox::preface)), and the response goes
+//! out with the open hook's first frames in one write, the way uWebSockets
+//! corks them. Until then a write costs one extra atomic load.
+
+use std::io::IoSlice;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use super::tracker::ConnectionSlot;
+
+/// A connection's socket and what hyper wrote after the upgrade; see the
+/// module docs.
+pub(crate) struct CorkingStream {
+    stream: TcpStream,
+    slot: ConnectionSlot,
+    /// Bytes written since the upgrade: the response head (and any earlier
+    /// response hyper still had buffered), in order.
+    held: Vec<u8>,
+}
+
+impl CorkingStream {
+    pub(crate) fn new(stream: TcpStream, slot: ConnectionSlot) -> Self {
+        Self {
+            stream,
+            slot,
+            held: Vec::new(),
+        }
+    }
+
+    /// The socket, and the bytes held back for the send queue to write first.
+    pub(crate) fn into_parts(self) -> (TcpStream, Vec<u8>) {
+        (self.stream, self.held)
+    }
+}
+
+impl AsyncRead for CorkingStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CorkingStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        if this.slot.is_upgraded() {
+            this.held.extend_from_slice(buf);
+            return Poll::Ready(Ok(buf.len()));
+        }
+        Pin::new(&mut this.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        if this.slot.is_upgraded() {
+            let before = this.held.len();
+            for buf in bufs {
+                this.held.extend_from_slice(buf);
+            }
+            return Poll::Ready(Ok(this.held.len() - before));
+        }
+        Pin::new(&mut this.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        if this.slot.is_upgraded() {
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
