@@ -35,6 +35,8 @@ mod http_routes_publish_to_peers;
 mod idle_peers_are_closed_with_1001;
 #[path = "websocket/json_goes_out_as_text.rs"]
 mod json_goes_out_as_text;
+#[path = "websocket/messages_arriving_one_by_one_are_all_read.rs"]
+mod messages_arriving_one_by_one_are_all_read;
 #[path = "websocket/oversized_message_closes_1009.rs"]
 mod oversized_message_closes_1009;
 #[path = "websocket/panicking_hooks_do_not_stop_the_server.rs"]

@@ -491,15 +491,29 @@ impl Reader {
     async fn read_more(&mut self) -> std::io::Result<usize> {
         std::future::poll_fn(|cx| match &mut self.io {
             ReadSide::Tcp(io) => loop {
-                ready!(io.poll_read_ready(cx))?;
-                self.buf.reserve(READ_CHUNK);
-                match io.try_read_buf(&mut self.buf) {
-                    Ok(n) => return Poll::Ready(Ok(n)),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        if self.buf.is_empty() {
-                            self.buf = BytesMut::new();
-                        }
+                if io.poll_read_ready(cx)?.is_pending() {
+                    // Idle: no read buffer is held while waiting.
+                    if self.buf.is_empty() && self.buf.capacity() > 0 {
+                        self.buf = BytesMut::new();
                     }
+                    return Poll::Pending;
+                }
+                self.buf.reserve(READ_CHUNK);
+                let room = self.buf.capacity() - self.buf.len();
+                match io.try_read_buf(&mut self.buf) {
+                    Ok(n) => {
+                        if n > 0 && n < room && drives_its_own_io() {
+                            // The read took all there was. Readiness is
+                            // cleared without the read that would only say
+                            // so (`WouldBlock`): one system call less per
+                            // message that arrives alone, as an echo's does.
+                            let _ = io.try_io(tokio::io::Interest::READABLE, || {
+                                Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
+                            });
+                        }
+                        return Poll::Ready(Ok(n));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                     Err(e) => return Poll::Ready(Err(e)),
                 }
             },
@@ -523,6 +537,17 @@ impl Reader {
         })
         .await;
     }
+}
+
+/// Whether the calling thread drives the I/O of the runtime it runs on (a
+/// current-thread runtime, as every worker is). Only then is clearing a
+/// socket's readiness after a short read safe: no readiness event can be
+/// recorded between the read and the clearing, and data that arrived after
+/// the read raises a new one. On a multi-threaded runtime another thread may
+/// record that event in between, and clearing it would lose the wake-up.
+fn drives_its_own_io() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread)
 }
 
 /// Reads (decrypted, for TLS) bytes into `buf` through a chunk on the
