@@ -105,8 +105,10 @@ fn client_key(headers: &HeaderMap) -> Result<&[u8], HandshakeError> {
     if key.len() != ENCODED_KEY_LEN {
         return Err(HandshakeError::InvalidKey);
     }
-    match STANDARD.decode(key) {
-        Ok(decoded) if decoded.len() == KEY_LEN => Ok(key),
+    // Decoded on the stack: a key is checked, not kept.
+    let mut decoded = [0u8; ENCODED_KEY_LEN / 4 * 3];
+    match STANDARD.decode_slice(key, &mut decoded) {
+        Ok(len) if len == KEY_LEN => Ok(key),
         _ => Err(HandshakeError::InvalidKey),
     }
 }

@@ -24,6 +24,7 @@ use tracing::Instrument;
 
 use super::admission::Refusals;
 use super::corking::CorkingStream;
+use super::direct_upgrade::{self, Served};
 use super::metered::handle_metered;
 use super::service::Routes;
 use super::tracker::{ConnectionSlot, TaskGuard};
@@ -134,15 +135,26 @@ pub(crate) fn spawn_http(
                     .await;
                 return;
             }
-            let stream = CorkingStream::new(stream, slot);
-            serve_http1(
-                TokioIo::new(stream),
-                service,
+            let mut stop = stop;
+            let served = direct_upgrade::serve(
+                stream,
+                remote,
                 &routes,
-                stop,
+                &slot,
                 header_read_timeout,
+                &mut stop,
             )
             .await;
+            let Served::Http {
+                stream,
+                already_read,
+                time_left,
+            } = served
+            else {
+                return;
+            };
+            let stream = CorkingStream::new(stream, slot, already_read);
+            serve_http1(TokioIo::new(stream), service, &routes, stop, time_left).await;
         }
         .instrument(span),
     );

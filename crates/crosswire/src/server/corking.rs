@@ -10,8 +10,13 @@
 //! ([`Outbox::preface`](crate::ws::Outbox::preface)), and the response goes
 //! out with the open hook's first frames in one write, the way uWebSockets
 //! corks them. Until then a write costs one extra atomic load.
+//!
+//! It also gives hyper first what was read before hyper took the connection
+//! (see `direct_upgrade.rs`).
 
 use std::io::IoSlice;
+
+use bytes::{Buf, Bytes};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -28,20 +33,27 @@ pub(crate) struct CorkingStream {
     /// Bytes written since the upgrade: the response head (and any earlier
     /// response hyper still had buffered), in order.
     held: Vec<u8>,
+    /// Bytes read from the socket before hyper took it, not yet given to
+    /// hyper.
+    already_read: Bytes,
 }
 
 impl CorkingStream {
-    pub(crate) fn new(stream: TcpStream, slot: ConnectionSlot) -> Self {
+    /// `stream`, whose first bytes are `already_read` (then the socket's).
+    pub(crate) fn new(stream: TcpStream, slot: ConnectionSlot, already_read: Bytes) -> Self {
         Self {
             stream,
             slot,
             held: Vec::new(),
+            already_read,
         }
     }
 
-    /// The socket, and the bytes held back for the send queue to write first.
-    pub(crate) fn into_parts(self) -> (TcpStream, Vec<u8>) {
-        (self.stream, self.held)
+    /// The socket, the bytes held back for the send queue to write first,
+    /// and what was read before hyper took the socket and hyper never asked
+    /// for (they come before anything still in the socket).
+    pub(crate) fn into_parts(self) -> (TcpStream, Vec<u8>, Bytes) {
+        (self.stream, self.held, self.already_read)
     }
 }
 
@@ -51,7 +63,14 @@ impl AsyncRead for CorkingStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+        let this = self.get_mut();
+        if !this.already_read.is_empty() {
+            let len = this.already_read.len().min(buf.remaining());
+            buf.put_slice(&this.already_read[..len]);
+            this.already_read.advance(len);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.stream).poll_read(cx, buf)
     }
 }
 

@@ -4,7 +4,9 @@
 //! The accept loop drives `hyper::server::conn::http1` directly (rather than
 //! `axum::serve`) so that an upgraded connection can be taken back as the
 //! original `TcpStream` and shared by its reader and writer tasks (or, with
-//! `[server.tls]`, as the TLS stream, split between them; see `secure`).
+//! `[server.tls]`, as the TLS stream, split between them; see `secure`). A
+//! plain connection whose first read is a whole WebSocket upgrade request
+//! skips hyper altogether (`direct_upgrade`).
 //!
 //! A server runs `[server] workers` worker threads, one current-thread
 //! runtime each (thread-per-core): the accept loop hands every connection to
@@ -25,6 +27,7 @@ mod app;
 mod background;
 mod bind;
 mod corking;
+mod direct_upgrade;
 mod drain;
 mod handshake_rate;
 #[cfg(test)]

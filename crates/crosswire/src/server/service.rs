@@ -16,7 +16,7 @@ use tower::ServiceExt;
 use super::handshake_rate::HandshakeRate;
 use super::priority::Tiers;
 use super::tracker::{ConnectionSlot, Tracker};
-use super::upgrade::upgrade;
+use super::upgrade::{Upgrade, accept};
 use crate::broker::Broker;
 use crate::broker::link::ErrorCallback;
 use crate::config::Config;
@@ -146,34 +146,22 @@ pub(crate) async fn handle(
     slot: ConnectionSlot,
     mut request: Request<Incoming>,
 ) -> Result<Response, Infallible> {
-    let wants_upgrade = is_upgrade_request(request.headers());
-    let draining = routes.shared.is_shutting_down();
-    if draining && (wants_upgrade || accepts_event_stream(request.headers())) {
-        return Ok(draining_refusal());
-    }
-    let matched = routes.ws.at(request.uri().path()).ok().map(|m| {
-        let params: Vec<(String, String)> = m
-            .params
-            .iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        (m.value.clone(), params)
-    });
-
-    if wants_upgrade && !routes.handshake_rate.admit(remote.ip()) {
-        return Ok(too_many_handshakes(remote));
-    }
-    if wants_upgrade {
-        if !routes.websocket_enabled {
-            return Ok(websocket_disabled());
-        }
-        return Ok(match matched {
-            Some((route, params)) => upgrade(&routes, route, params, remote, &slot, request).await,
-            None => plain(StatusCode::NOT_FOUND, "no WebSocket handler at this path\n"),
+    if is_upgrade_request(request.headers()) {
+        let on_upgrade = hyper::upgrade::on(&mut request);
+        return Ok(match route_upgrade(&routes, remote, &slot, request).await {
+            Upgrade::Accepted(response, accepted) => {
+                accepted.start_after(on_upgrade);
+                response
+            }
+            Upgrade::Refused(response) => response,
         });
     }
-    if let Some((route, _)) = &matched
-        && !route.has_http
+    let draining = routes.shared.is_shutting_down();
+    if draining && accepts_event_stream(request.headers()) {
+        return Ok(draining_refusal());
+    }
+    if let Ok(matched) = routes.ws.at(request.uri().path())
+        && !matched.value.has_http
     {
         return Ok(upgrade_required());
     }
@@ -209,6 +197,41 @@ pub(crate) async fn handle(
             Ok(refuse_event_stream(refused, remote, &path))
         }
         _ => Ok(response),
+    }
+}
+
+/// Answers a WebSocket upgrade request, in this order: a draining server,
+/// the handshake rate, `[websocket] enabled`, the route, then the handshake
+/// itself. Whoever read the request starts the connection if accepted.
+pub(crate) async fn route_upgrade<B>(
+    routes: &Arc<Routes>,
+    remote: SocketAddr,
+    slot: &ConnectionSlot,
+    request: Request<B>,
+) -> Upgrade {
+    if routes.shared.is_shutting_down() {
+        return Upgrade::Refused(draining_refusal());
+    }
+    let matched = routes.ws.at(request.uri().path()).ok().map(|m| {
+        let params: Vec<(String, String)> = m
+            .params
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        (m.value.clone(), params)
+    });
+    if !routes.handshake_rate.admit(remote.ip()) {
+        return Upgrade::Refused(too_many_handshakes(remote));
+    }
+    if !routes.websocket_enabled {
+        return Upgrade::Refused(websocket_disabled());
+    }
+    match matched {
+        Some((route, params)) => accept(routes, route, params, remote, slot, request).await,
+        None => Upgrade::Refused(plain(
+            StatusCode::NOT_FOUND,
+            "no WebSocket handler at this path\n",
+        )),
     }
 }
 

@@ -14,6 +14,7 @@ use futures_util::future::Either;
 use http::{HeaderValue, Request, StatusCode, header};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 
 use super::corking::CorkingStream;
 use super::service::{Routes, WsRoute, plain};
@@ -22,7 +23,56 @@ use crate::shared::Shared;
 use crate::ws::deflate;
 use crate::ws::{DynHandler, Outbox, Peer, Transport, UpgradeRequest, guarded, serve_connection};
 
-/// Answers an upgrade request on a WebSocket route.
+/// An upgrade request on a WebSocket route, answered.
+pub(crate) enum Upgrade {
+    /// The `101` to send, and the connection to start once it is on its way.
+    Accepted(Response, Accepted),
+    /// Anything else: the response says why.
+    Refused(Response),
+}
+
+/// An accepted WebSocket connection, not yet started.
+pub(crate) struct Accepted {
+    peer: Peer,
+    handler: Arc<dyn DynHandler>,
+    shared: Arc<Shared>,
+    /// The connection's own guard, so that it keeps counting once for
+    /// `max_connections` after its HTTP task ends.
+    guard: TaskGuard,
+}
+
+impl Accepted {
+    /// Starts the connection in a task of its own once hyper has sent the
+    /// `101` and hands the socket over.
+    pub(crate) fn start_after(self, on_upgrade: OnUpgrade) {
+        tokio::spawn(connection_task(
+            self.guard,
+            on_upgrade,
+            self.peer,
+            self.handler,
+            self.shared,
+        ));
+    }
+
+    /// Starts the connection in a task of its own on `stream`, with `head`
+    /// (the `101`) queued to go out first, with the `open` hook's first
+    /// frames, and `already_read` the bytes the client sent after its
+    /// request.
+    pub(crate) fn start_on(self, stream: TcpStream, already_read: Bytes, head: &[u8]) {
+        self.peer.outbox().preface(head);
+        tokio::spawn(serve_connection(
+            Transport::Tcp(stream),
+            already_read,
+            self.peer,
+            self.handler,
+            self.shared,
+            self.guard,
+        ));
+    }
+}
+
+/// Answers an upgrade request on a WebSocket route, starting the connection
+/// when hyper hands the socket over.
 pub(crate) async fn upgrade<B>(
     routes: &Arc<Routes>,
     route: WsRoute,
@@ -31,13 +81,33 @@ pub(crate) async fn upgrade<B>(
     slot: &ConnectionSlot,
     mut request: Request<B>,
 ) -> Response {
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    match accept(routes, route, params, remote, slot, request).await {
+        Upgrade::Accepted(response, accepted) => {
+            accepted.start_after(on_upgrade);
+            response
+        }
+        Upgrade::Refused(response) => response,
+    }
+}
+
+/// The handshake: validate, check the `Origin`, run the `upgrade` hook,
+/// and build the `101` and the peer.
+pub(crate) async fn accept<B>(
+    routes: &Arc<Routes>,
+    route: WsRoute,
+    params: Vec<(String, String)>,
+    remote: SocketAddr,
+    slot: &ConnectionSlot,
+    request: Request<B>,
+) -> Upgrade {
     let handshake = match validate_request(request.method(), request.version(), request.headers()) {
         Ok(handshake) => handshake,
-        Err(error) => return handshake_error(&error),
+        Err(error) => return Upgrade::Refused(handshake_error(&error)),
     };
     let deflate = match deflate::negotiate(&routes.shared.websocket, &handshake) {
         Ok(deflate) => deflate,
-        Err(error) => return handshake_error(&error),
+        Err(error) => return Upgrade::Refused(handshake_error(&error)),
     };
     // Before any hook: a page from another site must not reach them.
     if let Err(refused) = routes.ws_origins.check(request.headers(), request.uri()) {
@@ -49,12 +119,11 @@ pub(crate) async fn upgrade<B>(
             setting = "[websocket] allowed_origins",
             "refused a WebSocket upgrade from a foreign origin: 403"
         );
-        return plain(
+        return Upgrade::Refused(plain(
             StatusCode::FORBIDDEN,
             "this origin may not open a WebSocket here (see [websocket] allowed_origins)\n",
-        );
+        ));
     }
-    let on_upgrade = hyper::upgrade::on(&mut request);
     let (parts, _body) = request.into_parts();
     let upgrade_request = UpgradeRequest::new(
         &parts,
@@ -67,7 +136,7 @@ pub(crate) async fn upgrade<B>(
 
     let accept = match guarded(Arc::clone(&route.handler).upgrade(upgrade_request.clone())).await {
         Ok(Ok(accept)) => accept,
-        Ok(Err(rejection)) => return rejection,
+        Ok(Err(rejection)) => return Upgrade::Refused(rejection),
         Err(panic) => {
             tracing::error!(
                 target: "crosswire::upgrade",
@@ -81,12 +150,12 @@ pub(crate) async fn upgrade<B>(
                     .events
                     .hook_failed(crate::metrics::Hook::Upgrade, true);
             }
-            return plain(StatusCode::INTERNAL_SERVER_ERROR, "upgrade failed\n");
+            return Upgrade::Refused(plain(StatusCode::INTERNAL_SERVER_ERROR, "upgrade failed\n"));
         }
     };
     if let Some(name) = &accept.invalid_header {
         tracing::error!(target: "crosswire::upgrade", header = %name, "upgrade hook added an invalid header");
-        return plain(StatusCode::INTERNAL_SERVER_ERROR, "upgrade failed\n");
+        return Upgrade::Refused(plain(StatusCode::INTERNAL_SERVER_ERROR, "upgrade failed\n"));
     }
 
     let protocol = accept.protocol.filter(|selected| {
@@ -137,14 +206,18 @@ pub(crate) async fn upgrade<B>(
         protocol,
     );
     let shared = Arc::clone(&routes.shared);
-    let handler = route.handler;
-    // The connection's own guard moves here, so that it keeps counting once
-    // for `max_connections` after its HTTP task ends.
     let guard = slot
         .take()
         .unwrap_or_else(|| routes.tracker.guard(shared.topics.home_worker()));
-    tokio::spawn(connection_task(guard, on_upgrade, peer, handler, shared));
-    response
+    Upgrade::Accepted(
+        response,
+        Accepted {
+            peer,
+            handler: route.handler,
+            shared,
+            guard,
+        },
+    )
 }
 
 /// The task of one WebSocket connection, from the end of the handshake to
@@ -183,8 +256,13 @@ pub(crate) fn connection_task(
 fn into_transport(upgraded: Upgraded) -> (Transport, Bytes, Vec<u8>) {
     let upgraded = match upgraded.downcast::<TokioIo<CorkingStream>>() {
         Ok(parts) => {
-            let (stream, held) = parts.io.into_inner().into_parts();
-            return (Transport::Tcp(stream), parts.read_buf, held);
+            let (stream, held, unread) = parts.io.into_inner().into_parts();
+            let read_buf = match (parts.read_buf.is_empty(), unread.is_empty()) {
+                (_, true) => parts.read_buf,
+                (true, false) => unread,
+                (false, false) => [parts.read_buf, unread].concat().into(),
+            };
+            return (Transport::Tcp(stream), read_buf, held);
         }
         Err(upgraded) => upgraded,
     };

@@ -502,14 +502,11 @@ impl Reader {
                 let room = self.buf.capacity() - self.buf.len();
                 match io.try_read_buf(&mut self.buf) {
                     Ok(n) => {
-                        if n > 0 && n < room && drives_its_own_io() {
-                            // The read took all there was. Readiness is
-                            // cleared without the read that would only say
-                            // so (`WouldBlock`): one system call less per
-                            // message that arrives alone, as an echo's does.
-                            let _ = io.try_io(tokio::io::Interest::READABLE, || {
-                                Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
-                            });
+                        if n > 0 && n < room {
+                            // The read took all there was: one system call
+                            // less per message that arrives alone, as an
+                            // echo's does.
+                            drained(io);
                         }
                         return Poll::Ready(Ok(n));
                     }
@@ -536,6 +533,18 @@ impl Reader {
             }
         })
         .await;
+    }
+}
+
+/// Records that a read took everything `stream` had, so the next read
+/// waits for new data instead of making the read that would only return
+/// `WouldBlock` (which is what clears readiness otherwise). Only where that
+/// is safe; see [`drives_its_own_io`].
+pub(crate) fn drained(stream: &tokio::net::TcpStream) {
+    if drives_its_own_io() {
+        let _ = stream.try_io(tokio::io::Interest::READABLE, || {
+            Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
+        });
     }
 }
 

@@ -43,6 +43,10 @@ fn app(config: Config) -> App {
             "/large",
             hooks().open(|peer: Peer| async move { peer.send("y".repeat(20_000)) }),
         )
+        .websocket(
+            "/echo",
+            hooks().message(|peer: Peer, message: Message| async move { peer.send(message) }),
+        )
         .route("/hello", get(|| async { "hello" }))
 }
 
@@ -176,6 +180,58 @@ async fn a_request_pipelined_before_the_upgrade_is_answered_first() {
         &expected_frames[..],
         "the frames come right after the 101's head, once"
     );
+}
+
+/// Sends `bytes` in pieces of at most `piece` bytes, pausing between them.
+async fn send_in_pieces(stream: &mut TcpStream, bytes: &[u8], piece: usize) {
+    for chunk in bytes.chunks(piece) {
+        stream.write_all(chunk).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Reads the response head, and checks it is a `101`.
+async fn read_101(stream: &mut TcpStream) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut byte))
+            .await
+            .expect("no response head")
+            .unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+}
+
+#[tokio::test]
+async fn a_head_that_arrives_in_pieces_or_is_long_is_upgraded_the_same_way() {
+    let server = start(app(Config::default())).await;
+    let cookie = format!("Cookie: session={}\r\n", "c".repeat(6000));
+    for (extra, piece) in [("", 40), (cookie.as_str(), usize::MAX)] {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        let request = upgrade_request(server.addr, "/welcome", extra);
+        send_in_pieces(&mut stream, request.as_bytes(), piece).await;
+        read_101(&mut stream).await;
+        let expected = [text_frame("welcome"), text_frame("second")].concat();
+        assert_eq!(read_exactly(&mut stream, expected.len()).await, expected);
+    }
+}
+
+#[tokio::test]
+async fn a_frame_sent_with_the_request_is_read_after_the_upgrade() {
+    let server = start(app(Config::default())).await;
+    // In the same write as the head, then with the head in pieces.
+    for piece in [usize::MAX, 50] {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        let mut bytes = upgrade_request(server.addr, "/echo", "").into_bytes();
+        bytes.extend_from_slice(&client_frame(0x81, b"early"));
+        send_in_pieces(&mut stream, &bytes, piece).await;
+        read_101(&mut stream).await;
+        let expected = text_frame("early");
+        assert_eq!(read_exactly(&mut stream, expected.len()).await, expected);
+    }
 }
 
 /// A new client of `/welcome` is served: the server went on.

@@ -1,0 +1,326 @@
+//! A WebSocket upgrade answered without hyper.
+//!
+//! Most connections to a real-time server make one request, the upgrade,
+//! and are WebSockets from then on. Through hyper that request costs a
+//! connection state with two 8 KiB buffers (read, and headers to write),
+//! a dispatcher, the response's encoding and a hand-over of the socket
+//! through `hyper::upgrade`; with glibc's allocator the two large buffers
+//! alone were a sixth of a handshake's CPU time.
+//!
+//! So the first read of a plain TCP connection from our accept loop is
+//! ours: when it holds a complete request head that is a WebSocket upgrade
+//! (`GET`, HTTP/1.1, no body, within `max_header_bytes`), the upgrade goes
+//! through the same checks and hooks as under hyper (`route_upgrade`), the
+//! `101` is queued as the start of the connection's first write (see
+//! `Outbox::preface`), and the connection starts. A refusal is written with
+//! `Connection: close`. Anything else (another request, a head split over
+//! several reads or longer than one, a parse error, a body, HTTP/1.0) goes to
+//! hyper with the bytes already read, and hyper answers it as before.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::response::Response;
+use bytes::Bytes;
+use crosswire_proto::is_upgrade_request;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Version, header};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::service::{Routes, route_upgrade};
+use super::tracker::ConnectionSlot;
+use super::upgrade::Upgrade;
+
+/// The most bytes the first read takes: a browser's upgrade request, with
+/// its cookies, fits; a longer head goes to hyper.
+const HEAD_BYTES: usize = 4096;
+
+/// Header fields a head may have here; more go to hyper (which allows 100).
+const MAX_FIELDS: usize = 48;
+
+/// A refusal's body is sent up to this size (longer: cut, and the
+/// connection closed as always).
+const REFUSAL_BODY_BYTES: usize = 64 * 1024;
+
+/// How long a refusal's body may take to build and to write.
+const REFUSAL_TIME: Duration = Duration::from_secs(5);
+
+/// What became of the connection.
+pub(crate) enum Served {
+    /// Upgraded, refused, timed out or closed: nothing more to do here.
+    Done,
+    /// Not a WebSocket upgrade this path takes: serve it with hyper, which
+    /// reads `already_read` first and has `time_left` for the rest of the
+    /// head.
+    Http {
+        stream: TcpStream,
+        already_read: Bytes,
+        time_left: Duration,
+    },
+}
+
+/// What the first read gave.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "taken apart at once, never kept across an await"
+)]
+enum FirstRead {
+    /// The client left (or the socket failed) before sending a request.
+    Closed,
+    /// An upgrade request, and the bytes after its head.
+    Upgrade(Request<()>, Bytes),
+    /// Anything else, as read.
+    Other(Bytes),
+}
+
+/// Reads the first request of `stream` and answers it if it is a WebSocket
+/// upgrade; see the module docs.
+pub(crate) async fn serve(
+    stream: TcpStream,
+    remote: SocketAddr,
+    routes: &Arc<Routes>,
+    slot: &ConnectionSlot,
+    header_read_timeout: Duration,
+    stop: &mut watch::Receiver<bool>,
+) -> Served {
+    let started = Instant::now();
+    let first = tokio::select! {
+        first = tokio::time::timeout(header_read_timeout, first_read(&stream, routes.max_header_bytes)) => first,
+        // Nothing was asked yet: a stopping server just closes.
+        _ = stop.changed() => return Served::Done,
+    };
+    let Ok(first) = first else {
+        tracing::debug!(
+            target: "crosswire::server",
+            limit = "[server] header_read_timeout",
+            "request head not received in time: connection closed"
+        );
+        return Served::Done;
+    };
+    let (request, already_read) = match first {
+        FirstRead::Closed => return Served::Done,
+        FirstRead::Upgrade(request, already_read) => (request, already_read),
+        FirstRead::Other(already_read) => {
+            tracing::trace!(
+                target: "crosswire::server",
+                read = already_read.len(),
+                "not an upgrade this path answers: served by hyper"
+            );
+            return Served::Http {
+                stream,
+                already_read,
+                time_left: header_read_timeout.saturating_sub(started.elapsed()),
+            };
+        }
+    };
+    // Boxed: this task goes on to serve every other connection with hyper
+    // (an event stream for hours), and the handshake's state, the hook's
+    // included, would widen its future for all of them.
+    match Box::pin(route_upgrade(routes, remote, slot, request)).await {
+        Upgrade::Accepted(response, accepted) => {
+            count(routes, &response);
+            let mut head = Vec::with_capacity(256);
+            write_head(&response, &mut head);
+            accepted.start_on(stream, already_read, &head);
+        }
+        Upgrade::Refused(response) => {
+            count(routes, &response);
+            Box::pin(refuse(stream, response)).await;
+        }
+    }
+    Served::Done
+}
+
+/// Counts how the upgrade was answered, when metrics are on (as hyper's
+/// path does in `metered.rs`).
+fn count(routes: &Routes, response: &Response) {
+    if let Some(metrics) = routes.shared.metrics() {
+        metrics.events.upgrade(response.status());
+    }
+}
+
+/// The first read of what the client sent, parsed if it is an upgrade
+/// request.
+async fn first_read(stream: &TcpStream, max_header_bytes: usize) -> FirstRead {
+    loop {
+        if stream.readable().await.is_err() {
+            return FirstRead::Closed;
+        }
+        // A new socket can be reported readable before anything arrived.
+        if let Some(read) = read_once(stream, max_header_bytes) {
+            return read;
+        }
+    }
+}
+
+/// One read, parsed; `None` if there was nothing to read.
+fn read_once(stream: &TcpStream, max_header_bytes: usize) -> Option<FirstRead> {
+    let mut buf = [0u8; HEAD_BYTES];
+    let read = match stream.try_read(&mut buf) {
+        Ok(0) => return Some(FirstRead::Closed),
+        Ok(read) => read,
+        Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => return None,
+        Err(_) => return Some(FirstRead::Closed),
+    };
+    if read < HEAD_BYTES {
+        // All there was: the connection's reader waits for more rather than
+        // reading once for nothing.
+        crate::ws::drained(stream);
+    }
+    let bytes = buf.get(..read).unwrap_or_default();
+    Some(match parse_upgrade(bytes, max_header_bytes) {
+        Some((request, head_len)) => FirstRead::Upgrade(
+            request,
+            Bytes::copy_from_slice(bytes.get(head_len..).unwrap_or_default()),
+        ),
+        None => FirstRead::Other(Bytes::copy_from_slice(bytes)),
+    })
+}
+
+/// The request in `bytes` and the length of its head, if `bytes` starts
+/// with a complete head of a WebSocket upgrade request this path takes.
+fn parse_upgrade(bytes: &[u8], max_header_bytes: usize) -> Option<(Request<()>, usize)> {
+    let mut fields = [httparse::EMPTY_HEADER; MAX_FIELDS];
+    let mut parsed = httparse::Request::new(&mut fields);
+    let head_len = match parsed.parse(bytes) {
+        Ok(httparse::Status::Complete(len)) => len,
+        _ => return None,
+    };
+    if head_len > max_header_bytes || parsed.method != Some("GET") || parsed.version != Some(1) {
+        return None;
+    }
+    // Origin form only (`/path?query`), as browsers send it.
+    let target = parsed.path.filter(|path| path.starts_with('/'))?;
+    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    for field in parsed.headers.iter() {
+        let name = HeaderName::from_bytes(field.name.as_bytes()).ok()?;
+        let value = HeaderValue::from_bytes(field.value).ok()?;
+        headers.append(name, value);
+    }
+    // A body, or a client waiting for `100 Continue`: hyper's to handle.
+    let has_body = [
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+        header::EXPECT,
+    ]
+    .iter()
+    .any(|name| headers.contains_key(name));
+    if has_body || !is_upgrade_request(&headers) {
+        return None;
+    }
+    let mut request = Request::new(());
+    *request.method_mut() = Method::GET;
+    *request.version_mut() = Version::HTTP_11;
+    *request.uri_mut() = target.parse().ok()?;
+    *request.headers_mut() = headers;
+    Some((request, head_len))
+}
+
+/// Appends `response`'s status line and header fields, and the blank line.
+fn write_head(response: &Response, out: &mut Vec<u8>) {
+    let status = response.status();
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    // A reason phrase the response chose (`hyper::ext::ReasonPhrase`), as
+    // hyper would send it.
+    match response.extensions().get::<hyper::ext::ReasonPhrase>() {
+        Some(reason) => out.extend_from_slice(reason.as_bytes()),
+        None => out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes()),
+    }
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in response.headers() {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Writes a refusal, with its length, its date and `Connection: close`,
+/// then closes.
+async fn refuse(mut stream: TcpStream, response: Response) {
+    let (mut parts, body) = response.into_parts();
+    let body = tokio::time::timeout(REFUSAL_TIME, axum::body::to_bytes(body, REFUSAL_BODY_BYTES))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let headers = &mut parts.headers;
+    headers.remove(header::TRANSFER_ENCODING);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(SystemTime::now())) {
+        headers.insert(header::DATE, date);
+    }
+    let mut out = Vec::with_capacity(256 + body.len());
+    write_head(
+        &Response::from_parts(parts, ()).map(|()| axum::body::Body::empty()),
+        &mut out,
+    );
+    out.extend_from_slice(&body);
+    let _ = tokio::time::timeout(REFUSAL_TIME, async {
+        stream.write_all(&out).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UPGRADE: &str = "GET /chat?room=1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n";
+
+    #[test]
+    fn an_upgrade_head_is_taken_with_its_length() {
+        let bytes = format!("{UPGRADE}\u{81}");
+        let (request, len) = parse_upgrade(bytes.as_bytes(), 8192).unwrap();
+        assert_eq!(len, UPGRADE.len());
+        assert_eq!(request.uri().path(), "/chat");
+        assert_eq!(request.uri().query(), Some("room=1"));
+        assert_eq!(request.headers()["sec-websocket-version"], "13");
+    }
+
+    #[test]
+    fn anything_else_is_left_to_hyper() {
+        let cases = [
+            // Not complete yet.
+            &UPGRADE[..UPGRADE.len() - 2],
+            // Not an upgrade.
+            "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+            // HTTP/1.0, another method, a body, an absolute target.
+            &UPGRADE.replace("HTTP/1.1", "HTTP/1.0"),
+            &UPGRADE.replace("GET", "POST"),
+            &UPGRADE.replace("Host: x", "Host: x\r\nContent-Length: 0"),
+            &UPGRADE.replace("/chat?room=1", "http://x/chat"),
+            // Not HTTP.
+            "\x16\x03\x01\x02\x00",
+        ];
+        for case in cases {
+            assert!(parse_upgrade(case.as_bytes(), 8192).is_none(), "{case:?}");
+        }
+        // Longer than `max_header_bytes`: hyper answers 431.
+        assert!(parse_upgrade(UPGRADE.as_bytes(), 64).is_none());
+    }
+
+    #[test]
+    fn a_head_is_written_as_http_1_1() {
+        let mut response = Response::new(axum::body::Body::empty());
+        *response.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
+        response
+            .headers_mut()
+            .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        let mut out = Vec::new();
+        write_head(&response, &mut out);
+        assert_eq!(
+            out,
+            b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n"
+        );
+    }
+}
