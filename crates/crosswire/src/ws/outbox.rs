@@ -127,6 +127,19 @@ impl Chunk {
             Chunk::Framed(bytes, _) => bytes.len(),
         }
     }
+
+    /// Appends the bytes this chunk puts on the wire.
+    #[cfg(test)]
+    pub(crate) fn append_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Chunk::Inline(bytes) => out.extend_from_slice(bytes),
+            Chunk::Framed(bytes, _) => out.extend_from_slice(bytes),
+            Chunk::Shared(frame) => {
+                out.extend_from_slice(frame.header());
+                out.extend_from_slice(frame.payload());
+            }
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -942,14 +955,7 @@ mod tests {
         }
         let mut bytes = Vec::new();
         for chunk in &batch {
-            match chunk {
-                Chunk::Inline(buffer) => bytes.extend_from_slice(buffer),
-                Chunk::Framed(buffer, _) => bytes.extend_from_slice(buffer),
-                Chunk::Shared(frame) => {
-                    bytes.extend_from_slice(frame.header());
-                    bytes.extend_from_slice(frame.payload());
-                }
-            }
+            chunk.append_to(&mut bytes);
         }
         outbox.written(bytes.len(), 0);
         Some(bytes)

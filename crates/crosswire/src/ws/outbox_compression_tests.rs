@@ -29,14 +29,7 @@ fn queued(outbox: &Outbox) -> Vec<u8> {
     let state = outbox.lock();
     let mut out = Vec::new();
     for chunk in &state.chunks {
-        match chunk {
-            Chunk::Inline(bytes) => out.extend_from_slice(bytes),
-            Chunk::Framed(bytes, _) => out.extend_from_slice(bytes),
-            Chunk::Shared(wire) => {
-                out.extend_from_slice(wire.header());
-                out.extend_from_slice(wire.payload());
-            }
-        }
+        chunk.append_to(&mut out);
     }
     out.extend_from_slice(&state.tail);
     out
