@@ -148,13 +148,19 @@ pub(crate) fn spawn_http(
             let Served::Http {
                 stream,
                 already_read,
-                time_left,
             } = served
             else {
                 return;
             };
             let stream = CorkingStream::new(stream, slot, already_read);
-            serve_http1(TokioIo::new(stream), service, &routes, stop, time_left).await;
+            serve_http1(
+                TokioIo::new(stream),
+                service,
+                &routes,
+                stop,
+                header_read_timeout,
+            )
+            .await;
         }
         .instrument(span),
     );

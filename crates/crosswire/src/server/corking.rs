@@ -15,11 +15,10 @@
 //! (see `direct_upgrade.rs`).
 
 use std::io::IoSlice;
-
-use bytes::{Buf, Bytes};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -68,6 +67,10 @@ impl AsyncRead for CorkingStream {
             let len = this.already_read.len().min(buf.remaining());
             buf.put_slice(&this.already_read[..len]);
             this.already_read.advance(len);
+            if this.already_read.is_empty() {
+                // Not kept for the connection's life once given.
+                this.already_read = Bytes::new();
+            }
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut this.stream).poll_read(cx, buf)

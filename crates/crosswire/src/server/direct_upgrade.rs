@@ -19,12 +19,12 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use axum::response::Response;
 use bytes::Bytes;
 use crosswire_proto::is_upgrade_request;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Version, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Version, header};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -40,8 +40,7 @@ const HEAD_BYTES: usize = 4096;
 /// Header fields a head may have here; more go to hyper (which allows 100).
 const MAX_FIELDS: usize = 48;
 
-/// A refusal's body is sent up to this size (longer: cut, and the
-/// connection closed as always).
+/// A refusal's body is sent up to this size (a longer one is left out).
 const REFUSAL_BODY_BYTES: usize = 64 * 1024;
 
 /// How long a refusal's body may take to build and to write.
@@ -52,12 +51,12 @@ pub(crate) enum Served {
     /// Upgraded, refused, timed out or closed: nothing more to do here.
     Done,
     /// Not a WebSocket upgrade this path takes: serve it with hyper, which
-    /// reads `already_read` first and has `time_left` for the rest of the
-    /// head.
+    /// reads `already_read` first. hyper's `header_read_timeout` applies to
+    /// each request head from then on (so the first may take up to twice
+    /// the timeout in all, when its first bytes came just in time).
     Http {
         stream: TcpStream,
         already_read: Bytes,
-        time_left: Duration,
     },
 }
 
@@ -85,7 +84,6 @@ pub(crate) async fn serve(
     header_read_timeout: Duration,
     stop: &mut watch::Receiver<bool>,
 ) -> Served {
-    let started = Instant::now();
     let first = tokio::select! {
         first = tokio::time::timeout(header_read_timeout, first_read(&stream, routes.max_header_bytes)) => first,
         // Nothing was asked yet: a stopping server just closes.
@@ -111,7 +109,6 @@ pub(crate) async fn serve(
             return Served::Http {
                 stream,
                 already_read,
-                time_left: header_read_timeout.saturating_sub(started.elapsed()),
             };
         }
     };
@@ -158,17 +155,14 @@ async fn first_read(stream: &TcpStream, max_header_bytes: usize) -> FirstRead {
 /// One read, parsed; `None` if there was nothing to read.
 fn read_once(stream: &TcpStream, max_header_bytes: usize) -> Option<FirstRead> {
     let mut buf = [0u8; HEAD_BYTES];
-    let read = match stream.try_read(&mut buf) {
+    // A read that took all there was leaves the connection's reader waiting
+    // for more rather than reading once for nothing.
+    let read = match crate::ws::read_settling(stream, HEAD_BYTES, || stream.try_read(&mut buf)) {
         Ok(0) => return Some(FirstRead::Closed),
         Ok(read) => read,
         Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => return None,
         Err(_) => return Some(FirstRead::Closed),
     };
-    if read < HEAD_BYTES {
-        // All there was: the connection's reader waits for more rather than
-        // reading once for nothing.
-        crate::ws::drained(stream);
-    }
     let bytes = buf.get(..read).unwrap_or_default();
     Some(match parse_upgrade(bytes, max_header_bytes) {
         Some((request, head_len)) => FirstRead::Upgrade(
@@ -241,27 +235,53 @@ fn write_head(response: &Response, out: &mut Vec<u8>) {
 }
 
 /// Writes a refusal, with its length, its date and `Connection: close`,
-/// then closes.
+/// then closes, as hyper would have written it (a status that cannot have a
+/// body gets none; an informational one is no refusal: `500`).
 async fn refuse(mut stream: TcpStream, response: Response) {
     let (mut parts, body) = response.into_parts();
-    let body = tokio::time::timeout(REFUSAL_TIME, axum::body::to_bytes(body, REFUSAL_BODY_BYTES))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default();
+    let body = if parts.status.is_informational() {
+        tracing::error!(target: "crosswire::upgrade", status = %parts.status, "upgrade hook refused with an informational status: 500");
+        parts = Response::new(()).into_parts().0;
+        parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+        Bytes::new()
+    } else {
+        let collected =
+            tokio::time::timeout(REFUSAL_TIME, axum::body::to_bytes(body, REFUSAL_BODY_BYTES))
+                .await;
+        match collected {
+            Ok(Ok(body)) => body,
+            _ => {
+                tracing::warn!(
+                    target: "crosswire::upgrade",
+                    limit = REFUSAL_BODY_BYTES,
+                    "an upgrade refusal's body was too long or too slow: sent without it"
+                );
+                Bytes::new()
+            }
+        }
+    };
+    let has_body = !matches!(
+        parts.status,
+        StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED
+    );
     let headers = &mut parts.headers;
     headers.remove(header::TRANSFER_ENCODING);
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    headers.remove(header::CONTENT_LENGTH);
+    if has_body {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    }
     headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
     if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(SystemTime::now())) {
-        headers.insert(header::DATE, date);
+        headers.entry(header::DATE).or_insert(date);
     }
     let mut out = Vec::with_capacity(256 + body.len());
     write_head(
         &Response::from_parts(parts, ()).map(|()| axum::body::Body::empty()),
         &mut out,
     );
-    out.extend_from_slice(&body);
+    if has_body {
+        out.extend_from_slice(&body);
+    }
     let _ = tokio::time::timeout(REFUSAL_TIME, async {
         stream.write_all(&out).await?;
         stream.shutdown().await

@@ -84,8 +84,11 @@ pub(crate) fn serve_connection(
     shared: Arc<Shared>,
     guard: impl Send + 'static,
 ) -> impl Future<Output = ()> + Send {
+    // A root span: the connection outlives the HTTP request it came from,
+    // and may be started from inside that request's span.
     let span = tracing::info_span!(
         target: "crosswire::ws",
+        parent: None,
         "ws",
         peer = %peer,
         remote = %peer.remote_address(),
@@ -500,16 +503,9 @@ impl Reader {
                 }
                 self.buf.reserve(READ_CHUNK);
                 let room = self.buf.capacity() - self.buf.len();
-                match io.try_read_buf(&mut self.buf) {
-                    Ok(n) => {
-                        if n > 0 && n < room {
-                            // The read took all there was: one system call
-                            // less per message that arrives alone, as an
-                            // echo's does.
-                            drained(io);
-                        }
-                        return Poll::Ready(Ok(n));
-                    }
+                let buf = &mut self.buf;
+                match read_settling(io, room, || io.try_read_buf(buf)) {
+                    Ok(n) => return Poll::Ready(Ok(n)),
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                     Err(e) => return Poll::Ready(Err(e)),
                 }
@@ -536,27 +532,36 @@ impl Reader {
     }
 }
 
-/// Records that a read took everything `stream` had, so the next read
-/// waits for new data instead of making the read that would only return
-/// `WouldBlock` (which is what clears readiness otherwise). Only where that
-/// is safe; see [`drives_its_own_io`].
-pub(crate) fn drained(stream: &tokio::net::TcpStream) {
-    if drives_its_own_io() {
-        let _ = stream.try_io(tokio::io::Interest::READABLE, || {
-            Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
-        });
+/// Reads once from `stream` with `read` (a non-blocking read into at most
+/// `room` bytes), and when that read took less than `room`, all the socket
+/// had, clears the socket's read readiness: the next read then waits for new
+/// data instead of making the system call that would only return
+/// `WouldBlock` (which is what clears readiness otherwise), one per message
+/// that arrives alone, as an echo's does.
+///
+/// The read runs inside `try_io`, which notes the readiness event it starts
+/// from and clears only that one: if data arrived during the read and its
+/// event was recorded meanwhile (by another thread driving the runtime's
+/// I/O), readiness stays set. The same pattern as tokio's own `poll_read`.
+pub(crate) fn read_settling(
+    stream: &tokio::net::TcpStream,
+    room: usize,
+    mut read: impl FnMut() -> std::io::Result<usize>,
+) -> std::io::Result<usize> {
+    let mut took = None;
+    let settled = stream.try_io(tokio::io::Interest::READABLE, || {
+        let n = read()?;
+        took = Some(n);
+        if n > 0 && n < room {
+            Err(std::io::ErrorKind::WouldBlock.into())
+        } else {
+            Ok(n)
+        }
+    });
+    match took {
+        Some(n) => Ok(n),
+        None => settled,
     }
-}
-
-/// Whether the calling thread drives the I/O of the runtime it runs on (a
-/// current-thread runtime, as every worker is). Only then is clearing a
-/// socket's readiness after a short read safe: no readiness event can be
-/// recorded between the read and the clearing, and data that arrived after
-/// the read raises a new one. On a multi-threaded runtime another thread may
-/// record that event in between, and clearing it would lose the wake-up.
-fn drives_its_own_io() -> bool {
-    tokio::runtime::Handle::try_current()
-        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread)
 }
 
 /// Reads (decrypted, for TLS) bytes into `buf` through a chunk on the

@@ -41,7 +41,7 @@ pub use queue_budget::SendQueueStats;
 pub use rate::RateLimitStats;
 pub use request::UpgradeRequest;
 
-pub(crate) use connection::{drained, serve_connection};
+pub(crate) use connection::{read_settling, serve_connection};
 pub(crate) use dispatch::{DynHandler, guarded};
 pub(crate) use outbox::Outbox;
 #[cfg(feature = "tls")]

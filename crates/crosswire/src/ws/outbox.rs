@@ -180,10 +180,11 @@ struct State {
     closing: bool,
     /// The connection is to be dropped with no further writes.
     terminated: bool,
-    /// Bytes at the front of the queue that are the rest of the
-    /// handshake's response, not yet taken by the writer (see
-    /// [`Outbox::preface`]); zero once taken.
-    preface: u32,
+    /// The rest of the handshake's response at the front of the queue, or
+    /// in the writer's batch, until written (see [`Outbox::preface`]). Not
+    /// counted in `queued`: not a message, and not what `buffered_amount`
+    /// means.
+    preface: Preface,
     /// Why the server started the close, if a failure caused it (reported
     /// once to the reader, which gives it to the `error` hook).
     cause: Option<WebSocketError>,
@@ -194,6 +195,50 @@ struct State {
     /// the queue's lock so messages are compressed in the order they are
     /// queued, which is the order the client inflates them in.
     deflater: Option<Box<Deflater>>,
+}
+
+/// How many bytes of the handshake's response are still to be written, and
+/// whether the writer took them yet, in four bytes (the send queue's state
+/// is kept by every idle connection).
+#[derive(Debug, Default, Clone, Copy)]
+struct Preface(u32);
+
+impl Preface {
+    const TAKEN: u32 = 1 << 31;
+
+    fn queued(len: usize) -> Option<Self> {
+        u32::try_from(len)
+            .ok()
+            .filter(|len| *len < Self::TAKEN)
+            .map(Self)
+    }
+
+    /// Bytes still in the queue; zero once the writer took them.
+    fn queued_len(self) -> usize {
+        if self.0 & Self::TAKEN == 0 {
+            self.0 as usize
+        } else {
+            0
+        }
+    }
+
+    /// The writer took them with its batch.
+    fn taken(self) -> Self {
+        if self.0 == 0 {
+            self
+        } else {
+            Self(self.0 | Self::TAKEN)
+        }
+    }
+
+    /// Bytes in the writer's batch.
+    fn in_flight_len(self) -> usize {
+        if self.0 & Self::TAKEN == 0 {
+            0
+        } else {
+            (self.0 & !Self::TAKEN) as usize
+        }
+    }
 }
 
 impl State {
@@ -480,11 +525,10 @@ impl Outbox {
         if state.closing || state.terminated {
             return Admitted::Closed;
         }
-        // The handshake's response, if still queued, is not a message: a
-        // frame larger than the whole budget still goes out when nothing
-        // else is waiting; otherwise large messages could never be sent at
-        // all.
-        let held = (state.queued + state.in_flight).saturating_sub(state.preface as usize);
+        // A frame larger than the whole budget still goes out when nothing
+        // else is waiting (the handshake's response does not count);
+        // otherwise large messages could never be sent at all.
+        let held = state.queued + state.in_flight;
         if held > 0 && held + budget_len > self.limit {
             return match self.policy {
                 OverflowPolicy::DropMessage => {
@@ -607,7 +651,7 @@ impl Outbox {
 
     /// The preface still queued, copied out; `None` when there is none.
     fn copy_preface(state: &State) -> Option<Vec<u8>> {
-        let len = usize::try_from(state.preface).ok().filter(|&len| len > 0)?;
+        let len = Some(state.preface.queued_len()).filter(|&len| len > 0)?;
         // At the front: of the first chunk once the tail was sealed.
         let front = match state.chunks.front() {
             Some(Chunk::Inline(buffer)) => buffer.as_slice(),
@@ -616,20 +660,25 @@ impl Outbox {
         front.get(..len).map(<[u8]>::to_vec)
     }
 
-    /// Puts `bytes` at the start of an empty queue as its preface, copied
-    /// into the tail buffer that the next frames are appended to.
+    /// Puts `bytes` at the front of the queue as its preface: into the tail
+    /// buffer that the next frames are appended to when the queue is empty,
+    /// else as a chunk of its own before the others.
     fn put_preface(&self, state: &mut State, bytes: &[u8]) {
-        let Ok(len) = u32::try_from(bytes.len()) else {
+        let Some(preface) = Preface::queued(bytes.len()) else {
             return;
         };
-        let mut tail = super::buffer_pool::take(bytes.len());
-        tail.extend_from_slice(bytes);
-        let capacity = tail.capacity();
-        state.tail = tail;
-        state.tail_capacity = capacity;
+        let mut buffer = super::buffer_pool::take(bytes.len());
+        buffer.extend_from_slice(bytes);
+        let capacity = buffer.capacity();
         state.queued_capacity += capacity;
-        state.queued += bytes.len();
-        state.preface = len;
+        if state.is_empty() {
+            state.tail = buffer;
+            state.tail_capacity = capacity;
+        } else {
+            Self::seal_tail(state);
+            state.chunks.push_front(Chunk::Inline(buffer));
+        }
+        state.preface = preface;
         if let Some(budget) = &self.budget {
             // Counted like any copy buffer; a handshake's few hundred bytes
             // are not refused.
@@ -716,14 +765,11 @@ impl Outbox {
     /// Queues bytes that must reach the socket before any frame: the rest
     /// of the handshake's response, which the upgrade held back so that it
     /// leaves with the `open` hook's first frames, in the same buffer (see
-    /// `server/corking.rs`). Called before the connection runs, on an empty
-    /// queue. The bytes count as queued but not as a message, and a
-    /// terminate or an overflow does not drop them.
+    /// `server/corking.rs`). Called before the connection runs, so before
+    /// the writer took anything. The bytes are neither a message nor part of
+    /// `buffered_amount`, and a terminate or an overflow does not drop them.
     pub(crate) fn preface(&self, bytes: &[u8]) {
         let mut state = self.lock();
-        if !state.is_empty() || state.in_flight > 0 {
-            return;
-        }
         self.put_preface(&mut state, bytes);
         drop(state);
         self.writer_wake.notify();
@@ -842,12 +888,12 @@ impl Outbox {
                 let mut state = self.lock();
                 // A terminated connection still writes the handshake's
                 // response, so the client sees it open, then end.
-                if state.terminated && state.preface == 0 {
+                if state.terminated && state.preface.queued_len() == 0 {
                     return Batch::Terminate;
                 }
                 Self::seal_tail(&mut state);
                 if !state.chunks.is_empty() {
-                    state.preface = 0;
+                    state.preface = state.preface.taken();
                     std::mem::swap(batch, &mut state.chunks);
                     state.in_flight += state.queued;
                     state.queued = 0;
@@ -872,10 +918,16 @@ impl Outbox {
 
     /// Records that the writer finished writing `bytes` of its batch and
     /// gave back copy buffers of `capacity` bytes; returns how many data
-    /// messages the batch held.
-    pub(crate) fn written(&self, bytes: usize, capacity: usize) -> usize {
+    /// messages the batch held, and how many of its bytes were frames (not
+    /// the handshake's response).
+    pub(crate) fn written(&self, bytes: usize, capacity: usize) -> (usize, usize) {
         let mut state = self.lock();
         let messages = std::mem::take(&mut state.in_flight_messages);
+        let preface = state.preface.in_flight_len();
+        if preface > 0 {
+            state.preface = Preface::default();
+        }
+        let bytes = bytes.saturating_sub(preface);
         state.in_flight = state.in_flight.saturating_sub(bytes);
         let capacity = capacity.min(state.in_flight_capacity);
         state.in_flight_capacity -= capacity;
@@ -896,7 +948,7 @@ impl Outbox {
         if drained {
             self.drained.notify_waiters();
         }
-        messages
+        (messages, bytes)
     }
 
     /// The writer could not write: accept nothing more and wake the reader.
@@ -967,6 +1019,7 @@ mod tests {
         outbox.preface(b"HTTP/1.1 101 \r\n\r\n");
         assert_eq!(outbox.push(&text(3)), Pushed::Queued);
         assert_eq!(outbox.lock().chunks.len(), 0, "one tail buffer, no chunk");
+        assert_eq!(outbox.buffered_amount(), 5, "the frame, not the response");
         assert_eq!(
             batch_bytes(&outbox).unwrap(),
             b"HTTP/1.1 101 \r\n\r\n\x81\x03aaa".to_vec()

@@ -36,10 +36,11 @@ impl Pool {
             self.left = self.bytes.len();
         }
         let start = self.left - ID_BYTES;
+        let drawn = self.bytes.get_mut(start..self.left)?;
         let mut id = [0; ID_BYTES];
-        id.copy_from_slice(self.bytes.get(start..self.left)?);
+        id.copy_from_slice(drawn);
         // Handed out once: not kept where a later id could be read from.
-        self.bytes[start..self.left].fill(0);
+        drawn.fill(0);
         self.left = start;
         Some(id)
     }

@@ -69,9 +69,9 @@ pub(crate) fn run_writer(
                     Chunk::Shared(_) => {}
                 }
             }
-            let messages = outbox.written(bytes, capacity);
+            let (messages, frame_bytes) = outbox.written(bytes, capacity);
             if let Some(metrics) = outbox.metrics() {
-                metrics.batch_sent(messages, bytes);
+                metrics.batch_sent(messages, frame_bytes);
             }
             if batch.capacity() > KEEP_BATCH_CAPACITY {
                 batch = VecDeque::new();

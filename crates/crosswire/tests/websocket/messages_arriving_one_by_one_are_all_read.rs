@@ -53,7 +53,7 @@ async fn on_two_workers() {
 }
 
 /// One worker serves on the caller's runtime, here a multi-threaded one,
-/// whose I/O another thread may drive: readiness is then left to tokio.
+/// whose I/O another thread may drive while a read runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_one_worker_of_a_multi_threaded_runtime() {
     every_message_comes_back(1).await;

@@ -24,6 +24,12 @@ fn guarded() -> impl WebSocketHandler {
                     .insert(hyper::ext::ReasonPhrase::from_static(b"Go Away"));
                 return Err(response);
             }
+            if req.query() == Some("no-content") {
+                return Err(StatusCode::NO_CONTENT.into_response());
+            }
+            if req.query() == Some("informational") {
+                return Err(StatusCode::CONTINUE.into_response());
+            }
             if req.query() == Some("panic") {
                 panic!("upgrade hook exploded");
             }
@@ -66,6 +72,36 @@ async fn a_rejection_is_sent_exactly_as_the_hook_built_it() {
         "{response}"
     );
     assert!(response.ends_with("\r\n\r\nunauthorized"), "{response}");
+}
+
+#[tokio::test]
+async fn a_rejection_keeps_to_what_its_status_allows() {
+    let server = start(App::new().websocket("/", guarded())).await;
+    // No body and no length for a 204, as hyper would write it.
+    let response = raw_http(
+        server.addr,
+        &upgrade_request(server.addr, "/?no-content", ""),
+    )
+    .await;
+    assert!(response.starts_with("HTTP/1.1 204 "), "{response}");
+    let lower = response.to_ascii_lowercase();
+    assert!(!lower.contains("content-length"), "{response}");
+    assert!(lower.contains("\r\ndate: "), "{response}");
+    assert!(response.ends_with("\r\n\r\n"), "{response}");
+    // An informational status refuses nothing: the server answers 500.
+    let response = raw_http(
+        server.addr,
+        &upgrade_request(server.addr, "/?informational", ""),
+    )
+    .await;
+    assert!(response.starts_with("HTTP/1.1 500 "), "{response}");
+    assert_serves_guarded(&server).await;
+}
+
+/// A new client of `guarded()` is served: the server went on.
+async fn assert_serves_guarded(server: &TestServer) {
+    let mut client = connect(server, "/").await;
+    assert_eq!(next_text(&mut client).await, "none");
 }
 
 #[tokio::test]
