@@ -117,25 +117,17 @@ pub(crate) async fn serve(
     // included, would widen its future for all of them.
     match Box::pin(route_upgrade(routes, remote, slot, request)).await {
         Upgrade::Accepted(response, accepted) => {
-            count(routes, &response);
+            routes.count_upgrade(&response);
             let mut head = Vec::with_capacity(256);
-            write_head(&response, &mut head);
+            write_head(&response.into_parts().0, &mut head);
             accepted.start_on(stream, already_read, &head);
         }
         Upgrade::Refused(response) => {
-            count(routes, &response);
+            routes.count_upgrade(&response);
             Box::pin(refuse(stream, response)).await;
         }
     }
     Served::Done
-}
-
-/// Counts how the upgrade was answered, when metrics are on (as hyper's
-/// path does in `metered.rs`).
-fn count(routes: &Routes, response: &Response) {
-    if let Some(metrics) = routes.shared.metrics() {
-        metrics.events.upgrade(response.status());
-    }
 }
 
 /// The first read of what the client sent, parsed if it is an upgrade
@@ -212,20 +204,20 @@ fn parse_upgrade(bytes: &[u8], max_header_bytes: usize) -> Option<(Request<()>, 
     Some((request, head_len))
 }
 
-/// Appends `response`'s status line and header fields, and the blank line.
-fn write_head(response: &Response, out: &mut Vec<u8>) {
-    let status = response.status();
+/// Appends a response's status line and header fields, and the blank line.
+fn write_head(response: &http::response::Parts, out: &mut Vec<u8>) {
+    let status = response.status;
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
     out.push(b' ');
     // A reason phrase the response chose (`hyper::ext::ReasonPhrase`), as
     // hyper would send it.
-    match response.extensions().get::<hyper::ext::ReasonPhrase>() {
+    match response.extensions.get::<hyper::ext::ReasonPhrase>() {
         Some(reason) => out.extend_from_slice(reason.as_bytes()),
         None => out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes()),
     }
     out.extend_from_slice(b"\r\n");
-    for (name, value) in response.headers() {
+    for (name, value) in &response.headers {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
@@ -275,10 +267,7 @@ async fn refuse(mut stream: TcpStream, response: Response) {
         headers.entry(header::DATE).or_insert(date);
     }
     let mut out = Vec::with_capacity(256 + body.len());
-    write_head(
-        &Response::from_parts(parts, ()).map(|()| axum::body::Body::empty()),
-        &mut out,
-    );
+    write_head(&parts, &mut out);
     if has_body {
         out.extend_from_slice(&body);
     }
@@ -337,7 +326,7 @@ mod tests {
             .headers_mut()
             .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
         let mut out = Vec::new();
-        write_head(&response, &mut out);
+        write_head(&response.into_parts().0, &mut out);
         assert_eq!(
             out,
             b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n"

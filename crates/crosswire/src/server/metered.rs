@@ -37,10 +37,9 @@ pub(crate) async fn handle_metered(
         return Ok(exposition(render(&routes)));
     }
     let upgrade = is_upgrade_request(request.headers());
-    let shared = Arc::clone(&routes.shared);
-    let response = handle(routes, remote, slot, request).await?;
-    if upgrade && let Some(metrics) = shared.metrics() {
-        metrics.events.upgrade(response.status());
+    let response = handle(Arc::clone(&routes), remote, slot, request).await?;
+    if upgrade {
+        routes.count_upgrade(&response);
     }
     Ok(response)
 }

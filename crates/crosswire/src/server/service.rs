@@ -62,6 +62,14 @@ pub(crate) struct Routes {
 }
 
 impl Routes {
+    /// Counts how an upgrade request was answered, when metrics are on,
+    /// whichever path answered it.
+    pub(crate) fn count_upgrade(&self, response: &Response) {
+        if let Some(metrics) = self.shared.metrics() {
+            metrics.events.upgrade(response.status());
+        }
+    }
+
     pub(crate) fn new(
         ws: Tiers<WsRoute>,
         http: Router,
@@ -148,13 +156,8 @@ pub(crate) async fn handle(
 ) -> Result<Response, Infallible> {
     if is_upgrade_request(request.headers()) {
         let on_upgrade = hyper::upgrade::on(&mut request);
-        return Ok(match route_upgrade(&routes, remote, &slot, request).await {
-            Upgrade::Accepted(response, accepted) => {
-                accepted.start_after(on_upgrade);
-                response
-            }
-            Upgrade::Refused(response) => response,
-        });
+        let answered = route_upgrade(&routes, remote, &slot, request).await;
+        return Ok(answered.start_after(on_upgrade));
     }
     let draining = routes.shared.is_shutting_down();
     if draining && accepts_event_stream(request.headers()) {

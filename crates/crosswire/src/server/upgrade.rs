@@ -41,19 +41,28 @@ pub(crate) struct Accepted {
     guard: TaskGuard,
 }
 
-impl Accepted {
-    /// Starts the connection in a task of its own once hyper has sent the
-    /// `101` and hands the socket over.
-    pub(crate) fn start_after(self, on_upgrade: OnUpgrade) {
-        tokio::spawn(connection_task(
-            self.guard,
-            on_upgrade,
-            self.peer,
-            self.handler,
-            self.shared,
-        ));
+impl Upgrade {
+    /// The response for hyper to send; an accepted connection starts in a
+    /// task of its own once hyper has sent the `101` and hands the socket
+    /// over.
+    pub(crate) fn start_after(self, on_upgrade: OnUpgrade) -> Response {
+        match self {
+            Upgrade::Accepted(response, accepted) => {
+                tokio::spawn(connection_task(
+                    accepted.guard,
+                    on_upgrade,
+                    accepted.peer,
+                    accepted.handler,
+                    accepted.shared,
+                ));
+                response
+            }
+            Upgrade::Refused(response) => response,
+        }
     }
+}
 
+impl Accepted {
     /// Starts the connection in a task of its own on `stream`, with `head`
     /// (the `101`) queued to go out first, with the `open` hook's first
     /// frames, and `already_read` the bytes the client sent after its
@@ -82,13 +91,9 @@ pub(crate) async fn upgrade<B>(
     mut request: Request<B>,
 ) -> Response {
     let on_upgrade = hyper::upgrade::on(&mut request);
-    match accept(routes, route, params, remote, slot, request).await {
-        Upgrade::Accepted(response, accepted) => {
-            accepted.start_after(on_upgrade);
-            response
-        }
-        Upgrade::Refused(response) => response,
-    }
+    accept(routes, route, params, remote, slot, request)
+        .await
+        .start_after(on_upgrade)
 }
 
 /// The handshake: validate, check the `Origin`, run the `upgrade` hook,

@@ -84,9 +84,7 @@ impl Endpoint {
     /// (as `App` counts its own).
     async fn upgrade(&self, request: AxumRequest) -> Response {
         let response = self.answer_upgrade(request).await;
-        if let Some(metrics) = self.crosswire.routes().shared.metrics() {
-            metrics.events.upgrade(response.status());
-        }
+        self.crosswire.routes().count_upgrade(&response);
         response
     }
 
