@@ -4,6 +4,7 @@ use std::time::Duration;
 use axum::routing::get;
 use crosswire::config::Workers;
 use crosswire::prelude::*;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use crate::support::*;
@@ -65,11 +66,13 @@ async fn the_connection_past_the_limit_gets_503(workers: usize) {
     let response = raw_http(server.addr, &upgrade_request(server.addr, "/ws", "")).await;
     assert_refused(&response);
 
-    // Refused sockets that never send a request do not stop the accept
-    // loop: others are still accepted and answered meanwhile.
+    // Refused sockets that never finish their request do not stop the
+    // accept loop: others are still accepted and answered meanwhile.
     let mut silent = Vec::new();
     for _ in 0..50 {
-        silent.push(TcpStream::connect(server.addr).await.unwrap());
+        let mut stalled = TcpStream::connect(server.addr).await.unwrap();
+        stalled.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        silent.push(stalled);
     }
     let response = raw_http(
         server.addr,
@@ -110,11 +113,15 @@ async fn past_1024_refusals_in_flight_new_connections_are_closed_unanswered() {
     let mut client = connect(&server, "/ws").await;
     assert_eq!(next_text(&mut client).await, "hello");
 
-    // Each silent socket holds one refusal in flight (hyper waits for its
-    // request head); the accept loop takes connections in order.
+    // Each stalled socket holds one refusal in flight (hyper waits for the
+    // rest of its request head); the accept loop takes connections in order.
+    // They send a first line: a socket that sends nothing at all is not even
+    // accepted yet (the listener defers it until its first bytes).
     let mut silent = Vec::new();
     for _ in 0..1024 {
-        silent.push(TcpStream::connect(server.addr).await.unwrap());
+        let mut stalled = TcpStream::connect(server.addr).await.unwrap();
+        stalled.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        silent.push(stalled);
     }
     let response = raw_http(
         server.addr,

@@ -74,3 +74,33 @@ async fn slowloris_sockets_are_closed_at_the_header_timeout_while_others_are_ser
     send_text(&mut client, "still served").await;
     assert_eq!(next_text(&mut client).await, "still served");
 }
+
+#[tokio::test]
+async fn a_socket_that_never_sends_is_closed_at_the_header_timeout() {
+    let mut config = Config::default();
+    config.server.header_read_timeout = Duration::from_secs(1);
+    let app = App::with_config(config).route("/", get(|| async { "ok" }));
+    let server = start(app).await;
+
+    // The listener defers a connection until its first bytes (on Linux), but
+    // not forever: once the deferral runs out the socket is accepted, and the
+    // header timeout closes it like any other that sends too little.
+    let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    let mut byte = [0u8; 1];
+    let closed = tokio::time::timeout(
+        Duration::from_secs(4) + PATIENCE,
+        tokio::io::AsyncReadExt::read(&mut silent, &mut byte),
+    )
+    .await;
+    assert!(
+        matches!(closed, Ok(Ok(0) | Err(_))),
+        "a silent socket was left open: {closed:?}"
+    );
+
+    let response = raw_http(
+        server.addr,
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+}
