@@ -98,14 +98,16 @@ impl TopicHub {
         self.shards.get(worker).unwrap_or(&self.shards[0])
     }
 
-    /// Subscribes a peer living on `home`; false if it already was.
+    /// Subscribes a peer living on `home`: the index's copy of the topic's
+    /// name, which the peer keeps in its own list, or `None` if it already
+    /// was subscribed.
     pub(crate) fn subscribe(
         &self,
         topic: &str,
         home: usize,
         key: u64,
         outbox: &Arc<Outbox>,
-    ) -> bool {
+    ) -> Option<Arc<str>> {
         self.insert(topic, home, key, Subscriber::WebSocket(Arc::clone(outbox)))
     }
 
@@ -123,21 +125,33 @@ impl TopicHub {
             key,
             Subscriber::EventStream(Arc::clone(stream)),
         )
+        .is_some()
     }
 
-    fn insert(&self, topic: &str, home: usize, key: u64, subscriber: Subscriber) -> bool {
+    /// Adds `subscriber`; the index's copy of the topic's name if it was not
+    /// subscribed yet.
+    fn insert(
+        &self,
+        topic: &str,
+        home: usize,
+        key: u64,
+        subscriber: Subscriber,
+    ) -> Option<Arc<str>> {
         // What was published before the subscribe does not reach it.
         self.deliver_held();
         match self
             .shard(home)
             .insert(home, &self.interest, topic, key, subscriber)
         {
-            Joined::Already => false,
-            Joined::Yes { first_on_node } => {
+            Joined::Already => None,
+            Joined::Yes {
+                first_on_node,
+                name,
+            } => {
                 if first_on_node {
                     tracing::trace!(target: "crosswire::pubsub", topic, "first subscriber on this node");
                 }
-                true
+                Some(name)
             }
         }
     }
@@ -515,11 +529,33 @@ mod tests {
     }
 
     #[test]
+    fn subscribers_keep_the_index_copy_of_a_topic_name() {
+        let hub = TopicHub::new(2, Arc::default());
+        let (a, b, c) = (outbox(), outbox(), outbox());
+        let first = hub.subscribe("chat", 0, 1, &a).unwrap();
+        let second = hub.subscribe("chat", 0, 2, &b).unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &second),
+            "each subscriber copied the name"
+        );
+        assert_eq!(&*first, "chat");
+        // Another worker's index has its own copy, shared by its subscribers.
+        let elsewhere = hub.subscribe("chat", 1, 3, &c).unwrap();
+        assert_eq!(&*elsewhere, "chat");
+        // Once every subscriber left, a new one gets the name again.
+        for (key, worker) in [(1, 0), (2, 0), (3, 1)] {
+            hub.unsubscribe("chat", worker, key);
+        }
+        drop((first, second, elsewhere));
+        assert_eq!(&*hub.subscribe("chat", 0, 1, &a).unwrap(), "chat");
+    }
+
+    #[test]
     fn a_local_publish_skips_the_sender_and_reaches_the_rest_once() {
         let hub = TopicHub::new(1, Arc::default());
         let (a, b, c) = (outbox(), outbox(), outbox());
-        assert!(hub.subscribe("chat", 0, 1, &a));
-        assert!(!hub.subscribe("chat", 0, 1, &a));
+        assert!(hub.subscribe("chat", 0, 1, &a).is_some());
+        assert!(hub.subscribe("chat", 0, 1, &a).is_none());
         hub.subscribe("chat", 0, 2, &b);
         hub.subscribe("chat", 0, 3, &c);
         let frame = text("hi");
@@ -567,7 +603,7 @@ mod tests {
         let boxes: Vec<_> = (0..12).map(|_| outbox()).collect();
         for (key, b) in boxes.iter().enumerate() {
             for topic in ["a", "b", "c"] {
-                assert!(hub.subscribe(topic, key % 4, key as u64, b));
+                assert!(hub.subscribe(topic, key % 4, key as u64, b).is_some());
             }
         }
         assert_eq!(hub.index_size(), (3, 12));

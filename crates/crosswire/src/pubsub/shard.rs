@@ -30,13 +30,14 @@ pub(crate) struct Shard {
 }
 
 /// What a subscribe changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Joined {
     /// The key was already subscribed.
     Already,
     /// Subscribed; `first_on_node` when no subscriber of the topic existed
-    /// anywhere in the process before.
-    Yes { first_on_node: bool },
+    /// anywhere in the process before. `name` is the index's own copy of the
+    /// topic's name, which a subscriber can keep instead of a copy of its own.
+    Yes { first_on_node: bool, name: Arc<str> },
 }
 
 /// What an unsubscribe changed.
@@ -74,15 +75,20 @@ impl Shard {
                 return Joined::Already;
             }
             local.interest.add(worker, kind);
+            let name = topics
+                .get_key_value(topic)
+                .map_or_else(|| Arc::from(topic), |(name, _)| Arc::clone(name));
             return Joined::Yes {
                 first_on_node: false,
+                name,
             };
         }
         let joined = node.join(topic, worker, kind);
         let mut members = Members::default();
         members.insert(key, subscriber);
+        let name: Arc<str> = Arc::from(topic);
         topics.insert(
-            Arc::from(topic),
+            Arc::clone(&name),
             LocalTopic {
                 members,
                 interest: joined.interest,
@@ -90,6 +96,7 @@ impl Shard {
         );
         Joined::Yes {
             first_on_node: joined.first_on_node,
+            name,
         }
     }
 

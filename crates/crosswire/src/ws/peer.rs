@@ -23,6 +23,19 @@ use crate::shared::Shared;
 
 mod recovery;
 
+/// Topics a peer's list holds before it grows by doubling instead of by one.
+const SHORT_TOPIC_LIST: usize = 4;
+
+/// Adds `name` (the topic index's own copy) to a peer's topic list. Most
+/// peers hold a topic or two, so a short list grows one slot at a time (a
+/// first push would otherwise make room for four), a longer one by doubling.
+fn remember_topic(list: &mut Vec<Arc<str>>, name: Arc<str>) {
+    if list.len() < SHORT_TOPIC_LIST {
+        list.reserve_exact(1);
+    }
+    list.push(name);
+}
+
 /// A connected WebSocket client.
 ///
 /// `Display` prints its id, so `format!("{peer} joined!")` reads like the
@@ -170,13 +183,13 @@ impl Peer {
         let Some(list) = topics.as_mut() else {
             return;
         };
-        if self.inner.shared.topics.subscribe(
+        if let Some(name) = self.inner.shared.topics.subscribe(
             topic,
             self.inner.home,
             self.inner.key,
             &self.inner.outbox,
         ) {
-            list.push(Arc::from(topic));
+            remember_topic(list, name);
         }
     }
 

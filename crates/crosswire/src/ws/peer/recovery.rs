@@ -29,13 +29,14 @@ impl ReplayTarget for Target {
             return false;
         };
         let inner = &self.peer.inner;
-        self.joined =
+        let joined =
             inner
                 .shared
                 .topics
                 .subscribe(&self.topic, inner.home, inner.key, &inner.outbox);
-        if self.joined {
-            list.push(Arc::clone(&self.topic));
+        self.joined = joined.is_some();
+        if let Some(name) = joined {
+            super::remember_topic(list, name);
         }
         self.joined
     }
