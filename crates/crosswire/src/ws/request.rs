@@ -24,13 +24,14 @@ pub struct UpgradeRequest {
 
 #[derive(Debug)]
 struct Inner {
-    /// `http://host/path?query`.
-    url: Box<str>,
-    /// Where the path starts in `url`.
-    path_start: usize,
-    /// Each header as `name:value\n` (names are lower-case, values hold no
-    /// newline: both are guaranteed by the `http` types they came from).
-    raw_headers: Box<[u8]>,
+    /// `http://host/path?query`, then each header as `name:value\n` (names
+    /// are lower-case, values hold no newline: both are guaranteed by the
+    /// `http` types they came from). One allocation for both.
+    text: Box<[u8]>,
+    /// Where the headers start in `text` (the URL's length).
+    url_len: u32,
+    /// Where the path starts in `text`.
+    path_start: u32,
     /// The headers as a map, built on first use (boxed: most peers never
     /// ask, and the empty cell is then a pointer, not a whole map).
     headers: OnceLock<Box<HeaderMap>>,
@@ -38,6 +39,14 @@ struct Inner {
     /// The route pattern that matched (`/users/{id}`), shared by every
     /// connection on the route.
     route: Arc<str>,
+    /// What only some connections have; `None` for most, which then keep
+    /// a pointer instead of three empty lists.
+    extras: Option<Box<Extras>>,
+}
+
+/// Route parameters, offered subprotocols and the extensions header.
+#[derive(Debug)]
+struct Extras {
     params: Box<[(Box<str>, Box<str>)]>,
     protocols: Box<[String]>,
     extensions: Option<Box<str>>,
@@ -68,37 +77,45 @@ impl UpgradeRequest {
             .path_and_query()
             .map_or("/", http::uri::PathAndQuery::as_str);
         const SCHEME: &str = "http://";
-        let mut url = String::with_capacity(SCHEME.len() + host.len() + path.len());
-        url.push_str(SCHEME);
-        url.push_str(host);
-        let path_start = url.len();
-        url.push_str(path);
-        let raw_len = parts
+        let url_len = SCHEME.len() + host.len() + path.len();
+        let headers_len: usize = parts
             .headers
             .iter()
             .map(|(name, value)| name.as_str().len() + value.len() + 2)
             .sum();
-        let mut raw_headers = Vec::with_capacity(raw_len);
+        let mut text = Vec::with_capacity(url_len + headers_len);
+        text.extend_from_slice(SCHEME.as_bytes());
+        text.extend_from_slice(host.as_bytes());
+        let path_start = text.len();
+        text.extend_from_slice(path.as_bytes());
         for (name, value) in &parts.headers {
-            raw_headers.extend_from_slice(name.as_str().as_bytes());
-            raw_headers.push(b':');
-            raw_headers.extend_from_slice(value.as_bytes());
-            raw_headers.push(b'\n');
+            text.extend_from_slice(name.as_str().as_bytes());
+            text.push(b':');
+            text.extend_from_slice(value.as_bytes());
+            text.push(b'\n');
         }
+        let extras =
+            (!params.is_empty() || !protocols.is_empty() || extensions.is_some()).then(|| {
+                Box::new(Extras {
+                    params: params
+                        .into_iter()
+                        .map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str()))
+                        .collect(),
+                    protocols: protocols.into_boxed_slice(),
+                    extensions: extensions.map(String::into_boxed_str),
+                })
+            });
         Self {
             inner: Arc::new(Inner {
-                path_start,
-                url: url.into_boxed_str(),
-                raw_headers: raw_headers.into_boxed_slice(),
+                // A head is at most `max_header_bytes` (kilobytes), far
+                // below `u32::MAX`; saturating keeps a bad limit harmless.
+                url_len: u32::try_from(url_len).unwrap_or(u32::MAX),
+                path_start: u32::try_from(path_start).unwrap_or(u32::MAX),
+                text: text.into_boxed_slice(),
                 headers: OnceLock::new(),
                 remote_addr,
                 route,
-                params: params
-                    .into_iter()
-                    .map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str()))
-                    .collect(),
-                protocols: protocols.into_boxed_slice(),
-                extensions: extensions.map(String::into_boxed_str),
+                extras,
             }),
         }
     }
@@ -107,27 +124,39 @@ impl UpgradeRequest {
     #[cfg(test)]
     pub(crate) fn footprint(&self) -> (usize, usize) {
         let inner = &self.inner;
-        let heap = inner.url.len()
-            + inner.raw_headers.len()
-            + inner
-                .params
-                .iter()
-                .map(|(k, v)| std::mem::size_of::<(Box<str>, Box<str>)>() + k.len() + v.len())
-                .sum::<usize>()
-            + inner.protocols.iter().map(|p| 24 + p.len()).sum::<usize>()
-            + inner.extensions.as_ref().map_or(0, |e| e.len());
-        (std::mem::size_of::<Inner>(), heap)
+        let extras = inner.extras.as_ref().map_or(0, |extras| {
+            std::mem::size_of::<Extras>()
+                + extras
+                    .params
+                    .iter()
+                    .map(|(k, v)| std::mem::size_of::<(Box<str>, Box<str>)>() + k.len() + v.len())
+                    .sum::<usize>()
+                + extras.protocols.iter().map(|p| 24 + p.len()).sum::<usize>()
+                + extras.extensions.as_ref().map_or(0, |e| e.len())
+        });
+        (std::mem::size_of::<Inner>(), inner.text.len() + extras)
+    }
+
+    /// `text[range]` as text: the URL part was built from `&str`s, so this
+    /// only checks it again (a URL is short) rather than trusting it.
+    fn url_text(&self, start: u32) -> &str {
+        let inner = &self.inner;
+        inner
+            .text
+            .get(start as usize..inner.url_len as usize)
+            .and_then(|url| std::str::from_utf8(url).ok())
+            .unwrap_or_default()
     }
 
     /// The full URL, rebuilt from the `Host` header and the request target,
     /// like `http://localhost:3000/api/ws/chat?room=1`.
     pub fn url(&self) -> &str {
-        &self.inner.url
+        self.url_text(0)
     }
 
     /// The request target as received: path and query.
     pub fn path_and_query(&self) -> &str {
-        &self.inner.url[self.inner.path_start..]
+        self.url_text(self.inner.path_start)
     }
 
     /// The path of the request target.
@@ -173,7 +202,9 @@ impl UpgradeRequest {
 
     fn raw_header_lines(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         self.inner
-            .raw_headers
+            .text
+            .get(self.inner.url_len as usize..)
+            .unwrap_or_default()
             .split(|&b| b == b'\n')
             .filter_map(|line| {
                 let colon = line.iter().position(|&b| b == b':')?;
@@ -196,6 +227,8 @@ impl UpgradeRequest {
     /// A route parameter, such as `id` for the route `/users/{id}`.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.inner
+            .extras
+            .as_ref()?
             .params
             .iter()
             .find(|(k, _)| &**k == name)
@@ -204,17 +237,27 @@ impl UpgradeRequest {
 
     /// All route parameters, in route order.
     pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.inner.params.iter().map(|(k, v)| (&**k, &**v))
+        self.inner
+            .extras
+            .iter()
+            .flat_map(|extras| extras.params.iter())
+            .map(|(k, v)| (&**k, &**v))
     }
 
     /// The subprotocols the client offered, in its order of preference.
     pub fn protocols(&self) -> &[String] {
-        &self.inner.protocols
+        self.inner
+            .extras
+            .as_ref()
+            .map_or(&[], |extras| &extras.protocols)
     }
 
     /// The raw `Sec-WebSocket-Extensions` header the client sent.
     pub fn extensions(&self) -> Option<&str> {
-        self.inner.extensions.as_deref()
+        self.inner
+            .extras
+            .as_ref()
+            .and_then(|extras| extras.extensions.as_deref())
     }
 }
 
@@ -266,5 +309,60 @@ mod tests {
         let all: Vec<_> = req.headers().get_all("x-a").iter().collect();
         assert_eq!(all, ["1", "2"]);
         assert_eq!(req.headers()["x-time"], "12:30:00");
+    }
+
+    #[test]
+    fn a_plain_request_keeps_no_extras_and_answers_empty() {
+        let (parts, ()) = http::Request::builder()
+            .uri("/chat")
+            .header("host", "h")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let req = UpgradeRequest::new(
+            &parts,
+            "127.0.0.1:5000".parse().unwrap(),
+            Arc::from("/chat"),
+            vec![],
+            vec![],
+            None,
+        );
+        assert!(req.inner.extras.is_none());
+        assert_eq!(req.params().count(), 0);
+        assert_eq!(req.param("room"), None);
+        assert!(req.protocols().is_empty());
+        assert_eq!(req.extensions(), None);
+        assert_eq!(req.url(), "http://h/chat");
+    }
+
+    #[test]
+    fn protocols_extensions_and_params_are_kept() {
+        let (parts, ()) = http::Request::builder()
+            .uri("/rooms/blue?x=1")
+            .header("host", "h")
+            .header(
+                "x-bytes",
+                http::HeaderValue::from_bytes(b"caf\xe9").unwrap(),
+            )
+            .body(())
+            .unwrap()
+            .into_parts();
+        let req = UpgradeRequest::new(
+            &parts,
+            "127.0.0.1:5000".parse().unwrap(),
+            Arc::from("/rooms/{room}"),
+            vec![("room".into(), "blue".into())],
+            vec!["chat.v2".into(), "chat.v1".into()],
+            Some("permessage-deflate".into()),
+        );
+        assert_eq!(req.params().collect::<Vec<_>>(), [("room", "blue")]);
+        assert_eq!(req.protocols(), ["chat.v2", "chat.v1"]);
+        assert_eq!(req.extensions(), Some("permessage-deflate"));
+        // A header value that is not text leaves the URL and the others intact.
+        assert_eq!(req.url(), "http://h/rooms/blue?x=1");
+        assert_eq!(req.path_and_query(), "/rooms/blue?x=1");
+        assert_eq!(req.header("x-bytes"), None);
+        assert_eq!(req.headers()["x-bytes"].as_bytes(), b"caf\xe9");
+        assert_eq!(req.header("host"), Some("h"));
     }
 }
