@@ -18,19 +18,29 @@ pub(super) enum Kind {
 }
 
 /// A data message whose first frame has been seen but whose last has not completed.
+///
+/// A decoder holds one inline, and a decoder is part of every connection's
+/// state, idle or not: the fields are laid out to keep it small.
 #[derive(Debug)]
 pub(super) struct Message {
-    kind: Kind,
-    /// Unmasked payload received so far.
-    data: BytesMut,
-    /// Sum of the lengths declared by the frames seen so far, which bounds `data`.
+    /// The payload received so far.
+    payload: Payload,
+    /// Sum of the lengths declared by the frames seen so far, which bounds
+    /// the payload.
     declared: usize,
-    /// Frames seen so far.
-    fragments: usize,
     utf8: Utf8Validator,
-    /// The inflated payload of a compressed message (RSV1 on its first
-    /// frame); `data` stays empty for one.
-    inflated: Option<Vec<u8>>,
+    /// Frames seen so far (at most `max_fragments`, then the message fails).
+    fragments: u32,
+    kind: Kind,
+}
+
+/// A message's payload so far: as received, or inflated.
+#[derive(Debug)]
+enum Payload {
+    /// Unmasked payload bytes of an uncompressed message.
+    Raw(BytesMut),
+    /// The inflated payload of a compressed message (RSV1 on its first frame).
+    Inflated(Vec<u8>),
 }
 
 impl Message {
@@ -41,17 +51,20 @@ impl Message {
             kind,
             // Empty until bytes arrive: a single-frame message that is already
             // fully buffered never allocates here.
-            data: BytesMut::new(),
+            payload: if compressed {
+                Payload::Inflated(Vec::new())
+            } else {
+                Payload::Raw(BytesMut::new())
+            },
             declared,
             fragments: 1,
             utf8: Utf8Validator::new(),
-            inflated: compressed.then(Vec::new),
         }
     }
 
     /// True if the payload is compressed and goes through [`Self::inflate`].
     pub(super) fn is_compressed(&self) -> bool {
-        self.inflated.is_some()
+        matches!(self.payload, Payload::Inflated(_))
     }
 
     /// Inflates a piece of compressed payload, validating the output if the
@@ -62,7 +75,12 @@ impl Message {
         chunk: &[u8],
         limit: usize,
     ) -> Result<(), ProtocolError> {
-        let out = self.inflated.get_or_insert_with(Vec::new);
+        if let Payload::Raw(_) = self.payload {
+            self.payload = Payload::Inflated(Vec::new());
+        }
+        let Payload::Inflated(out) = &mut self.payload else {
+            return Err(ProtocolError::InvalidCompressedData);
+        };
         let start = out.len();
         let result = inflater.inflate(chunk, out, limit);
         // What was inflated before a failure is validated first, so the
@@ -79,7 +97,10 @@ impl Message {
         inflater: &mut Inflater,
         limit: usize,
     ) -> Result<Event, ProtocolError> {
-        let mut out = self.inflated.take().unwrap_or_default();
+        let mut out = match std::mem::replace(&mut self.payload, Payload::Inflated(Vec::new())) {
+            Payload::Inflated(out) => out,
+            Payload::Raw(_) => Vec::new(),
+        };
         let start = out.len();
         let result = inflater.finish(&mut out, limit);
         if self.kind == Kind::Text {
@@ -107,8 +128,8 @@ impl Message {
         len: usize,
         max_fragments: usize,
     ) -> Result<(), ProtocolError> {
-        self.fragments += 1;
-        if self.fragments > max_fragments {
+        self.fragments = self.fragments.saturating_add(1);
+        if self.fragments as usize > max_fragments {
             return Err(ProtocolError::TooManyFragments {
                 limit: max_fragments,
             });
@@ -119,26 +140,37 @@ impl Message {
 
     /// True if no payload byte has been received yet.
     pub(super) fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        match &self.payload {
+            Payload::Raw(data) => data.is_empty(),
+            Payload::Inflated(out) => out.is_empty(),
+        }
     }
 
     /// Appends unmasked payload bytes, validating them if the message is text.
     pub(super) fn push(&mut self, chunk: &[u8]) -> Result<(), ProtocolError> {
+        let Payload::Raw(data) = &mut self.payload else {
+            // Compressed payload goes through `inflate`.
+            return Err(ProtocolError::InvalidCompressedData);
+        };
         if self.kind == Kind::Text {
             self.utf8.feed(chunk)?;
         }
-        self.data.extend_from_slice(chunk);
+        data.extend_from_slice(chunk);
         Ok(())
     }
 
     /// Completes an uncompressed message after its final frame.
     pub(super) fn finish(mut self) -> Result<Event, ProtocolError> {
+        let data = match self.payload {
+            Payload::Raw(data) => data.freeze(),
+            Payload::Inflated(out) => Bytes::from(out),
+        };
         match self.kind {
             Kind::Text => {
                 self.utf8.finish()?;
-                Ok(Event::Text(self.data.freeze()))
+                Ok(Event::Text(data))
             }
-            Kind::Binary => Ok(Event::Binary(self.data.freeze())),
+            Kind::Binary => Ok(Event::Binary(data)),
         }
     }
 
