@@ -117,18 +117,18 @@ async fn an_idle_connection_stays_within_its_byte_budget() {
     let connection_future = std::mem::size_of_val(&task);
     drop(task);
     assert!(
-        connection_future <= bound(912, 2048),
+        connection_future <= bound(784, 2048),
         "connection future: {connection_future} bytes"
     );
     assert!(
-        tokio_cell(connection_future) <= bound(1024, 2176),
+        tokio_cell(connection_future) <= bound(896, 2176),
         "connection task: {} bytes",
         tokio_cell(connection_future)
     );
 
     // Parts of that future.
     assert!(
-        reader_size() <= 264,
+        reader_size() <= 216,
         "reader state: {} bytes",
         reader_size()
     );

@@ -43,7 +43,7 @@ use super::duplex::Duplex;
 use super::message::Message;
 use super::outbox::{OutFrame, Outbox};
 use super::peer::Peer;
-use super::rate::{Bucket, RateCounters, admit};
+use super::rate::{Buckets, Limited, RateCounters, admit};
 use super::transport::{ReadSide, Transport, WriteSide};
 use super::writer::run_writer;
 use crate::config::{OverflowPolicy, WebSocketConfig};
@@ -116,7 +116,8 @@ pub(crate) fn serve_connection(
     let inflate = peer.outbox().inflate_params();
     let reader = Reader::new(read_side, &already_read, &shared.websocket, inflate);
     drop(already_read);
-    lifecycle(reader, write_side, peer, handler, shared, guard).instrument(span)
+    drop(shared);
+    lifecycle(reader, write_side, peer, handler, guard).instrument(span)
 }
 
 /// The conversation, with the writer alongside, then the end of the socket.
@@ -133,19 +134,20 @@ fn lifecycle(
     write_side: WriteSide,
     peer: Peer,
     handler: Arc<dyn DynHandler>,
-    shared: Arc<Shared>,
     guard: impl Send + 'static,
 ) -> impl Future<Output = ()> + Send {
     async move {
         // Held until the connection ends: it counts the connection as live.
         let _guard = &guard;
-        let mut duplex = Duplex::holding_publishes(Arc::clone(&shared));
+        // The server's shared state is reached through the peer rather than
+        // kept here too: a pointer less in every connection's state.
+        let mut duplex = Duplex::holding_publishes(Arc::clone(peer.shared()));
         let mut writer = std::pin::pin!(run_writer(Arc::clone(peer.outbox()), write_side));
         let sent_close = {
-            let conversation = std::pin::pin!(converse(&mut reader, &peer, &handler, &shared));
+            let conversation = std::pin::pin!(converse(&mut reader, &peer, &handler));
             duplex.run(conversation, writer.as_mut()).await
         };
-        let close_timeout = reader.close_timeout;
+        let close_timeout = reader.close_timeout();
         if !duplex.writer_done() && timeout(close_timeout, writer).await.is_err() {
             return;
         }
@@ -159,26 +161,32 @@ fn lifecycle(
 
 /// `open`, the read loop, then [`finish`]. Returns whether the writer ends
 /// with a close frame.
-async fn converse(
-    reader: &mut Reader,
-    peer: &Peer,
-    handler: &Arc<dyn DynHandler>,
-    shared: &Shared,
-) -> bool {
-    tracing::debug!(target: "crosswire::ws", "open");
-    shared.join(peer);
-    if shared.is_shutting_down() {
-        // The shutdown's sweep over the peer set may have run just before
-        // this peer joined it; a peer must not outlive the server's close.
-        let (code, reason) = shared.shutdown_close();
-        let _ = peer.close(code, reason);
-    }
-    run_hook(peer, "open", Arc::clone(handler).open(peer.clone())).await;
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store its arguments twice"
+)]
+fn converse<'a>(
+    reader: &'a mut Reader,
+    peer: &'a Peer,
+    handler: &'a Arc<dyn DynHandler>,
+) -> impl Future<Output = bool> + Send + 'a {
+    async move {
+        tracing::debug!(target: "crosswire::ws", "open");
+        let shared = peer.shared();
+        shared.join(peer);
+        if shared.is_shutting_down() {
+            // The shutdown's sweep over the peer set may have run just before
+            // this peer joined it; a peer must not outlive the server's close.
+            let (code, reason) = shared.shutdown_close();
+            let _ = peer.close(code, reason);
+        }
+        run_hook(peer, "open", Arc::clone(handler).open(peer.clone())).await;
 
-    let ended = reader.run(peer, handler, &shared.rate_counters).await;
-    // Boxed: the end of a connection happens once, and inline its state
-    // would widen the future every idle connection is parked in.
-    Box::pin(finish(peer, handler, shared, ended)).await
+        let ended = reader.run(peer, handler).await;
+        // Boxed: the end of a connection happens once, and inline its state
+        // would widen the future every idle connection is parked in.
+        Box::pin(finish(peer, handler, peer.shared(), ended)).await
+    }
 }
 
 /// After the read loop: leave, the `error` and `close` hooks, then tells the
@@ -252,12 +260,12 @@ struct Reader {
     io: ReadSide,
     buf: BytesMut,
     decoder: Decoder,
-    close_timeout: Duration,
+    /// `[websocket] close_timeout` in milliseconds (four bytes rather than
+    /// a `Duration`'s sixteen, in every connection's state).
+    close_timeout_ms: u32,
     limits: RateLimits,
-    /// Created by the first ping or pong (see `rate.rs`).
-    control_bucket: Option<Box<Bucket>>,
-    /// Created by the first message, when messages are limited.
-    message_bucket: Option<Box<Bucket>>,
+    /// Created by the first limited ping, pong or message (see `rate.rs`).
+    buckets: Option<Box<Buckets>>,
 }
 
 /// The per-peer rates of `[websocket]`.
@@ -292,15 +300,14 @@ impl Reader {
             io,
             buf: BytesMut::from(already_read),
             decoder: Decoder::new(limits),
-            close_timeout: config.close_timeout,
+            close_timeout_ms: u32::try_from(config.close_timeout.as_millis()).unwrap_or(u32::MAX),
             limits: RateLimits {
                 control_frames: config.max_control_frames_per_second,
                 messages: config.max_messages_per_second,
                 message_burst: config.message_burst,
                 on_message_rate: config.on_message_rate,
             },
-            control_bucket: None,
-            message_bucket: None,
+            buckets: None,
         }
     }
 
@@ -308,7 +315,8 @@ impl Reader {
     fn admit_message(&mut self, counters: &RateCounters) -> Admission {
         let limits = self.limits;
         if admit(
-            &mut self.message_bucket,
+            &mut self.buckets,
+            Limited::Messages,
             limits.messages,
             limits.message_burst,
         ) {
@@ -328,10 +336,15 @@ impl Reader {
         }
     }
 
+    /// How long a close handshake may take.
+    fn close_timeout(&self) -> Duration {
+        Duration::from_millis(u64::from(self.close_timeout_ms))
+    }
+
     /// Whether a ping or pong is within `max_control_frames_per_second`.
     fn admit_control(&mut self, counters: &RateCounters) -> Option<WebSocketError> {
         let limit = self.limits.control_frames;
-        if admit(&mut self.control_bucket, limit, limit) {
+        if admit(&mut self.buckets, Limited::Control, limit, limit) {
             return None;
         }
         RateCounters::count(&counters.closed_for_control_frames);
@@ -339,112 +352,123 @@ impl Reader {
     }
 
     /// Reads and dispatches until the connection ends.
-    async fn run(
-        &mut self,
-        peer: &Peer,
-        handler: &Arc<dyn DynHandler>,
-        counters: &RateCounters,
-    ) -> Ended {
-        let outbox = peer.outbox();
-        let metrics = outbox.metrics();
-        // Set once the server has started a close: the timer for the client's
-        // answer and the failure that caused it, if any (boxed, so idle
-        // connections carry neither inline).
-        let mut closing: Option<Box<Closing>> = None;
-        // Reads in a row that filled their chunk (more is probably waiting),
-        // and messages dispatched since the loop last let the writers run.
-        let mut full_reads: u8 = 0;
-        let mut dispatched: u16 = 0;
+    ///
+    /// Written as a function returning an `async` block rather than as an
+    /// `async fn`: an `async fn` keeps its arguments twice in its state (as
+    /// passed, and as locals), and this state is part of every idle
+    /// connection's task.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would store its arguments twice"
+    )]
+    fn run<'a>(
+        &'a mut self,
+        peer: &'a Peer,
+        handler: &'a Arc<dyn DynHandler>,
+    ) -> impl Future<Output = Ended> + Send + 'a {
+        async move {
+            let outbox = peer.outbox();
+            let metrics = outbox.metrics();
+            // Set once the server has started a close: the timer for the client's
+            // answer and the failure that caused it, if any (boxed, so idle
+            // connections carry neither inline).
+            let mut closing: Option<Box<Closing>> = None;
+            // Reads in a row that filled their chunk (more is probably waiting),
+            // and messages dispatched since the loop last let the writers run.
+            let mut full_reads: u8 = 0;
+            let mut dispatched: u16 = 0;
 
-        loop {
-            // Everything complete in the buffer, in order. Only the message
-            // itself is held while its hook runs: the decoded event and the
-            // rate checks are done with by then, so an idle connection's
-            // future does not carry room for them.
             loop {
-                let event = match self.decoder.decode(&mut self.buf) {
-                    Ok(Some(event)) => event,
-                    Ok(None) => break,
-                    Err(error) => return fail(peer, error),
-                };
-                let message = match self.screen(event, &mut closing, peer, counters) {
-                    Screened::Message(message) => message,
-                    Screened::Done => continue,
-                    Screened::Ended(ended) => return ended,
-                };
-                if let Some(metrics) = metrics {
-                    metrics.message_received();
-                }
-                dispatched = dispatched.saturating_add(1);
-                run_hook(
-                    peer,
-                    "message",
-                    Arc::clone(handler).message(peer.clone(), message),
-                )
-                .await;
-            }
-            if outbox.is_terminated() {
-                return Ended::dropped();
-            }
-            if closing.is_none() && outbox.is_closing() {
-                let cause = outbox.take_cause();
-                if let Some(error @ WebSocketError::IdleTimeout(_)) = cause {
-                    // A peer silent that long is most likely gone: report
-                    // the close now rather than wait for an answer.
-                    return server_closed(outbox, Some(error));
-                }
-                closing = Some(Closing::start(self.close_timeout, cause));
-            }
-            if full_reads > 0
-                && (dispatched >= YIELD_AFTER_MESSAGES || full_reads >= YIELD_AFTER_FULL_READS)
-            {
-                // A client that sends without pause would otherwise keep this
-                // task running read after read, and the writers of its worker
-                // (its own, and every subscriber it publishes to) would not
-                // drain their queues until it stopped: yield so they write
-                // what is queued.
-                full_reads = 0;
-                dispatched = 0;
-                tokio::task::yield_now().await;
-            }
-
-            let wake = tokio::select! {
-                read = self.read_more() => match read {
-                    Ok(0) | Err(_) => Wake::Hangup,
-                    Ok(n) => Wake::Data(n),
-                },
-                () = close_deadline(&mut closing) => Wake::CloseTimeout,
-                () = outbox.reader_wanted(), if closing.is_none() => Wake::Wanted,
-            };
-            match wake {
-                Wake::Data(n) => {
+                // Everything complete in the buffer, in order. Only the message
+                // itself is held while its hook runs: the decoded event and the
+                // rate checks are done with by then, so an idle connection's
+                // future does not carry room for them.
+                loop {
+                    let event = match self.decoder.decode(&mut self.buf) {
+                        Ok(Some(event)) => event,
+                        Ok(None) => break,
+                        Err(error) => return fail(peer, error),
+                    };
+                    let counters = &peer.shared().rate_counters;
+                    let message = match self.screen(event, &mut closing, peer, counters) {
+                        Screened::Message(message) => message,
+                        Screened::Done => continue,
+                        Screened::Ended(ended) => return ended,
+                    };
                     if let Some(metrics) = metrics {
-                        metrics.bytes_received(n);
+                        metrics.message_received();
                     }
-                    if n >= READ_CHUNK {
-                        full_reads = full_reads.saturating_add(1);
-                    } else {
-                        // The socket is drained: the task parks at its next
-                        // read, and the writers run then.
-                        full_reads = 0;
-                        dispatched = 0;
-                    }
-                    outbox.touch();
+                    dispatched = dispatched.saturating_add(1);
+                    run_hook(
+                        peer,
+                        "message",
+                        Arc::clone(handler).message(peer.clone(), message),
+                    )
+                    .await;
                 }
-                Wake::Wanted => {
+                if outbox.is_terminated() {
+                    return Ended::dropped();
+                }
+                if closing.is_none() && outbox.is_closing() {
+                    let cause = outbox.take_cause();
+                    if let Some(error @ WebSocketError::IdleTimeout(_)) = cause {
+                        // A peer silent that long is most likely gone: report
+                        // the close now rather than wait for an answer.
+                        return server_closed(outbox, Some(error));
+                    }
+                    closing = Some(Closing::start(self.close_timeout(), cause));
+                }
+                if full_reads > 0
+                    && (dispatched >= YIELD_AFTER_MESSAGES || full_reads >= YIELD_AFTER_FULL_READS)
+                {
+                    // A client that sends without pause would otherwise keep this
+                    // task running read after read, and the writers of its worker
+                    // (its own, and every subscriber it publishes to) would not
+                    // drain their queues until it stopped: yield so they write
+                    // what is queued.
                     full_reads = 0;
                     dispatched = 0;
-                    if outbox.take_drain_due() && !outbox.is_closing() {
-                        run_hook(peer, "drain", Arc::clone(handler).drain(peer.clone())).await;
-                    }
+                    tokio::task::yield_now().await;
                 }
-                // We closed and the client hung up or never answered: the
-                // close we sent is the best account of what happened.
-                Wake::Hangup | Wake::CloseTimeout => {
-                    return match closing {
-                        Some(closing) => server_closed(outbox, closing.cause),
-                        None => Ended::dropped(),
-                    };
+
+                let wake = tokio::select! {
+                    read = self.read_more() => match read {
+                        Ok(0) | Err(_) => Wake::Hangup,
+                        Ok(n) => Wake::Data(n),
+                    },
+                    () = close_deadline(&mut closing) => Wake::CloseTimeout,
+                    () = outbox.reader_wanted(), if closing.is_none() => Wake::Wanted,
+                };
+                match wake {
+                    Wake::Data(n) => {
+                        if let Some(metrics) = metrics {
+                            metrics.bytes_received(n);
+                        }
+                        if n >= READ_CHUNK {
+                            full_reads = full_reads.saturating_add(1);
+                        } else {
+                            // The socket is drained: the task parks at its next
+                            // read, and the writers run then.
+                            full_reads = 0;
+                            dispatched = 0;
+                        }
+                        outbox.touch();
+                    }
+                    Wake::Wanted => {
+                        full_reads = 0;
+                        dispatched = 0;
+                        if outbox.take_drain_due() && !outbox.is_closing() {
+                            run_hook(peer, "drain", Arc::clone(handler).drain(peer.clone())).await;
+                        }
+                    }
+                    // We closed and the client hung up or never answered: the
+                    // close we sent is the best account of what happened.
+                    Wake::Hangup | Wake::CloseTimeout => {
+                        return match closing {
+                            Some(closing) => server_closed(outbox, closing.cause),
+                            None => Ended::dropped(),
+                        };
+                    }
                 }
             }
         }
@@ -486,7 +510,7 @@ impl Reader {
             peer.deliver_held();
             outbox.fail(CloseFrame { code: 1008, reason }, error);
             let cause = outbox.take_cause();
-            *closing = Some(Closing::start(self.close_timeout, cause));
+            *closing = Some(Closing::start(self.close_timeout(), cause));
             return Screened::Done;
         }
         match event {

@@ -117,6 +117,11 @@ impl Peer {
         &self.inner.outbox
     }
 
+    /// The server state this peer belongs to.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.inner.shared
+    }
+
     /// Delivers what the calling connection's hooks published and the hub
     /// still holds (see `pubsub/held.rs`), before something that must come
     /// after it.
