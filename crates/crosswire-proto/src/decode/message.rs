@@ -75,9 +75,8 @@ impl Message {
         chunk: &[u8],
         limit: usize,
     ) -> Result<(), ProtocolError> {
-        if let Payload::Raw(_) = self.payload {
-            self.payload = Payload::Inflated(Vec::new());
-        }
+        // Only a message opened compressed is inflated (the decoder checks
+        // `is_compressed` first); anything else is refused, not mixed.
         let Payload::Inflated(out) = &mut self.payload else {
             return Err(ProtocolError::InvalidCompressedData);
         };
@@ -99,7 +98,7 @@ impl Message {
     ) -> Result<Event, ProtocolError> {
         let mut out = match std::mem::replace(&mut self.payload, Payload::Inflated(Vec::new())) {
             Payload::Inflated(out) => out,
-            Payload::Raw(_) => Vec::new(),
+            Payload::Raw(_) => return Err(ProtocolError::InvalidCompressedData),
         };
         let start = out.len();
         let result = inflater.finish(&mut out, limit);
@@ -161,10 +160,12 @@ impl Message {
 
     /// Completes an uncompressed message after its final frame.
     pub(super) fn finish(mut self) -> Result<Event, ProtocolError> {
-        let data = match self.payload {
-            Payload::Raw(data) => data.freeze(),
-            Payload::Inflated(out) => Bytes::from(out),
+        // A compressed message ends through `finish_inflated`, which also
+        // ends its inflater.
+        let Payload::Raw(data) = self.payload else {
+            return Err(ProtocolError::InvalidCompressedData);
         };
+        let data = data.freeze();
         match self.kind {
             Kind::Text => {
                 self.utf8.finish()?;

@@ -90,3 +90,27 @@ pub(crate) async fn bind_str(addr: &str) -> io::Result<TcpListener> {
         io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing")
     }))
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn a_connection_is_accepted_once_its_client_has_sent_something() {
+        let listener = super::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let mut client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        // Connected for the client, but not handed to the server yet.
+        let early = tokio::time::timeout(Duration::from_millis(300), listener.accept()).await;
+        assert!(early.is_err(), "accepted before the client sent a byte");
+        client.write_all(b"G").await.unwrap();
+        let accepted = tokio::time::timeout(Duration::from_secs(5), listener.accept()).await;
+        assert!(
+            matches!(accepted, Ok(Ok(_))),
+            "not accepted after the first byte"
+        );
+    }
+}

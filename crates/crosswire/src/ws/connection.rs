@@ -43,7 +43,7 @@ use super::duplex::Duplex;
 use super::message::Message;
 use super::outbox::{OutFrame, Outbox};
 use super::peer::Peer;
-use super::rate::{Buckets, Limited, RateCounters, admit};
+use super::rate::{Bucket, RateCounters, admit};
 use super::transport::{ReadSide, Transport, WriteSide};
 use super::writer::run_writer;
 use crate::config::{OverflowPolicy, WebSocketConfig};
@@ -264,8 +264,10 @@ struct Reader {
     /// a `Duration`'s sixteen, in every connection's state).
     close_timeout_ms: u32,
     limits: RateLimits,
-    /// Created by the first limited ping, pong or message (see `rate.rs`).
-    buckets: Option<Box<Buckets>>,
+    /// Created by the first ping or pong (see `rate.rs`).
+    control_bucket: Option<Box<Bucket>>,
+    /// Created by the first message, when messages are limited.
+    message_bucket: Option<Box<Bucket>>,
 }
 
 /// The per-peer rates of `[websocket]`.
@@ -300,14 +302,17 @@ impl Reader {
             io,
             buf: BytesMut::from(already_read),
             decoder: Decoder::new(limits),
-            close_timeout_ms: u32::try_from(config.close_timeout.as_millis()).unwrap_or(u32::MAX),
+            // Rounded up: a timeout under a millisecond is not made zero.
+            close_timeout_ms: u32::try_from(config.close_timeout.as_nanos().div_ceil(1_000_000))
+                .unwrap_or(u32::MAX),
             limits: RateLimits {
                 control_frames: config.max_control_frames_per_second,
                 messages: config.max_messages_per_second,
                 message_burst: config.message_burst,
                 on_message_rate: config.on_message_rate,
             },
-            buckets: None,
+            control_bucket: None,
+            message_bucket: None,
         }
     }
 
@@ -315,8 +320,7 @@ impl Reader {
     fn admit_message(&mut self, counters: &RateCounters) -> Admission {
         let limits = self.limits;
         if admit(
-            &mut self.buckets,
-            Limited::Messages,
+            &mut self.message_bucket,
             limits.messages,
             limits.message_burst,
         ) {
@@ -344,7 +348,7 @@ impl Reader {
     /// Whether a ping or pong is within `max_control_frames_per_second`.
     fn admit_control(&mut self, counters: &RateCounters) -> Option<WebSocketError> {
         let limit = self.limits.control_frames;
-        if admit(&mut self.buckets, Limited::Control, limit, limit) {
+        if admit(&mut self.control_bucket, limit, limit) {
             return None;
         }
         RateCounters::count(&counters.closed_for_control_frames);

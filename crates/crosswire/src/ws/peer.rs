@@ -356,3 +356,28 @@ impl PartialEq for Peer {
 }
 
 impl Eq for Peer {}
+
+#[cfg(test)]
+mod topic_list_tests {
+    use super::*;
+
+    #[test]
+    fn a_short_topic_list_has_no_spare_room() {
+        let mut list = Vec::new();
+        for n in 0..SHORT_TOPIC_LIST {
+            remember_topic(&mut list, Arc::from(format!("t{n}").as_str()));
+            assert_eq!(
+                list.capacity(),
+                list.len(),
+                "spare room at {} topics",
+                n + 1
+            );
+        }
+        // Past that it grows by doubling, so many subscriptions stay cheap.
+        for n in SHORT_TOPIC_LIST..64 {
+            remember_topic(&mut list, Arc::from(format!("t{n}").as_str()));
+        }
+        assert_eq!(list.len(), 64);
+        assert!(list.capacity() < 128);
+    }
+}

@@ -8,10 +8,9 @@
 //! off by default) with a burst allowance; past it a message is dropped or
 //! the peer closed with 1008, as `on_message_rate` says, and counted.
 //!
-//! Each limit is a token bucket, made the first time the peer sends that
-//! kind of frame. Both live in one allocation made by the first limited
-//! frame: an idle connection, and one of a browser (which never pings) on a
-//! server without a message limit, carries no bucket and one pointer.
+//! Each limit is a token bucket, allocated the first time the peer sends
+//! that kind of frame: an idle connection, and one of a browser (which
+//! never pings), carries no bucket.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -52,41 +51,14 @@ impl Bucket {
     }
 }
 
-/// A peer's buckets, made together by its first limited frame.
-#[derive(Debug, Default)]
-pub(crate) struct Buckets {
-    control: Option<Bucket>,
-    messages: Option<Bucket>,
-}
-
-/// Which limit a frame counts against.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Limited {
-    /// Pings and pongs.
-    Control,
-    /// Data messages.
-    Messages,
-}
-
-/// Takes a token from the `which` bucket of `buckets`, creating what is
-/// missing on first use; true when the frame is within the limit. A `rate`
-/// of 0 means no limit, and creates nothing.
-pub(crate) fn admit(
-    buckets: &mut Option<Box<Buckets>>,
-    which: Limited,
-    rate: u32,
-    burst: u32,
-) -> bool {
+/// Takes a token from the bucket in `slot`, creating it on first use; true
+/// when the frame is within the limit. A `rate` of 0 means no limit.
+pub(crate) fn admit(slot: &mut Option<Box<Bucket>>, rate: u32, burst: u32) -> bool {
     if rate == 0 {
         return true;
     }
     let now = Instant::now();
-    let buckets = buckets.get_or_insert_with(Box::default);
-    let slot = match which {
-        Limited::Control => &mut buckets.control,
-        Limited::Messages => &mut buckets.messages,
-    };
-    slot.get_or_insert_with(|| Bucket::new(rate, burst, now))
+    slot.get_or_insert_with(|| Box::new(Bucket::new(rate, burst, now)))
         .take(now)
 }
 
@@ -147,20 +119,10 @@ mod tests {
 
     #[test]
     fn no_rate_means_no_limit_and_no_bucket() {
-        let mut buckets = None;
-        assert!((0..10_000).all(|_| admit(&mut buckets, Limited::Messages, 0, 0)));
-        assert!(buckets.is_none());
-        assert!((0..3).all(|_| admit(&mut buckets, Limited::Messages, 3, 0)));
-        assert!(!admit(&mut buckets, Limited::Messages, 3, 0));
-    }
-
-    #[test]
-    fn the_two_limits_keep_separate_buckets() {
-        let mut buckets = None;
-        assert!((0..3).all(|_| admit(&mut buckets, Limited::Messages, 3, 0)));
-        assert!(!admit(&mut buckets, Limited::Messages, 3, 0));
-        // Spent messages leave the control frames' tokens alone.
-        assert!((0..5).all(|_| admit(&mut buckets, Limited::Control, 5, 5)));
-        assert!(!admit(&mut buckets, Limited::Control, 5, 5));
+        let mut slot = None;
+        assert!((0..10_000).all(|_| admit(&mut slot, 0, 0)));
+        assert!(slot.is_none());
+        assert!((0..3).all(|_| admit(&mut slot, 3, 0)));
+        assert!(!admit(&mut slot, 3, 0));
     }
 }

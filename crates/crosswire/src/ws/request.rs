@@ -5,8 +5,10 @@
 //! remote address of its connection.
 //!
 //! A peer keeps this for as long as its connection lives, so it is stored
-//! compactly: the URL as one string, the headers as one buffer of
-//! `name:value` lines, and a [`HeaderMap`] built only if someone asks for it.
+//! compactly: the URL and the headers (as `name:value` lines) in one
+//! buffer, route parameters and subprotocols behind one pointer that most
+//! connections leave empty, and a [`HeaderMap`] built only if someone asks
+//! for it.
 //! The copy also detaches it from hyper, which parses requests in place:
 //! keeping hyper's header values would pin the connection's whole read
 //! buffer (kilobytes) for every idle peer.

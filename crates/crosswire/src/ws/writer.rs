@@ -4,7 +4,9 @@
 //! Each wake-up takes everything queued and writes it with vectored writes (a
 //! slice per run of small frames, two per large shared frame, up to the
 //! kernel's `IOV_MAX` per call): many messages cost one system call, which is
-//! the "corking" that makes uWebSockets fast. Over TLS the same slices go to
+//! the "corking" that makes uWebSockets fast. When what is queued is one
+//! buffer (a reply, a quiet peer's message) it goes out with `send`, which
+//! skips the kernel's file and iovec layers. Over TLS the same slices go to
 //! the TLS stream, which seals them into records, and are flushed once per
 //! batch; a stream upgraded by another server (mounted mode) is written the
 //! same way.
