@@ -267,20 +267,38 @@ impl UpgradeRequest {
 mod tests {
     use super::*;
 
+    /// What a handshake hands over besides the request head.
+    struct Negotiated {
+        route: &'static str,
+        params: Vec<(String, String)>,
+        protocols: Vec<String>,
+        extensions: Option<String>,
+    }
+
+    fn built(parts: &http::request::Parts, negotiated: Negotiated) -> UpgradeRequest {
+        UpgradeRequest::new(
+            parts,
+            "127.0.0.1:5000".parse().unwrap(),
+            Arc::from(negotiated.route),
+            negotiated.params,
+            negotiated.protocols,
+            negotiated.extensions,
+        )
+    }
+
     fn request(target: &str, headers: &[(&str, &str)]) -> UpgradeRequest {
         let mut builder = http::Request::builder().uri(target);
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
         let (parts, ()) = builder.body(()).unwrap().into_parts();
-        UpgradeRequest::new(
-            &parts,
-            "127.0.0.1:5000".parse().unwrap(),
-            Arc::from("/rooms/{room}"),
-            vec![("room".into(), "blue".into())],
-            vec![],
-            None,
-        )
+        let negotiated = Negotiated {
+            route: "/rooms/{room}",
+            params: vec![("room".into(), "blue".into())],
+            protocols: vec![],
+            extensions: None,
+        };
+        built(&parts, negotiated)
     }
 
     #[test]
@@ -321,14 +339,13 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        let req = UpgradeRequest::new(
-            &parts,
-            "127.0.0.1:5000".parse().unwrap(),
-            Arc::from("/chat"),
-            vec![],
-            vec![],
-            None,
-        );
+        let negotiated = Negotiated {
+            route: "/chat",
+            params: vec![],
+            protocols: vec![],
+            extensions: None,
+        };
+        let req = built(&parts, negotiated);
         assert!(req.inner.extras.is_none());
         assert_eq!(req.params().count(), 0);
         assert_eq!(req.param("room"), None);
@@ -349,14 +366,13 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        let req = UpgradeRequest::new(
-            &parts,
-            "127.0.0.1:5000".parse().unwrap(),
-            Arc::from("/rooms/{room}"),
-            vec![("room".into(), "blue".into())],
-            vec!["chat.v2".into(), "chat.v1".into()],
-            Some("permessage-deflate".into()),
-        );
+        let negotiated = Negotiated {
+            route: "/rooms/{room}",
+            params: vec![("room".into(), "blue".into())],
+            protocols: vec!["chat.v2".into(), "chat.v1".into()],
+            extensions: Some("permessage-deflate".into()),
+        };
+        let req = built(&parts, negotiated);
         assert_eq!(req.params().collect::<Vec<_>>(), [("room", "blue")]);
         assert_eq!(req.protocols(), ["chat.v2", "chat.v1"]);
         assert_eq!(req.extensions(), Some("permessage-deflate"));
