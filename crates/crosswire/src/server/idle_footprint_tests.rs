@@ -99,7 +99,7 @@ fn bound(release: usize, debug: usize) -> usize {
 
 #[tokio::test]
 async fn an_idle_connection_stays_within_its_byte_budget() {
-    let (shared, outbox, peer, handler) = parts();
+    let (_shared, outbox, peer, handler) = parts();
     peer.subscribe("chat");
 
     // The connection's one task: the reader and the writer, the hooks'
@@ -107,13 +107,7 @@ async fn an_idle_connection_stays_within_its_byte_budget() {
     let mut request = http::Request::new(());
     let on_upgrade = hyper::upgrade::on(&mut request);
     let guard = Arc::new(Tracker::new(1)).guard(0);
-    let task = connection_task(
-        guard,
-        on_upgrade,
-        peer.clone(),
-        Arc::clone(&handler),
-        Arc::clone(&shared),
-    );
+    let task = connection_task(guard, on_upgrade, peer.clone(), Arc::clone(&handler));
     let connection_future = std::mem::size_of_val(&task);
     drop(task);
     assert!(

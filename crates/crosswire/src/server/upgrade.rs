@@ -19,7 +19,6 @@ use tokio::net::TcpStream;
 use super::corking::CorkingStream;
 use super::service::{Routes, WsRoute, plain};
 use super::tracker::{ConnectionSlot, TaskGuard};
-use crate::shared::Shared;
 use crate::ws::deflate;
 use crate::ws::{DynHandler, Outbox, Peer, Transport, UpgradeRequest, guarded, serve_connection};
 
@@ -35,7 +34,6 @@ pub(crate) enum Upgrade {
 pub(crate) struct Accepted {
     peer: Peer,
     handler: Arc<dyn DynHandler>,
-    shared: Arc<Shared>,
     /// The connection's own guard, so that it keeps counting once for
     /// `max_connections` after its HTTP task ends.
     guard: TaskGuard,
@@ -53,7 +51,6 @@ impl Upgrade {
                     on_upgrade,
                     accepted.peer,
                     accepted.handler,
-                    accepted.shared,
                 ));
                 response
             }
@@ -74,7 +71,6 @@ impl Accepted {
             already_read,
             self.peer,
             self.handler,
-            self.shared,
             self.guard,
         ));
     }
@@ -210,16 +206,14 @@ pub(crate) async fn accept<B>(
         accept.context,
         protocol,
     );
-    let shared = Arc::clone(&routes.shared);
     let guard = slot
         .take()
-        .unwrap_or_else(|| routes.tracker.guard(shared.topics.home_worker()));
+        .unwrap_or_else(|| routes.tracker.guard(routes.shared.topics.home_worker()));
     Upgrade::Accepted(
         response,
         Accepted {
             peer,
             handler: route.handler,
-            shared,
             guard,
         },
     )
@@ -232,7 +226,6 @@ pub(crate) fn connection_task(
     on_upgrade: OnUpgrade,
     peer: Peer,
     handler: Arc<dyn DynHandler>,
-    shared: Arc<Shared>,
 ) -> impl Future<Output = ()> + Send {
     on_upgrade.then(move |upgraded| {
         // The futures of this chain are stored one after the other, not
@@ -249,7 +242,7 @@ pub(crate) fn connection_task(
         if !preface.is_empty() {
             peer.outbox().preface(&preface);
         }
-        Either::Right(serve_connection(stream, read_buf, peer, handler, shared, guard))
+        Either::Right(serve_connection(stream, read_buf, peer, handler, guard))
     })
 }
 

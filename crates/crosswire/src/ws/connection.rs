@@ -71,6 +71,37 @@ const YIELD_AFTER_MESSAGES: u16 = 64;
 /// See [`YIELD_AFTER_MESSAGES`]: 64 KiB of input at most between yields.
 const YIELD_AFTER_FULL_READS: u8 = 4;
 
+/// Reads in a row that filled their chunk (more is probably waiting), and
+/// messages dispatched since the read loop last let the writers run.
+#[derive(Default)]
+struct Burst {
+    full_reads: u8,
+    dispatched: u16,
+}
+
+impl Burst {
+    fn dispatched(&mut self) {
+        self.dispatched = self.dispatched.saturating_add(1);
+    }
+
+    /// A read of `n` bytes. One that did not fill its chunk drained the
+    /// socket: the task parks at its next read, and the writers run then.
+    fn read(&mut self, n: usize) {
+        if n >= READ_CHUNK {
+            self.full_reads = self.full_reads.saturating_add(1);
+        } else {
+            *self = Self::default();
+        }
+    }
+
+    /// True when the loop should yield before reading again.
+    fn yield_due(&self) -> bool {
+        self.full_reads > 0
+            && (self.dispatched >= YIELD_AFTER_MESSAGES
+                || self.full_reads >= YIELD_AFTER_FULL_READS)
+    }
+}
+
 /// How the read loop ended.
 struct Ended {
     close: CloseInfo,
@@ -98,7 +129,6 @@ pub(crate) fn serve_connection(
     already_read: Bytes,
     peer: Peer,
     handler: Arc<dyn DynHandler>,
-    shared: Arc<Shared>,
     guard: impl Send + 'static,
 ) -> impl Future<Output = ()> + Send {
     // A root span: the connection outlives the HTTP request it came from,
@@ -114,9 +144,8 @@ pub(crate) fn serve_connection(
     );
     let (read_side, write_side) = stream.split();
     let inflate = peer.outbox().inflate_params();
-    let reader = Reader::new(read_side, &already_read, &shared.websocket, inflate);
+    let reader = Reader::new(read_side, &already_read, &peer.shared().websocket, inflate);
     drop(already_read);
-    drop(shared);
     lifecycle(reader, write_side, peer, handler, guard).instrument(span)
 }
 
@@ -377,10 +406,7 @@ impl Reader {
             // answer and the failure that caused it, if any (boxed, so idle
             // connections carry neither inline).
             let mut closing: Option<Box<Closing>> = None;
-            // Reads in a row that filled their chunk (more is probably waiting),
-            // and messages dispatched since the loop last let the writers run.
-            let mut full_reads: u8 = 0;
-            let mut dispatched: u16 = 0;
+            let mut burst = Burst::default();
 
             loop {
                 // Everything complete in the buffer, in order. Only the message
@@ -393,8 +419,7 @@ impl Reader {
                         Ok(None) => break,
                         Err(error) => return fail(peer, error),
                     };
-                    let counters = &peer.shared().rate_counters;
-                    let message = match self.screen(event, &mut closing, peer, counters) {
+                    let message = match self.screen(event, &mut closing, peer) {
                         Screened::Message(message) => message,
                         Screened::Done => continue,
                         Screened::Ended(ended) => return ended,
@@ -402,7 +427,7 @@ impl Reader {
                     if let Some(metrics) = metrics {
                         metrics.message_received();
                     }
-                    dispatched = dispatched.saturating_add(1);
+                    burst.dispatched();
                     run_hook(
                         peer,
                         "message",
@@ -422,16 +447,13 @@ impl Reader {
                     }
                     closing = Some(Closing::start(self.close_timeout(), cause));
                 }
-                if full_reads > 0
-                    && (dispatched >= YIELD_AFTER_MESSAGES || full_reads >= YIELD_AFTER_FULL_READS)
-                {
+                if burst.yield_due() {
                     // A client that sends without pause would otherwise keep this
                     // task running read after read, and the writers of its worker
                     // (its own, and every subscriber it publishes to) would not
                     // drain their queues until it stopped: yield so they write
                     // what is queued.
-                    full_reads = 0;
-                    dispatched = 0;
+                    burst = Burst::default();
                     tokio::task::yield_now().await;
                 }
 
@@ -448,19 +470,11 @@ impl Reader {
                         if let Some(metrics) = metrics {
                             metrics.bytes_received(n);
                         }
-                        if n >= READ_CHUNK {
-                            full_reads = full_reads.saturating_add(1);
-                        } else {
-                            // The socket is drained: the task parks at its next
-                            // read, and the writers run then.
-                            full_reads = 0;
-                            dispatched = 0;
-                        }
+                        burst.read(n);
                         outbox.touch();
                     }
                     Wake::Wanted => {
-                        full_reads = 0;
-                        dispatched = 0;
+                        burst = Burst::default();
                         if outbox.take_drain_due() && !outbox.is_closing() {
                             run_hook(peer, "drain", Arc::clone(handler).drain(peer.clone())).await;
                         }
@@ -485,9 +499,9 @@ impl Reader {
         event: Event,
         closing: &mut Option<Box<Closing>>,
         peer: &Peer,
-        counters: &RateCounters,
     ) -> Screened {
         let outbox = peer.outbox();
+        let counters = &peer.shared().rate_counters;
         // Over a rate limit: the close starts now, and nothing more the
         // client sends is dispatched.
         let over = match &event {

@@ -4,9 +4,9 @@
 //! Each wake-up takes everything queued and writes it with vectored writes (a
 //! slice per run of small frames, two per large shared frame, up to the
 //! kernel's `IOV_MAX` per call): many messages cost one system call, which is
-//! the "corking" that makes uWebSockets fast. When what is queued is one
-//! buffer (a reply, a quiet peer's message) it goes out with `send`, which
-//! skips the kernel's file and iovec layers. Over TLS the same slices go to
+//! the "corking" that makes uWebSockets fast. A write of one slice (a
+//! reply, a quiet peer's message) goes out with `send`, which skips the
+//! kernel's file and iovec layers. Over TLS the same slices go to
 //! the TLS stream, which seals them into records, and are flushed once per
 //! batch; a stream upgraded by another server (mounted mode) is written the
 //! same way.
@@ -136,24 +136,20 @@ fn next_slices<'a>(
 /// Writes every chunk of `chunks`, in order, with as few system calls as the
 /// socket allows.
 async fn write_chunks(io: &TcpStream, chunks: &VecDeque<Chunk>) -> std::io::Result<()> {
-    // One buffer, the common case of a reply or a quiet peer: `send` instead
-    // of `writev` skips the kernel's file and iovec layers, and no list of
-    // slices is allocated for it.
-    let single: Option<&[u8]> = match (chunks.len(), chunks.front()) {
-        (1, Some(Chunk::Inline(bytes))) => Some(bytes),
-        (1, Some(Chunk::Framed(bytes, _))) => Some(bytes),
-        _ => None,
-    };
-    if let Some(bytes) = single {
-        return write_one(io, bytes).await;
-    }
     let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity((chunks.len() * 2).min(MAX_SLICES));
     let mut rest = chunks.iter();
     while rest.len() > 0 {
         next_slices(&mut rest, &mut slices);
         let mut pending: &mut [IoSlice<'_>] = &mut slices;
         while !pending.is_empty() {
-            let written = match io.try_write_vectored(pending) {
+            // One slice (a reply, a quiet peer's message) goes out with
+            // `send`, which skips the kernel's file and iovec layers that
+            // `writev` goes through.
+            let result = match pending {
+                [one] => io.try_write(one),
+                _ => io.try_write_vectored(pending),
+            };
+            let written = match result {
                 Ok(written) => written,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     // Readiness through the socket's own writer slot rather
@@ -168,21 +164,6 @@ async fn write_chunks(io: &TcpStream, chunks: &VecDeque<Chunk>) -> std::io::Resu
                 return Err(std::io::ErrorKind::WriteZero.into());
             }
             IoSlice::advance_slices(&mut pending, written);
-        }
-    }
-    Ok(())
-}
-
-/// Writes all of `bytes`.
-async fn write_one(io: &TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
-    while !bytes.is_empty() {
-        match io.try_write(bytes) {
-            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(written) => bytes = bytes.get(written..).unwrap_or_default(),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::future::poll_fn(|cx| io.poll_write_ready(cx)).await?;
-            }
-            Err(e) => return Err(e),
         }
     }
     Ok(())
