@@ -11,6 +11,8 @@ mod support;
 #[path = "sse/client.rs"]
 mod client;
 
+#[path = "edge/a_first_get_is_answered_as_hyper_answers_the_rest.rs"]
+mod a_first_get_is_answered_as_hyper_answers_the_rest;
 #[path = "edge/bad_frames_close_with_their_code_and_the_server_serves_on.rs"]
 mod bad_frames_close_with_their_code_and_the_server_serves_on;
 #[path = "edge/bad_handshakes_get_their_status_and_the_server_serves_on.rs"]

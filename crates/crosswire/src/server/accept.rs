@@ -24,7 +24,7 @@ use tracing::Instrument;
 
 use super::admission::Refusals;
 use super::corking::CorkingStream;
-use super::direct_upgrade::{self, Served};
+use super::direct::{self, Served};
 use super::metered::handle_metered;
 use super::service::Routes;
 use super::tracker::{ConnectionSlot, TaskGuard};
@@ -107,63 +107,94 @@ pub(crate) fn spawn_http(
     header_read_timeout: Duration,
     guard: TaskGuard,
 ) {
+    let span = tracing::debug_span!(target: "crosswire::server", "http", %remote);
+    let connection = http_connection(stream, remote, routes, stop, header_read_timeout, guard);
+    tokio::spawn(connection.instrument(span));
+}
+
+/// The task of one HTTP connection: its first request on the direct path
+/// when it can be (`direct`), the rest with hyper. Every state but the one
+/// an open event stream spends its life in is boxed, so that the task stays
+/// small for as long as the stream is open.
+pub(super) fn http_connection(
+    stream: TcpStream,
+    remote: SocketAddr,
+    routes: &Arc<Routes>,
+    stop: &watch::Receiver<bool>,
+    header_read_timeout: Duration,
+    guard: TaskGuard,
+) -> impl Future<Output = ()> + Send + 'static {
     let routes = Arc::clone(routes);
     let mut stop = stop.clone();
     // A connection accepted while the server drains is served (its requests
     // are answered, with `Connection: close`): only a stop that comes after
     // it was accepted tells it to finish.
     stop.mark_unchanged();
-    let span = tracing::debug_span!(target: "crosswire::server", "http", %remote);
-    tokio::spawn(
-        async move {
-            // Held by this task (then by the socket, for hyper) until an
-            // upgrade takes it into the WebSocket task.
-            let slot = ConnectionSlot::new(guard);
-            let service_routes = Arc::clone(&routes);
-            let service_slot = slot.clone();
-            let service = service_fn(move |request: Request<Incoming>| {
-                handle_metered(
-                    Arc::clone(&service_routes),
-                    remote,
-                    service_slot.clone(),
-                    request,
-                )
-            });
-            #[cfg(feature = "tls")]
-            if let Some(tls) = routes.tls.clone() {
-                super::secure::serve(&tls, stream, service, &routes, stop, header_read_timeout)
-                    .await;
-                return;
-            }
-            let mut stop = stop;
-            let served = direct_upgrade::serve(
+    async move {
+        // Held by this task (then by the socket, for hyper) until an
+        // upgrade takes it into the WebSocket task.
+        let slot = ConnectionSlot::new(guard);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = routes.tls.clone() {
+            let service = http_service(&routes, remote, &slot);
+            Box::pin(super::secure::serve(
+                &tls,
                 stream,
-                remote,
-                &routes,
-                &slot,
-                header_read_timeout,
-                &mut stop,
-            )
-            .await;
-            let Served::Http {
-                stream,
-                already_read,
-            } = served
-            else {
-                return;
-            };
-            let stream = CorkingStream::new(stream, slot, already_read);
-            serve_http1(
-                TokioIo::new(stream),
                 service,
                 &routes,
                 stop,
                 header_read_timeout,
-            )
+            ))
             .await;
+            return;
         }
-        .instrument(span),
-    );
+        let served = direct::serve(
+            stream,
+            remote,
+            &routes,
+            &slot,
+            header_read_timeout,
+            &mut stop,
+        )
+        .await;
+        let Served::Http {
+            stream,
+            already_read,
+        } = served
+        else {
+            return;
+        };
+        let service = http_service(&routes, remote, &slot);
+        let stream = CorkingStream::new(stream, slot, already_read);
+        Box::pin(serve_http1(
+            TokioIo::new(stream),
+            service,
+            &routes,
+            stop,
+            header_read_timeout,
+        ))
+        .await;
+    }
+}
+
+/// What hyper calls for each request of the connection.
+fn http_service(
+    routes: &Arc<Routes>,
+    remote: SocketAddr,
+    slot: &ConnectionSlot,
+) -> impl hyper::service::HttpService<
+    Incoming,
+    ResBody = axum::body::Body,
+    Error = std::convert::Infallible,
+    Future: Send,
+> + Clone
++ Send
++ 'static {
+    let routes = Arc::clone(routes);
+    let slot = slot.clone();
+    service_fn(move |request: Request<Incoming>| {
+        handle_metered(Arc::clone(&routes), remote, slot.clone(), request)
+    })
 }
 
 /// Serves HTTP/1.1 (with upgrades) on `io` until the client leaves or the

@@ -12,7 +12,7 @@
 //! corks them. Until then a write costs one extra atomic load.
 //!
 //! It also gives hyper first what was read before hyper took the connection
-//! (see `direct_upgrade.rs`).
+//! (see `direct.rs`).
 
 use std::io::IoSlice;
 use std::pin::Pin;

@@ -1,4 +1,5 @@
-//! Where an idle WebSocket connection's bytes go, pinned as upper bounds.
+//! Where an idle WebSocket connection's bytes go, pinned as upper bounds,
+//! and the task an open event stream keeps.
 //!
 //! Each part a connection keeps while it waits for its client is measured
 //! with `size_of` (its inline size) plus what it holds on the heap, so that a
@@ -148,4 +149,43 @@ async fn an_idle_connection_stays_within_its_byte_budget() {
     );
     assert!(size_of::<TcpStream>() <= 40);
     assert!(size_of::<tracing::Span>() <= 40);
+}
+
+#[tokio::test]
+async fn an_open_event_streams_task_stays_small() {
+    // An event stream is answered on the direct path and stays in its
+    // connection's task for as long as it is open: that task is what it
+    // costs besides the stream's own state and the handler's.
+    let config = crate::config::Config::default();
+    let routes = super::service::Routes::new(
+        super::priority::Tiers::build(Vec::new()).expect("no routes"),
+        axum::Router::new(),
+        &config,
+        None,
+        None,
+    )
+    .expect("routes");
+    let routes = Arc::new(routes);
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let (server, _client) = socket().await;
+    let remote: SocketAddr = "127.0.0.2:50000".parse().expect("addr");
+    let guard = Arc::clone(&routes.tracker).guard(0);
+    let connection = super::accept::http_connection(
+        server,
+        remote,
+        &routes,
+        &stop,
+        std::time::Duration::from_secs(10),
+        guard,
+    );
+    let future = std::mem::size_of_val(&connection);
+    assert!(
+        future <= bound(1080, 4096),
+        "HTTP connection future: {future} bytes"
+    );
+    assert!(
+        tokio_cell(future) <= bound(1280, 4224),
+        "HTTP connection task: {} bytes",
+        tokio_cell(future)
+    );
 }

@@ -12,22 +12,28 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::BoxError;
+use axum::body::HttpBody;
 use axum::response::Response;
+use bytes::Bytes;
 use crosswire_proto::is_upgrade_request;
 use http::Request;
-use hyper::body::Incoming;
 
 use super::service::{Routes, handle};
 use super::tracker::ConnectionSlot;
 use crate::metrics::{Scrape, exposition, is_scrape};
 
 /// Answers one request as [`handle`] does, with the metrics around it.
-pub(crate) async fn handle_metered(
+pub(crate) async fn handle_metered<B>(
     routes: Arc<Routes>,
     remote: SocketAddr,
     slot: ConnectionSlot,
-    request: Request<Incoming>,
-) -> Result<Response, Infallible> {
+    request: Request<B>,
+) -> Result<Response, Infallible>
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     let Some(metrics) = routes.shared.metrics() else {
         return handle(routes, remote, slot, request).await;
     };

@@ -5,8 +5,8 @@
 //! `axum::serve`) so that an upgraded connection can be taken back as the
 //! original `TcpStream` and shared by its reader and writer tasks (or, with
 //! `[server.tls]`, as the TLS stream, split between them; see `secure`). A
-//! plain connection whose first read is a whole WebSocket upgrade request
-//! skips hyper altogether (`direct_upgrade`).
+//! plain connection whose first read is a whole `GET` request head, a
+//! WebSocket upgrade or an event stream, skips hyper altogether (`direct`).
 //!
 //! A server runs `[server] workers` worker threads, one current-thread
 //! runtime each (thread-per-core): the accept loop hands every connection to
@@ -27,7 +27,8 @@ mod app;
 mod background;
 mod bind;
 mod corking;
-mod direct_upgrade;
+mod direct;
+mod direct_response;
 mod drain;
 mod handshake_rate;
 #[cfg(test)]

@@ -5,12 +5,13 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::BoxError;
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use crosswire_proto::is_upgrade_request;
 use http::{HeaderValue, Request, StatusCode, header};
-use hyper::body::Incoming;
 use tower::ServiceExt;
 
 use super::handshake_rate::HandshakeRate;
@@ -148,12 +149,16 @@ impl Routes {
 }
 
 /// Answers one request on the connection whose guard `slot` holds.
-pub(crate) async fn handle(
+pub(crate) async fn handle<B>(
     routes: Arc<Routes>,
     remote: SocketAddr,
     slot: ConnectionSlot,
-    mut request: Request<Incoming>,
-) -> Result<Response, Infallible> {
+    mut request: Request<B>,
+) -> Result<Response, Infallible>
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     if is_upgrade_request(request.headers()) {
         let on_upgrade = hyper::upgrade::on(&mut request);
         let answered = route_upgrade(&routes, remote, &slot, request).await;

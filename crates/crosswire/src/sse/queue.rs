@@ -341,7 +341,8 @@ impl SseQueue {
         }
         // The tail follows every chunk and is released: take it last.
         if state.released == 0 && !state.tail.is_empty() {
-            let tail = state.tail.split().freeze();
+            // Its spare room goes too: an idle stream holds no block.
+            let tail = std::mem::take(&mut state.tail).freeze();
             return self.taken(state, tail);
         }
         if state.released == 0 {

@@ -1,26 +1,35 @@
-//! A WebSocket upgrade answered without hyper.
+//! The first request of a plain connection, answered without hyper.
 //!
 //! Most connections to a real-time server make one request, the upgrade,
-//! and are WebSockets from then on. Through hyper that request costs a
-//! connection state with two 8 KiB buffers (read, and headers to write),
-//! a dispatcher, the response's encoding and a hand-over of the socket
-//! through `hyper::upgrade`; with glibc's allocator the two large buffers
-//! alone were a sixth of a handshake's CPU time.
+//! and are WebSockets from then on; the rest are mostly one `GET` held open
+//! as an event stream. Through hyper each costs a connection state with two
+//! 8 KiB buffers (read, and headers to write) that an event stream keeps for
+//! as long as it is open, a dispatcher, the response's encoding and, for an
+//! upgrade, a hand-over of the socket through `hyper::upgrade`; with glibc's
+//! allocator the two large buffers alone were a sixth of a handshake's CPU
+//! time, and two-thirds of what an open event stream held.
 //!
 //! So the first read of a plain TCP connection from our accept loop is
-//! ours: when it holds a complete request head that is a WebSocket upgrade
-//! (`GET`, HTTP/1.1, no body, within `max_header_bytes`), the upgrade goes
-//! through the same checks and hooks as under hyper (`route_upgrade`), the
-//! `101` is queued as the start of the connection's first write (see
-//! `Outbox::preface`), and the connection starts. A refusal is written with
-//! `Connection: close`. Anything else (another request, a head split over
-//! several reads or longer than one, a parse error, a body, HTTP/1.0) goes to
-//! hyper with the bytes already read, and hyper answers it as before.
+//! ours. When it holds a complete request head of a `GET` (HTTP/1.1, no
+//! body, within `max_header_bytes`):
+//!
+//! - a WebSocket upgrade goes through the same checks and hooks as under
+//!   hyper (`route_upgrade`), the `101` is queued as the start of the
+//!   connection's first write (see `Outbox::preface`), and the connection
+//!   starts. A refusal is written with `Connection: close`;
+//! - any other `GET` is routed as under hyper (`handle_metered`) and its
+//!   response written by `direct_response`, an event stream included; the
+//!   connection's next request, if any, goes to hyper.
+//!
+//! Anything else (another method, a head split over several reads or longer
+//! than one, a parse error, a body, HTTP/1.0) goes to hyper with the bytes
+//! already read, and hyper answers it as before.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
 use crosswire_proto::is_upgrade_request;
@@ -29,6 +38,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use super::direct_response::{self, Reply};
+use super::metered::handle_metered;
 use super::service::{Routes, route_upgrade};
 use super::tracker::ConnectionSlot;
 use super::upgrade::Upgrade;
@@ -50,8 +61,8 @@ const REFUSAL_TIME: Duration = Duration::from_secs(5);
 pub(crate) enum Served {
     /// Upgraded, refused, timed out or closed: nothing more to do here.
     Done,
-    /// Not a WebSocket upgrade this path takes: serve it with hyper, which
-    /// reads `already_read` first. hyper's `header_read_timeout` applies to
+    /// Not a request this path takes, or the next one after a `GET` it
+    /// answered: serve it with hyper, which reads `already_read` first. hyper's `header_read_timeout` applies to
     /// each request head from then on (so the first may take up to twice
     /// the timeout in all, when its first bytes came just in time).
     Http {
@@ -61,77 +72,100 @@ pub(crate) enum Served {
 }
 
 /// What the first read gave.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "taken apart at once, never kept across an await"
-)]
+///
+/// The requests are boxed: the compiler keeps room for this value in the
+/// connection's future for as long as the response streams.
 enum FirstRead {
     /// The client left (or the socket failed) before sending a request.
     Closed,
     /// An upgrade request, and the bytes after its head.
-    Upgrade(Request<()>, Bytes),
+    Upgrade(Box<Request<()>>, Bytes),
+    /// Another `GET`, and the bytes after its head.
+    Get(Box<Request<()>>, Bytes),
     /// Anything else, as read.
     Other(Bytes),
 }
 
-/// Reads the first request of `stream` and answers it if it is a WebSocket
-/// upgrade; see the module docs.
-pub(crate) async fn serve(
+/// Reads the first request of `stream` and answers it if it is a `GET`; see
+/// the module docs. (An `async` block rather than an `async fn`, which would
+/// keep its arguments twice: this future lives as long as an event stream.)
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store its arguments twice"
+)]
+pub(crate) fn serve<'a>(
     stream: TcpStream,
     remote: SocketAddr,
-    routes: &Arc<Routes>,
-    slot: &ConnectionSlot,
+    routes: &'a Arc<Routes>,
+    slot: &'a ConnectionSlot,
     header_read_timeout: Duration,
-    stop: &mut watch::Receiver<bool>,
-) -> Served {
-    let first = tokio::select! {
-        first = tokio::time::timeout(header_read_timeout, first_read(&stream, routes.max_header_bytes)) => first,
-        // Nothing was asked yet: a stopping server just closes.
-        _ = stop.changed() => return Served::Done,
-    };
-    let Ok(first) = first else {
-        tracing::debug!(
-            target: "crosswire::server",
-            limit = "[server] header_read_timeout",
-            "request head not received in time: connection closed"
-        );
-        return Served::Done;
-    };
-    let (request, already_read) = match first {
-        FirstRead::Closed => return Served::Done,
-        FirstRead::Upgrade(request, already_read) => (request, already_read),
-        FirstRead::Other(already_read) => {
-            tracing::trace!(
+    stop: &'a mut watch::Receiver<bool>,
+) -> impl Future<Output = Served> + Send + 'a {
+    async move {
+        let first = tokio::select! {
+            first = tokio::time::timeout(header_read_timeout, first_read(&stream, routes.max_header_bytes)) => first,
+            // Nothing was asked yet: a stopping server just closes.
+            _ = stop.changed() => return Served::Done,
+        };
+        let Ok(first) = first else {
+            tracing::debug!(
                 target: "crosswire::server",
-                read = already_read.len(),
-                "not an upgrade this path answers: served by hyper"
+                limit = "[server] header_read_timeout",
+                "request head not received in time: connection closed"
             );
-            return Served::Http {
-                stream,
-                already_read,
-            };
+            return Served::Done;
+        };
+        let (request, already_read) = match first {
+            FirstRead::Closed => return Served::Done,
+            FirstRead::Upgrade(request, already_read) => (request, already_read),
+            FirstRead::Get(request, already_read) => {
+                let close_asked = direct_response::asks_to_close(request.headers());
+                // Boxed: the routing's state, the handler's included, is gone
+                // once it answered, and would widen this future for as long as
+                // the response streams.
+                let routed = Box::pin(handle_metered(
+                    Arc::clone(routes),
+                    remote,
+                    slot.clone(),
+                    (*request).map(|()| Body::empty()),
+                ));
+                let Ok(response) = routed.await;
+                let reply =
+                    Reply::new(response, close_asked, already_read, routes.max_header_bytes);
+                return reply.send(stream, stop).await;
+            }
+            FirstRead::Other(already_read) => {
+                tracing::trace!(
+                    target: "crosswire::server",
+                    read = already_read.len(),
+                    "not a request this path answers: served by hyper"
+                );
+                return Served::Http {
+                    stream,
+                    already_read,
+                };
+            }
+        };
+        // Boxed: this task goes on to serve every other connection with hyper
+        // (an event stream for hours), and the handshake's state, the hook's
+        // included, would widen its future for all of them.
+        match Box::pin(route_upgrade(routes, remote, slot, *request)).await {
+            Upgrade::Accepted(response, accepted) => {
+                routes.count_upgrade(&response);
+                let mut head = Vec::with_capacity(256);
+                write_head(&response.into_parts().0, &mut head);
+                accepted.start_on(stream, already_read, &head);
+            }
+            Upgrade::Refused(response) => {
+                routes.count_upgrade(&response);
+                Box::pin(refuse(stream, response)).await;
+            }
         }
-    };
-    // Boxed: this task goes on to serve every other connection with hyper
-    // (an event stream for hours), and the handshake's state, the hook's
-    // included, would widen its future for all of them.
-    match Box::pin(route_upgrade(routes, remote, slot, request)).await {
-        Upgrade::Accepted(response, accepted) => {
-            routes.count_upgrade(&response);
-            let mut head = Vec::with_capacity(256);
-            write_head(&response.into_parts().0, &mut head);
-            accepted.start_on(stream, already_read, &head);
-        }
-        Upgrade::Refused(response) => {
-            routes.count_upgrade(&response);
-            Box::pin(refuse(stream, response)).await;
-        }
+        Served::Done
     }
-    Served::Done
 }
 
-/// The first read of what the client sent, parsed if it is an upgrade
-/// request.
+/// The first read of what the client sent, parsed if it is a `GET`.
 async fn first_read(stream: &TcpStream, max_header_bytes: usize) -> FirstRead {
     loop {
         if stream.readable().await.is_err() {
@@ -156,18 +190,22 @@ fn read_once(stream: &TcpStream, max_header_bytes: usize) -> Option<FirstRead> {
         Err(_) => return Some(FirstRead::Closed),
     };
     let bytes = buf.get(..read).unwrap_or_default();
-    Some(match parse_upgrade(bytes, max_header_bytes) {
-        Some((request, head_len)) => FirstRead::Upgrade(
-            request,
-            Bytes::copy_from_slice(bytes.get(head_len..).unwrap_or_default()),
-        ),
+    Some(match parse_get(bytes, max_header_bytes) {
+        Some((request, head_len)) => {
+            let rest = Bytes::copy_from_slice(bytes.get(head_len..).unwrap_or_default());
+            if is_upgrade_request(request.headers()) {
+                FirstRead::Upgrade(Box::new(request), rest)
+            } else {
+                FirstRead::Get(Box::new(request), rest)
+            }
+        }
         None => FirstRead::Other(Bytes::copy_from_slice(bytes)),
     })
 }
 
 /// The request in `bytes` and the length of its head, if `bytes` starts
-/// with a complete head of a WebSocket upgrade request this path takes.
-fn parse_upgrade(bytes: &[u8], max_header_bytes: usize) -> Option<(Request<()>, usize)> {
+/// with a complete head of a `GET` this path takes.
+fn parse_get(bytes: &[u8], max_header_bytes: usize) -> Option<(Request<()>, usize)> {
     let mut fields = [httparse::EMPTY_HEADER; MAX_FIELDS];
     let mut parsed = httparse::Request::new(&mut fields);
     let head_len = match parsed.parse(bytes) {
@@ -193,7 +231,7 @@ fn parse_upgrade(bytes: &[u8], max_header_bytes: usize) -> Option<(Request<()>, 
     ]
     .iter()
     .any(|name| headers.contains_key(name));
-    if has_body || !is_upgrade_request(&headers) {
+    if has_body {
         return None;
     }
     let mut request = Request::new(());
@@ -205,7 +243,7 @@ fn parse_upgrade(bytes: &[u8], max_header_bytes: usize) -> Option<(Request<()>, 
 }
 
 /// Appends a response's status line and header fields, and the blank line.
-fn write_head(response: &http::response::Parts, out: &mut Vec<u8>) {
+pub(super) fn write_head(response: &http::response::Parts, out: &mut Vec<u8>) {
     let status = response.status;
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
@@ -289,7 +327,7 @@ mod tests {
     #[test]
     fn an_upgrade_head_is_taken_with_its_length() {
         let bytes = format!("{UPGRADE}\u{81}");
-        let (request, len) = parse_upgrade(bytes.as_bytes(), 8192).unwrap();
+        let (request, len) = parse_get(bytes.as_bytes(), 8192).unwrap();
         assert_eq!(len, UPGRADE.len());
         assert_eq!(request.uri().path(), "/chat");
         assert_eq!(request.uri().query(), Some("room=1"));
@@ -297,12 +335,19 @@ mod tests {
     }
 
     #[test]
+    fn a_plain_get_is_taken_too() {
+        let get = "GET /api/sse HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\nGET";
+        let (request, len) = parse_get(get.as_bytes(), 8192).unwrap();
+        assert_eq!(len, get.len() - 3);
+        assert_eq!(request.uri().path(), "/api/sse");
+        assert!(!is_upgrade_request(request.headers()));
+    }
+
+    #[test]
     fn anything_else_is_left_to_hyper() {
         let cases = [
             // Not complete yet.
             &UPGRADE[..UPGRADE.len() - 2],
-            // Not an upgrade.
-            "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
             // HTTP/1.0, another method, a body, an absolute target.
             &UPGRADE.replace("HTTP/1.1", "HTTP/1.0"),
             &UPGRADE.replace("GET", "POST"),
@@ -312,10 +357,10 @@ mod tests {
             "\x16\x03\x01\x02\x00",
         ];
         for case in cases {
-            assert!(parse_upgrade(case.as_bytes(), 8192).is_none(), "{case:?}");
+            assert!(parse_get(case.as_bytes(), 8192).is_none(), "{case:?}");
         }
         // Longer than `max_header_bytes`: hyper answers 431.
-        assert!(parse_upgrade(UPGRADE.as_bytes(), 64).is_none());
+        assert!(parse_get(UPGRADE.as_bytes(), 64).is_none());
     }
 
     #[test]
