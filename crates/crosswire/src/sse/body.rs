@@ -1,8 +1,9 @@
 //! The HTTP response of an event stream: its headers, and a body that feeds
-//! hyper from the stream's queue.
+//! the connection's writer (ours on a connection's first request, see
+//! `server::direct_response`, or hyper's) from the stream's queue.
 //!
-//! The body is how the server learns that the client left. hyper drops a
-//! response body as soon as its connection ends (it watches the socket for
+//! The body is how the server learns that the client left. Both writers drop
+//! a response body as soon as its connection ends (they watch the socket for
 //! EOF while a response is being written), so the body holds an [`EndGuard`]
 //! whose `Drop` finishes the stream and runs `on_closed`. That covers every
 //! way a response can stop: the client closing the tab, a proxy timing out,
@@ -13,8 +14,8 @@
 //! proxies keep the response open and a vanished client is found out.
 //!
 //! A closed stream ends its response cleanly once its queue is drained; an
-//! aborted one (queue over budget) fails the body, which makes hyper drop the
-//! connection instead of waiting for a client that does not read.
+//! aborted one (queue over budget) fails the body, which makes the writer drop
+//! the connection instead of waiting for a client that does not read.
 
 use std::io;
 use std::sync::Arc;
@@ -138,7 +139,7 @@ async fn next_chunk(mut feed: Feed) -> Option<(io::Result<Bytes>, Feed)> {
                 return Some((Ok(chunk), feed));
             }
             Take::End => return None,
-            // A body error makes hyper close the connection at once.
+            // A body error makes the writer close the connection at once.
             Take::Abort => return Some((Err(io::Error::other("event stream aborted")), feed)),
             Take::Empty => {}
         }

@@ -1,7 +1,7 @@
 //! The bounded queue between an event stream's producers and its response body.
 //!
 //! Producers (the handler's `push`, topic publishes) append encoded events;
-//! the one consumer, the response body, takes them when hyper asks for more.
+//! the one consumer, the response body, takes them when the connection asks for more.
 //! The queue is bounded by bytes: `limit` is the most a client that stops
 //! reading can make the server hold for it, and going past it closes the
 //! stream instead of growing. The lock is held only to move chunks in or out,
@@ -26,8 +26,8 @@ use bytes::{Bytes, BytesMut};
 use tokio::sync::Notify;
 
 /// Small events waiting together are joined into one chunk up to this size:
-/// hyper frames every body chunk separately (chunked encoding) and writes a
-/// bounded number of buffers per system call, so a burst of tiny events costs
+/// the writer frames every body chunk separately (chunked encoding) and
+/// writes a bounded number of bytes per system call, so a burst of tiny events costs
 /// one write instead of dozens. A lone chunk (the usual case, and the shared
 /// bytes of a topic publish) is handed over without a copy.
 const COALESCE_BYTES: usize = 16 * 1024;
