@@ -399,4 +399,52 @@ mod tests {
         headers.insert(header::CONNECTION, HeaderValue::from_static("closed"));
         assert!(!asks_to_close(&headers));
     }
+
+    /// A connected pair on the loopback interface: (server's end, client's).
+    async fn socket_pair() -> (TcpStream, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (server, client)
+    }
+
+    #[tokio::test]
+    async fn the_client_leaving_is_noticed_and_what_it_sent_is_kept() {
+        let (server, mut client) = socket_pair().await;
+        client.write_all(b"GET /next HTTP/1.1\r\n").await.unwrap();
+        client.shutdown().await.unwrap();
+        let mut pending = Vec::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            client_left(&server, &mut pending, 1024),
+        )
+        .await
+        .expect("the end of the client's side is noticed");
+        assert_eq!(pending, b"GET /next HTTP/1.1\r\n");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_floods_is_not_read_past_the_limit() {
+        let (server, mut client) = socket_pair().await;
+        let flood = vec![b'x'; 256 * 1024];
+        let writer = tokio::spawn(async move {
+            // Blocks once the socket buffers are full: nobody reads them.
+            let _ = client.write_all(&flood).await;
+            client
+        });
+        let mut pending = Vec::new();
+        let watched = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            client_left(&server, &mut pending, 4096),
+        )
+        .await;
+        assert!(
+            watched.is_err(),
+            "a client still there is not taken for gone"
+        );
+        assert_eq!(pending.len(), 4096);
+        writer.abort();
+    }
 }

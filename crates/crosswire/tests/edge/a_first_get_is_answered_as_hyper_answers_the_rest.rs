@@ -72,7 +72,23 @@ fn app() -> App {
             }),
         )
         .route("/empty", get(|| async { StatusCode::NO_CONTENT }))
+        .route("/large", get(|| async { large_body() }))
+        .route(
+            "/large-stream",
+            get(|| async {
+                let parts = large_body()
+                    .chunks(100_000)
+                    .map(|part| Ok::<_, std::io::Error>(Bytes::copy_from_slice(part)))
+                    .collect::<Vec<_>>();
+                Body::from_stream(futures_util::stream::iter(parts))
+            }),
+        )
         .route("/echo", post(|body: String| async move { body }))
+}
+
+/// 3 MB that a reordered or dropped part would show in.
+fn large_body() -> Vec<u8> {
+    (0..3_000_000u32).map(|i| (i % 251) as u8).collect()
 }
 
 fn request(method: &str, path: &str, extra: &str) -> String {
@@ -240,4 +256,37 @@ async fn a_body_that_fails_ends_the_connection_without_its_last_chunk() {
     )
     .await;
     assert!(next.starts_with("HTTP/1.1 200 OK\r\n"), "{next}");
+}
+
+#[tokio::test]
+async fn a_large_body_arrives_whole_with_or_without_its_length() {
+    let server = start(app()).await;
+    let requests = [
+        request("GET", "/large", ""),
+        request("GET", "/large-stream", "Connection: close\r\n"),
+    ];
+    let received = exchange(&server, &requests).await;
+    let answers = answers(&received, &[]);
+    assert_eq!(answers.len(), 2);
+    assert_eq!(answers[0].header("content-length"), Some("3000000"));
+    assert_eq!(answers[1].header("transfer-encoding"), Some("chunked"));
+    for answer in &answers {
+        assert!(answer.body == large_body(), "a body differs");
+    }
+    // And as the first request of its connection, streamed.
+    let received = exchange(
+        &server,
+        &[request("GET", "/large-stream", "Connection: close\r\n")],
+    )
+    .await;
+    assert!(
+        answers_of(&received) == large_body(),
+        "the streamed body differs"
+    );
+}
+
+fn answers_of(received: &[u8]) -> Vec<u8> {
+    let mut all = answers(received, &[]);
+    assert_eq!(all.len(), 1);
+    all.remove(0).body
 }
