@@ -113,7 +113,8 @@ pub struct ServerConfig {
     /// Largest request head (request line and headers) accepted. Default
     /// 16 KiB, as nginx and Node allow by default. Past it, or past 100
     /// header fields, the request is answered `431 Request Header Fields Too
-    /// Large` and the connection closed.
+    /// Large` and the connection closed. While a response streams, at most
+    /// this much of the client's next request is read ahead.
     #[serde(with = "units::size")]
     pub max_header_bytes: usize,
     /// Most bytes all WebSocket send queues of the server may hold together

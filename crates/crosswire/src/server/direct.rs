@@ -62,9 +62,10 @@ pub(crate) enum Served {
     /// Upgraded, refused, timed out or closed: nothing more to do here.
     Done,
     /// Not a request this path takes, or the next one after a `GET` it
-    /// answered: serve it with hyper, which reads `already_read` first. hyper's `header_read_timeout` applies to
-    /// each request head from then on (so the first may take up to twice
-    /// the timeout in all, when its first bytes came just in time).
+    /// answered: serve it with hyper, which reads `already_read` first.
+    /// hyper's `header_read_timeout` applies to each request head from then
+    /// on (so the first may take up to twice the timeout in all, when its
+    /// first bytes came just in time).
     Http {
         stream: TcpStream,
         already_read: Bytes,
@@ -130,8 +131,14 @@ pub(crate) fn serve<'a>(
                     (*request).map(|()| Body::empty()),
                 ));
                 let Ok(response) = routed.await;
-                let reply =
-                    Reply::new(response, close_asked, already_read, routes.max_header_bytes);
+                // A server that started stopping meanwhile says so in the head.
+                let stopping = matches!(stop.has_changed(), Ok(true) | Err(_));
+                let reply = Reply::new(
+                    response,
+                    close_asked || stopping,
+                    already_read,
+                    routes.max_header_bytes,
+                );
                 return reply.send(stream, stop).await;
             }
             FirstRead::Other(already_read) => {
@@ -352,6 +359,13 @@ mod tests {
             &UPGRADE.replace("HTTP/1.1", "HTTP/1.0"),
             &UPGRADE.replace("GET", "POST"),
             &UPGRADE.replace("Host: x", "Host: x\r\nContent-Length: 0"),
+            &UPGRADE.replace("Host: x", "Host: x\r\nTransfer-Encoding: chunked"),
+            &UPGRADE.replace("Host: x", "Host: x\r\nExpect: 100-continue"),
+            // More fields than this path parses.
+            &UPGRADE.replace(
+                "Host: x",
+                &format!("Host: x{}", "\r\nX-F: v".repeat(MAX_FIELDS)),
+            ),
             &UPGRADE.replace("/chat?room=1", "http://x/chat"),
             // Not HTTP.
             "\x16\x03\x01\x02\x00",

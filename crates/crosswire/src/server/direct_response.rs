@@ -9,20 +9,24 @@
 //!
 //! The point is an event stream, which may stay open for hours: what it
 //! holds here is this task's small state and a buffer only while a write is
-//! under way, where hyper kept two 8 KiB buffers for its whole life.
+//! under way (`write_batch`), where hyper kept two 8 KiB buffers for its
+//! whole life.
 //!
 //! While a body streams, the socket is watched as hyper watches it: the end
 //! of the client's side ends the response (dropping the body is how an
-//! event stream learns its client left, see `sse::body`). Bytes the client
-//! sends meanwhile (a pipelined request) are kept, up to one request head
-//! (`[server] max_header_bytes`), and given to hyper with the connection
-//! once the response is complete; past that the socket is not read until
-//! then, and a client that left is found out by the next write that fails.
+//! event stream learns its client left, see `sse::body`). Once the client
+//! has sent something more (its next request, pipelined), that is kept (one
+//! read, at most `[server] max_header_bytes`) and the socket is not read
+//! again until the response is complete, when hyper gets the connection
+//! with those bytes; a client that leaves meanwhile is found out by the next
+//! write that fails. A response that may carry no more bytes (`204`, `304`,
+//! its `content-length` reached) is complete without waiting for its body's
+//! end.
 //!
 //! After the response the connection goes to hyper for its next request,
-//! unless either side asked to close it, the server is stopping, or the
-//! body failed or ended short of its `content-length` (then the connection
-//! is closed, as hyper closes it).
+//! unless either side asked to close it, the server is stopping (the head
+//! then says `connection: close`), or the body failed or ended short of its
+//! `content-length` (then the connection is closed, as hyper closes it).
 
 use std::time::SystemTime;
 
@@ -38,6 +42,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::direct::{Served, write_head};
+use super::write_batch::WriteBatch;
 
 /// Ready frames are gathered into one write up to about this many bytes.
 const WRITE_BATCH_BYTES: usize = 64 * 1024;
@@ -145,9 +150,11 @@ impl Reply {
         stream: &'a mut TcpStream,
     ) -> impl Future<Output = Result<(), Cut>> + Send + 'a {
         async move {
-            let mut out = std::mem::take(&mut self.head);
-            // `Ok(true)` while the body has more to give.
-            let mut more = Ok(true);
+            let mut out = WriteBatch::new(std::mem::take(&mut self.head));
+            // `Ok(true)` while the body has more to give. A response that
+            // may carry no more bytes is complete: its body is dropped
+            // unpolled, as hyper drops it.
+            let mut more = Ok(!self.framing.is_complete());
             loop {
                 // Everything the body has ready goes out in one write (what
                 // came before a failure included).
@@ -158,9 +165,9 @@ impl Reply {
                     more = self.framing.add(frame, &mut out);
                 }
                 if !out.is_empty() {
-                    stream.write_all(&out).await.map_err(|_| Cut::ClientGone)?;
                     // Not kept: an open stream holds no buffer between writes.
-                    out = Vec::new();
+                    let batch = std::mem::take(&mut out);
+                    batch.write_to(stream).await.map_err(|_| Cut::ClientGone)?;
                 }
                 if more != Ok(true) {
                     return more.map(|_| ());
@@ -187,14 +194,6 @@ pub(super) fn asks_to_close(headers: &HeaderMap) -> bool {
 /// Sets the fields that frame the body, `date` and `connection`, as hyper
 /// would, and says how the body goes on the wire.
 fn prepare_head(parts: &mut http::response::Parts, body: &Body, close_asked: bool) -> Framing {
-    if parts.status.is_informational() {
-        tracing::error!(target: "crosswire::server", status = %parts.status, "a handler answered a GET with an informational status: 500");
-        *parts = Response::new(()).into_parts().0;
-        parts.status = StatusCode::INTERNAL_SERVER_ERROR;
-        parts
-            .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
-    }
     let headers = &mut parts.headers;
     if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(SystemTime::now())) {
         headers.entry(header::DATE).or_insert(date);
@@ -204,6 +203,17 @@ fn prepare_head(parts: &mut http::response::Parts, body: &Body, close_asked: boo
     }
     headers.remove(header::TRANSFER_ENCODING);
     match parts.status {
+        status if status.is_informational() => {
+            // Not a final answer: a 500 without the body, and the
+            // connection closed, as hyper does.
+            tracing::error!(target: "crosswire::server", %status, "a handler answered a GET with an informational status: 500");
+            *parts = Response::new(()).into_parts().0;
+            parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+            let headers = &mut parts.headers;
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Framing::Length(0);
+        }
         StatusCode::NO_CONTENT => {
             headers.remove(header::CONTENT_LENGTH);
             return Framing::Bodiless;
@@ -231,19 +241,24 @@ fn prepare_head(parts: &mut http::response::Parts, body: &Body, close_asked: boo
 }
 
 impl Framing {
+    /// Whether no more body bytes may be sent.
+    fn is_complete(self) -> bool {
+        matches!(self, Framing::Bodiless | Framing::Length(0))
+    }
+
     /// Appends `frame` (what `Body::frame` gave) as it goes on the wire;
     /// `false` once the body ended (its end appended too).
     fn add(
         &mut self,
         frame: Option<Result<Frame<Bytes>, axum::Error>>,
-        out: &mut Vec<u8>,
+        out: &mut WriteBatch,
     ) -> Result<bool, Cut> {
         let data = match frame {
             None => {
                 return match *self {
                     Framing::Length(left) if left > 0 => Err(Cut::BodyFailed),
                     Framing::Chunked => {
-                        out.extend_from_slice(b"0\r\n\r\n");
+                        out.copy(b"0\r\n\r\n");
                         Ok(false)
                     }
                     _ => Ok(false),
@@ -268,22 +283,28 @@ impl Framing {
                     return Err(Cut::BodyFailed);
                 }
                 *left -= len;
-                out.extend_from_slice(&data);
+                out.share(data);
+                if *left == 0 {
+                    // Complete: the body's end is not waited for.
+                    return Ok(false);
+                }
             }
             Framing::Chunked if data.is_empty() => {}
             Framing::Chunked => {
-                out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
-                out.extend_from_slice(&data);
-                out.extend_from_slice(b"\r\n");
+                out.chunk_size(data.len());
+                out.share(data);
+                out.copy(b"\r\n");
             }
         }
         Ok(true)
     }
 }
 
-/// Completes when the client's side of `stream` ends (or fails); keeps
-/// what it sends in `pending`, and stops reading once that holds `limit`
-/// bytes.
+/// Completes when the client's side of `stream` ends (or fails). What the
+/// client sends meanwhile (the next request, pipelined) is kept in
+/// `pending`, at most `limit` bytes, and ends the watch, as in hyper: a
+/// client that sent its next request and then shut its side still gets
+/// this response.
 #[allow(
     clippy::manual_async_fn,
     reason = "an async fn would store its arguments twice"
@@ -295,7 +316,7 @@ fn client_left<'a>(
 ) -> impl Future<Output = ()> + Send + 'a {
     async move {
         loop {
-            if pending.len() >= limit {
+            if !pending.is_empty() {
                 return std::future::pending().await;
             }
             if stream.readable().await.is_err() {
@@ -313,7 +334,7 @@ fn client_left<'a>(
 
 /// One read of at most `limit - pending.len()` bytes onto `pending`.
 fn read_some(stream: &TcpStream, pending: &mut Vec<u8>, limit: usize) -> std::io::Result<usize> {
-    let mut chunk = [0u8; 1024];
+    let mut chunk = [0u8; 4096];
     let room = limit.saturating_sub(pending.len()).min(chunk.len());
     let read = stream.try_read(chunk.get_mut(..room).unwrap_or_default())?;
     pending.extend_from_slice(chunk.get(..read).unwrap_or_default());
@@ -322,11 +343,13 @@ fn read_some(stream: &TcpStream, pending: &mut Vec<u8>, limit: usize) -> std::io
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::AsyncWriteExt;
+
     use super::*;
 
     fn framed(framing: Framing, frames: &[&str]) -> (Vec<u8>, Result<bool, Cut>) {
         let mut framing = framing;
-        let mut out = Vec::new();
+        let mut out = WriteBatch::default();
         let mut last = Ok(true);
         for frame in frames {
             last = framing.add(
@@ -337,7 +360,7 @@ mod tests {
         if last == Ok(true) {
             last = framing.add(None, &mut out);
         }
-        (out, last)
+        (out.to_vec(), last)
     }
 
     #[test]
@@ -411,9 +434,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_client_leaving_is_noticed_and_what_it_sent_is_kept() {
+    async fn the_client_leaving_is_noticed() {
         let (server, mut client) = socket_pair().await;
-        client.write_all(b"GET /next HTTP/1.1\r\n").await.unwrap();
         client.shutdown().await.unwrap();
         let mut pending = Vec::new();
         tokio::time::timeout(
@@ -422,29 +444,37 @@ mod tests {
         )
         .await
         .expect("the end of the client's side is noticed");
-        assert_eq!(pending, b"GET /next HTTP/1.1\r\n");
+        assert!(pending.is_empty());
     }
 
     #[tokio::test]
-    async fn a_client_that_floods_is_not_read_past_the_limit() {
-        let (server, mut client) = socket_pair().await;
-        let flood = vec![b'x'; 256 * 1024];
-        let writer = tokio::spawn(async move {
-            // Blocks once the socket buffers are full: nobody reads them.
-            let _ = client.write_all(&flood).await;
-            client
-        });
-        let mut pending = Vec::new();
-        let watched = tokio::time::timeout(
-            std::time::Duration::from_millis(300),
-            client_left(&server, &mut pending, 4096),
-        )
-        .await;
-        assert!(
-            watched.is_err(),
-            "a client still there is not taken for gone"
-        );
-        assert_eq!(pending.len(), 4096);
-        writer.abort();
+    async fn what_the_client_sends_next_is_kept_within_the_limit() {
+        for (limit, sent) in [(1024, 20), (100, 100), (4096, 256 * 1024)] {
+            let (server, mut client) = socket_pair().await;
+            let next = vec![b'x'; sent];
+            let writer = tokio::spawn(async move {
+                // Blocks once the socket buffers are full: nobody reads them.
+                let _ = client.write_all(&next).await;
+                // The client's side then ends: the watch has stopped by now.
+                let _ = client.shutdown().await;
+                client
+            });
+            let mut pending = Vec::new();
+            let watched = tokio::time::timeout(
+                std::time::Duration::from_millis(300),
+                client_left(&server, &mut pending, limit),
+            )
+            .await;
+            assert!(
+                watched.is_err(),
+                "a client with a request pending is not taken for gone"
+            );
+            assert!(
+                !pending.is_empty() && pending.len() <= limit.min(sent),
+                "{limit}: {}",
+                pending.len()
+            );
+            writer.abort();
+        }
     }
 }

@@ -44,6 +44,7 @@ mod service;
 mod tracker;
 mod upgrade;
 mod workers;
+mod write_batch;
 
 pub use app::App;
 pub use listener::{Server, shutdown_signal};

@@ -51,7 +51,9 @@ pub(crate) struct Routes {
     /// Whose pages may open an event stream (`[sse] allowed_origins`);
     /// `None`: no check.
     pub(crate) sse_origins: Option<OriginPolicy>,
-    /// `[server] max_header_bytes`, given to hyper for every connection.
+    /// `[server] max_header_bytes`: given to hyper for every connection, and
+    /// the most a request head may have on the direct path, or the bytes it
+    /// keeps of a pipelined request while a response streams.
     pub(crate) max_header_bytes: usize,
     /// `[server] max_connections`: live connections past which new ones are
     /// answered 503.

@@ -244,8 +244,8 @@ impl StreamCore {
 }
 
 /// Runs callbacks one after the other on their own task, so user code never
-/// runs inside hyper's drop of a body or under one of our locks, and a
-/// panicking callback is logged while the others still run.
+/// runs inside a writer's drop of a body (ours or hyper's) or under one of
+/// our locks, and a panicking callback is logged while the others still run.
 fn run_callbacks(key: u64, callbacks: Vec<Callback>) {
     if callbacks.is_empty() {
         return;

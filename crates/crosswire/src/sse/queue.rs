@@ -341,8 +341,17 @@ impl SseQueue {
         }
         // The tail follows every chunk and is released: take it last.
         if state.released == 0 && !state.tail.is_empty() {
-            // Its spare room goes too: an idle stream holds no block.
-            let tail = std::mem::take(&mut state.tail).freeze();
+            // The block goes with it, so that an idle stream holds none: whole
+            // when mostly filled, else as an exact copy (a writer that keeps
+            // chunks a while, HTTP/2's, then holds their bytes, not a block
+            // for each of a run of small events).
+            let tail = if state.tail.len() >= state.tail.capacity() / 2 {
+                std::mem::take(&mut state.tail).freeze()
+            } else {
+                let copy = Bytes::copy_from_slice(&state.tail);
+                state.tail = BytesMut::new();
+                copy
+            };
             return self.taken(state, tail);
         }
         if state.released == 0 {

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use bytes::Bytes;
 use crosswire::prelude::*;
+use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -74,6 +75,37 @@ fn app() -> App {
         .route("/empty", get(|| async { StatusCode::NO_CONTENT }))
         .route("/large", get(|| async { large_body() }))
         .route(
+            "/bye",
+            get(|| async { ([(http::header::CONNECTION, "close")], "bye") }),
+        )
+        .route(
+            "/not-modified",
+            // A body that never ends: a 304 carries none, so it is not waited for.
+            get(|| async { (StatusCode::NOT_MODIFIED, Body::from_stream(endless())) }),
+        )
+        .route("/informational", get(|| async { StatusCode::CONTINUE }))
+        .route(
+            "/three-then-nothing",
+            get(|| async {
+                let parts = futures_util::stream::iter([Ok(Bytes::from("abc"))]).chain(endless());
+                (
+                    [(http::header::CONTENT_LENGTH, "3")],
+                    Body::from_stream(parts),
+                )
+            }),
+        )
+        .route(
+            "/short",
+            get(|| async {
+                let parts =
+                    futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from("abcd"))]);
+                (
+                    [(http::header::CONTENT_LENGTH, "10")],
+                    Body::from_stream(parts),
+                )
+            }),
+        )
+        .route(
             "/large-stream",
             get(|| async {
                 let parts = large_body()
@@ -84,6 +116,11 @@ fn app() -> App {
             }),
         )
         .route("/echo", post(|body: String| async move { body }))
+}
+
+/// A body stream that never yields.
+fn endless() -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    futures_util::stream::pending()
 }
 
 /// 3 MB that a reordered or dropped part would show in.
@@ -289,4 +326,96 @@ fn answers_of(received: &[u8]) -> Vec<u8> {
     let mut all = answers(received, &[]);
     assert_eq!(all.len(), 1);
     all.remove(0).body
+}
+
+#[tokio::test]
+async fn a_complete_response_does_not_wait_for_its_body_to_end() {
+    let server = start(app()).await;
+    for first in ["/not-modified", "/three-then-nothing"] {
+        let requests = [
+            request("GET", first, ""),
+            request("GET", "/text", "Connection: close\r\n"),
+        ];
+        let received = exchange(&server, &requests).await;
+        let answers = answers(&received, &[]);
+        assert_eq!(answers.len(), 2, "{first}: {answers:?}");
+        assert_eq!(answers[1].body, b"hello");
+    }
+}
+
+#[tokio::test]
+async fn a_handler_closing_the_connection_or_answering_1xx_ends_it() {
+    let server = start(app()).await;
+    let requests = [request("GET", "/bye", ""), request("GET", "/text", "")];
+    let closed = answers(&exchange(&server, &requests).await, &[]);
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    assert_eq!(closed[0].body, b"bye");
+
+    let requests = [
+        request("GET", "/informational", ""),
+        request("GET", "/text", ""),
+    ];
+    let refused = answers(&exchange(&server, &requests).await, &[]);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].status, 500);
+    assert_eq!(refused[0].header("connection"), Some("close"));
+}
+
+#[tokio::test]
+async fn a_body_short_of_its_length_ends_the_connection() {
+    let server = start(app()).await;
+    let requests = [request("GET", "/short", ""), request("GET", "/text", "")];
+    let received = exchange(&server, &requests).await;
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("content-length: 10\r\n"), "{text}");
+    assert!(text.ends_with("\r\n\r\nabcd"), "{text}");
+}
+
+#[tokio::test]
+async fn a_request_sent_while_a_body_streams_is_answered_after_it() {
+    let server = start(app()).await;
+    for shut in [false, true] {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        stream
+            .write_all(request("GET", "/slow", "").as_bytes())
+            .await
+            .unwrap();
+        // The head and the first part, then the next request, and (the
+        // second time) the end of the client's side.
+        let mut received = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&received).contains("part 0") {
+            let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(n > 0, "closed early");
+            received.extend_from_slice(&buf[..n]);
+        }
+        stream
+            .write_all(request("GET", "/text", "Connection: close\r\n").as_bytes())
+            .await
+            .unwrap();
+        if shut {
+            stream.shutdown().await.unwrap();
+        }
+        tokio::time::timeout(PATIENCE, stream.read_to_end(&mut received))
+            .await
+            .unwrap()
+            .unwrap();
+        let answers = answers(&received, &[]);
+        let bodies: Vec<&[u8]> = answers.iter().map(|a| a.body.as_slice()).collect();
+        if shut {
+            // The streaming response is not cut by the end of the client's
+            // side; the next request is hyper's, which (without
+            // `half_close`) may close instead of answering it.
+            assert_eq!(
+                bodies.first(),
+                Some(&b"part 0\npart 1\npart 2\n".as_slice())
+            );
+        } else {
+            assert_eq!(bodies, [b"part 0\npart 1\npart 2\n".as_slice(), b"hello"]);
+        }
+    }
 }

@@ -19,7 +19,7 @@ async fn a_client_that_stops_reading_is_dropped_and_its_queue_stays_in_budget() 
     let mut probe = on_closed_probe(&stream);
 
     // Push until the stream gives up: first the kernel's socket buffers and
-    // hyper's write buffer fill, then our queue, which must not grow past
+    // the write in progress fill, then our queue, which must not grow past
     // its budget. The loop is bounded in case the server never gives up.
     let event = "x".repeat(1000);
     let mut most_held = 0;

@@ -1,0 +1,184 @@
+//! The bytes of one write of a response written without hyper.
+//!
+//! A response goes out as its head, then batches of the body's ready
+//! frames, each batch in one vectored write. Small parts (the head, chunk
+//! size lines, small frames) are copied back to back; a large frame is
+//! written from its own buffer, uncopied: an event stream's chunks are up to
+//! 16 KiB of events that were already encoded once into its queue.
+//!
+//! A batch lives only while it is filled and written, so a response that
+//! waits for its next frame (an idle event stream) holds no buffer.
+
+use std::io::{self, IoSlice};
+
+use bytes::Bytes;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+/// Parts shorter than this are copied; longer ones are written from their
+/// own buffer.
+const COPY_BELOW: usize = 1024;
+
+/// The most slices one system call is given (Linux allows 1024).
+const MAX_SLICES: usize = 64;
+
+/// What one write sends; see the module docs.
+#[derive(Debug, Default)]
+pub(super) struct WriteBatch {
+    /// Parts in order, but for the last small ones, still in `small`.
+    parts: Vec<Bytes>,
+    small: Vec<u8>,
+    len: usize,
+}
+
+impl WriteBatch {
+    /// A batch that starts with `head`.
+    pub(super) fn new(head: Vec<u8>) -> Self {
+        Self {
+            parts: Vec::new(),
+            len: head.len(),
+            small: head,
+        }
+    }
+
+    /// Bytes in the batch.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends a copy of `bytes`.
+    pub(super) fn copy(&mut self, bytes: &[u8]) {
+        self.small.extend_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// Appends `bytes`, uncopied unless they are short.
+    pub(super) fn share(&mut self, bytes: Bytes) {
+        if bytes.len() < COPY_BELOW {
+            self.copy(&bytes);
+            return;
+        }
+        self.seal();
+        self.len += bytes.len();
+        self.parts.push(bytes);
+    }
+
+    /// Appends the size line of an HTTP/1.1 chunk of `len` bytes.
+    pub(super) fn chunk_size(&mut self, len: usize) {
+        let mut line = [0u8; 2 * size_of::<usize>() + 2];
+        let digits = (usize::BITS - len.leading_zeros()).div_ceil(4).max(1) as usize;
+        for (at, slot) in line.iter_mut().take(digits).enumerate() {
+            let shift = 4 * (digits - 1 - at);
+            *slot = b"0123456789abcdef"[(len >> shift) & 0xf];
+        }
+        line[digits] = b'\r';
+        line[digits + 1] = b'\n';
+        self.copy(&line[..digits + 2]);
+    }
+
+    /// Ends the run of small parts.
+    fn seal(&mut self) {
+        if !self.small.is_empty() {
+            self.parts
+                .push(Bytes::from(std::mem::take(&mut self.small)));
+        }
+    }
+
+    /// Writes the whole batch to `stream`, in order.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would store its arguments twice"
+    )]
+    pub(super) fn write_to(
+        mut self,
+        stream: &mut TcpStream,
+    ) -> impl Future<Output = io::Result<()>> + Send + '_ {
+        async move {
+            self.seal();
+            let mut slices: Vec<IoSlice<'_>> =
+                self.parts.iter().map(|part| IoSlice::new(part)).collect();
+            let mut pending: &mut [IoSlice<'_>] = &mut slices;
+            while !pending.is_empty() {
+                let at_most = pending.len().min(MAX_SLICES);
+                let written = stream.write_vectored(&pending[..at_most]).await?;
+                if written == 0 {
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+                IoSlice::advance_slices(&mut pending, written);
+            }
+            Ok(())
+        }
+    }
+
+    /// The batch's bytes, in order.
+    #[cfg(test)]
+    pub(super) fn to_vec(&self) -> Vec<u8> {
+        let mut out: Vec<u8> = self.parts.iter().flat_map(|p| p.iter().copied()).collect();
+        out.extend_from_slice(&self.small);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+
+    #[test]
+    fn chunk_sizes_are_lower_case_hex() {
+        for (len, line) in [
+            (0, "0\r\n"),
+            (9, "9\r\n"),
+            (26, "1a\r\n"),
+            (16384, "4000\r\n"),
+            (usize::MAX, "ffffffffffffffff\r\n"),
+        ] {
+            let mut batch = WriteBatch::default();
+            batch.chunk_size(len);
+            assert_eq!(batch.to_vec(), line.as_bytes(), "{len}");
+        }
+    }
+
+    #[tokio::test]
+    async fn small_and_large_parts_arrive_in_order() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+
+        let large: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let mut batch = WriteBatch::new(b"head\r\n".to_vec());
+        let mut expected = b"head\r\n".to_vec();
+        for n in 0..200 {
+            let part = if n % 2 == 0 {
+                Bytes::from(format!("small {n};"))
+            } else {
+                Bytes::copy_from_slice(&large[n * 1000..n * 1000 + 1500 + n * 10])
+            };
+            expected.extend_from_slice(&part);
+            batch.share(part);
+        }
+        batch.share(Bytes::from(large.clone()));
+        expected.extend_from_slice(&large);
+        batch.copy(b"end");
+        expected.extend_from_slice(b"end");
+        assert_eq!(batch.len(), expected.len());
+        assert_eq!(batch.to_vec(), expected);
+
+        // Read while it is written: more than the socket buffers hold.
+        let reader = tokio::spawn(async move {
+            let mut received = Vec::new();
+            client.read_to_end(&mut received).await.unwrap();
+            received
+        });
+        batch.write_to(&mut server).await.unwrap();
+        drop(server);
+        assert!(reader.await.unwrap() == expected, "the bytes differ");
+    }
+}
