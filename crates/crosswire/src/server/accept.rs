@@ -80,7 +80,9 @@ pub(crate) async fn accept_loop(
         match &pool {
             None => {
                 let guard = routes.tracker.guard(0);
-                spawn_http(stream, remote, &routes, &stop, header_read_timeout, guard);
+                let connection =
+                    http_connection(stream, remote, &routes, &stop, header_read_timeout, guard);
+                tokio::spawn(connection);
             }
             Some(pool) => {
                 // Leaves this runtime's reactor; the worker registers it with
@@ -99,23 +101,11 @@ pub(crate) async fn accept_loop(
 /// Serves HTTP/1.1 (with upgrades) on `stream` in a task of the current
 /// runtime until the client leaves or the server stops; with `[server.tls]`,
 /// after the TLS handshake, and HTTP/2 when the client chose it.
-pub(crate) fn spawn_http(
-    stream: TcpStream,
-    remote: SocketAddr,
-    routes: &Arc<Routes>,
-    stop: &watch::Receiver<bool>,
-    header_read_timeout: Duration,
-    guard: TaskGuard,
-) {
-    let span = tracing::debug_span!(target: "crosswire::server", "http", %remote);
-    let connection = http_connection(stream, remote, routes, stop, header_read_timeout, guard);
-    tokio::spawn(connection.instrument(span));
-}
-
-/// The task of one HTTP connection: its first request on the direct path
-/// when it can be (`direct`), the rest with hyper. Every state but the one
-/// an open event stream spends its life in is boxed, so that the task stays
-/// small for as long as the stream is open.
+///
+/// The task's first request goes on the direct path when it can (`direct`),
+/// the rest to hyper. Every state but the one an open event stream spends
+/// its life in is boxed, so that the task stays small for as long as the
+/// stream is open (its future is what this returns; the caller spawns it).
 pub(super) fn http_connection(
     stream: TcpStream,
     remote: SocketAddr,
@@ -124,6 +114,7 @@ pub(super) fn http_connection(
     header_read_timeout: Duration,
     guard: TaskGuard,
 ) -> impl Future<Output = ()> + Send + 'static {
+    let span = tracing::debug_span!(target: "crosswire::server", "http", %remote);
     let routes = Arc::clone(routes);
     let mut stop = stop.clone();
     // A connection accepted while the server drains is served (its requests
@@ -175,6 +166,7 @@ pub(super) fn http_connection(
         ))
         .await;
     }
+    .instrument(span)
 }
 
 /// What hyper calls for each request of the connection.

@@ -21,7 +21,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::accept::spawn_http;
+use super::accept::http_connection;
 use super::service::Routes;
 use super::tracker::TaskGuard;
 use crate::error::ServeError;
@@ -161,7 +161,10 @@ impl WorkerContext {
                 accepted = self.incoming.recv() => {
                     let Some((stream, remote, guard)) = accepted else { break };
                     match TcpStream::from_std(stream) {
-                        Ok(stream) => spawn_http(stream, remote, &self.routes, &self.stop, self.header_read_timeout, guard),
+                        Ok(stream) => {
+                            let connection = http_connection(stream, remote, &self.routes, &self.stop, self.header_read_timeout, guard);
+                            tokio::spawn(connection);
+                        }
                         Err(error) => tracing::warn!(target: "crosswire::server", worker = index, %error, "cannot register a connection"),
                     }
                 }
