@@ -103,9 +103,12 @@ pub(crate) async fn accept_loop(
 /// after the TLS handshake, and HTTP/2 when the client chose it.
 ///
 /// The task's first request goes on the direct path when it can (`direct`),
-/// the rest to hyper. Every state but the one an open event stream spends
-/// its life in is boxed, so that the task stays small for as long as the
-/// stream is open (its future is what this returns; the caller spawns it).
+/// the rest to hyper (`HyperNext`). A `GET` answered on the direct path is
+/// written by a task of its own (`Reply::send`), the size of that writing,
+/// and this one ends: an event stream may be open for hours, and this
+/// task's future is sized for every state before (the first read, routing,
+/// an upgrade; hyper and TLS are boxed). Its future is what this returns;
+/// the caller spawns it.
 pub(super) fn http_connection(
     stream: TcpStream,
     remote: SocketAddr,
@@ -148,25 +151,65 @@ pub(super) fn http_connection(
             &mut stop,
         )
         .await;
-        let Served::Http {
-            stream,
-            already_read,
-        } = served
-        else {
-            return;
-        };
-        let service = http_service(&routes, remote, &slot);
-        let stream = CorkingStream::new(stream, slot, already_read);
-        Box::pin(serve_http1(
-            TokioIo::new(stream),
-            service,
-            &routes,
-            stop,
-            header_read_timeout,
-        ))
-        .await;
+        let hyper_next = HyperNext::new(routes, remote, slot, stop, header_read_timeout);
+        match served {
+            Served::Done => {}
+            Served::Http {
+                stream,
+                already_read,
+            } => Box::pin(hyper_next.serve(stream, already_read)).await,
+            Served::Respond(reply, stream) => {
+                // A response to a `GET` (an event stream, for hours) gets a
+                // task of its own, the size of its writing, and this one
+                // ends: its future is sized for every state before.
+                let responding = reply.send(stream, Box::new(hyper_next));
+                tokio::spawn(responding.instrument(tracing::Span::current()));
+            }
+        }
     }
     .instrument(span)
+}
+
+/// What a connection needs to be served by hyper from its next request on.
+pub(super) struct HyperNext {
+    routes: Arc<Routes>,
+    remote: SocketAddr,
+    /// The connection's place in the count, held until the socket closes.
+    slot: ConnectionSlot,
+    pub(super) stop: watch::Receiver<bool>,
+    header_read_timeout: Duration,
+}
+
+impl HyperNext {
+    pub(super) fn new(
+        routes: Arc<Routes>,
+        remote: SocketAddr,
+        slot: ConnectionSlot,
+        stop: watch::Receiver<bool>,
+        header_read_timeout: Duration,
+    ) -> Self {
+        Self {
+            routes,
+            remote,
+            slot,
+            stop,
+            header_read_timeout,
+        }
+    }
+
+    /// Serves `stream` with hyper, which reads `already_read` first.
+    pub(super) async fn serve(self, stream: TcpStream, already_read: bytes::Bytes) {
+        let service = http_service(&self.routes, self.remote, &self.slot);
+        let stream = CorkingStream::new(stream, self.slot, already_read);
+        serve_http1(
+            TokioIo::new(stream),
+            service,
+            &self.routes,
+            self.stop,
+            self.header_read_timeout,
+        )
+        .await;
+    }
 }
 
 /// What hyper calls for each request of the connection.

@@ -70,6 +70,8 @@ pub(crate) enum Served {
         stream: TcpStream,
         already_read: Bytes,
     },
+    /// A `GET` answered: write the reply on the socket.
+    Respond(Reply, TcpStream),
 }
 
 /// What the first read gave.
@@ -139,7 +141,7 @@ pub(crate) fn serve<'a>(
                     already_read,
                     routes.max_header_bytes,
                 );
-                return reply.send(stream, stop).await;
+                return Served::Respond(reply, stream);
             }
             FirstRead::Other(already_read) => {
                 tracing::trace!(

@@ -8,9 +8,9 @@
 //! of ready frames in one write.
 //!
 //! The point is an event stream, which may stay open for hours: what it
-//! holds here is this task's small state and a buffer only while a write is
-//! under way (`write_batch`), where hyper kept two 8 KiB buffers for its
-//! whole life.
+//! holds here is the small task that writes it (`Reply::send`, spawned once
+//! the request is routed) and a buffer only while a write is under way
+//! (`write_batch`), where hyper kept two 8 KiB buffers for its whole life.
 //!
 //! While a body streams, the socket is watched as hyper watches it: the end
 //! of the client's side ends the response (dropping the body is how an
@@ -39,9 +39,9 @@ use http_body_util::BodyExt;
 use hyper::body::Frame;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::watch;
 
-use super::direct::{Served, write_head};
+use super::accept::HyperNext;
+use super::direct::write_head;
 use super::write_batch::WriteBatch;
 
 /// Ready frames are gathered into one write up to about this many bytes.
@@ -104,7 +104,8 @@ impl Reply {
         }
     }
 
-    /// Writes the reply on `stream` and says what becomes of the connection.
+    /// Writes the reply on `stream`, then has hyper serve the connection's
+    /// next request (`next`) unless the connection ends here.
     ///
     /// (A function returning an `async` block rather than an `async fn`,
     /// here and below: an `async fn` keeps its arguments twice, and this
@@ -116,23 +117,20 @@ impl Reply {
     pub(super) fn send(
         mut self,
         mut stream: TcpStream,
-        stop: &watch::Receiver<bool>,
-    ) -> impl Future<Output = Served> + Send + '_ {
+        next: Box<HyperNext>,
+    ) -> impl Future<Output = ()> + Send + 'static {
         async move {
             match self.write(&mut stream).await {
-                Ok(()) if self.keep_alive && !matches!(stop.has_changed(), Ok(true) | Err(_)) => {
-                    Served::Http {
-                        stream,
-                        already_read: Bytes::from(self.pending),
-                    }
+                Ok(())
+                    if self.keep_alive && !matches!(next.stop.has_changed(), Ok(true) | Err(_)) =>
+                {
+                    Box::pin(next.serve(stream, Bytes::from(self.pending))).await;
                 }
                 Ok(()) => {
                     let _ = stream.shutdown().await;
-                    Served::Done
                 }
                 Err(cut) => {
                     tracing::debug!(target: "crosswire::server", ?cut, "response cut short: connection closed");
-                    Served::Done
                 }
             }
         }
