@@ -61,8 +61,8 @@ const REFUSAL_TIME: Duration = Duration::from_secs(5);
 pub(crate) enum Served {
     /// Upgraded, refused, timed out or closed: nothing more to do here.
     Done,
-    /// Not a request this path takes, or the next one after a `GET` it
-    /// answered: serve it with hyper, which reads `already_read` first.
+    /// Not a request this path takes: serve it with hyper, which reads
+    /// `already_read` first.
     /// hyper's `header_read_timeout` applies to each request head from then
     /// on (so the first may take up to twice the timeout in all, when its
     /// first bytes came just in time).
@@ -77,7 +77,8 @@ pub(crate) enum Served {
 /// What the first read gave.
 ///
 /// The requests are boxed: the compiler keeps room for this value in the
-/// connection's future for as long as the response streams.
+/// connection's future, which hyper goes on serving in for as long as the
+/// connection lives.
 enum FirstRead {
     /// The client left (or the socket failed) before sending a request.
     Closed,
@@ -89,9 +90,11 @@ enum FirstRead {
     Other(Bytes),
 }
 
-/// Reads the first request of `stream` and answers it if it is a `GET`; see
+/// Reads the first request of `stream` and answers it if it is an upgrade,
+/// or routes it if it is another `GET` (the caller writes the reply); see
 /// the module docs. (An `async` block rather than an `async fn`, which would
-/// keep its arguments twice: this future lives as long as an event stream.)
+/// keep its arguments twice: this future lives in the connection's task for
+/// as long as hyper serves it.)
 #[allow(
     clippy::manual_async_fn,
     reason = "an async fn would store its arguments twice"
@@ -124,8 +127,8 @@ pub(crate) fn serve<'a>(
             FirstRead::Get(request, already_read) => {
                 let close_asked = direct_response::asks_to_close(request.headers());
                 // Boxed: the routing's state, the handler's included, is gone
-                // once it answered, and would widen this future for as long as
-                // the response streams.
+                // once it answered, and would widen this future for every
+                // connection hyper goes on serving in it.
                 let routed = Box::pin(handle_metered(
                     Arc::clone(routes),
                     remote,
@@ -155,9 +158,9 @@ pub(crate) fn serve<'a>(
                 };
             }
         };
-        // Boxed: this task goes on to serve every other connection with hyper
-        // (an event stream for hours), and the handshake's state, the hook's
-        // included, would widen its future for all of them.
+        // Boxed: this task goes on to serve every other connection with
+        // hyper, and the handshake's state, the hook's included, would widen
+        // its future for all of them.
         match Box::pin(route_upgrade(routes, remote, slot, *request)).await {
             Upgrade::Accepted(response, accepted) => {
                 routes.count_upgrade(&response);
