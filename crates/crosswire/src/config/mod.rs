@@ -96,11 +96,13 @@ pub struct ServerConfig {
     /// affinity and cgroup quota respected). `1` serves every connection on
     /// the runtime that runs the server, as a single-threaded server does.
     pub workers: Workers,
-    /// Bind each worker thread to a CPU of its own. Default true, and it
-    /// applies only when the workers cover exactly the CPUs the process may
-    /// run on (as with `workers = "auto"` under `taskset` or a cpuset): a
-    /// worker's connections then keep their caches on one core. With fewer
-    /// workers than CPUs the threads float whatever this says.
+    /// Bind each worker thread to a CPU of its own. Default false: the
+    /// threads float, and the kernel moves a worker off a core that another
+    /// process is using. Set it where the process owns its cores (an
+    /// exclusive cpuset, `isolcpus`): a worker's connections then keep their
+    /// caches on one core. It applies only when the workers cover exactly
+    /// the CPUs the process may run on; with fewer workers than CPUs the
+    /// threads float whatever this says.
     pub pin_workers: bool,
     /// Open connections (HTTP, WebSocket and event streams together) the
     /// server serves at once. Default 10 000. Past it, a new connection's
@@ -197,7 +199,7 @@ impl Default for ServerConfig {
             port: 3000,
             header_read_timeout: Duration::from_secs(10),
             workers: Workers::Auto,
-            pin_workers: true,
+            pin_workers: false,
             max_connections: 10_000,
             max_header_bytes: 16 << 10,
             max_queued_bytes: 256 << 20,
