@@ -17,6 +17,8 @@ mod a_flooding_publisher_does_not_starve_subscribers;
 mod a_spent_queue_budget_closes_the_peers_furthest_behind;
 #[path = "websocket/bad_frames_close_with_the_right_code.rs"]
 mod bad_frames_close_with_the_right_code;
+#[path = "websocket/bursts_of_large_messages_reach_every_subscriber_in_order.rs"]
+mod bursts_of_large_messages_reach_every_subscriber_in_order;
 #[path = "websocket/close_codes_reach_the_close_hook.rs"]
 mod close_codes_reach_the_close_hook;
 #[path = "websocket/compressed_chat_reaches_deflate_and_plain_peers.rs"]

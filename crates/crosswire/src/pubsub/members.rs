@@ -191,13 +191,20 @@ impl Members {
 const JOIN_AT_LEAST: usize = 1024;
 
 /// Runs longer than this are not joined: a buffer is built once and may
-/// find no queue with room for it, and a long run goes out in the writer's
-/// batches anyway.
-pub(crate) const JOIN_AT_MOST: usize = 64 * 1024;
+/// find no queue with room for it. A read loop yields after about 64 KiB
+/// of messages, so a burst of kilobyte messages makes runs just over 64 KiB
+/// (64 frames of 1028 bytes); the limit sits well above that. Joined, such
+/// a run is one slice in each subscriber's write instead of two per frame,
+/// and each queue takes it with one push: measured on a fan-out of 1 KiB
+/// messages to 1 000 subscribers, 260 ns of server CPU per delivered
+/// message became 195 ns (4 KiB messages: 870 to 630 ns, with
+/// [`JOIN_FRAMES_UP_TO`] raised with it).
+pub(crate) const JOIN_AT_MOST: usize = 256 * 1024;
 
 /// Frames larger than this keep a run from being joined: each is shared on
-/// its own, and its one slice in the write costs little beside its size.
-const JOIN_FRAMES_UP_TO: usize = 4 * 1024;
+/// its own, and its two slices in the write cost little beside its size,
+/// while joining costs a copy of it per worker.
+const JOIN_FRAMES_UP_TO: usize = 16 * 1024;
 
 /// A run's frames joined back to back, built on first use.
 struct JoinedRun<'a, I> {
