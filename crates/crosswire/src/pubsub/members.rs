@@ -191,15 +191,16 @@ impl Members {
 const JOIN_AT_LEAST: usize = 1024;
 
 /// Runs longer than this are not joined: a buffer is built once and may
-/// find no queue with room for it. A read loop yields after about 64 KiB
-/// of messages, so a burst of kilobyte messages makes runs just over 64 KiB
-/// (64 frames of 1028 bytes); the limit sits well above that. Joined, such
-/// a run is one slice in each subscriber's write instead of two per frame,
-/// and each queue takes it with one push: measured on a fan-out of 1 KiB
-/// messages to 1 000 subscribers, 260 ns of server CPU per delivered
-/// message became 195 ns (4 KiB messages: 870 to 630 ns, with
+/// find no queue with room for it. A read loop yields after at most 256 KiB
+/// of input (`ws/connection.rs`), so the runs one poll makes stay below
+/// this, whatever the message size. Joined, a run is one slice in each
+/// subscriber's write instead of two per frame, and each queue takes it
+/// with one push: measured on a fan-out of 1 KiB messages to 1 000
+/// subscribers, when this was 64 KiB (the 64 frames of 1028 bytes a burst
+/// then made per poll were just over it), 260 ns of server CPU per
+/// delivered message; joined, 195 ns (4 KiB messages: 870 to 630 ns, with
 /// [`JOIN_FRAMES_UP_TO`] raised with it).
-pub(crate) const JOIN_AT_MOST: usize = 256 * 1024;
+pub(crate) const JOIN_AT_MOST: usize = 512 * 1024;
 
 /// Frames larger than this keep a run from being joined: each is shared on
 /// its own, and its two slices in the write cost little beside its size,
