@@ -191,11 +191,13 @@ impl Members {
 const JOIN_AT_LEAST: usize = 1024;
 
 /// Runs longer than this are not joined: a buffer is built once and may
-/// find no queue with room for it. A read loop yields after at most 256 KiB
-/// of input (`ws/connection.rs`), so the runs one poll makes stay below
-/// this, whatever the message size. Joined, a run is one slice in each
-/// subscriber's write instead of two per frame, and each queue takes it
-/// with one push: measured on a fan-out of 1 KiB messages to 1 000
+/// find no queue with room for it. A read loop yields after at most 256
+/// messages or 16 full reads of 16 KiB (`ws/connection.rs`), so the runs
+/// one poll makes are mostly below this; a longer one (hooks may publish
+/// more than they read) goes to each queue frame by frame. Joined, a run is
+/// one slice in each subscriber's write instead of one per copied piece and
+/// two per shared frame (over [`INLINE_MAX`] bytes), and each queue takes
+/// it with one push: measured on a fan-out of 1 KiB messages to 1 000
 /// subscribers, when this was 64 KiB (the 64 frames of 1028 bytes a burst
 /// then made per poll were just over it), 260 ns of server CPU per
 /// delivered message; joined, 195 ns (4 KiB messages: 870 to 630 ns, with

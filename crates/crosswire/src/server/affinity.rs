@@ -12,7 +12,7 @@
 //! generator). A pinned worker then cannot leave a core another process is
 //! busy on, even while the other core idles, and the whole server waits on
 //! its slowest worker. Measured on two cores shared with a single-threaded
-//! load generator, a fan-out to 1 000 subscribers delivered 0.56–0.63× of
+//! load generator, a fan-out to 1 000 subscribers delivered 0.56–0.73× of
 //! one worker's messages with two pinned workers and 0.76–0.97× with two
 //! floating ones; chat was level. So workers float unless asked.
 //!

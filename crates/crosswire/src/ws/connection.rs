@@ -41,7 +41,7 @@ use super::close_info::CloseInfo;
 use super::dispatch::{DynHandler, run_hook};
 use super::duplex::Duplex;
 use super::message::Message;
-use super::outbox::{OutFrame, Outbox};
+use super::outbox::{INLINE_MAX, OutFrame, Outbox};
 use super::peer::Peer;
 use super::rate::{Bucket, RateCounters, admit};
 use super::transport::{ReadSide, Transport, WriteSide};
@@ -58,22 +58,31 @@ const READ_CHUNK: usize = 16 * 1024;
 /// without pause.
 ///
 /// After a full read, the loop yields once it has dispatched
-/// [`YIELD_AFTER_MESSAGES`] messages or made [`YIELD_AFTER_FULL_READS`] full
-/// reads since it last yielded. What the hooks published meanwhile goes out
-/// when the loop yields, as one run per topic that every subscriber queues
-/// with one push and writes with one slice (`pubsub/members.rs`), so the
-/// limits set how much a subscriber's write carries. Small messages never
-/// reach them in practice: a chat burst of a thousand short lines fits one
-/// 16 KiB read, which drains the socket. Kilobyte messages do: yielding
-/// after 64 of them or 64 KiB made a write per 64 KiB for each subscriber,
+/// [`YIELD_AFTER_MESSAGES`] messages, [`YIELD_AFTER_COPIED_MESSAGES`] of
+/// them small enough to be copied into each subscriber's queue, or made
+/// [`YIELD_AFTER_FULL_READS`] full reads since it last yielded. What the
+/// hooks published meanwhile goes out when the loop yields, as one run per
+/// topic that every subscriber queues with one push and writes with one
+/// slice (`pubsub/members.rs`), so the limits set how much a subscriber's
+/// write carries.
+///
+/// Small messages never reach them in practice: a chat burst of a thousand
+/// short lines fits one 16 KiB read, which drains the socket. Larger ones
+/// do. Frames of up to [`INLINE_MAX`] bytes are copied, and counted against
+/// each subscriber's queue and the server's budget, so at most 64 of them
+/// (64 KiB) go out per yield, as before; the budget must hold what one
+/// round queues for every peer before the writers run. Larger frames are
+/// shared, counted once, and go out in longer runs: yielding after 64
+/// messages or four reads made a write per 64 KiB for each subscriber,
 /// where Bun's loop writes what a whole read brought. Measured on a fan-out
-/// to 1 000 subscribers, one worker: 1 KiB messages 192 to 136 ns of server
-/// CPU per delivered message when the limits went from 64 messages and four
-/// reads to 256 and sixteen, 4 KiB messages 690–770 to 480–490 ns, 16 KiB
-/// messages 3.3 to 2.5 µs; chat-32 unchanged. A flooding client still yields
-/// after at most 256 KiB of input.
+/// to 1 000 subscribers, one worker, server CPU per delivered message: 1 KiB
+/// messages (1 028-byte frames) 192 to 136 ns, 4 KiB 690–770 to 480–490
+/// ns, 16 KiB 3.3 to 2.5 µs; chat-32 unchanged. A client flooding with
+/// large messages still yields after at most 16 full reads.
 const YIELD_AFTER_MESSAGES: u16 = 256;
-/// See [`YIELD_AFTER_MESSAGES`]: 256 KiB of input at most between yields.
+/// See [`YIELD_AFTER_MESSAGES`].
+const YIELD_AFTER_COPIED_MESSAGES: u8 = 64;
+/// See [`YIELD_AFTER_MESSAGES`]: 16 reads that filled their 16 KiB chunk.
 const YIELD_AFTER_FULL_READS: u8 = 16;
 
 /// Reads in a row that filled their chunk (more is probably waiting), and
@@ -82,11 +91,23 @@ const YIELD_AFTER_FULL_READS: u8 = 16;
 struct Burst {
     full_reads: u8,
     dispatched: u16,
+    /// Of `dispatched`, those a subscriber's queue would copy.
+    copied: u8,
 }
 
 impl Burst {
-    fn dispatched(&mut self) {
+    /// A message of `len` bytes went to its hook.
+    fn dispatched(&mut self, len: usize) {
         self.dispatched = self.dispatched.saturating_add(1);
+        // The plain frame's length: payload and header.
+        let header = match len {
+            0..126 => 2,
+            126..=0xFFFF => 4,
+            _ => 10,
+        };
+        if len + header <= INLINE_MAX {
+            self.copied = self.copied.saturating_add(1);
+        }
     }
 
     /// A read of `n` bytes. One that did not fill its chunk drained the
@@ -103,6 +124,7 @@ impl Burst {
     fn yield_due(&self) -> bool {
         self.full_reads > 0
             && (self.dispatched >= YIELD_AFTER_MESSAGES
+                || self.copied >= YIELD_AFTER_COPIED_MESSAGES
                 || self.full_reads >= YIELD_AFTER_FULL_READS)
     }
 }
@@ -432,7 +454,7 @@ impl Reader {
                     if let Some(metrics) = metrics {
                         metrics.message_received();
                     }
-                    burst.dispatched();
+                    burst.dispatched(message.len());
                     run_hook(
                         peer,
                         "message",
@@ -748,5 +770,53 @@ fn truncate_utf8(text: &mut String, max: usize) {
             end -= 1;
         }
         text.truncate(end);
+    }
+}
+
+#[cfg(test)]
+mod burst_tests {
+    use super::*;
+
+    /// A burst of `len`-byte messages, `per_read` of them per full read:
+    /// how many go to their hooks before the loop yields.
+    fn messages_before_yield(len: usize, per_read: usize) -> usize {
+        let mut burst = Burst::default();
+        let mut dispatched = 0;
+        loop {
+            burst.read(READ_CHUNK);
+            for _ in 0..per_read {
+                burst.dispatched(len);
+                dispatched += 1;
+            }
+            if burst.yield_due() {
+                return dispatched;
+            }
+        }
+    }
+
+    #[test]
+    fn copied_messages_yield_after_64_kib_and_shared_ones_run_longer() {
+        // Frames copied into each queue: 64 per yield at most.
+        assert_eq!(messages_before_yield(1000, 16), 64);
+        assert_eq!(messages_before_yield(1020, 16), 64);
+        // 1 KiB payloads make 1028-byte frames, which are shared.
+        assert_eq!(messages_before_yield(1024, 16), 256);
+        // Large ones: 16 full reads.
+        assert_eq!(messages_before_yield(4096, 4), 64);
+        // Short chat lines fill a read with hundreds: a yield after each
+        // full read.
+        assert_eq!(messages_before_yield(20, 500), 500);
+    }
+
+    #[test]
+    fn a_read_that_drains_the_socket_starts_a_new_burst() {
+        let mut burst = Burst::default();
+        for _ in 0..63 {
+            burst.dispatched(100);
+        }
+        burst.read(100);
+        burst.dispatched(100);
+        burst.read(READ_CHUNK);
+        assert!(!burst.yield_due());
     }
 }

@@ -1,7 +1,7 @@
-//! A burst of messages of a kilobyte or more, published from one socket
-//! read, is delivered to every other subscriber as runs of frames (joined
-//! into one buffer when the run is small enough, shared frame by frame when
-//! not). Whatever the sizes, each subscriber must get every message once,
+//! A burst of messages of a kilobyte or more, published from a few socket
+//! reads, is delivered to every other subscriber as runs of frames (joined
+//! into one buffer when every frame is small enough, shared frame by frame
+//! when not). Whatever the sizes, each subscriber must get every message once,
 //! whole and in order, on one worker and across two.
 
 use std::num::NonZeroUsize;
@@ -50,11 +50,11 @@ async fn every_subscriber_gets_the_burst(workers: usize) {
     assert_eq!(next_text(&mut publisher).await, "ready");
 
     // Sizes around the kilobyte where a frame stops being copied into each
-    // queue, and up to the 4 KiB past which a frame keeps its run from being
-    // joined; then larger ones among them. About 1 MB in all: many socket
-    // reads and many runs.
-    let joinable = [1000, 1024, 1100, 2048, 3000, 4090, 700];
-    let mixed = [1024, 5000, 2048, 9000];
+    // queue, and up to 9 000 bytes, all joinable into runs; then frames over
+    // the 16 KiB past which a frame keeps its run from being joined, among
+    // smaller ones. About 2 MB in all: many socket reads and many runs.
+    let joinable = [1000, 1024, 1100, 2048, 3000, 4090, 9000, 700];
+    let mixed = [1024, 20_000, 5000, 700];
     let burst: Vec<String> = (0..400)
         .map(|n| match n < 300 {
             true => message(n, joinable[n % joinable.len()]),
