@@ -148,8 +148,11 @@ impl Members {
                 .map(|(publication, _)| publication);
             match &member.subscriber {
                 Subscriber::WebSocket(outbox) => {
+                    // Built for the first queue that takes it, not before:
+                    // under pressure none may have room.
                     let whole = joined.worth_it()
-                        && run.clone().all(|(_, exclude)| exclude != Some(member.key));
+                        && run.clone().all(|(_, exclude)| exclude != Some(member.key))
+                        && (joined.bytes.is_some() || outbox.takes_framed(joined.len));
                     let (frames, counted) = (joined.frames, joined.counted);
                     let shared = whole
                         .then(|| outbox.push_framed(joined.bytes(), frames, counted))

@@ -474,6 +474,18 @@ impl Outbox {
         queued
     }
 
+    /// Whether [`push_framed`](Self::push_framed) would take a run of `len`
+    /// bytes now rather than send it back to be queued frame by frame:
+    /// asked before a joined run is built, so that a run no queue has room
+    /// for is not copied.
+    pub(crate) fn takes_framed(&self, len: usize) -> bool {
+        if self.deflate.is_some() {
+            return false;
+        }
+        let state = self.lock();
+        state.queued + state.in_flight + len <= self.limit
+    }
+
     /// Queues `framed`, `messages` frames already encoded back to back, by
     /// reference: a run of publishes that many subscribers take whole is
     /// joined once and shared rather than copied into every queue. `counted`
@@ -1095,8 +1107,10 @@ mod tests {
         let budget = Arc::new(QueueBudget::new(0, 1));
         let outbox = Outbox::new(1000, OverflowPolicy::Close).with_budget(Arc::clone(&budget), 0);
         let run = Bytes::from(vec![0x81; 600]);
+        assert!(outbox.takes_framed(600));
         assert_eq!(outbox.push_framed(&run, 3, 600), Some(3));
         assert_eq!(outbox.buffered_amount(), 600);
+        assert!(!outbox.takes_framed(600), "asked first, it says the same");
         assert!(
             budget.held() >= 600,
             "shared bytes count against the budget"
@@ -1116,6 +1130,7 @@ mod tests {
         assert_eq!(budget.held(), held);
         let empty = Outbox::new(1000, OverflowPolicy::Close);
         let long = Bytes::from(vec![0x81; 1500]);
+        assert!(!empty.takes_framed(long.len()));
         assert_eq!(
             empty.push_framed(&long, 5, 1500),
             None,
