@@ -9,7 +9,7 @@
 //   NODE_PATH=/tmp/crosswire-peers/node/node_modules \
 //     node scripts/independent/fanout-load.mjs <port> <server pid> [seconds=5] [clients=1000] [size=1024] [per_round=100]
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { cpuMs as serverCpuMs } from './server-cpu.mjs';
 
 const require = createRequire(process.env.NODE_PATH ? `${process.env.NODE_PATH}/` : import.meta.url);
 const WebSocket = require('ws');
@@ -20,10 +20,7 @@ if (!pid) {
   console.error('usage: fanout-load.mjs <port> <server pid> [seconds] [clients] [size] [per_round]');
   process.exit(2);
 }
-const cpuMs = () => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-};
+const cpuMs = () => serverCpuMs(pid);
 const url = `ws://127.0.0.1:${port}/ws/chat`;
 const rounds = Number(perRound);
 const text = 'x'.repeat(Number(size));

@@ -6,18 +6,14 @@
 //
 //   node scripts/independent/sse-load.mjs <port> <server pid> [seconds=5] [clients=64] [count=1000]
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
+import { cpuMs as serverCpuMs } from './server-cpu.mjs';
 
 const [port, pid, seconds = '5', clients = '64', count = '1000'] = process.argv.slice(2);
 if (!pid) {
   console.error('usage: sse-load.mjs <port> <server pid> [seconds] [clients] [count]');
   process.exit(2);
 }
-// utime + stime of the server, in milliseconds (USER_HZ = 100).
-const cpuMs = () => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-};
+const cpuMs = () => serverCpuMs(pid);
 let events = 0;
 let running = true;
 

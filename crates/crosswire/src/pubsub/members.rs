@@ -152,7 +152,7 @@ impl Members {
                     // under pressure none may have room.
                     let whole = joined.worth_it()
                         && run.clone().all(|(_, exclude)| exclude != Some(member.key))
-                        && (joined.bytes.is_some() || outbox.takes_framed(joined.len));
+                        && (joined.is_built() || outbox.takes_framed(joined.len));
                     let (frames, counted) = (joined.frames, joined.counted);
                     let shared = whole
                         .then(|| outbox.push_framed(joined.bytes(), frames, counted))
@@ -259,6 +259,11 @@ where
     /// Whether peers that take the whole run should share it.
     fn worth_it(&self) -> bool {
         self.frames > 1 && self.all_small && (JOIN_AT_LEAST..=JOIN_AT_MOST).contains(&self.len)
+    }
+
+    /// A queue took the joined run: it is built.
+    fn is_built(&self) -> bool {
+        self.bytes.is_some()
     }
 
     fn bytes(&mut self) -> &Bytes {

@@ -41,7 +41,7 @@ use super::close_info::CloseInfo;
 use super::dispatch::{DynHandler, run_hook};
 use super::duplex::Duplex;
 use super::message::Message;
-use super::outbox::{INLINE_MAX, OutFrame, Outbox};
+use super::outbox::{OutFrame, Outbox, copies_frame_of};
 use super::peer::Peer;
 use super::rate::{Bucket, RateCounters, admit};
 use super::transport::{ReadSide, Transport, WriteSide};
@@ -68,9 +68,9 @@ const READ_CHUNK: usize = 16 * 1024;
 ///
 /// Small messages never reach them in practice: a chat burst of a thousand
 /// short lines fits one 16 KiB read, which drains the socket. Larger ones
-/// do. Frames of up to [`INLINE_MAX`] bytes are copied, and counted against
-/// each subscriber's queue and the server's budget, so at most 64 of them
-/// (64 KiB) go out per yield, as before; the budget must hold what one
+/// do. Frames of up to 1 KiB are copied ([`copies_frame_of`]), and
+/// counted against each subscriber's queue and the server's budget, so at
+/// most 64 of them (64 KiB) go out per yield, as before; the budget must hold what one
 /// round queues for every peer before the writers run. Larger frames are
 /// shared, counted once, and go out in longer runs: yielding after 64
 /// messages or four reads made a write per 64 KiB for each subscriber,
@@ -96,16 +96,11 @@ struct Burst {
 }
 
 impl Burst {
-    /// A message of `len` bytes went to its hook.
-    fn dispatched(&mut self, len: usize) {
+    /// A message went to its hook; `copied`: its frame is small enough to
+    /// be copied into each subscriber's queue.
+    fn dispatched(&mut self, copied: bool) {
         self.dispatched = self.dispatched.saturating_add(1);
-        // The plain frame's length: payload and header.
-        let header = match len {
-            0..126 => 2,
-            126..=0xFFFF => 4,
-            _ => 10,
-        };
-        if len + header <= INLINE_MAX {
+        if copied {
             self.copied = self.copied.saturating_add(1);
         }
     }
@@ -454,7 +449,7 @@ impl Reader {
                     if let Some(metrics) = metrics {
                         metrics.message_received();
                     }
-                    burst.dispatched(message.len());
+                    burst.dispatched(copies_frame_of(message.len()));
                     run_hook(
                         peer,
                         "message",
@@ -785,7 +780,7 @@ mod burst_tests {
         loop {
             burst.read(READ_CHUNK);
             for _ in 0..per_read {
-                burst.dispatched(len);
+                burst.dispatched(copies_frame_of(len));
                 dispatched += 1;
             }
             if burst.yield_due() {
@@ -812,10 +807,10 @@ mod burst_tests {
     fn a_read_that_drains_the_socket_starts_a_new_burst() {
         let mut burst = Burst::default();
         for _ in 0..63 {
-            burst.dispatched(100);
+            burst.dispatched(true);
         }
         burst.read(100);
-        burst.dispatched(100);
+        burst.dispatched(true);
         burst.read(READ_CHUNK);
         assert!(!burst.yield_due());
     }

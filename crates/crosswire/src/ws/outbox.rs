@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use crosswire_proto::deflate::{Deflater, InflateParams};
-use crosswire_proto::{CloseFrame, FrameHeader};
+use crosswire_proto::{CloseFrame, FrameHeader, OpCode};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -99,6 +99,12 @@ const BUDGET_REASON: &str = "server send budget exceeded";
 /// Frames up to this many bytes on the wire are copied into a contiguous
 /// buffer; larger ones are queued by reference.
 pub(crate) const INLINE_MAX: usize = 1024;
+
+/// Whether the plain frame of a `payload_len`-byte message is copied into
+/// each queue (and counted there) rather than shared.
+pub(crate) fn copies_frame_of(payload_len: usize) -> bool {
+    FrameHeader::new(OpCode::Text, payload_len).as_bytes().len() + payload_len <= INLINE_MAX
+}
 
 /// Largest contiguous buffer of small frames; past it a new one starts, so a
 /// burst never needs one huge reallocation.
@@ -479,10 +485,12 @@ impl Outbox {
     /// asked before a joined run is built, so that a run no queue has room
     /// for is not copied.
     pub(crate) fn takes_framed(&self, len: usize) -> bool {
-        if self.deflate.is_some() {
-            return false;
-        }
-        let state = self.lock();
+        self.deflate.is_none() && self.fits_framed(&self.lock(), len)
+    }
+
+    /// A run of `len` bytes fits: unlike a single frame, a run never goes
+    /// past the limit into an empty queue (its frames may, one at a time).
+    fn fits_framed(&self, state: &State, len: usize) -> bool {
         state.queued + state.in_flight + len <= self.limit
     }
 
@@ -505,9 +513,7 @@ impl Outbox {
         }
         let len = framed.len();
         let state = self.lock();
-        // Unlike a single frame, a run never goes past the limit into an
-        // empty queue: its frames may, one at a time.
-        if state.queued + state.in_flight + len > self.limit {
+        if !self.fits_framed(&state, len) {
             return None;
         }
         let add = |state: &mut State| {
