@@ -15,7 +15,7 @@ use crate::broker::link::ErrorCallback;
 use crate::broker::{Broker, BrokerError};
 use crate::config::Config;
 use crate::error::ServeError;
-use crate::ws::{DynHandler, WebSocketHandler};
+use crate::ws::{DynHandler, WebSocketHandler, dyn_handler};
 
 /// Routes and settings of a Crosswire server.
 ///
@@ -88,7 +88,8 @@ impl App {
 
     /// Serves a WebSocket handler at `path`.
     pub fn websocket(mut self, path: &str, handler: impl WebSocketHandler) -> Self {
-        self.websockets.push((path.to_owned(), Arc::new(handler)));
+        self.websockets
+            .push((path.to_owned(), dyn_handler(handler)));
         self
     }
 

@@ -18,7 +18,7 @@ use super::upgrade::connection_task;
 use crate::config::{MetricsConfig, OverflowPolicy, SseConfig, WebSocketConfig};
 use crate::shared::Shared;
 use crate::ws::footprint::{reader_size, writer_future_size};
-use crate::ws::{DynHandler, Outbox, Peer, Transport, UpgradeRequest, hooks};
+use crate::ws::{DynHandler, Outbox, Peer, Transport, UpgradeRequest, dyn_handler, hooks};
 
 /// What a tokio task costs around its future: the header (state, queue
 /// link, vtable, owner id: 32 bytes), the scheduler handle and task id
@@ -83,7 +83,7 @@ fn parts() -> (Arc<Shared>, Arc<Outbox>, Peer, Arc<dyn DynHandler>) {
         None,
         None,
     );
-    let handler: Arc<dyn DynHandler> = Arc::new(hooks());
+    let handler = dyn_handler(hooks());
     (shared, outbox, peer, handler)
 }
 

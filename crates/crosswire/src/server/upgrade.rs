@@ -135,7 +135,7 @@ pub(crate) async fn accept<B>(
         handshake.extensions().map(str::to_owned),
     );
 
-    let accept = match guarded(Arc::clone(&route.handler).upgrade(upgrade_request.clone())).await {
+    let accept = match guarded(route.handler.upgrade(upgrade_request.clone())).await {
         Ok(Ok(accept)) => accept,
         Ok(Err(rejection)) => return Upgrade::Refused(rejection),
         Err(panic) => {

@@ -28,11 +28,11 @@
 //! ```
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use super::accept::{Accept, UpgradeResult};
 use super::close_info::CloseInfo;
+use super::dispatch::{BoxFuture, DynHandler, HookFailure, NoHook, log_failure};
 use super::message::Message;
 use super::peer::Peer;
 use super::request::UpgradeRequest;
@@ -110,12 +110,11 @@ impl<E: std::fmt::Display + Send> HookOutput for Result<(), E> {
     }
 }
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-type UpgradeFn = Arc<dyn Fn(UpgradeRequest) -> BoxFuture<UpgradeResult> + Send + Sync>;
-type PeerFn = Arc<dyn Fn(Peer) -> BoxFuture<Option<String>> + Send + Sync>;
-type MessageFn = Arc<dyn Fn(Peer, Message) -> BoxFuture<Option<String>> + Send + Sync>;
-type CloseFn = Arc<dyn Fn(Peer, CloseInfo) -> BoxFuture<Option<String>> + Send + Sync>;
-type ErrorFn = Arc<dyn Fn(Peer, WebSocketError) -> BoxFuture<Option<String>> + Send + Sync>;
+type UpgradeFn = Arc<dyn Fn(UpgradeRequest) -> BoxFuture<'static, UpgradeResult> + Send + Sync>;
+type PeerFn = Arc<dyn Fn(Peer) -> BoxFuture<'static, HookFailure> + Send + Sync>;
+type MessageFn = Arc<dyn Fn(Peer, Message) -> BoxFuture<'static, HookFailure> + Send + Sync>;
+type CloseFn = Arc<dyn Fn(Peer, CloseInfo) -> BoxFuture<'static, HookFailure> + Send + Sync>;
+type ErrorFn = Arc<dyn Fn(Peer, WebSocketError) -> BoxFuture<'static, HookFailure> + Send + Sync>;
 
 /// Starts a handler built from closures, like crossws's `defineHooks`.
 pub fn hooks() -> Hooks {
@@ -216,14 +215,53 @@ impl Hooks {
     }
 }
 
-/// Logs the error a hook closure returned.
-fn log_failure(peer: &Peer, hook: &'static str, error: Option<String>) {
-    if let Some(error) = error {
-        tracing::error!(target: "crosswire::hook", peer = %peer, hook, %error, "hook returned an error");
-        super::dispatch::count_failure(peer, hook, false);
+/// Closures are dispatched directly (see [`super::dispatch`]): the hook's
+/// future is the box the closure made, and its error is logged by the caller.
+impl DynHandler for Hooks {
+    fn upgrade(&self, request: UpgradeRequest) -> BoxFuture<'_, UpgradeResult> {
+        match &self.upgrade {
+            Some(hook) => hook(request),
+            None => Box::pin(std::future::ready(Ok(Accept::new()))),
+        }
+    }
+    fn open(&self, peer: Peer) -> BoxFuture<'_, HookFailure> {
+        match &self.open {
+            Some(hook) => hook(peer),
+            None => no_hook(),
+        }
+    }
+    fn message(&self, peer: Peer, message: Message) -> BoxFuture<'_, HookFailure> {
+        match &self.message {
+            Some(hook) => hook(peer, message),
+            None => no_hook(),
+        }
+    }
+    fn close(&self, peer: Peer, close: CloseInfo) -> BoxFuture<'_, HookFailure> {
+        match &self.close {
+            Some(hook) => hook(peer, close),
+            None => no_hook(),
+        }
+    }
+    fn error(&self, peer: Peer, error: WebSocketError) -> BoxFuture<'_, HookFailure> {
+        match &self.error {
+            Some(hook) => hook(peer, error),
+            None => no_hook(),
+        }
+    }
+    fn drain(&self, peer: Peer) -> BoxFuture<'_, HookFailure> {
+        match &self.drain {
+            Some(hook) => hook(peer),
+            None => no_hook(),
+        }
     }
 }
 
+fn no_hook() -> BoxFuture<'static, HookFailure> {
+    Box::pin(NoHook)
+}
+
+/// Used when a `Hooks` is called as a [`WebSocketHandler`] (inside a handler
+/// of the user's own type): the same closures, errors logged here.
 impl WebSocketHandler for Hooks {
     async fn upgrade(&self, request: UpgradeRequest) -> UpgradeResult {
         match &self.upgrade {

@@ -49,6 +49,12 @@ impl Message {
         Self { data, is_text }
     }
 
+    /// Splits into the payload and the text flag, without touching the
+    /// payload's reference count.
+    pub(crate) fn into_parts(self) -> (Bytes, bool) {
+        (self.data, self.is_text)
+    }
+
     /// The payload as text; invalid UTF-8 in a binary message is replaced by U+FFFD.
     pub fn text(&self) -> Cow<'_, str> {
         String::from_utf8_lossy(&self.data)

@@ -42,7 +42,7 @@ pub use rate::RateLimitStats;
 pub use request::UpgradeRequest;
 
 pub(crate) use connection::{read_settling, serve_connection};
-pub(crate) use dispatch::{DynHandler, guarded};
+pub(crate) use dispatch::{DynHandler, dyn_handler, guarded};
 pub(crate) use outbox::Outbox;
 #[cfg(feature = "tls")]
 pub(crate) use transport::TlsStream;

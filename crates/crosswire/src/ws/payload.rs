@@ -141,10 +141,8 @@ impl<const N: usize> From<&[u8; N]> for Payload {
 impl From<Message> for Payload {
     /// Keeps the message's kind, so echoing a message is `peer.send(message)`.
     fn from(value: Message) -> Self {
-        Self {
-            is_text: value.is_text(),
-            data: value.bytes(),
-        }
+        let (data, is_text) = value.into_parts();
+        Self { data, is_text }
     }
 }
 

@@ -36,7 +36,7 @@ use crate::broker::{Broker, BrokerError};
 use crate::config::{Config, Workers};
 use crate::error::ServeError;
 use crate::handle::ServerHandle;
-use crate::ws::{DynHandler, WebSocketHandler};
+use crate::ws::{WebSocketHandler, dyn_handler};
 
 /// Crosswire mounted in an axum app that the app serves itself.
 ///
@@ -295,7 +295,7 @@ impl Crosswire {
     }
 
     fn endpoint(&self, handler: impl WebSocketHandler) -> Endpoint {
-        let handler: Arc<dyn DynHandler> = Arc::new(handler);
+        let handler = dyn_handler(handler);
         Endpoint::new(self.clone(), handler)
     }
 
