@@ -104,6 +104,18 @@ impl Future for NoHook {
     }
 }
 
+/// The `upgrade` of a [`Hooks`] that does not define one: accepts at once,
+/// without an allocation.
+pub(crate) struct AcceptAll;
+
+impl Future for AcceptAll {
+    type Output = UpgradeResult;
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<UpgradeResult> {
+        Poll::Ready(Ok(super::accept::Accept::new()))
+    }
+}
+
 /// Runs a hook's future, turning a panic into an error value.
 pub(crate) async fn guarded<T>(fut: BoxFuture<'_, T>) -> Result<T, HookPanicked> {
     AssertUnwindSafe(fut)

@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use super::accept::{Accept, UpgradeResult};
 use super::close_info::CloseInfo;
-use super::dispatch::{BoxFuture, DynHandler, HookFailure, NoHook, log_failure};
+use super::dispatch::{AcceptAll, BoxFuture, DynHandler, HookFailure, NoHook, log_failure};
 use super::message::Message;
 use super::peer::Peer;
 use super::request::UpgradeRequest;
@@ -221,7 +221,7 @@ impl DynHandler for Hooks {
     fn upgrade(&self, request: UpgradeRequest) -> BoxFuture<'_, UpgradeResult> {
         match &self.upgrade {
             Some(hook) => hook(request),
-            None => Box::pin(std::future::ready(Ok(Accept::new()))),
+            None => Box::pin(AcceptAll),
         }
     }
     fn open(&self, peer: Peer) -> BoxFuture<'_, HookFailure> {
