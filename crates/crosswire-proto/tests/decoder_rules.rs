@@ -406,6 +406,46 @@ fn fully_buffered_frame_is_handed_out_without_copying() {
 }
 
 #[test]
+fn single_frame_messages_split_anywhere_decode_alike() {
+    // Each message one final frame: whole in one read (handed out without
+    // assembling), or split in its header or its payload (assembled).
+    let stream = frames(&[
+        client_frame(FIN | TEXT, "κόσμε".as_bytes(), MASK),
+        client_frame(FIN | BINARY, &[7; 300], MASK),
+        client_frame(FIN | TEXT, b"", MASK),
+        client_frame(FIN | BINARY, b"b", MASK),
+    ]);
+    let whole = decode(&stream);
+    assert_eq!(whole.1, None);
+    assert_eq!(whole.0.len(), 4);
+    for at in 0..=stream.len() {
+        for second in [at / 3, at + 1, at + 9] {
+            let chunks = split_at_points(&stream, vec![at, second.min(stream.len())]);
+            assert_eq!(
+                decode_chunks(DecoderConfig::default(), chunks),
+                whole,
+                "at {at} and {second}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_frame_whose_payload_came_after_its_header_is_not_copied() {
+    let stream = client_frame(FIN | BINARY, &[9; 300], MASK);
+    let mut decoder = Decoder::new(DecoderConfig::default());
+    let mut buf = BytesMut::from(&stream[..6]);
+    assert_eq!(decoder.decode(&mut buf), Ok(None));
+    buf.extend_from_slice(&stream[6..]);
+    let range = buf.as_ptr_range();
+    let Ok(Some(Event::Binary(data))) = decoder.decode(&mut buf) else {
+        panic!("expected a binary message");
+    };
+    assert_eq!(&data[..], &[9; 300][..]);
+    assert!(range.contains(&data.as_ptr()), "payload was copied");
+}
+
+#[test]
 fn splitting_the_stream_does_not_change_the_events() {
     let stream = frames(&[
         client_frame(TEXT, "κόσμε".as_bytes(), MASK),

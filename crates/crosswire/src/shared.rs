@@ -21,11 +21,15 @@ use crate::pubsub::TopicHub;
 use crate::ws::outbox::OutFrame;
 use crate::ws::queue_budget::QueueBudget;
 use crate::ws::{Payload, Peer};
+use crosswire_proto::DecoderConfig;
 
 #[derive(Debug)]
 pub(crate) struct Shared {
     /// Limits and timers applied to every connection.
     pub(crate) websocket: WebSocketConfig,
+    /// `websocket`'s frame and message limits as the decoder takes them,
+    /// shared by every connection that inflates nothing.
+    pub(crate) decoder_config: Arc<DecoderConfig>,
     /// Keep-alive and queue budget of every event stream.
     pub(crate) sse: SseConfig,
     /// Flips to true when the server starts shutting down. Event stream
@@ -68,8 +72,13 @@ impl Shared {
         let metrics = metrics
             .enabled
             .then(|| Arc::new(Metrics::new(workers, metrics)));
+        let decoder_config = Arc::new(
+            DecoderConfig::new(websocket.max_frame_size, websocket.max_message_size)
+                .with_max_fragments(websocket.max_fragments),
+        );
         Self {
             websocket,
+            decoder_config,
             sse,
             queue_budget: Arc::new(
                 QueueBudget::new(max_queued_bytes, workers).with_metrics(metrics.clone()),

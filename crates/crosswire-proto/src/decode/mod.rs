@@ -24,6 +24,7 @@ use crate::mask::apply_mask;
 use bytes::{Buf, BytesMut};
 use header::{Head, Prefix};
 use message::{Kind, Message};
+use std::sync::Arc;
 
 /// Reserved-bit mask allowing none of RSV1, RSV2 and RSV3.
 const NO_RESERVED_BITS: u8 = 0;
@@ -57,11 +58,15 @@ const RSV1: u8 = 0x40;
 /// ```
 #[derive(Debug)]
 pub struct Decoder {
-    config: DecoderConfig,
+    /// Shared: a server's connections decode under the same limits, and
+    /// each keeps a pointer to them rather than a copy.
+    config: Arc<DecoderConfig>,
     state: State,
     /// The data message being assembled, from its first frame's header until
-    /// its final frame's last byte.
-    message: Option<Message>,
+    /// its final frame's last byte. Boxed, and not made at all for a message
+    /// that is one final frame already buffered whole (most of them): an
+    /// idle connection keeps a pointer here, not a message's worth of state.
+    message: Option<Box<Message>>,
     /// The permessage-deflate inflater, created by the first compressed
     /// message. Kept between messages only when the client keeps its
     /// context; otherwise dropped when the message ends, so an idle
@@ -97,6 +102,12 @@ struct Frame {
 impl Decoder {
     /// A decoder at the start of a connection, enforcing the limits of `config`.
     pub fn new(config: DecoderConfig) -> Self {
+        Self::with_shared_config(Arc::new(config))
+    }
+
+    /// A decoder under limits shared with other decoders (a server's
+    /// connections), which then keep a pointer each instead of a copy.
+    pub fn with_shared_config(config: Arc<DecoderConfig>) -> Self {
         Decoder {
             config,
             state: State::Header,
@@ -181,9 +192,15 @@ impl Decoder {
         buf.advance(prefix.header_len());
 
         let compressed = prefix.rsv & RSV1 != 0;
+        let whole = prefix.fin && !compressed && buf.len() >= len;
         match prefix.opcode {
-            OpCode::Text => self.message = Some(Message::new(Kind::Text, len, compressed)),
-            OpCode::Binary => self.message = Some(Message::new(Kind::Binary, len, compressed)),
+            OpCode::Text | OpCode::Binary if whole => {}
+            OpCode::Text => {
+                self.message = Some(Box::new(Message::new(Kind::Text, len, compressed)))
+            }
+            OpCode::Binary => {
+                self.message = Some(Box::new(Message::new(Kind::Binary, len, compressed)));
+            }
             OpCode::Continuation => {
                 if let Some(message) = &mut self.message {
                     message.add_fragment(len, self.config.max_fragments)?;
@@ -278,21 +295,29 @@ impl Decoder {
         frame: Frame,
         buf: &mut BytesMut,
     ) -> Result<Option<Event>, ProtocolError> {
-        let mut message = self
-            .message
-            .take()
-            .expect("a data frame's header always opens or continues a message");
+        let mut message = match self.message.take() {
+            Some(message) => message,
+            // A first frame with no message opened for it: `read_header`
+            // found it final and buffered whole.
+            None => {
+                let kind = match frame.opcode {
+                    OpCode::Text => Kind::Text,
+                    OpCode::Binary => Kind::Binary,
+                    _ => return Err(ProtocolError::UnexpectedContinuation),
+                };
+                let message = Message::new(kind, frame.consumed + frame.remaining, false);
+                if frame.fin && frame.consumed == 0 && buf.len() >= frame.remaining {
+                    return self.finish_whole(frame, buf, message);
+                }
+                Box::new(message)
+            }
+        };
         if message.is_compressed() {
             return self.read_compressed(frame, buf, message);
         }
 
         if frame.fin && message.is_empty() && buf.len() >= frame.remaining {
-            // Fast path: the whole message is this one buffered frame, so it is
-            // unmasked in place and handed out without copying.
-            let mut payload = buf.split_to(frame.remaining);
-            apply_mask(&mut payload, frame.mask, frame.consumed);
-            self.state = State::Header;
-            return message.finish_with(payload.freeze()).map(Some);
+            return self.finish_whole(frame, buf, *message);
         }
 
         let take = frame.remaining.min(buf.len());
@@ -306,10 +331,29 @@ impl Decoder {
         }
     }
 
+    /// The whole message is `frame`, all of it buffered: its payload is
+    /// unmasked in place and handed out without copying.
+    fn finish_whole(
+        &mut self,
+        frame: Frame,
+        buf: &mut BytesMut,
+        message: Message,
+    ) -> Result<Option<Event>, ProtocolError> {
+        let mut payload = buf.split_to(frame.remaining);
+        apply_mask(&mut payload, frame.mask, frame.consumed);
+        self.state = State::Header;
+        message.finish_with(payload.freeze()).map(Some)
+    }
+
     /// Moves past `take` payload bytes of `frame`. Gives the message back
     /// once its final frame is complete; otherwise keeps it (and the frame,
     /// if bytes of it are still to come) and returns `None`.
-    fn after_chunk(&mut self, frame: Frame, take: usize, message: Message) -> Option<Message> {
+    fn after_chunk(
+        &mut self,
+        frame: Frame,
+        take: usize,
+        message: Box<Message>,
+    ) -> Option<Box<Message>> {
         let frame = Frame {
             remaining: frame.remaining - take,
             consumed: frame.consumed + take,
@@ -334,7 +378,7 @@ impl Decoder {
         &mut self,
         frame: Frame,
         buf: &mut BytesMut,
-        mut message: Message,
+        mut message: Box<Message>,
     ) -> Result<Option<Event>, ProtocolError> {
         // RSV1 is accepted only when inflate parameters are set.
         let params = self.config.inflate.ok_or(ProtocolError::ReservedBits)?;

@@ -112,32 +112,32 @@ async fn an_idle_connection_stays_within_its_byte_budget() {
     let connection_future = std::mem::size_of_val(&task);
     drop(task);
     assert!(
-        connection_future <= bound(792, 2048),
+        connection_future <= bound(656, 2048),
         "connection future: {connection_future} bytes"
     );
     assert!(
-        tokio_cell(connection_future) <= bound(896, 2176),
+        tokio_cell(connection_future) <= bound(768, 2176),
         "connection task: {} bytes",
         tokio_cell(connection_future)
     );
 
     // Parts of that future.
     assert!(
-        reader_size() <= 224,
+        reader_size() <= 120,
         "reader state: {} bytes",
         reader_size()
     );
     let (server, _client) = socket().await;
     let writer_future = writer_future_size(Arc::clone(&outbox), Transport::Tcp(server));
     assert!(
-        writer_future <= bound(216, 512),
+        writer_future <= bound(200, 512),
         "writer future: {writer_future} bytes"
     );
 
     // What the connection keeps on the heap besides its task. Each `Arc`
     // adds its two counts (16 bytes).
     let outbox_size = size_of::<Outbox>();
-    assert!(outbox_size <= 400, "outbox: {outbox_size} bytes");
+    assert!(outbox_size <= 344, "outbox: {outbox_size} bytes");
     let (peer_inner, topic_list) = peer.footprint();
     assert!(peer_inner <= 136, "peer: {peer_inner} bytes");
     assert!(topic_list <= 64, "topic list: {topic_list} bytes");

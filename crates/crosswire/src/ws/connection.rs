@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use crosswire_proto::deflate::InflateParams;
-use crosswire_proto::{CloseFrame, Decoder, DecoderConfig, Event, OpCode, ProtocolError};
+use crosswire_proto::{CloseFrame, Decoder, Event, OpCode, ProtocolError};
 use tokio::time::{Sleep, sleep, timeout};
 use tracing::Instrument;
 
@@ -166,7 +166,7 @@ pub(crate) fn serve_connection(
     );
     let (read_side, write_side) = stream.split();
     let inflate = peer.outbox().inflate_params();
-    let reader = Reader::new(read_side, &already_read, &peer.shared().websocket, inflate);
+    let reader = Reader::new(read_side, &already_read, peer.shared(), inflate);
     drop(already_read);
     lifecycle(reader, write_side, peer, handler, guard).instrument(span)
 }
@@ -198,7 +198,7 @@ fn lifecycle(
             let conversation = std::pin::pin!(converse(&mut reader, &peer, &handler));
             duplex.run(conversation, writer.as_mut()).await
         };
-        let close_timeout = reader.close_timeout();
+        let close_timeout = peer.shared().websocket.close_timeout;
         if !duplex.writer_done() && timeout(close_timeout, writer).await.is_err() {
             return;
         }
@@ -301,23 +301,10 @@ struct Reader {
     io: ReadSide,
     buf: BytesMut,
     decoder: Decoder,
-    /// `[websocket] close_timeout` in milliseconds (four bytes rather than
-    /// a `Duration`'s sixteen, in every connection's state).
-    close_timeout_ms: u32,
-    limits: RateLimits,
     /// Created by the first ping or pong (see `rate.rs`).
     control_bucket: Option<Box<Bucket>>,
     /// Created by the first message, when messages are limited.
     message_bucket: Option<Box<Bucket>>,
-}
-
-/// The per-peer rates of `[websocket]`.
-#[derive(Debug, Clone, Copy)]
-struct RateLimits {
-    control_frames: u32,
-    messages: u32,
-    message_burst: u32,
-    on_message_rate: OverflowPolicy,
 }
 
 /// What to do with a data message, given the message rate.
@@ -331,64 +318,49 @@ impl Reader {
     fn new(
         io: ReadSide,
         already_read: &[u8],
-        config: &WebSocketConfig,
+        shared: &Shared,
         inflate: Option<InflateParams>,
     ) -> Self {
-        let mut limits = DecoderConfig::new(config.max_frame_size, config.max_message_size)
-            .with_max_fragments(config.max_fragments);
-        if let Some(params) = inflate {
-            limits = limits.with_inflate(params);
-        }
+        // The server's limits, shared; a peer that compresses has its own
+        // copy with its inflate parameters.
+        let decoder = match inflate {
+            None => Decoder::with_shared_config(Arc::clone(&shared.decoder_config)),
+            Some(params) => Decoder::new(shared.decoder_config.with_inflate(params)),
+        };
         Self {
             io,
             buf: BytesMut::from(already_read),
-            decoder: Decoder::new(limits),
-            // Rounded up: a timeout under a millisecond is not made zero.
-            close_timeout_ms: u32::try_from(config.close_timeout.as_nanos().div_ceil(1_000_000))
-                .unwrap_or(u32::MAX),
-            limits: RateLimits {
-                control_frames: config.max_control_frames_per_second,
-                messages: config.max_messages_per_second,
-                message_burst: config.message_burst,
-                on_message_rate: config.on_message_rate,
-            },
+            decoder,
             control_bucket: None,
             message_bucket: None,
         }
     }
 
     /// Whether a data message is within `max_messages_per_second`.
-    fn admit_message(&mut self, counters: &RateCounters) -> Admission {
-        let limits = self.limits;
-        if admit(
-            &mut self.message_bucket,
-            limits.messages,
-            limits.message_burst,
-        ) {
+    fn admit_message(&mut self, config: &WebSocketConfig, counters: &RateCounters) -> Admission {
+        let limit = config.max_messages_per_second;
+        if admit(&mut self.message_bucket, limit, config.message_burst) {
             return Admission::Dispatch;
         }
-        match limits.on_message_rate {
+        match config.on_message_rate {
             OverflowPolicy::DropMessage => {
                 RateCounters::count(&counters.messages_dropped);
                 Admission::Drop
             }
             OverflowPolicy::Close => {
                 RateCounters::count(&counters.closed_for_messages);
-                Admission::Close(WebSocketError::MessageRate {
-                    limit: limits.messages,
-                })
+                Admission::Close(WebSocketError::MessageRate { limit })
             }
         }
     }
 
-    /// How long a close handshake may take.
-    fn close_timeout(&self) -> Duration {
-        Duration::from_millis(u64::from(self.close_timeout_ms))
-    }
-
     /// Whether a ping or pong is within `max_control_frames_per_second`.
-    fn admit_control(&mut self, counters: &RateCounters) -> Option<WebSocketError> {
-        let limit = self.limits.control_frames;
+    fn admit_control(
+        &mut self,
+        config: &WebSocketConfig,
+        counters: &RateCounters,
+    ) -> Option<WebSocketError> {
+        let limit = config.max_control_frames_per_second;
         if admit(&mut self.control_bucket, limit, limit) {
             return None;
         }
@@ -452,7 +424,7 @@ impl Reader {
                         // the close now rather than wait for an answer.
                         return server_closed(outbox, Some(error));
                     }
-                    closing = Some(Closing::start(self.close_timeout(), cause));
+                    closing = Some(Closing::start(peer.shared().websocket.close_timeout, cause));
                 }
                 if burst.yield_due() {
                     // A client that sends without pause would otherwise keep this
@@ -508,17 +480,18 @@ impl Reader {
         peer: &Peer,
     ) -> Screened {
         let outbox = peer.outbox();
-        let counters = &peer.shared().rate_counters;
+        let shared = peer.shared();
+        let (config, counters) = (&shared.websocket, &shared.rate_counters);
         // Over a rate limit: the close starts now, and nothing more the
         // client sends is dispatched.
         let over = match &event {
             _ if closing.is_some() => None,
-            Event::Text(_) | Event::Binary(_) => match self.admit_message(counters) {
+            Event::Text(_) | Event::Binary(_) => match self.admit_message(config, counters) {
                 Admission::Dispatch => None,
                 Admission::Drop => return Screened::Done,
                 Admission::Close(error) => Some(error),
             },
-            Event::Ping(_) | Event::Pong(_) => self.admit_control(counters),
+            Event::Ping(_) | Event::Pong(_) => self.admit_control(config, counters),
             Event::Close(_) => None,
         };
         if let Some(error) = over {
@@ -535,7 +508,7 @@ impl Reader {
             peer.deliver_held();
             outbox.fail(CloseFrame { code: 1008, reason }, error);
             let cause = outbox.take_cause();
-            *closing = Some(Closing::start(self.close_timeout(), cause));
+            *closing = Some(Closing::start(config.close_timeout, cause));
             return Screened::Done;
         }
         match event {

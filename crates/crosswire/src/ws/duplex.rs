@@ -19,9 +19,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 
-use futures_util::task::AtomicWaker;
+use futures_util::task::{ArcWake, AtomicWaker, waker_ref};
 
 use crate::shared::Shared;
 
@@ -40,23 +40,19 @@ pub(crate) struct ReaderWake {
     holds_for: Option<Arc<Shared>>,
 }
 
-impl Wake for ReaderWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
-        self.task.wake();
+impl ArcWake for ReaderWake {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        arc_self.woken.store(true, Ordering::Release);
+        arc_self.task.wake();
     }
 }
 
 /// Both halves of a connection; see the module docs.
 #[derive(Debug)]
 pub(crate) struct Duplex {
+    /// Lent to the reader as its waker on each poll (`waker_ref`: no
+    /// `Waker` kept here, and no reference count moved per poll).
     wake: Arc<ReaderWake>,
-    /// `wake` as a `Waker`, made once.
-    waker: Waker,
     /// The writer returned; it is not polled again.
     writer_done: bool,
 }
@@ -80,10 +76,8 @@ impl Duplex {
             task: AtomicWaker::new(),
             holds_for,
         });
-        let waker = Waker::from(Arc::clone(&wake));
         Self {
             wake,
-            waker,
             writer_done: false,
         }
     }
@@ -110,7 +104,8 @@ impl Duplex {
             // wakes this task again rather than being lost.
             self.wake.task.register(cx.waker());
             if self.wake.woken.swap(false, Ordering::AcqRel) {
-                let mut reader_cx = Context::from_waker(&self.waker);
+                let waker = waker_ref(&self.wake);
+                let mut reader_cx = Context::from_waker(&waker);
                 // Delivered when dropped, before the writer runs.
                 let held = self.wake.holds_for.as_ref();
                 let _held = held.and_then(|shared| shared.topics.hold_publishes());

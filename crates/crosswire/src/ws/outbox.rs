@@ -191,16 +191,31 @@ struct State {
     /// counted in `queued`: not a message, and not what `buffered_amount`
     /// means.
     preface: Preface,
-    /// Why the server started the close, if a failure caused it (reported
-    /// once to the reader, which gives it to the `error` hook).
-    cause: Option<WebSocketError>,
-    /// The close frame the server queued, if any.
-    sent_close: Option<CloseFrame>,
+    /// How the server closed, once it started a close with a frame or for
+    /// a failure: boxed, so an open connection keeps a pointer instead.
+    server_close: Option<Box<ServerClose>>,
     /// The compression context of a peer that keeps one (`per_peer` with
     /// context takeover), created by its first compressed message. Behind
     /// the queue's lock so messages are compressed in the order they are
     /// queued, which is the order the client inflates them in.
     deflater: Option<Box<Deflater>>,
+}
+
+/// How the server closed a connection.
+#[derive(Debug, Default)]
+struct ServerClose {
+    /// Why the server started the close, if a failure caused it (reported
+    /// once to the reader, which gives it to the `error` hook).
+    cause: Option<WebSocketError>,
+    /// The close frame the server queued, if it had a code.
+    sent: Option<CloseFrame>,
+}
+
+impl State {
+    /// Where the server's close is recorded, made on first use.
+    fn server_close(&mut self) -> &mut ServerClose {
+        self.server_close.get_or_insert_with(Box::default)
+    }
 }
 
 /// How many bytes of the handshake's response are still to be written, and
@@ -638,7 +653,7 @@ impl Outbox {
         reason: &str,
     ) {
         self.clear(&mut state);
-        state.cause = Some(cause);
+        state.server_close().cause = Some(cause);
         let close = CloseFrame {
             code: 1008,
             reason: reason.to_owned(),
@@ -759,7 +774,9 @@ impl Outbox {
     /// budget it is being closed for.
     fn enqueue_close(state: &mut State, close: Option<CloseFrame>) {
         let frame = OutFrame::close(close.as_ref());
-        state.sent_close = close;
+        if close.is_some() {
+            state.server_close().sent = close;
+        }
         state.closing = true;
         state.queued += frame.wire_len();
         Self::seal_tail(state);
@@ -817,12 +834,20 @@ impl Outbox {
 
     /// The close frame the server queued, if it started a close.
     pub(crate) fn sent_close(&self) -> Option<CloseFrame> {
-        self.lock().sent_close.clone()
+        let state = self.lock();
+        state
+            .server_close
+            .as_ref()
+            .and_then(|close| close.sent.clone())
     }
 
     /// The failure that made the server close, taken once.
     pub(crate) fn take_cause(&self) -> Option<WebSocketError> {
-        self.lock().cause.take()
+        let mut state = self.lock();
+        state
+            .server_close
+            .as_mut()
+            .and_then(|close| close.cause.take())
     }
 
     /// Closes because of `cause` (unless already closing), with `close`.
@@ -831,7 +856,7 @@ impl Outbox {
         if state.closing || state.terminated {
             return false;
         }
-        state.cause = Some(cause);
+        state.server_close().cause = Some(cause);
         Self::enqueue_close(&mut state, Some(close));
         drop(state);
         self.writer_wake.notify();

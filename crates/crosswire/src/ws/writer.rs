@@ -48,7 +48,6 @@ pub(crate) fn run_writer(
                 Batch::Terminate => return,
                 Batch::Frames { ends_with_close } => ends_with_close,
             };
-            let bytes: usize = batch.iter().map(Chunk::wire_len).sum();
             let written = match &mut io {
                 WriteSide::Tcp(io) => write_chunks(io, &batch).await,
                 #[cfg(feature = "tls")]
@@ -60,8 +59,11 @@ pub(crate) fn run_writer(
                 outbox.writer_failed();
                 return;
             }
-            let mut capacity = 0;
+            // Counted after the write, so the sum is not kept in the future
+            // while the write waits.
+            let (mut bytes, mut capacity) = (0, 0);
             for chunk in batch.drain(..) {
+                bytes += chunk.wire_len();
                 match chunk {
                     Chunk::Inline(buffer) => {
                         capacity += buffer.capacity();
@@ -134,39 +136,49 @@ fn next_slices<'a>(
 }
 
 /// Writes every chunk of `chunks`, in order, with as few system calls as the
-/// socket allows.
-async fn write_chunks(io: &TcpStream, chunks: &VecDeque<Chunk>) -> std::io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity((chunks.len() * 2).min(MAX_SLICES));
-    let mut rest = chunks.iter();
-    while rest.len() > 0 {
-        next_slices(&mut rest, &mut slices);
-        let mut pending: &mut [IoSlice<'_>] = &mut slices;
-        while !pending.is_empty() {
-            // One slice (a reply, a quiet peer's message) goes out with
-            // `send`, which skips the kernel's file and iovec layers that
-            // `writev` goes through.
-            let result = match pending {
-                [one] => io.try_write(one),
-                _ => io.try_write_vectored(pending),
-            };
-            let written = match result {
-                Ok(written) => written,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    // Readiness through the socket's own writer slot rather
-                    // than `writable()`, whose future carries a waiter node
-                    // that would sit in every connection's task.
-                    std::future::poll_fn(|cx| io.poll_write_ready(cx)).await?;
-                    continue;
+/// socket allows. (An `async` block, so the arguments are not kept twice in
+/// the writer's future.)
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store its arguments twice"
+)]
+fn write_chunks<'a>(
+    io: &'a TcpStream,
+    chunks: &'a VecDeque<Chunk>,
+) -> impl Future<Output = std::io::Result<()>> + Send + 'a {
+    async move {
+        let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity((chunks.len() * 2).min(MAX_SLICES));
+        let mut rest = chunks.iter();
+        while rest.len() > 0 {
+            next_slices(&mut rest, &mut slices);
+            let mut pending: &mut [IoSlice<'_>] = &mut slices;
+            while !pending.is_empty() {
+                // One slice (a reply, a quiet peer's message) goes out with
+                // `send`, which skips the kernel's file and iovec layers that
+                // `writev` goes through.
+                let result = match pending {
+                    [one] => io.try_write(one),
+                    _ => io.try_write_vectored(pending),
+                };
+                let written = match result {
+                    Ok(written) => written,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        // Readiness through the socket's own writer slot rather
+                        // than `writable()`, whose future carries a waiter node
+                        // that would sit in every connection's task.
+                        std::future::poll_fn(|cx| io.poll_write_ready(cx)).await?;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                if written == 0 {
+                    return Err(std::io::ErrorKind::WriteZero.into());
                 }
-                Err(e) => return Err(e),
-            };
-            if written == 0 {
-                return Err(std::io::ErrorKind::WriteZero.into());
+                IoSlice::advance_slices(&mut pending, written);
             }
-            IoSlice::advance_slices(&mut pending, written);
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Writes every chunk of `chunks`, in order, to a TLS or upgraded stream,
