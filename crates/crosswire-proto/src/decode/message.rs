@@ -19,8 +19,9 @@ pub(super) enum Kind {
 
 /// A data message whose first frame has been seen but whose last has not completed.
 ///
-/// A decoder holds one inline, and a decoder is part of every connection's
-/// state, idle or not: the fields are laid out to keep it small.
+/// Made only for a message that is not one final frame already buffered
+/// whole (fragmented, split over reads, or compressed), and boxed: a
+/// decoder is part of every connection's state, idle or not.
 #[derive(Debug)]
 pub(super) struct Message {
     /// The payload received so far.

@@ -195,11 +195,13 @@ impl Decoder {
         let whole = prefix.fin && !compressed && buf.len() >= len;
         match prefix.opcode {
             OpCode::Text | OpCode::Binary if whole => {}
-            OpCode::Text => {
-                self.message = Some(Box::new(Message::new(Kind::Text, len, compressed)))
-            }
-            OpCode::Binary => {
-                self.message = Some(Box::new(Message::new(Kind::Binary, len, compressed)));
+            OpCode::Text | OpCode::Binary => {
+                let kind = if prefix.opcode == OpCode::Text {
+                    Kind::Text
+                } else {
+                    Kind::Binary
+                };
+                self.message = Some(Box::new(Message::new(kind, len, compressed)));
             }
             OpCode::Continuation => {
                 if let Some(message) = &mut self.message {
@@ -298,7 +300,9 @@ impl Decoder {
         let mut message = match self.message.take() {
             Some(message) => message,
             // A first frame with no message opened for it: `read_header`
-            // found it final and buffered whole.
+            // found it final, uncompressed and buffered whole, in the same
+            // step. Should that ever not hold, the frame is assembled like
+            // any other rather than trusted.
             None => {
                 let kind = match frame.opcode {
                     OpCode::Text => Kind::Text,

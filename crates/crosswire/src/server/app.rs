@@ -88,8 +88,8 @@ impl App {
 
     /// Serves a WebSocket handler at `path`.
     pub fn websocket(mut self, path: &str, handler: impl WebSocketHandler) -> Self {
-        self.websockets
-            .push((path.to_owned(), dyn_handler(handler)));
+        let handler = dyn_handler(handler);
+        self.websockets.push((path.to_owned(), handler));
         self
     }
 

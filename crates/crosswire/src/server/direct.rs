@@ -158,10 +158,14 @@ pub(crate) fn serve<'a>(
                 };
             }
         };
+        let answering = {
+            let (parts, ()) = request.into_parts();
+            route_upgrade(routes, remote, slot, &parts)
+        };
         // Boxed: this task goes on to serve every other connection with
         // hyper, and the handshake's state, the hook's included, would widen
         // its future for all of them.
-        match Box::pin(route_upgrade(routes, remote, slot, *request)).await {
+        match Box::pin(answering).await {
             Upgrade::Accepted(response, accepted) => {
                 routes.count_upgrade(&response);
                 let mut head = Vec::with_capacity(256);

@@ -11,13 +11,14 @@ use axum::body::{Body, HttpBody};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use crosswire_proto::is_upgrade_request;
+use futures_util::future::Either;
 use http::{HeaderValue, Request, StatusCode, header};
 use tower::ServiceExt;
 
 use super::handshake_rate::HandshakeRate;
 use super::priority::Tiers;
 use super::tracker::{ConnectionSlot, Tracker};
-use super::upgrade::{Upgrade, accept};
+use super::upgrade::{Upgrade, accept, refused};
 use crate::broker::Broker;
 use crate::broker::link::ErrorCallback;
 use crate::config::Config;
@@ -163,8 +164,11 @@ where
 {
     if is_upgrade_request(request.headers()) {
         let on_upgrade = hyper::upgrade::on(&mut request);
-        let answered = route_upgrade(&routes, remote, &slot, request).await;
-        return Ok(answered.start_after(on_upgrade));
+        let answering = {
+            let (parts, _body) = request.into_parts();
+            route_upgrade(&routes, remote, &slot, &parts)
+        };
+        return Ok(answering.await.start_after(on_upgrade));
     }
     let draining = routes.shared.is_shutting_down();
     if draining && accepts_event_stream(request.headers()) {
@@ -213,16 +217,19 @@ where
 /// Answers a WebSocket upgrade request, in this order: a draining server,
 /// the handshake rate, `[websocket] enabled`, the route, then the handshake
 /// itself. Whoever read the request starts the connection if accepted.
-pub(crate) async fn route_upgrade<B>(
-    routes: &Arc<Routes>,
+///
+/// The checks run when this is called; the future is the handshake's (see
+/// [`accept`]), and borrows nothing of the request.
+pub(crate) fn route_upgrade<'a>(
+    routes: &'a Arc<Routes>,
     remote: SocketAddr,
-    slot: &ConnectionSlot,
-    request: Request<B>,
-) -> Upgrade {
+    slot: &'a ConnectionSlot,
+    parts: &http::request::Parts,
+) -> impl Future<Output = Upgrade> + Send + use<'a> {
     if routes.shared.is_shutting_down() {
-        return Upgrade::Refused(draining_refusal());
+        return Either::Left(refused(draining_refusal()));
     }
-    let matched = routes.ws.at(request.uri().path()).ok().map(|m| {
+    let matched = routes.ws.at(parts.uri.path()).ok().map(|m| {
         let params: Vec<(String, String)> = m
             .params
             .iter()
@@ -231,17 +238,17 @@ pub(crate) async fn route_upgrade<B>(
         (m.value.clone(), params)
     });
     if !routes.handshake_rate.admit(remote.ip()) {
-        return Upgrade::Refused(too_many_handshakes(remote));
+        return Either::Left(refused(too_many_handshakes(remote)));
     }
     if !routes.websocket_enabled {
-        return Upgrade::Refused(websocket_disabled());
+        return Either::Left(refused(websocket_disabled()));
     }
     match matched {
-        Some((route, params)) => accept(routes, route, params, remote, slot, request).await,
-        None => Upgrade::Refused(plain(
+        Some((route, params)) => Either::Right(accept(routes, route, params, remote, slot, parts)),
+        None => Either::Left(refused(plain(
             StatusCode::NOT_FOUND,
             "no WebSocket handler at this path\n",
-        )),
+        ))),
     }
 }
 

@@ -87,47 +87,54 @@ pub(crate) async fn upgrade<B>(
     mut request: Request<B>,
 ) -> Response {
     let on_upgrade = hyper::upgrade::on(&mut request);
-    accept(routes, route, params, remote, slot, request)
-        .await
-        .start_after(on_upgrade)
+    let answering = {
+        let (parts, _body) = request.into_parts();
+        accept(routes, route, params, remote, slot, &parts)
+    };
+    answering.await.start_after(on_upgrade)
 }
 
 /// The handshake: validate, check the `Origin`, run the `upgrade` hook,
 /// and build the `101` and the peer.
-pub(crate) async fn accept<B>(
-    routes: &Arc<Routes>,
+///
+/// Everything before the hook runs when this is called, and the future
+/// keeps only what the hook and the answer need. As an `async fn` it kept
+/// the request twice across the hook's await (as passed, then taken
+/// apart), and with the routing around it each handshake's future was a
+/// 1.6 KB allocation, past the sizes glibc serves from its per-thread cache.
+pub(crate) fn accept<'a>(
+    routes: &'a Arc<Routes>,
     route: WsRoute,
     params: Vec<(String, String)>,
     remote: SocketAddr,
-    slot: &ConnectionSlot,
-    request: Request<B>,
-) -> Upgrade {
-    let handshake = match validate_request(request.method(), request.version(), request.headers()) {
+    slot: &'a ConnectionSlot,
+    parts: &http::request::Parts,
+) -> impl Future<Output = Upgrade> + Send + use<'a> {
+    let handshake = match validate_request(&parts.method, parts.version, &parts.headers) {
         Ok(handshake) => handshake,
-        Err(error) => return Upgrade::Refused(handshake_error(&error)),
+        Err(error) => return Either::Left(refused(handshake_error(&error))),
     };
     let deflate = match deflate::negotiate(&routes.shared.websocket, &handshake) {
         Ok(deflate) => deflate,
-        Err(error) => return Upgrade::Refused(handshake_error(&error)),
+        Err(error) => return Either::Left(refused(handshake_error(&error))),
     };
     // Before any hook: a page from another site must not reach them.
-    if let Err(refused) = routes.ws_origins.check(request.headers(), request.uri()) {
+    if let Err(refused_origin) = routes.ws_origins.check(&parts.headers, &parts.uri) {
         tracing::warn!(
             target: "crosswire::upgrade",
             %remote,
-            path = request.uri().path(),
-            origin = %refused,
+            path = parts.uri.path(),
+            origin = %refused_origin,
             setting = "[websocket] allowed_origins",
             "refused a WebSocket upgrade from a foreign origin: 403"
         );
-        return Upgrade::Refused(plain(
+        return Either::Left(refused(plain(
             StatusCode::FORBIDDEN,
             "this origin may not open a WebSocket here (see [websocket] allowed_origins)\n",
-        ));
+        )));
     }
-    let (parts, _body) = request.into_parts();
     let upgrade_request = UpgradeRequest::new(
-        &parts,
+        parts,
         remote,
         Arc::clone(&route.pattern),
         params,
@@ -135,88 +142,98 @@ pub(crate) async fn accept<B>(
         handshake.extensions().map(str::to_owned),
     );
 
-    let accept = match guarded(route.handler.upgrade(upgrade_request.clone())).await {
-        Ok(Ok(accept)) => accept,
-        Ok(Err(rejection)) => return Upgrade::Refused(rejection),
-        Err(panic) => {
-            tracing::error!(
-                target: "crosswire::upgrade",
-                remote = %remote,
-                path = parts.uri.path(),
-                panic = %panic.0,
-                "upgrade hook panicked"
-            );
-            if let Some(metrics) = routes.shared.metrics() {
-                metrics
-                    .events
-                    .hook_failed(crate::metrics::Hook::Upgrade, true);
+    Either::Right(async move {
+        let accept = match guarded(|| route.handler.upgrade(upgrade_request.clone())).await {
+            Ok(Ok(accept)) => accept,
+            Ok(Err(rejection)) => return Upgrade::Refused(rejection),
+            Err(panic) => {
+                tracing::error!(
+                    target: "crosswire::upgrade",
+                    remote = %remote,
+                    path = upgrade_request.path(),
+                    panic = %panic.0,
+                    "upgrade hook panicked"
+                );
+                if let Some(metrics) = routes.shared.metrics() {
+                    metrics
+                        .events
+                        .hook_failed(crate::metrics::Hook::Upgrade, true);
+                }
+                return Upgrade::Refused(plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "upgrade failed\n",
+                ));
             }
+        };
+        if let Some(name) = &accept.invalid_header {
+            tracing::error!(target: "crosswire::upgrade", header = %name, "upgrade hook added an invalid header");
             return Upgrade::Refused(plain(StatusCode::INTERNAL_SERVER_ERROR, "upgrade failed\n"));
         }
-    };
-    if let Some(name) = &accept.invalid_header {
-        tracing::error!(target: "crosswire::upgrade", header = %name, "upgrade hook added an invalid header");
-        return Upgrade::Refused(plain(StatusCode::INTERNAL_SERVER_ERROR, "upgrade failed\n"));
-    }
 
-    let protocol = accept.protocol.filter(|selected| {
-        let offered = handshake.protocols().iter().any(|p| p == selected);
-        if !offered {
-            tracing::warn!(
-                target: "crosswire::upgrade",
-                protocol = %selected,
-                "upgrade hook selected a subprotocol the client did not offer; not sending it"
-            );
+        let protocol = accept.protocol.filter(|selected| {
+            let offered = handshake.protocols().iter().any(|p| p == selected);
+            if !offered {
+                tracing::warn!(
+                    target: "crosswire::upgrade",
+                    protocol = %selected,
+                    "upgrade hook selected a subprotocol the client did not offer; not sending it"
+                );
+            }
+            offered
+        });
+
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let headers = response.headers_mut();
+        headers.extend(accept.headers);
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+        if let Ok(value) = HeaderValue::from_str(handshake.accept()) {
+            headers.insert(header::SEC_WEBSOCKET_ACCEPT, value);
         }
-        offered
-    });
+        if let Some(value) = protocol
+            .as_deref()
+            .and_then(|p| HeaderValue::from_str(p).ok())
+        {
+            headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
+        }
+        if let Some(value) = deflate.as_ref().and_then(|d| d.response_header()) {
+            headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, value);
+        }
 
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let headers = response.headers_mut();
-    headers.extend(accept.headers);
-    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-    if let Ok(value) = HeaderValue::from_str(handshake.accept()) {
-        headers.insert(header::SEC_WEBSOCKET_ACCEPT, value);
-    }
-    if let Some(value) = protocol
-        .as_deref()
-        .and_then(|p| HeaderValue::from_str(p).ok())
-    {
-        headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
-    }
-    if let Some(value) = deflate.as_ref().and_then(|d| d.response_header()) {
-        headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, value);
-    }
+        let config = &routes.shared.websocket;
+        let outbox = Arc::new(
+            Outbox::new(config.send_queue_bytes, config.on_send_queue_full)
+                .with_deflate(deflate)
+                .with_budget(
+                    Arc::clone(&routes.shared.queue_budget),
+                    routes.shared.topics.home_worker(),
+                ),
+        );
+        let peer = Peer::new(
+            Arc::clone(&routes.shared),
+            outbox,
+            upgrade_request,
+            accept.context,
+            protocol,
+        );
+        let guard = slot
+            .take()
+            .unwrap_or_else(|| routes.tracker.guard(routes.shared.topics.home_worker()));
+        Upgrade::Accepted(
+            response,
+            Accepted {
+                peer,
+                handler: route.handler,
+                guard,
+            },
+        )
+    })
+}
 
-    let config = &routes.shared.websocket;
-    let outbox = Arc::new(
-        Outbox::new(config.send_queue_bytes, config.on_send_queue_full)
-            .with_deflate(deflate)
-            .with_budget(
-                Arc::clone(&routes.shared.queue_budget),
-                routes.shared.topics.home_worker(),
-            ),
-    );
-    let peer = Peer::new(
-        Arc::clone(&routes.shared),
-        outbox,
-        upgrade_request,
-        accept.context,
-        protocol,
-    );
-    let guard = slot
-        .take()
-        .unwrap_or_else(|| routes.tracker.guard(routes.shared.topics.home_worker()));
-    Upgrade::Accepted(
-        response,
-        Accepted {
-            peer,
-            handler: route.handler,
-            guard,
-        },
-    )
+/// An answer known before any hook ran.
+pub(crate) fn refused(response: Response) -> std::future::Ready<Upgrade> {
+    std::future::ready(Upgrade::Refused(response))
 }
 
 /// The task of one WebSocket connection, from the end of the handshake to

@@ -252,7 +252,7 @@ fn run_callbacks(key: u64, callbacks: Vec<Callback>) {
     }
     let task = async move {
         for callback in callbacks {
-            if let Err(panic) = guarded(callback()).await {
+            if let Err(panic) = guarded(callback).await {
                 tracing::error!(target: "crosswire::sse", stream = key, panic = %panic.0, "on_closed callback panicked");
             }
         }

@@ -231,7 +231,7 @@ fn converse<'a>(
             let (code, reason) = shared.shutdown_close();
             let _ = peer.close(code, reason);
         }
-        run_hook(peer, "open", handler.open(peer.clone())).await;
+        run_hook(peer, "open", || handler.open(peer.clone())).await;
 
         let ended = reader.run(peer, handler).await;
         // Boxed: the end of a connection happens once, and inline its state
@@ -270,7 +270,7 @@ async fn finish(peer: &Peer, handler: &Arc<dyn DynHandler>, shared: &Shared, end
             },
             _ => tracing::debug!(target: "crosswire::ws", %error, "connection failed"),
         }
-        run_hook(peer, "error", handler.error(peer.clone(), error)).await;
+        run_hook(peer, "error", || handler.error(peer.clone(), error)).await;
     }
     tracing::debug!(
         target: "crosswire::ws",
@@ -278,7 +278,7 @@ async fn finish(peer: &Peer, handler: &Arc<dyn DynHandler>, shared: &Shared, end
         reason = ended.close.reason.as_str(),
         "close"
     );
-    run_hook(peer, "close", handler.close(peer.clone(), ended.close)).await;
+    run_hook(peer, "close", || handler.close(peer.clone(), ended.close)).await;
 
     // The writer flushes what is queued (the close frame last), bounded by
     // the caller.
@@ -412,7 +412,7 @@ impl Reader {
                         metrics.message_received();
                     }
                     burst.dispatched(copies_frame_of(message.len()));
-                    run_hook(peer, "message", handler.message(peer.clone(), message)).await;
+                    run_hook(peer, "message", || handler.message(peer.clone(), message)).await;
                 }
                 if outbox.is_terminated() {
                     return Ended::dropped();
@@ -455,7 +455,7 @@ impl Reader {
                     Wake::Wanted => {
                         burst = Burst::default();
                         if outbox.take_drain_due() && !outbox.is_closing() {
-                            run_hook(peer, "drain", handler.drain(peer.clone())).await;
+                            run_hook(peer, "drain", || handler.drain(peer.clone())).await;
                         }
                     }
                     // We closed and the client hung up or never answered: the

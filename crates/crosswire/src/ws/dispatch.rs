@@ -2,9 +2,9 @@
 //!
 //! [`WebSocketHandler`] uses `impl Future` returns, which cannot be called
 //! through `dyn`. Routes store an `Arc<dyn DynHandler>` instead; each call
-//! boxes the hook's future once and runs it under `catch_unwind`, so a panic in
-//! user code is logged with the peer id and never takes a task (or the server)
-//! down.
+//! gives the hook's future in a box, made and run under `catch_unwind`, so a
+//! panic in user code is logged with the peer id and never takes a task (or
+//! the server) down.
 //!
 //! A handler built from closures ([`Hooks`]) is dispatched directly: each of
 //! its closures already returns a boxed future, so the hook's future is that
@@ -63,8 +63,7 @@ pub(crate) fn dyn_handler<H: WebSocketHandler>(handler: H) -> Arc<dyn DynHandler
     match (hooks, handler) {
         (Some(hooks), _) => Arc::new(hooks),
         (None, Some(handler)) => Arc::new(Native(handler)),
-        // The downcast only takes the handler when it is `Hooks`.
-        (None, None) => Arc::new(Hooks::default()),
+        (None, None) => unreachable!("the downcast takes the handler only when it is `Hooks`"),
     }
 }
 
@@ -116,8 +115,17 @@ impl Future for AcceptAll {
     }
 }
 
-/// Runs a hook's future, turning a panic into an error value.
-pub(crate) async fn guarded<T>(fut: BoxFuture<'_, T>) -> Result<T, HookPanicked> {
+/// Makes a hook's future and runs it, turning a panic into an error value.
+///
+/// The future is made here, under the same guard: a hook may run code of
+/// its own before it returns its future (a closure that reads a header,
+/// then returns `async move { … }`), and a panic there is a panic in the
+/// hook like any other.
+pub(crate) async fn guarded<'a, T>(
+    make: impl FnOnce() -> BoxFuture<'a, T>,
+) -> Result<T, HookPanicked> {
+    let fut = std::panic::catch_unwind(AssertUnwindSafe(make))
+        .map_err(|payload| HookPanicked(panic_message(payload.as_ref())))?;
     AssertUnwindSafe(fut)
         .catch_unwind()
         .await
@@ -133,7 +141,8 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
-/// Runs a peer hook, logging a panic or a returned error with the peer id.
+/// Makes a peer hook's future and runs it, logging a panic (while making
+/// it or while polling it) or a returned error with the peer id.
 ///
 /// A plain future over the hook's own (rather than an `async fn`): it sits in
 /// the connection's future while a hook runs, and so sets a floor under what
@@ -141,20 +150,32 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 pub(crate) fn run_hook<'a>(
     peer: &'a Peer,
     hook: &'static str,
-    fut: BoxFuture<'a, HookFailure>,
+    make: impl FnOnce() -> BoxFuture<'a, HookFailure>,
 ) -> impl Future<Output = ()> + 'a {
-    let mut caught = AssertUnwindSafe(fut).catch_unwind();
+    let mut running = match std::panic::catch_unwind(AssertUnwindSafe(make)) {
+        Ok(fut) => Some(AssertUnwindSafe(fut).catch_unwind()),
+        Err(payload) => {
+            log_panic(peer, hook, payload.as_ref());
+            None
+        }
+    };
     std::future::poll_fn(move |cx| {
-        match std::task::ready!(Pin::new(&mut caught).poll(cx)) {
+        let Some(caught) = &mut running else {
+            return Poll::Ready(());
+        };
+        match std::task::ready!(Pin::new(caught).poll(cx)) {
             Ok(failure) => log_failure(peer, hook, failure),
-            Err(payload) => {
-                let message = panic_message(payload.as_ref());
-                tracing::error!(target: "crosswire::hook", peer = %peer, hook, panic = %message, "hook panicked");
-                count_failure(peer, hook, true);
-            }
+            Err(payload) => log_panic(peer, hook, payload.as_ref()),
         }
         Poll::Ready(())
     })
+}
+
+/// Logs and counts a panic in a hook.
+fn log_panic(peer: &Peer, hook: &'static str, payload: &(dyn std::any::Any + Send)) {
+    let message = panic_message(payload);
+    tracing::error!(target: "crosswire::hook", peer = %peer, hook, panic = %message, "hook panicked");
+    count_failure(peer, hook, true);
 }
 
 /// Logs the error a hook closure returned.

@@ -191,7 +191,7 @@ struct State {
     /// counted in `queued`: not a message, and not what `buffered_amount`
     /// means.
     preface: Preface,
-    /// How the server closed, once it started a close with a frame or for
+    /// How the server closed, once it started a close with a code or for
     /// a failure: boxed, so an open connection keeps a pointer instead.
     server_close: Option<Box<ServerClose>>,
     /// The compression context of a peer that keeps one (`per_peer` with

@@ -33,3 +33,47 @@ async fn an_error_returned_by_a_hook_is_logged_and_the_connection_goes_on() {
     send_text(&mut client, "41").await;
     assert_eq!(next_text(&mut client).await, "42");
 }
+
+/// A hook of the user's own type whose `message` panics before it returns
+/// its future.
+struct PanicsBeforeItsFuture;
+
+impl WebSocketHandler for PanicsBeforeItsFuture {
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "the panic must come before the future"
+    )]
+    fn message(&self, peer: Peer, message: Message) -> impl Future<Output = ()> + Send {
+        assert_ne!(message.text(), "boom", "handler bug");
+        async move {
+            peer.send(message);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_panic_before_a_hook_returns_its_future_is_contained() {
+    // A closure that panics while making its future, and a handler type
+    // that does: each peer goes on, and so do the others.
+    let closure = hooks().message(|peer: Peer, message: Message| {
+        assert_ne!(message.text(), "boom", "handler bug");
+        async move {
+            peer.send(message);
+        }
+    });
+    let server = start(
+        App::new()
+            .websocket("/closure", closure)
+            .websocket("/type", PanicsBeforeItsFuture),
+    )
+    .await;
+    for path in ["/closure", "/type"] {
+        let mut first = connect(&server, path).await;
+        send_text(&mut first, "boom").await;
+        send_text(&mut first, "after").await;
+        assert_eq!(next_text(&mut first).await, "after", "{path}");
+        let mut second = connect(&server, path).await;
+        send_text(&mut second, "hello").await;
+        assert_eq!(next_text(&mut second).await, "hello", "{path}");
+    }
+}

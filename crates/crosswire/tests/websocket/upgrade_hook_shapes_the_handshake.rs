@@ -147,3 +147,20 @@ async fn a_panicking_upgrade_hook_answers_500_and_the_server_goes_on() {
     let mut client = connect(&server, "/").await;
     assert_eq!(next_text(&mut client).await, "none");
 }
+
+#[tokio::test]
+async fn an_upgrade_hook_that_panics_before_its_future_answers_500() {
+    let handler = hooks()
+        .upgrade(|request: UpgradeRequest| {
+            assert!(!request.url().contains("panic"), "hook bug");
+            async { Ok(Accept::new()) }
+        })
+        .open(|peer: Peer| async move {
+            peer.send("open");
+        });
+    let server = start(App::new().websocket("/", handler)).await;
+    let response = raw_http(server.addr, &upgrade_request(server.addr, "/?panic", "")).await;
+    assert!(response.starts_with("HTTP/1.1 500"), "{response}");
+    let mut client = connect(&server, "/").await;
+    assert_eq!(next_text(&mut client).await, "open");
+}
