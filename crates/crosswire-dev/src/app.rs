@@ -221,7 +221,7 @@ mod tests {
         )
         .unwrap();
         make_executable(&path);
-        let error = RunningApp::start(&path, script.path(), &reporter)
+        let error = start_written(&path, script.path(), &reporter)
             .await
             .unwrap_err();
         let StartError::Exited { status, .. } = &error else {
@@ -263,12 +263,36 @@ mod tests {
         {
             return; // nothing to listen with on this machine
         }
-        let app = RunningApp::start(&path, dir.path(), &Reporter::new(Captured::default()))
+        let app = start_written(&path, dir.path(), &Reporter::new(Captured::default()))
             .await
             .unwrap();
         let status = app.stop(Duration::from_secs(5)).await.unwrap();
         assert!(status.success(), "{status}");
         assert_eq!(std::fs::read_to_string(&marker).unwrap().trim(), "term");
+    }
+
+    /// Starts a script this process just wrote. Another test's child may
+    /// still hold the script's write descriptor between its fork and its
+    /// exec (tests run on threads of one process), and the kernel then
+    /// refuses to run it with `ETXTBSY` for that moment: try again.
+    async fn start_written(
+        path: &Path,
+        dir: &Path,
+        reporter: &Reporter,
+    ) -> Result<RunningApp, StartError> {
+        const ETXTBSY: i32 = 26;
+        let mut attempts = 0;
+        loop {
+            match RunningApp::start(path, dir, reporter).await {
+                Err(StartError::Spawn { source, .. })
+                    if source.raw_os_error() == Some(ETXTBSY) && attempts < 50 =>
+                {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                started => return started,
+            }
+        }
     }
 
     fn make_executable(path: &Path) {
