@@ -112,11 +112,11 @@ async fn an_idle_connection_stays_within_its_byte_budget() {
     let connection_future = std::mem::size_of_val(&task);
     drop(task);
     assert!(
-        connection_future <= bound(656, 2048),
+        connection_future <= bound(536, 2048),
         "connection future: {connection_future} bytes"
     );
     assert!(
-        tokio_cell(connection_future) <= bound(768, 2176),
+        tokio_cell(connection_future) <= bound(640, 2176),
         "connection task: {} bytes",
         tokio_cell(connection_future)
     );
@@ -130,7 +130,7 @@ async fn an_idle_connection_stays_within_its_byte_budget() {
     let (server, _client) = socket().await;
     let writer_future = writer_future_size(Arc::clone(&outbox), Transport::Tcp(server));
     assert!(
-        writer_future <= bound(200, 512),
+        writer_future <= bound(96, 512),
         "writer future: {writer_future} bytes"
     );
 

@@ -182,7 +182,7 @@ pub(crate) fn serve_connection(
 )]
 fn lifecycle(
     mut reader: Reader,
-    write_side: WriteSide,
+    mut write_side: WriteSide,
     peer: Peer,
     handler: Arc<dyn DynHandler>,
     guard: impl Send + 'static,
@@ -193,7 +193,7 @@ fn lifecycle(
         // The server's shared state is reached through the peer rather than
         // kept here too: a pointer less in every connection's state.
         let mut duplex = Duplex::holding_publishes(Arc::clone(peer.shared()));
-        let mut writer = std::pin::pin!(run_writer(Arc::clone(peer.outbox()), write_side));
+        let mut writer = std::pin::pin!(run_writer(Arc::clone(peer.outbox()), &mut write_side));
         let sent_close = {
             let conversation = std::pin::pin!(converse(&mut reader, &peer, &handler));
             duplex.run(conversation, writer.as_mut()).await
@@ -205,7 +205,10 @@ fn lifecycle(
         if sent_close {
             // Wait for the client to close its side, so the socket is not
             // reset under data the client is still reading.
-            reader.drain_until_eof(close_timeout).await;
+            // Boxed, like `finish`: it happens once, and its state (a read
+            // under a timer) would widen the future every idle connection
+            // is parked in.
+            Box::pin(reader.drain_until_eof(close_timeout)).await;
         }
     }
 }
@@ -393,26 +396,30 @@ impl Reader {
             let mut burst = Burst::default();
 
             loop {
-                // Everything complete in the buffer, in order. Only the message
-                // itself is held while its hook runs: the decoded event and the
-                // rate checks are done with by then, so an idle connection's
-                // future does not carry room for them.
+                // Everything complete in the buffer, in order. Only the hook's
+                // future is held while it runs: the decoded event, the rate
+                // checks and the message itself (moved into the hook) are done
+                // with by then, so an idle connection's future does not carry
+                // room for them.
                 loop {
-                    let event = match self.decoder.decode(&mut self.buf) {
-                        Ok(Some(event)) => event,
-                        Ok(None) => break,
-                        Err(error) => return fail(peer, error),
+                    let hook = {
+                        let event = match self.decoder.decode(&mut self.buf) {
+                            Ok(Some(event)) => event,
+                            Ok(None) => break,
+                            Err(error) => return fail(peer, error),
+                        };
+                        let message = match self.screen(event, &mut closing, peer) {
+                            Screened::Message(message) => message,
+                            Screened::Done => continue,
+                            Screened::Ended(ended) => return ended,
+                        };
+                        if let Some(metrics) = metrics {
+                            metrics.message_received();
+                        }
+                        burst.dispatched(copies_frame_of(message.len()));
+                        run_hook(peer, "message", || handler.message(peer.clone(), message))
                     };
-                    let message = match self.screen(event, &mut closing, peer) {
-                        Screened::Message(message) => message,
-                        Screened::Done => continue,
-                        Screened::Ended(ended) => return ended,
-                    };
-                    if let Some(metrics) = metrics {
-                        metrics.message_received();
-                    }
-                    burst.dispatched(copies_frame_of(message.len()));
-                    run_hook(peer, "message", || handler.message(peer.clone(), message)).await;
+                    hook.await;
                 }
                 if outbox.is_terminated() {
                     return Ended::dropped();

@@ -38,6 +38,9 @@ pub(crate) struct ReaderWake {
     /// block the connection allocates anyway, rather than in the task's
     /// future, whose every byte each idle connection pays for.
     holds_for: Option<Arc<Shared>>,
+    /// The writer returned; it is not polled again. (Here rather than in
+    /// the connection's future, for the same reason as `holds_for`.)
+    writer_done: AtomicBool,
 }
 
 impl ArcWake for ReaderWake {
@@ -53,8 +56,6 @@ pub(crate) struct Duplex {
     /// Lent to the reader as its waker on each poll (`waker_ref`: no
     /// `Waker` kept here, and no reference count moved per poll).
     wake: Arc<ReaderWake>,
-    /// The writer returned; it is not polled again.
-    writer_done: bool,
 }
 
 impl Duplex {
@@ -75,16 +76,14 @@ impl Duplex {
             woken: AtomicBool::new(true),
             task: AtomicWaker::new(),
             holds_for,
+            writer_done: AtomicBool::new(false),
         });
-        Self {
-            wake,
-            writer_done: false,
-        }
+        Self { wake }
     }
 
     /// Whether the writer has returned.
     pub(crate) fn writer_done(&self) -> bool {
-        self.writer_done
+        self.wake.writer_done.load(Ordering::Relaxed)
     }
 
     /// Polls `writer` whenever the task wakes and `reader` when it was
@@ -114,8 +113,8 @@ impl Duplex {
                 }
             }
             // After the reader, so a reply its hook queued goes out now.
-            if !self.writer_done && writer.as_mut().poll(cx).is_ready() {
-                self.writer_done = true;
+            if !self.writer_done() && writer.as_mut().poll(cx).is_ready() {
+                self.wake.writer_done.store(true, Ordering::Relaxed);
             }
             Poll::Pending
         })

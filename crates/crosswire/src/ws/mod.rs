@@ -10,6 +10,7 @@
 //! - `deflate`: permessage-deflate as agreed with one peer.
 
 mod accept;
+mod batch_cursor;
 mod buffer_pool;
 mod close_info;
 mod connection;

@@ -32,6 +32,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -74,9 +75,10 @@ enum Admitted {
 /// What the writer should do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Batch {
-    /// Frames were moved into the batch; `ends_with_close` when the last one is
-    /// the close frame, after which the writer shuts the socket's write side.
-    Frames { ends_with_close: bool },
+    /// Frames were moved into the batch. Nothing is accepted after a close
+    /// frame, so if the batch holds one it is the last (see
+    /// [`Chunk::is_close`]).
+    Frames,
     /// Drop the connection without writing anything more.
     Terminate,
 }
@@ -125,6 +127,12 @@ pub(crate) enum Chunk {
 }
 
 impl Chunk {
+    /// True for the close frame (queued by reference, as a shared frame).
+    pub(crate) fn is_close(&self) -> bool {
+        const CLOSE: u8 = 0x8;
+        matches!(self, Chunk::Shared(frame) if frame.header().first().is_some_and(|b| b & 0x0f == CLOSE))
+    }
+
     /// Bytes this chunk puts on the wire.
     pub(crate) fn wire_len(&self) -> usize {
         match self {
@@ -925,14 +933,24 @@ impl Outbox {
 
     /// Moves every queued chunk into `batch` (which must be empty), waiting
     /// until there is one. The two queues are swapped, so this is O(1).
-    pub(crate) async fn next_batch(&self, batch: &mut VecDeque<Chunk>) -> Batch {
+    /// (A plain future over its arguments: it is what an idle connection's
+    /// writer waits in.)
+    pub(crate) fn next_batch<'a>(
+        &'a self,
+        batch: &'a mut VecDeque<Chunk>,
+    ) -> impl Future<Output = Batch> + Send + 'a {
+        std::future::poll_fn(move |cx| self.poll_next_batch(cx, batch))
+    }
+
+    /// [`Self::next_batch`], polled.
+    fn poll_next_batch(&self, cx: &mut Context<'_>, batch: &mut VecDeque<Chunk>) -> Poll<Batch> {
         loop {
             {
                 let mut state = self.lock();
                 // A terminated connection still writes the handshake's
                 // response, so the client sees it open, then end.
                 if state.terminated && state.preface.queued_len() == 0 {
-                    return Batch::Terminate;
+                    return Poll::Ready(Batch::Terminate);
                 }
                 Self::seal_tail(&mut state);
                 if !state.chunks.is_empty() {
@@ -948,14 +966,10 @@ impl Outbox {
                     if state.in_flight_since.is_none() {
                         state.in_flight_since = Some(Instant::now());
                     }
-                    // Nothing is accepted after a close frame, so if one is
-                    // queued it is the last frame of this batch.
-                    return Batch::Frames {
-                        ends_with_close: state.closing,
-                    };
+                    return Poll::Ready(Batch::Frames);
                 }
             }
-            self.writer_wake.wait().await;
+            std::task::ready!(self.writer_wake.poll_wait(cx));
         }
     }
 
@@ -1263,13 +1277,9 @@ mod tests {
         outbox.push(&text(4));
         assert!(outbox.close(None));
         let mut batch = VecDeque::new();
-        let next = outbox.next_batch(&mut batch).await;
-        assert_eq!(
-            next,
-            Batch::Frames {
-                ends_with_close: true
-            }
-        );
+        assert_eq!(outbox.next_batch(&mut batch).await, Batch::Frames);
+        assert!(batch.back().is_some_and(Chunk::is_close));
+        assert!(!batch.front().is_some_and(Chunk::is_close));
         // Two small frames copied into one contiguous buffer, then the
         // close frame by reference.
         assert_eq!(batch.len(), 2);

@@ -2,8 +2,8 @@
 //! (the other half reads; see [`super::duplex`]).
 //!
 //! Each wake-up takes everything queued and writes it with vectored writes (a
-//! slice per run of small frames, two per large shared frame, up to the
-//! kernel's `IOV_MAX` per call): many messages cost one system call, which is
+//! slice per run of small frames, two per large shared frame, up to 64 per
+//! call): many messages cost one system call, which is
 //! the "corking" that makes uWebSockets fast. A write of one slice (a
 //! reply, a quiet peer's message) goes out with `send`, which skips the
 //! kernel's file and iovec layers. Over TLS the same slices go to
@@ -14,16 +14,16 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io::IoSlice;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use tokio::net::TcpStream;
 
+use super::batch_cursor::{BatchCursor, SLICES_PER_WRITE};
 use super::buffer_pool;
 use super::outbox::{Batch, Chunk, Outbox};
 use super::transport::WriteSide;
-
-/// Slices per `writev` call; Linux's `IOV_MAX` is 1024.
-const MAX_SLICES: usize = 1024;
 
 /// A batch queue larger than this many chunks is not kept for reuse, so one
 /// burst does not pin memory for the rest of an idle connection's life.
@@ -37,18 +37,16 @@ const KEEP_BATCH_CAPACITY: usize = 64;
 )]
 pub(crate) fn run_writer(
     outbox: Arc<Outbox>,
-    mut io: WriteSide,
-) -> impl Future<Output = ()> + Send {
+    io: &mut WriteSide,
+) -> impl Future<Output = ()> + Send + '_ {
     // An `async` block, so the arguments are not kept twice in the future.
     async move {
         let mut batch: VecDeque<Chunk> = VecDeque::new();
         loop {
-            let next = outbox.next_batch(&mut batch).await;
-            let ends_with_close = match next {
-                Batch::Terminate => return,
-                Batch::Frames { ends_with_close } => ends_with_close,
-            };
-            let written = match &mut io {
+            if outbox.next_batch(&mut batch).await == Batch::Terminate {
+                return;
+            }
+            let written = match &mut *io {
                 WriteSide::Tcp(io) => write_chunks(io, &batch).await,
                 #[cfg(feature = "tls")]
                 WriteSide::Tls(io) => write_chunks_stream(io, &batch).await,
@@ -59,8 +57,9 @@ pub(crate) fn run_writer(
                 outbox.writer_failed();
                 return;
             }
-            // Counted after the write, so the sum is not kept in the future
-            // while the write waits.
+            // Read from the batch after the write, so neither the sum nor the
+            // flag is kept in the future while the write waits.
+            let ends_with_close = batch.back().is_some_and(Chunk::is_close);
             let (mut bytes, mut capacity) = (0, 0);
             for chunk in batch.drain(..) {
                 bytes += chunk.wire_len();
@@ -83,7 +82,7 @@ pub(crate) fn run_writer(
             if ends_with_close {
                 // The closing handshake: after our close frame, the server is the
                 // side that ends the TCP connection (RFC 6455 §7.1.1).
-                match &mut io {
+                match &mut *io {
                     WriteSide::Tcp(io) => {
                         let _ = socket2::SockRef::from(&**io).shutdown(std::net::Shutdown::Write);
                     }
@@ -107,153 +106,78 @@ pub(crate) fn run_writer(
 /// Bytes of the writer's future, for the connection `transport`.
 #[cfg(test)]
 pub(crate) fn writer_future_size(outbox: Arc<Outbox>, transport: super::Transport) -> usize {
-    let (_, write) = transport.split();
-    std::mem::size_of_val(&run_writer(outbox, write))
-}
-
-/// Refills `slices` with the next chunks of `rest`, as many as one vectored
-/// write takes: a slice per run of small frames, two per large shared frame.
-fn next_slices<'a>(
-    rest: &mut std::collections::vec_deque::Iter<'a, Chunk>,
-    slices: &mut Vec<IoSlice<'a>>,
-) {
-    slices.clear();
-    while slices.len() + 2 <= MAX_SLICES {
-        let Some(chunk) = rest.next() else {
-            break;
-        };
-        match chunk {
-            Chunk::Inline(bytes) => slices.push(IoSlice::new(bytes)),
-            Chunk::Framed(bytes, _) => slices.push(IoSlice::new(bytes)),
-            Chunk::Shared(frame) => {
-                slices.push(IoSlice::new(frame.header()));
-                if !frame.payload().is_empty() {
-                    slices.push(IoSlice::new(frame.payload()));
-                }
-            }
-        }
-    }
+    let (_, mut write) = transport.split();
+    std::mem::size_of_val(&run_writer(outbox, &mut write))
 }
 
 /// Writes every chunk of `chunks`, in order, with as few system calls as the
-/// socket allows. (An `async` block, so the arguments are not kept twice in
-/// the writer's future.)
-#[allow(
-    clippy::manual_async_fn,
-    reason = "an async fn would store its arguments twice"
-)]
+/// socket allows. While the socket is full it keeps only its cursor (see
+/// [`super::batch_cursor`]), in a plain future over its arguments.
 fn write_chunks<'a>(
     io: &'a TcpStream,
     chunks: &'a VecDeque<Chunk>,
 ) -> impl Future<Output = std::io::Result<()>> + Send + 'a {
-    async move {
-        let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity((chunks.len() * 2).min(MAX_SLICES));
-        let mut rest = chunks.iter();
-        while rest.len() > 0 {
-            next_slices(&mut rest, &mut slices);
-            let mut pending: &mut [IoSlice<'_>] = &mut slices;
-            while !pending.is_empty() {
-                // One slice (a reply, a quiet peer's message) goes out with
-                // `send`, which skips the kernel's file and iovec layers that
-                // `writev` goes through.
-                let result = match pending {
-                    [one] => io.try_write(one),
-                    _ => io.try_write_vectored(pending),
-                };
-                let written = match result {
-                    Ok(written) => written,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        // Readiness through the socket's own writer slot rather
-                        // than `writable()`, whose future carries a waiter node
-                        // that would sit in every connection's task.
-                        std::future::poll_fn(|cx| io.poll_write_ready(cx)).await?;
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                };
-                if written == 0 {
-                    return Err(std::io::ErrorKind::WriteZero.into());
-                }
-                IoSlice::advance_slices(&mut pending, written);
+    let mut cursor = BatchCursor::start(chunks);
+    std::future::poll_fn(move |cx| {
+        loop {
+            write_now(io, chunks, &mut cursor)?;
+            if cursor.is_done(chunks) {
+                return Poll::Ready(Ok(()));
             }
+            // Readiness through the socket's own writer slot rather than
+            // `writable()`, whose future carries a waiter node that would sit
+            // in every connection's task. A write that found the socket full
+            // cleared it, so this waits for room.
+            std::task::ready!(io.poll_write_ready(cx))?;
         }
-        Ok(())
+    })
+}
+
+/// Writes from `cursor` until the socket takes no more or the batch is out.
+fn write_now(
+    io: &TcpStream,
+    chunks: &VecDeque<Chunk>,
+    cursor: &mut BatchCursor,
+) -> std::io::Result<()> {
+    let mut slices = [IoSlice::new(&[]); SLICES_PER_WRITE];
+    while !cursor.is_done(chunks) {
+        let filled = cursor.fill(chunks, &mut slices);
+        // One slice (a reply, a quiet peer's message) goes out with `send`,
+        // which skips the kernel's file and iovec layers that `writev` goes
+        // through.
+        let result = match slices.get(..filled).unwrap_or_default() {
+            [one] => io.try_write(one),
+            some => io.try_write_vectored(some),
+        };
+        match result {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(written) => cursor.advance(chunks, written),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        }
     }
+    Ok(())
 }
 
 /// Writes every chunk of `chunks`, in order, to a TLS or upgraded stream,
 /// then flushes it: the records (or buffered bytes) go out together.
-async fn write_chunks_stream<T: tokio::io::AsyncWrite>(
-    io: &mut tokio::io::WriteHalf<T>,
-    chunks: &VecDeque<Chunk>,
-) -> std::io::Result<()> {
-    use tokio::io::AsyncWriteExt;
-    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity((chunks.len() * 2).min(MAX_SLICES));
-    let mut rest = chunks.iter();
-    while rest.len() > 0 {
-        next_slices(&mut rest, &mut slices);
-        let mut pending: &mut [IoSlice<'_>] = &mut slices;
-        while !pending.is_empty() {
-            let written = io.write_vectored(pending).await?;
+fn write_chunks_stream<'a, T: tokio::io::AsyncWrite + Send>(
+    io: &'a mut tokio::io::WriteHalf<T>,
+    chunks: &'a VecDeque<Chunk>,
+) -> impl Future<Output = std::io::Result<()>> + Send + 'a {
+    use tokio::io::AsyncWrite;
+    let mut cursor = BatchCursor::start(chunks);
+    std::future::poll_fn(move |cx| {
+        while !cursor.is_done(chunks) {
+            let mut slices = [IoSlice::new(&[]); SLICES_PER_WRITE];
+            let filled = cursor.fill(chunks, &mut slices);
+            let slices = slices.get(..filled).unwrap_or_default();
+            let written = std::task::ready!(Pin::new(&mut *io).poll_write_vectored(cx, slices))?;
             if written == 0 {
-                return Err(std::io::ErrorKind::WriteZero.into());
+                return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
             }
-            IoSlice::advance_slices(&mut pending, written);
+            cursor.advance(chunks, written);
         }
-    }
-    io.flush().await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::io::AsyncReadExt;
-
-    /// A connected pair: the server's socket and the client's.
-    async fn pair() -> (TcpStream, TcpStream) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap());
-        let (client, accepted) = tokio::join!(client, listener.accept());
-        (accepted.unwrap().0, client.unwrap())
-    }
-
-    fn pattern(len: usize, seed: u8) -> Vec<u8> {
-        (0..len).map(|i| (i % 251) as u8 ^ seed).collect()
-    }
-
-    /// Writes `chunks` while the client starts reading only after a pause,
-    /// so the socket fills and the writes stop part-way more than once.
-    async fn written_whole(chunks: VecDeque<Chunk>, expected: Vec<u8>) {
-        let (server, mut client) = pair().await;
-        let reader = tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            let mut received = vec![0u8; expected.len()];
-            let read = tokio::time::timeout(
-                std::time::Duration::from_secs(10),
-                client.read_exact(&mut received),
-            );
-            read.await.expect("bytes missing").unwrap();
-            assert!(received == expected, "bytes lost or out of order");
-        });
-        write_chunks(&server, &chunks).await.unwrap();
-        reader.await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn one_buffer_larger_than_the_socket_takes_is_written_whole() {
-        let bytes = pattern(16 << 20, 0);
-        let chunks = VecDeque::from([Chunk::Inline(bytes.clone())]);
-        written_whole(chunks, bytes).await;
-    }
-
-    #[tokio::test]
-    async fn several_buffers_are_written_whole_and_in_order() {
-        let first = pattern(8 << 20, 1);
-        let second = pattern(8 << 20, 2);
-        let chunks = VecDeque::from([
-            Chunk::Inline(first.clone()),
-            Chunk::Framed(bytes::Bytes::from(second.clone()), 0),
-        ]);
-        written_whole(chunks, [first, second].concat()).await;
-    }
+        Pin::new(&mut *io).poll_flush(cx)
+    })
 }
