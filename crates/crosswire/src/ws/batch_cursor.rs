@@ -70,7 +70,10 @@ impl BatchCursor {
             let Some(chunk) = chunks.get(self.chunk) else {
                 return;
             };
-            let left = chunk.wire_len() - self.within;
+            // `within` stays below the chunk's length: it grows only by
+            // less than what is left, and a chunk written to its end is
+            // passed over.
+            let left = chunk.wire_len().saturating_sub(self.within);
             if written < left {
                 self.within += written;
                 return;

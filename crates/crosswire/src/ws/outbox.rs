@@ -736,6 +736,10 @@ impl Outbox {
             state.queued_messages += 1;
         }
         if len > INLINE_MAX {
+            // Control frames carry at most 125 bytes, so they are always
+            // copied: a shared chunk is a data frame, or the close frame
+            // (`enqueue_close`), which `Chunk::is_close` relies on.
+            debug_assert!(frame.header().first().is_some_and(|byte| byte & 0x08 == 0));
             Self::seal_tail(state);
             Self::push_chunk(state, Chunk::Shared(frame.clone()));
             return;

@@ -181,3 +181,82 @@ fn write_chunks_stream<'a, T: tokio::io::AsyncWrite + Send>(
         Pin::new(&mut *io).poll_flush(cx)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ws::Payload;
+    use crate::ws::out_frame::OutFrame;
+    use tokio::io::AsyncReadExt;
+
+    /// A connected pair: the server's socket and the client's.
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        (accepted.unwrap().0, client.unwrap())
+    }
+
+    fn pattern(len: usize, seed: u8) -> Vec<u8> {
+        (0..len).map(|i| (i % 251) as u8 ^ seed).collect()
+    }
+
+    /// Writes `chunks` while the client starts reading only after a pause,
+    /// so the socket fills and the writes stop part-way more than once.
+    async fn written_whole(chunks: VecDeque<Chunk>, expected: Vec<u8>) {
+        let (server, mut client) = pair().await;
+        let reader = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let mut received = vec![0u8; expected.len()];
+            let read = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                client.read_exact(&mut received),
+            );
+            read.await.expect("bytes missing").unwrap();
+            assert!(received == expected, "bytes lost or out of order");
+        });
+        write_chunks(&server, &chunks).await.unwrap();
+        reader.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn one_buffer_larger_than_the_socket_takes_is_written_whole() {
+        let bytes = pattern(16 << 20, 0);
+        let chunks = VecDeque::from([Chunk::Inline(bytes.clone())]);
+        written_whole(chunks, bytes).await;
+    }
+
+    #[tokio::test]
+    async fn several_buffers_are_written_whole_and_in_order() {
+        let first = pattern(8 << 20, 1);
+        let second = pattern(8 << 20, 2);
+        let chunks = VecDeque::from([
+            Chunk::Inline(first.clone()),
+            Chunk::Framed(bytes::Bytes::from(second.clone()), 0),
+        ]);
+        written_whole(chunks, [first, second].concat()).await;
+    }
+
+    #[tokio::test]
+    async fn more_parts_than_one_write_takes_are_written_whole_and_in_order() {
+        // 300 shared frames (a header and a payload each: 600 slices, so
+        // many attempts of 64) between small runs, several megabytes in
+        // all, so writes also stop inside headers and payloads.
+        let mut chunks = VecDeque::new();
+        for i in 0..300u16 {
+            let len = 9_000 + usize::from(i) * 37;
+            let payload = pattern(len, (i % 7) as u8);
+            let frame = OutFrame::from_payload(Payload::binary(payload));
+            chunks.push_back(Chunk::Shared(frame.plain().clone()));
+            if i % 50 == 0 {
+                chunks.push_back(Chunk::Inline(pattern(100 + usize::from(i), 9)));
+                chunks.push_back(Chunk::Inline(Vec::new()));
+            }
+        }
+        let mut expected = Vec::new();
+        for chunk in &chunks {
+            chunk.append_to(&mut expected);
+        }
+        written_whole(chunks, expected).await;
+    }
+}
