@@ -48,7 +48,7 @@ impl BatchCursor {
         let mut filled = 0;
         let mut skip = self.within;
         for chunk in chunks.range(self.chunk.min(chunks.len())..) {
-            for part in parts(chunk) {
+            for part in chunk.parts() {
                 if skip >= part.len() {
                     skip -= part.len();
                     continue;
@@ -94,16 +94,6 @@ impl BatchCursor {
             self.chunk += 1;
             self.within = 0;
         }
-    }
-}
-
-/// A chunk's wire bytes, as they lie in memory: one run, or a shared
-/// frame's header and payload.
-fn parts(chunk: &Chunk) -> [&[u8]; 2] {
-    match chunk {
-        Chunk::Inline(bytes) => [bytes, &[]],
-        Chunk::Framed(bytes, _) => [bytes, &[]],
-        Chunk::Shared(frame) => [frame.header(), frame.payload()],
     }
 }
 

@@ -142,16 +142,21 @@ impl Chunk {
         }
     }
 
+    /// The bytes this chunk puts on the wire, as they lie in memory: one
+    /// run, or a shared frame's header and payload.
+    pub(crate) fn parts(&self) -> [&[u8]; 2] {
+        match self {
+            Chunk::Inline(bytes) => [bytes, &[]],
+            Chunk::Framed(bytes, _) => [bytes, &[]],
+            Chunk::Shared(frame) => [frame.header(), frame.payload()],
+        }
+    }
+
     /// Appends the bytes this chunk puts on the wire.
     #[cfg(test)]
     pub(crate) fn append_to(&self, out: &mut Vec<u8>) {
-        match self {
-            Chunk::Inline(bytes) => out.extend_from_slice(bytes),
-            Chunk::Framed(bytes, _) => out.extend_from_slice(bytes),
-            Chunk::Shared(frame) => {
-                out.extend_from_slice(frame.header());
-                out.extend_from_slice(frame.payload());
-            }
+        for part in self.parts() {
+            out.extend_from_slice(part);
         }
     }
 }
