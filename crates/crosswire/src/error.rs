@@ -112,6 +112,15 @@ pub enum WebSocketError {
         /// The configured limit.
         limit: u32,
     },
+    /// Messages for this peer from other worker threads were refused at its
+    /// worker's door, whose inbox already held `limit` bytes of them: the
+    /// worker had fallen that far behind. The peer missed them, so it is
+    /// closed (1013, try again later) rather than left with a gap.
+    #[error("messages for this peer were refused: its worker held {limit} bytes of hand-overs")]
+    WorkerBehind {
+        /// The bytes a worker's inbox may hold.
+        limit: usize,
+    },
     /// The client stayed silent longer than the idle timeout.
     #[error("no data from the client for {0:?}")]
     IdleTimeout(std::time::Duration),
@@ -129,6 +138,7 @@ impl WebSocketError {
             | WebSocketError::ServerQueueBudget { .. }
             | WebSocketError::ControlFrameFlood { .. }
             | WebSocketError::MessageRate { .. } => 1008,
+            WebSocketError::WorkerBehind { .. } => 1013,
             WebSocketError::IdleTimeout(_) => 1001,
             WebSocketError::Io(_) => 1006,
         }

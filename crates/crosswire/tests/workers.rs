@@ -15,6 +15,8 @@ mod common;
 
 #[path = "workers/a_hooks_publishes_and_sends_keep_their_order.rs"]
 mod a_hooks_publishes_and_sends_keep_their_order;
+#[path = "workers/a_worker_that_falls_behind_closes_the_peers_that_missed_messages.rs"]
+mod a_worker_that_falls_behind_closes_the_peers_that_missed_messages;
 #[path = "workers/connections_spread_over_the_workers.rs"]
 mod connections_spread_over_the_workers;
 #[path = "workers/nothing_arrives_after_unsubscribe_while_publishes_race.rs"]

@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use super::held;
-use super::inbox::{Handoff, Inbox};
+use super::inbox::{Handoff, INBOX_BYTES, Inbox};
 use super::interest::{InterestMap, TopicInterest};
 use super::members::{Delivered, Subscriber};
 use super::outgoing::Outgoing;
@@ -399,6 +399,12 @@ impl TopicHub {
                         Handoff::Close(outbox, close) => {
                             outbox.close(Some(&close));
                         }
+                        Handoff::MissedPublish(topic) => {
+                            if let Some(local) = shard.lock().get(&*topic) {
+                                local.members.missed(INBOX_BYTES, &mut delivered);
+                            }
+                        }
+                        Handoff::MissedSend(outbox) => outbox.missed_handover(INBOX_BYTES),
                         Handoff::Publish(_) => {}
                     }
                     continue;

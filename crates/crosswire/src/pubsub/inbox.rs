@@ -15,13 +15,22 @@
 //! does it park, and only then does the next hand-over pay for a wake-up.
 //!
 //! The inbox is bounded by the bytes it holds; a run of publishes one
-//! connection made in one poll is one hand-over, taken or refused whole. Past the budget a publish is
-//! not handed over (counted and logged) and a `send` fails with
-//! [`SendError::QueueFull`](crate::SendError::QueueFull): a worker that has
-//! fallen that far behind is overloaded, and dropping at its door bounds the
-//! memory like a full send queue does for one peer.
+//! connection made in one poll is one hand-over, taken or refused whole. A
+//! worker that has fallen that far behind is overloaded, and refusing at its
+//! door bounds the memory as a full send queue does for one peer. What is
+//! refused is not lost silently: in its place the inbox keeps a weightless
+//! note, carried out in order like any hand-over, and the peers that missed
+//! something are treated as if their own queue had overflowed. Under
+//! [`OverflowPolicy::Close`](crate::config::OverflowPolicy) a peer closes
+//! with 1013 and an event stream ends (its client resumes from its last
+//! event id); under `DropMessage` the message is dropped. A refused publish
+//! notes its topic, for every subscriber of it on the worker; a refused
+//! `send` notes its peer, and from outside the workers it also fails with
+//! [`SendError::QueueFull`](crate::SendError::QueueFull). Refusals are counted
+//! and logged. The notes are bounded too: one per topic and one per peer
+//! until the worker takes them.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -49,6 +58,11 @@ pub(crate) enum Handoff {
     Send(Arc<Outbox>, OutFrame),
     /// Start the closing handshake of one of this worker's peers.
     Close(Arc<Outbox>, CloseFrame),
+    /// Publishes to this topic were refused at this worker's door: its
+    /// subscribers here missed them.
+    MissedPublish(Arc<str>),
+    /// A send to this peer was refused at this worker's door.
+    MissedSend(Arc<Outbox>),
     /// A shipment this worker allocated, given back by a worker that has
     /// delivered it, so that the last reference is dropped here. A block
     /// freed by another thread than the one that allocated it costs glibc's
@@ -67,7 +81,10 @@ impl Handoff {
         match self {
             Handoff::Publish(shipment) => shipment.weight(),
             Handoff::Send(_, frame) => frame.wire_len(),
-            Handoff::Close(..) | Handoff::Release(_) => 0,
+            Handoff::Close(..)
+            | Handoff::Release(_)
+            | Handoff::MissedPublish(_)
+            | Handoff::MissedSend(_) => 0,
         }
     }
 }
@@ -79,19 +96,52 @@ struct State {
     bytes: usize,
     /// The inbox task is waiting for a wake-up (not merely yielding).
     parked: bool,
+    /// Topics and peers (by queue address) with a note of a refusal among
+    /// `items`: one note each is enough until the worker takes them.
+    noted_topics: HashSet<Arc<str>>,
+    noted_peers: HashSet<usize>,
 }
 
 impl State {
     /// Queues `item` unless it would take the inbox past its budget (an
-    /// empty inbox takes anything; weightless items always fit).
+    /// empty inbox takes anything; weightless items always fit). A refused
+    /// publish or send leaves a note in its place (see the module docs).
     fn admit(&mut self, item: Handoff) -> Result<(), Handoff> {
         let weight = item.weight();
         if weight > 0 && self.bytes > 0 && self.bytes + weight > INBOX_BYTES {
+            self.note_refused(&item);
             return Err(item);
         }
         self.bytes += weight;
         self.items.push_back(item);
         Ok(())
+    }
+
+    fn note_refused(&mut self, item: &Handoff) {
+        let note = match item {
+            Handoff::Publish(shipment) => {
+                if !self.noted_topics.insert(Arc::clone(&shipment.topic)) {
+                    return;
+                }
+                Handoff::MissedPublish(Arc::clone(&shipment.topic))
+            }
+            Handoff::Send(outbox, _) => {
+                if !self.noted_peers.insert(Arc::as_ptr(outbox) as usize) {
+                    return;
+                }
+                Handoff::MissedSend(Arc::clone(outbox))
+            }
+            _ => return,
+        };
+        self.items.push_back(note);
+    }
+
+    /// Hands every queued item to `batch` (which must be empty).
+    fn take_into(&mut self, batch: &mut VecDeque<Handoff>) {
+        std::mem::swap(batch, &mut self.items);
+        self.bytes = 0;
+        self.noted_topics.clear();
+        self.noted_peers.clear();
     }
 }
 
@@ -182,8 +232,7 @@ impl Inbox {
                     state.parked = idle_turns >= IDLE_TURNS;
                     state.parked
                 } else {
-                    std::mem::swap(&mut batch, &mut state.items);
-                    state.bytes = 0;
+                    state.take_into(&mut batch);
                     false
                 }
             };
@@ -239,6 +288,68 @@ mod tests {
             },
         );
         assert!(inbox.push(close).is_ok(), "a close is never refused");
+    }
+
+    fn publish(topic: &str, len: usize) -> Handoff {
+        use crate::pubsub::publication::{Publication, ShippedItems};
+        let frame = OutFrame::new(OpCode::Binary, Bytes::from(vec![0; len]));
+        Handoff::Publish(Arc::new(Shipment {
+            topic: Arc::from(topic),
+            items: ShippedItems::One([(Publication::new(frame), None)]),
+            origin: None,
+        }))
+    }
+
+    /// What the inbox holds, as `P topic`, `S`, `missed topic`, `missed send`.
+    fn held(inbox: &Inbox) -> Vec<String> {
+        let mut batch = VecDeque::new();
+        inbox.lock().take_into(&mut batch);
+        batch
+            .iter()
+            .map(|item| match item {
+                Handoff::Publish(shipment) => format!("P {}", shipment.topic),
+                Handoff::Send(..) => "S".to_owned(),
+                Handoff::MissedPublish(topic) => format!("missed {topic}"),
+                Handoff::MissedSend(_) => "missed send".to_owned(),
+                Handoff::Close(..) => "close".to_owned(),
+                Handoff::Release(_) => "release".to_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn what_the_budget_refuses_leaves_one_note_per_topic_and_peer_in_its_place() {
+        let inbox = Inbox::default();
+        let mut staged: VecDeque<Handoff> = VecDeque::new();
+        staged.push_back(publish("a", INBOX_BYTES - 100));
+        staged.push_back(publish("a", 100));
+        staged.push_back(publish("b", 100));
+        staged.push_back(publish("a", 100));
+        staged.push_back(publish("a", 5));
+        let peer = Arc::new(Outbox::new(1 << 30, OverflowPolicy::Close));
+        for _ in 0..3 {
+            staged.push_back(Handoff::Send(
+                Arc::clone(&peer),
+                OutFrame::new(OpCode::Binary, Bytes::from(vec![0; 100])),
+            ));
+        }
+        inbox.push_batch(&mut staged);
+        assert_eq!(
+            held(&inbox),
+            ["P a", "missed a", "missed b", "P a", "missed send"],
+            "in order, one note each, and what still fits is taken"
+        );
+        // Taken by the worker: the next refusal is noted again.
+        inbox.push_batch(&mut VecDeque::from([
+            publish("a", INBOX_BYTES),
+            publish("a", 100),
+        ]));
+        assert_eq!(held(&inbox), ["P a", "missed a"]);
+        assert!(
+            inbox.push(send(INBOX_BYTES)).is_ok() && inbox.push(send(10)).is_err(),
+            "a refused send from outside the workers still fails"
+        );
+        assert_eq!(held(&inbox), ["S", "missed send"]);
     }
 
     #[tokio::test]

@@ -99,6 +99,18 @@ impl Members {
         self.list.is_empty()
     }
 
+    /// Every member missed publishes refused at this worker's door (whose
+    /// inbox held `limit` bytes): each is treated as if its own queue had
+    /// overflowed. Overflowed event streams are set aside in `delivered`.
+    pub(crate) fn missed(&self, limit: usize, delivered: &mut Delivered) {
+        for member in &self.list {
+            match &member.subscriber {
+                Subscriber::WebSocket(outbox) => outbox.missed_handover(limit),
+                Subscriber::EventStream(stream) => delivered.overflowed.push(Arc::clone(stream)),
+            }
+        }
+    }
+
     /// Queues `publication` for every member except `exclude`. Event streams
     /// get the text of a text frame as one `data:` event; binary frames have
     /// no event form and skip them.

@@ -265,6 +265,9 @@ async fn finish(peer: &Peer, handler: &Arc<dyn DynHandler>, shared: &Shared, end
             WebSocketError::SendQueueFull { .. } => {
                 tracing::info!(target: "crosswire::ws", %error, "closed with 1008: [websocket] send_queue_bytes");
             }
+            WebSocketError::WorkerBehind { .. } => {
+                tracing::info!(target: "crosswire::ws", %error, "closed with 1013: the peer's worker fell behind");
+            }
             WebSocketError::Protocol(protocol) => match limit_setting(protocol) {
                 Some(setting) => {
                     tracing::info!(target: "crosswire::ws", %error, setting, "closed with 1009: a size limit");

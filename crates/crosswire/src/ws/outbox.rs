@@ -645,6 +645,32 @@ impl Outbox {
         true
     }
 
+    /// Messages for this peer were refused at its worker's door, whose
+    /// inbox held `limit` bytes (see `pubsub/inbox.rs`). Under
+    /// `DropMessage` that is a dropped message, as a full queue's would be;
+    /// otherwise the peer is closed with 1013, so that it is not left
+    /// reading on past a gap.
+    pub(crate) fn missed_handover(&self, limit: usize) {
+        match self.policy {
+            OverflowPolicy::DropMessage => {
+                if let Some(metrics) = &self.metrics {
+                    metrics.events.send_queue_drop();
+                }
+            }
+            OverflowPolicy::Close => {
+                let state = self.lock();
+                if state.closing || state.terminated {
+                    return;
+                }
+                self.close_for(
+                    state,
+                    WebSocketError::WorkerBehind { limit },
+                    "server overloaded",
+                );
+            }
+        }
+    }
+
     /// A queue closed for the budget stops counting what its writer holds:
     /// that batch cannot be taken back (part of it may be on the wire), and
     /// it is freed when the connection ends, at most `close_timeout` later.
@@ -657,8 +683,8 @@ impl Outbox {
         state.in_flight_capacity = 0;
     }
 
-    /// Frees what the slow reader would never read, then closes with 1008
-    /// for `cause`.
+    /// Frees what the slow reader would never read, then closes for `cause`
+    /// (with its close code: 1008 for a limit the peer crossed).
     fn close_for(
         &self,
         mut state: std::sync::MutexGuard<'_, State>,
@@ -666,9 +692,10 @@ impl Outbox {
         reason: &str,
     ) {
         self.clear(&mut state);
+        let code = cause.close_code();
         state.server_close().cause = Some(cause);
         let close = CloseFrame {
-            code: 1008,
+            code,
             reason: reason.to_owned(),
         };
         Self::enqueue_close(&mut state, Some(close));
@@ -1047,6 +1074,24 @@ mod tests {
 
     fn text(len: usize) -> OutFrame {
         OutFrame::new(OpCode::Text, Bytes::from(vec![b'a'; len]))
+    }
+
+    #[test]
+    fn a_missed_handover_closes_with_1013_or_counts_as_a_drop() {
+        let closing = Outbox::new(1000, OverflowPolicy::Close);
+        assert_eq!(closing.push(&text(100)), Pushed::Queued);
+        closing.missed_handover(64 << 20);
+        assert!(closing.is_closing());
+        assert_eq!(
+            closing.take_cause(),
+            Some(WebSocketError::WorkerBehind { limit: 64 << 20 })
+        );
+        // What was queued is dropped; only the close frame is left.
+        assert!(closing.buffered_amount() < 100);
+        let dropping = Outbox::new(1000, OverflowPolicy::DropMessage);
+        dropping.missed_handover(64 << 20);
+        assert!(!dropping.is_closing());
+        assert_eq!(dropping.push(&text(100)), Pushed::Queued);
     }
 
     #[test]
