@@ -297,11 +297,11 @@ impl TopicHub {
                     let Some(publication) = publication.take() else {
                         return (handed, shipment);
                     };
-                    let created = Arc::new(Shipment {
-                        topic: topic.to_shared(),
-                        items: ShippedItems::One([(publication, exclude)]),
-                        origin: here,
-                    });
+                    let created = Arc::new(Shipment::new(
+                        topic.to_shared(),
+                        ShippedItems::One([(publication, exclude)]),
+                        here,
+                    ));
                     shipment = Some(Arc::clone(&created));
                     created
                 }
@@ -322,7 +322,7 @@ impl TopicHub {
             && let Some(outgoing) = self.outgoing.get(here)
             && worker < self.inboxes.len()
         {
-            outgoing.stage(worker, item);
+            outgoing.stage(worker, item, &self.inboxes);
             return Ok(());
         }
         match self.inboxes.get(worker) {

@@ -77,7 +77,7 @@ pub(crate) enum Handoff {
 impl Handoff {
     /// Bytes the item counts against the budget. A close is tiny and is never
     /// refused (each peer hands over at most one).
-    fn weight(&self) -> usize {
+    pub(crate) fn weight(&self) -> usize {
         match self {
             Handoff::Publish(shipment) => shipment.weight(),
             Handoff::Send(_, frame) => frame.wire_len(),
@@ -293,11 +293,11 @@ mod tests {
     fn publish(topic: &str, len: usize) -> Handoff {
         use crate::pubsub::publication::{Publication, ShippedItems};
         let frame = OutFrame::new(OpCode::Binary, Bytes::from(vec![0; len]));
-        Handoff::Publish(Arc::new(Shipment {
-            topic: Arc::from(topic),
-            items: ShippedItems::One([(Publication::new(frame), None)]),
-            origin: None,
-        }))
+        Handoff::Publish(Arc::new(Shipment::new(
+            Arc::from(topic),
+            ShippedItems::One([(Publication::new(frame), None)]),
+            None,
+        )))
     }
 
     /// What the inbox holds, as `P topic`, `S`, `missed topic`, `missed send`.

@@ -67,6 +67,10 @@ pub(crate) struct Shipment {
     /// The worker that allocated it (`None` outside the workers), to which
     /// each receiving worker gives its reference back once delivered.
     pub(crate) origin: Option<usize>,
+    /// Bytes it holds, as hand-over budgets count them: summed once, where
+    /// it is made, rather than by each staging, inbox and receiving worker
+    /// that weighs it.
+    weight: usize,
 }
 
 /// The publications of a shipment: one, kept inline, or a run.
@@ -77,6 +81,27 @@ pub(crate) enum ShippedItems {
 }
 
 impl Shipment {
+    /// A shipment of `items` published to `topic` by worker `origin`.
+    pub(crate) fn new(
+        topic: std::sync::Arc<str>,
+        items: ShippedItems,
+        origin: Option<usize>,
+    ) -> Self {
+        let mut shipment = Self {
+            topic,
+            items,
+            origin,
+            weight: 0,
+        };
+        let frames: usize = shipment
+            .items()
+            .iter()
+            .map(|(publication, _)| publication.frame.wire_len())
+            .sum();
+        shipment.weight = frames + shipment.topic.len();
+        shipment
+    }
+
     /// The publications, in order, with the key each skips.
     pub(crate) fn items(&self) -> &[(Publication, Option<u64>)] {
         match &self.items {
@@ -87,12 +112,7 @@ impl Shipment {
 
     /// Bytes this shipment holds, as hand-over budgets count them.
     pub(crate) fn weight(&self) -> usize {
-        let frames: usize = self
-            .items()
-            .iter()
-            .map(|(publication, _)| publication.frame.wire_len())
-            .sum();
-        frames + self.topic.len()
+        self.weight
     }
 }
 

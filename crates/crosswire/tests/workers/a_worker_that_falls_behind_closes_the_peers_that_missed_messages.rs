@@ -4,6 +4,7 @@
 //! other worker's subscribers get every message, and the server keeps
 //! serving.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -22,8 +23,9 @@ const PUBLISHES: u64 = 100;
 
 /// - on open: subscribe to `t`, then send `ready`;
 /// - `thread`: answer with the worker thread's id;
-/// - `block`: hold this worker's thread for two seconds (a hook doing
-///   blocking work, which a real hook must not do);
+/// - `block`: hold this worker's thread for three seconds (a hook doing
+///   blocking work, which a real hook must not do), setting [`BLOCKED`]
+///   first: its own reply could only leave once the thread is free again;
 /// - `pub N`: publish `N` followed by 1 MiB of padding to `t`.
 fn handler() -> impl WebSocketHandler {
     hooks()
@@ -35,21 +37,22 @@ fn handler() -> impl WebSocketHandler {
             let text = message.text();
             match text.split_once(' ') {
                 Some(("pub", n)) => {
-                    let mut payload = format!("{n} ");
-                    payload.extend(std::iter::repeat_n('x', PUBLISH_BYTES));
-                    peer.publish("t", payload);
+                    peer.publish("t", format!("{n} {}", "x".repeat(PUBLISH_BYTES)));
                 }
                 _ if text == "thread" => {
                     peer.send(format!("{:?}", std::thread::current().id()));
                 }
                 _ if text == "block" => {
-                    peer.send("blocking");
-                    std::thread::sleep(Duration::from_secs(2));
+                    BLOCKED.store(true, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_secs(3));
                 }
                 _ => {}
             }
         })
 }
+
+/// Set by the `block` hook just before it blocks its thread.
+static BLOCKED: AtomicBool = AtomicBool::new(false);
 
 async fn thread_of(client: &mut Client) -> String {
     send_text(client, "thread").await;
@@ -103,7 +106,13 @@ async fn the_subscribers_of_a_worker_past_its_inbox_close_with_1013_after_what_c
     assert_eq!(thread_of(&mut keeping_up).await, publishing_thread);
 
     send_text(&mut behind, "block").await;
-    assert_eq!(next_text(&mut behind).await, "blocking");
+    tokio::time::timeout(PATIENCE, async {
+        while !BLOCKED.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the block hook did not run");
     for n in 0..PUBLISHES {
         send_text(&mut publisher, &format!("pub {n}")).await;
     }

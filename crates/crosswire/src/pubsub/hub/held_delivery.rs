@@ -92,11 +92,8 @@ impl TopicHub {
                     true => std::mem::replace(&mut held.publications, Vec::with_capacity(len)),
                     false => run.iter_mut().map(take_publication).collect(),
                 };
-                let shipment = Arc::new(Shipment {
-                    topic,
-                    items: ShippedItems::Run(items),
-                    origin: Some(worker),
-                });
+                let shipment =
+                    Arc::new(Shipment::new(topic, ShippedItems::Run(items), Some(worker)));
                 if let Some(interest) = &interest {
                     for (other, _) in interest.workers().filter(|(other, _)| *other != worker) {
                         let _ = self.hand_off(other, Handoff::Publish(Arc::clone(&shipment)));
