@@ -71,6 +71,24 @@
 //! subscribe or unsubscribe, a history publish, an event-stream push). Nothing
 //! is delivered to a subscriber after its `unsubscribe` returned: delivery on
 //! the receiving worker looks the topic up under the shard lock at that time.
+//!
+//! Where a hand-over is still on its way, "delivered" means handed over, and
+//! two things can pass it on another worker:
+//!
+//! - A history publish is queued on every worker's subscribers directly, not
+//!   through their inboxes: that is what gives its topic one order everywhere
+//!   and keeps a recovery's replay and join from interleaving with it. So on
+//!   another worker it can arrive before a plain publish (or a `send`) the
+//!   same producer made just before it, to a peer subscribed to both. Each
+//!   topic's own order, and every order on the producer's own worker, hold.
+//! - Subscribing or unsubscribing a peer of another worker takes effect at
+//!   once, while a publish made just before may still be in that worker's
+//!   inbox: the peer just subscribed can receive it, and the peer just
+//!   unsubscribed does not.
+//!
+//! Event-stream pushes from another thread go to the stream directly (see
+//! the README), so their order relative to that thread's publishes is not
+//! kept either.
 
 mod held;
 #[cfg(test)]
