@@ -17,8 +17,10 @@ use super::tracker::Tracker;
 use super::upgrade::connection_task;
 use crate::config::{MetricsConfig, OverflowPolicy, SseConfig, WebSocketConfig};
 use crate::shared::Shared;
-use crate::ws::footprint::{reader_size, writer_future_size};
-use crate::ws::{DynHandler, Outbox, Peer, Transport, UpgradeRequest, dyn_handler, hooks};
+use crate::ws::footprint::{ReaderWake, reader_size, writer_future_size};
+use crate::ws::{
+    DynHandler, Outbox, Peer, Transport, UpgradeRequest, dyn_handler, hooks, serve_connection,
+};
 
 /// What a tokio task costs around its future: the header (state, queue
 /// link, vtable, owner id: 32 bytes), the scheduler handle and task id
@@ -112,13 +114,35 @@ async fn an_idle_connection_stays_within_its_byte_budget() {
     let connection_future = std::mem::size_of_val(&task);
     drop(task);
     assert!(
-        connection_future <= bound(536, 2048),
+        connection_future <= bound(408, 2048),
         "connection future: {connection_future} bytes"
     );
     assert!(
-        tokio_cell(connection_future) <= bound(640, 2176),
+        tokio_cell(connection_future) <= bound(512, 2176),
         "connection task: {} bytes",
         tokio_cell(connection_future)
+    );
+    // The same without hyper in front (the direct upgrade path).
+    let (direct_socket, _direct_client) = socket().await;
+    let direct = serve_connection(
+        Transport::Tcp(direct_socket),
+        bytes::Bytes::new(),
+        peer.clone(),
+        Arc::clone(&handler),
+        Arc::new(Tracker::new(1)).guard(0),
+    );
+    let direct_future = std::mem::size_of_val(&direct);
+    drop(direct);
+    assert!(
+        tokio_cell(direct_future) <= bound(512, 2176),
+        "direct connection task: {} bytes",
+        tokio_cell(direct_future)
+    );
+    // The span and the connection's guard live in the reader's waker block.
+    assert!(
+        size_of::<ReaderWake>() <= 72,
+        "reader waker: {} bytes",
+        size_of::<ReaderWake>()
     );
 
     // Parts of that future.
@@ -130,7 +154,7 @@ async fn an_idle_connection_stays_within_its_byte_budget() {
     let (server, _client) = socket().await;
     let writer_future = writer_future_size(Arc::clone(&outbox), Transport::Tcp(server));
     assert!(
-        writer_future <= bound(96, 512),
+        writer_future <= bound(88, 512),
         "writer future: {writer_future} bytes"
     );
 

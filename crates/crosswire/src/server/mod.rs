@@ -42,6 +42,7 @@ mod priority;
 mod secure;
 mod service;
 mod tracker;
+pub(crate) use tracker::TaskGuard;
 mod upgrade;
 mod workers;
 mod write_batch;

@@ -28,7 +28,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Poll, ready};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -38,7 +38,7 @@ use tokio::time::{Sleep, sleep, timeout};
 use tracing::Instrument;
 
 use super::close_info::CloseInfo;
-use super::dispatch::{DynHandler, run_hook};
+use super::dispatch::{BoxFuture, DynHandler, run_hook};
 use super::duplex::Duplex;
 use super::message::Message;
 use super::outbox::{OutFrame, Outbox, copies_frame_of};
@@ -48,7 +48,8 @@ use super::transport::{ReadSide, Transport, WriteSide};
 use super::writer::run_writer;
 use crate::config::{OverflowPolicy, WebSocketConfig};
 use crate::error::WebSocketError;
-use crate::metrics::Limit;
+use crate::metrics::{Hook, Limit};
+use crate::server::TaskGuard;
 use crate::shared::Shared;
 
 /// Bytes reserved per read; large enough for a burst of small messages.
@@ -151,7 +152,7 @@ pub(crate) fn serve_connection(
     already_read: Bytes,
     peer: Peer,
     handler: Arc<dyn DynHandler>,
-    guard: impl Send + 'static,
+    guard: TaskGuard,
 ) -> impl Future<Output = ()> + Send {
     // A root span: the connection outlives the HTTP request it came from,
     // and may be started from inside that request's span.
@@ -168,7 +169,10 @@ pub(crate) fn serve_connection(
     let inflate = peer.outbox().inflate_params();
     let reader = Reader::new(read_side, &already_read, peer.shared(), inflate);
     drop(already_read);
-    lifecycle(reader, write_side, peer, handler, guard).instrument(span)
+    // The span and the guard go into the duplex's shared block rather than
+    // the future, whose every byte each idle connection pays for.
+    let duplex = Duplex::for_connection(Arc::clone(peer.shared()), span, guard);
+    lifecycle(reader, write_side, peer, handler, duplex)
 }
 
 /// The conversation, with the writer alongside, then the end of the socket.
@@ -185,31 +189,45 @@ fn lifecycle(
     mut write_side: WriteSide,
     peer: Peer,
     handler: Arc<dyn DynHandler>,
-    guard: impl Send + 'static,
+    mut duplex: Duplex,
 ) -> impl Future<Output = ()> + Send {
     async move {
-        // Held until the connection ends: it counts the connection as live.
-        let _guard = &guard;
-        // The server's shared state is reached through the peer rather than
-        // kept here too: a pointer less in every connection's state.
-        let mut duplex = Duplex::holding_publishes(Arc::clone(peer.shared()));
         let mut writer = std::pin::pin!(run_writer(Arc::clone(peer.outbox()), &mut write_side));
         let sent_close = {
             let conversation = std::pin::pin!(converse(&mut reader, &peer, &handler));
             duplex.run(conversation, writer.as_mut()).await
         };
-        let close_timeout = peer.shared().websocket.close_timeout;
-        if !duplex.writer_done() && timeout(close_timeout, writer).await.is_err() {
-            return;
+        let writer_done = duplex.writer_done();
+        if !writer_done || sent_close {
+            // Boxed, like `finish`: it happens once, and its state (timers,
+            // and what it must remember across them) would widen the future
+            // every idle connection is parked in.
+            let span = duplex.span().cloned().unwrap_or_else(tracing::Span::none);
+            Box::pin(
+                wind_down(writer, writer_done, &mut reader, &peer, sent_close).instrument(span),
+            )
+            .await;
         }
-        if sent_close {
-            // Wait for the client to close its side, so the socket is not
-            // reset under data the client is still reading.
-            // Boxed, like `finish`: it happens once, and its state (a read
-            // under a timer) would widen the future every idle connection
-            // is parked in.
-            Box::pin(reader.drain_until_eof(close_timeout)).await;
-        }
+    }
+}
+
+/// After the conversation: lets the writer finish (bounded by the close
+/// timeout), then, if it ended with our close frame, waits for the client to
+/// close its side, so the socket is not reset under data the client is
+/// still reading.
+async fn wind_down<W: Future<Output = ()>>(
+    writer: std::pin::Pin<&mut W>,
+    writer_done: bool,
+    reader: &mut Reader,
+    peer: &Peer,
+    sent_close: bool,
+) {
+    let close_timeout = peer.shared().websocket.close_timeout;
+    if !writer_done && timeout(close_timeout, writer).await.is_err() {
+        return;
+    }
+    if sent_close {
+        reader.drain_until_eof(close_timeout).await;
     }
 }
 
@@ -234,19 +252,30 @@ fn converse<'a>(
             let (code, reason) = shared.shutdown_close();
             let _ = peer.close(code, reason);
         }
-        run_hook(peer, "open", || handler.open(peer.clone())).await;
+        run_hook(peer, Hook::Open, || handler.open(peer.clone())).await;
 
         let ended = reader.run(peer, handler).await;
-        // Boxed: the end of a connection happens once, and inline its state
-        // would widen the future every idle connection is parked in.
-        Box::pin(finish(peer, handler, peer.shared(), ended)).await
+        finish(peer, handler, ended).await
     }
 }
 
 /// After the read loop: leave, the `error` and `close` hooks, then tells the
 /// writer to stop unless a close frame is what it writes last. Returns
 /// whether it is.
-async fn finish(peer: &Peer, handler: &Arc<dyn DynHandler>, shared: &Shared, ended: Ended) -> bool {
+///
+/// Boxed: the end of a connection happens once, and inline its state would
+/// widen the future every idle connection is parked in (made by a plain
+/// function, so the caller keeps only the box across its await).
+fn finish<'a>(
+    peer: &'a Peer,
+    handler: &'a Arc<dyn DynHandler>,
+    ended: Ended,
+) -> BoxFuture<'a, bool> {
+    Box::pin(finish_inline(peer, handler, ended))
+}
+
+async fn finish_inline(peer: &Peer, handler: &Arc<dyn DynHandler>, ended: Ended) -> bool {
+    let shared = peer.shared();
     if let Some(metrics) = shared.metrics() {
         metrics.events.closed(ended.close.code);
         if let Some(limit) = ended.error.as_ref().and_then(Limit::of) {
@@ -276,7 +305,7 @@ async fn finish(peer: &Peer, handler: &Arc<dyn DynHandler>, shared: &Shared, end
             },
             _ => tracing::debug!(target: "crosswire::ws", %error, "connection failed"),
         }
-        run_hook(peer, "error", || handler.error(peer.clone(), error)).await;
+        run_hook(peer, Hook::Error, || handler.error(peer.clone(), error)).await;
     }
     tracing::debug!(
         target: "crosswire::ws",
@@ -284,7 +313,10 @@ async fn finish(peer: &Peer, handler: &Arc<dyn DynHandler>, shared: &Shared, end
         reason = ended.close.reason.as_str(),
         "close"
     );
-    run_hook(peer, "close", || handler.close(peer.clone(), ended.close)).await;
+    run_hook(peer, Hook::Close, || {
+        handler.close(peer.clone(), ended.close)
+    })
+    .await;
 
     // The writer flushes what is queued (the close frame last), bounded by
     // the caller.
@@ -390,8 +422,9 @@ impl Reader {
         handler: &'a Arc<dyn DynHandler>,
     ) -> impl Future<Output = Ended> + Send + 'a {
         async move {
-            let outbox = peer.outbox();
-            let metrics = outbox.metrics();
+            // The send queue and the metrics are reached through the peer
+            // where used, not kept in locals: what lives across an await here
+            // is stored in every idle connection's task.
             // Set once the server has started a close: the timer for the client's
             // answer and the failure that caused it, if any (boxed, so idle
             // connections carry neither inline).
@@ -416,14 +449,17 @@ impl Reader {
                             Screened::Done => continue,
                             Screened::Ended(ended) => return ended,
                         };
-                        if let Some(metrics) = metrics {
+                        if let Some(metrics) = peer.outbox().metrics() {
                             metrics.message_received();
                         }
                         burst.dispatched(copies_frame_of(message.len()));
-                        run_hook(peer, "message", || handler.message(peer.clone(), message))
+                        run_hook(peer, Hook::Message, || {
+                            handler.message(peer.clone(), message)
+                        })
                     };
                     hook.await;
                 }
+                let outbox = peer.outbox();
                 if outbox.is_terminated() {
                     return Ended::dropped();
                 }
@@ -446,17 +482,35 @@ impl Reader {
                     tokio::task::yield_now().await;
                 }
 
-                let wake = tokio::select! {
-                    read = self.read_more() => match read {
-                        Ok(0) | Err(_) => Wake::Hangup,
-                        Ok(n) => Wake::Data(n),
-                    },
-                    () = close_deadline(&mut closing) => Wake::CloseTimeout,
-                    () = outbox.reader_wanted(), if closing.is_none() => Wake::Wanted,
-                };
+                // One poll function rather than `select!` over three futures:
+                // this wait is where an idle connection's task rests, so its
+                // state is what every idle connection stores. Once closing,
+                // the close timer comes first, so a client that keeps sending
+                // after our close cannot keep it from firing. Otherwise data
+                // comes first, and the queue's signal is looked at when there
+                // is none: a close or a termination it would announce is also
+                // seen at the top of every turn of this loop, and the drain
+                // hook can wait for a pause in the client's sending.
+                let wake = std::future::poll_fn(|cx| {
+                    if let Some(closing) = closing.as_mut()
+                        && closing.timer.as_mut().poll(cx).is_ready()
+                    {
+                        return Poll::Ready(Wake::CloseTimeout);
+                    }
+                    match self.poll_read_more(cx) {
+                        Poll::Ready(Ok(0) | Err(_)) => Poll::Ready(Wake::Hangup),
+                        Poll::Ready(Ok(n)) => Poll::Ready(Wake::Data(n)),
+                        Poll::Pending if closing.is_none() => {
+                            peer.outbox().poll_reader_wanted(cx).map(|()| Wake::Wanted)
+                        }
+                        Poll::Pending => Poll::Pending,
+                    }
+                })
+                .await;
+                let outbox = peer.outbox();
                 match wake {
                     Wake::Data(n) => {
-                        if let Some(metrics) = metrics {
+                        if let Some(metrics) = outbox.metrics() {
                             metrics.bytes_received(n);
                         }
                         burst.read(n);
@@ -465,7 +519,7 @@ impl Reader {
                     Wake::Wanted => {
                         burst = Burst::default();
                         if outbox.take_drain_due() && !outbox.is_closing() {
-                            run_hook(peer, "drain", || handler.drain(peer.clone())).await;
+                            run_hook(peer, Hook::Drain, || handler.drain(peer.clone())).await;
                         }
                     }
                     // We closed and the client hung up or never answered: the
@@ -556,7 +610,12 @@ impl Reader {
     /// reclaims it in place), and the buffer is released only when a read
     /// finds nothing and the task is about to wait.
     async fn read_more(&mut self) -> std::io::Result<usize> {
-        std::future::poll_fn(|cx| match &mut self.io {
+        std::future::poll_fn(|cx| self.poll_read_more(cx)).await
+    }
+
+    /// [`Self::read_more`], polled.
+    fn poll_read_more(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
+        match &mut self.io {
             ReadSide::Tcp(io) => loop {
                 if io.poll_read_ready(cx)?.is_pending() {
                     // Idle: no read buffer is held while waiting.
@@ -577,8 +636,7 @@ impl Reader {
             #[cfg(feature = "tls")]
             ReadSide::Tls(io) => poll_read_stream(io, &mut self.buf, cx),
             ReadSide::Upgraded(io) => poll_read_stream(io, &mut self.buf, cx),
-        })
-        .await
+        }
     }
 
     /// Discards whatever the client still sends until it closes, bounded.
@@ -678,15 +736,6 @@ enum Screened {
     Done,
     /// The client closed: the read loop ends.
     Ended(Ended),
-}
-
-/// Completes when the closing handshake has taken too long; never while the
-/// connection is not closing.
-fn close_deadline(closing: &mut Option<Box<Closing>>) -> impl Future<Output = ()> + '_ {
-    std::future::poll_fn(move |cx| match closing {
-        Some(closing) => closing.timer.as_mut().poll(cx),
-        None => Poll::Pending,
-    })
 }
 
 /// Fails the connection on a protocol error: close with the error's code.

@@ -147,15 +147,17 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// A plain future over the hook's own (rather than an `async fn`): it sits in
 /// the connection's future while a hook runs, and so sets a floor under what
 /// every idle connection's future weighs.
+/// The hook is named by its one-byte [`Hook`] rather than a string, for the
+/// same reason.
 pub(crate) fn run_hook<'a>(
     peer: &'a Peer,
-    hook: &'static str,
+    hook: Hook,
     make: impl FnOnce() -> BoxFuture<'a, HookFailure>,
 ) -> impl Future<Output = ()> + 'a {
     let mut running = match std::panic::catch_unwind(AssertUnwindSafe(make)) {
         Ok(fut) => Some(AssertUnwindSafe(fut).catch_unwind()),
         Err(payload) => {
-            log_panic(peer, hook, payload.as_ref());
+            log_panic(peer, hook.as_str(), payload.as_ref());
             None
         }
     };
@@ -164,8 +166,8 @@ pub(crate) fn run_hook<'a>(
             return Poll::Ready(());
         };
         match std::task::ready!(Pin::new(caught).poll(cx)) {
-            Ok(failure) => log_failure(peer, hook, failure),
-            Err(payload) => log_panic(peer, hook, payload.as_ref()),
+            Ok(failure) => log_failure(peer, hook.as_str(), failure),
+            Err(payload) => log_panic(peer, hook.as_str(), payload.as_ref()),
         }
         Poll::Ready(())
     })

@@ -17,12 +17,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures_util::task::{ArcWake, AtomicWaker, waker_ref};
 
+use crate::server::TaskGuard;
 use crate::shared::Shared;
 
 /// The reader's waker: records that the reader has work, then wakes the
@@ -41,6 +42,14 @@ pub(crate) struct ReaderWake {
     /// The writer returned; it is not polled again. (Here rather than in
     /// the connection's future, for the same reason as `holds_for`.)
     writer_done: AtomicBool,
+    /// The connection's span, entered on every poll; `None` when disabled.
+    /// (Here for the same reason: inline in the task, as `Instrumented`
+    /// keeps it, it cost every idle connection 40 bytes.)
+    span: Option<Box<tracing::Span>>,
+    /// Counts the connection as live for the server until [`Duplex`] is
+    /// dropped, which takes it: this block itself can outlive the
+    /// connection, in a waker someone kept.
+    guard: Mutex<Option<TaskGuard>>,
 }
 
 impl ArcWake for ReaderWake {
@@ -62,23 +71,40 @@ impl Duplex {
     /// A pair whose reader is polled on its first turn.
     #[cfg(test)]
     pub(crate) fn new() -> Self {
-        Self::with_wake(None)
+        Self::with_wake(None, tracing::Span::none(), None)
     }
 
-    /// A pair whose reader's publishes to `shared`'s topics are held for
-    /// the length of each reader poll and delivered together when it ends.
-    pub(crate) fn holding_publishes(shared: Arc<Shared>) -> Self {
-        Self::with_wake(Some(shared))
+    /// The pair of a connection: its reader's publishes to `shared`'s
+    /// topics are held for the length of each reader poll and delivered
+    /// together when it ends, both halves run in `span`, and `guard` is
+    /// kept until the pair is dropped.
+    pub(crate) fn for_connection(
+        shared: Arc<Shared>,
+        span: tracing::Span,
+        guard: TaskGuard,
+    ) -> Self {
+        Self::with_wake(Some(shared), span, Some(guard))
     }
 
-    fn with_wake(holds_for: Option<Arc<Shared>>) -> Self {
+    fn with_wake(
+        holds_for: Option<Arc<Shared>>,
+        span: tracing::Span,
+        guard: Option<TaskGuard>,
+    ) -> Self {
         let wake = Arc::new(ReaderWake {
             woken: AtomicBool::new(true),
             task: AtomicWaker::new(),
             holds_for,
             writer_done: AtomicBool::new(false),
+            span: (!span.is_disabled()).then(|| Box::new(span)),
+            guard: Mutex::new(guard),
         });
         Self { wake }
+    }
+
+    /// The connection's span, if enabled.
+    pub(crate) fn span(&self) -> Option<&tracing::Span> {
+        self.wake.span.as_deref()
     }
 
     /// Whether the writer has returned.
@@ -99,6 +125,7 @@ impl Duplex {
         W: Future<Output = ()>,
     {
         std::future::poll_fn(move |cx| {
+            let _entered = self.wake.span.as_deref().map(tracing::Span::enter);
             // Registered before the flag is read, so a wake-up in between
             // wakes this task again rather than being lost.
             self.wake.task.register(cx.waker());
@@ -118,6 +145,18 @@ impl Duplex {
             }
             Poll::Pending
         })
+    }
+}
+
+impl Drop for Duplex {
+    fn drop(&mut self) {
+        let guard = self
+            .wake
+            .guard
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        drop(guard);
     }
 }
 

@@ -53,5 +53,6 @@ pub(crate) use transport::Transport;
 #[cfg(test)]
 pub(crate) mod footprint {
     pub(crate) use super::connection::reader_size;
+    pub(crate) use super::duplex::ReaderWake;
     pub(crate) use super::writer::writer_future_size;
 }

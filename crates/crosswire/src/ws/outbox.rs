@@ -939,10 +939,10 @@ impl Outbox {
         state.queued + state.in_flight
     }
 
-    /// Waits until the reader is wanted: a close or terminate started, or
-    /// the queue drained after backpressure.
-    pub(crate) fn reader_wanted(&self) -> impl std::future::Future<Output = ()> + '_ {
-        self.reader_wake.wait()
+    /// Ready when the reader is wanted: a close or terminate started, or the
+    /// queue drained after backpressure.
+    pub(crate) fn poll_reader_wanted(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.reader_wake.poll_wait(cx)
     }
 
     /// True once per return under the low-water mark after backpressure.

@@ -8,7 +8,6 @@
 //! the waiter's waker in the signal instead (with the permit, 32 bytes) and
 //! its wait is a poll of two atomics.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
@@ -46,7 +45,8 @@ impl Signal {
     }
 
     /// Waits until `notify` was called since the last wait ended.
-    pub(crate) fn wait(&self) -> impl Future<Output = ()> + '_ {
+    #[cfg(test)]
+    pub(crate) fn wait(&self) -> impl std::future::Future<Output = ()> + '_ {
         std::future::poll_fn(move |cx| self.poll_wait(cx))
     }
 }

@@ -46,16 +46,21 @@ pub(crate) fn run_writer(
             if outbox.next_batch(&mut batch).await == Batch::Terminate {
                 return;
             }
-            let written = match &mut *io {
-                WriteSide::Tcp(io) => write_chunks(io, &batch).await,
-                #[cfg(feature = "tls")]
-                WriteSide::Tls(io) => write_chunks_stream(io, &batch).await,
-                WriteSide::Upgraded(io) => write_chunks_stream(io, &batch).await,
-            };
-            if let Err(error) = written {
-                tracing::debug!(target: "crosswire::ws", %error, "write failed");
-                outbox.writer_failed();
-                return;
+            // In a block of its own, so the result is gone before the
+            // shutdown below waits: a value still alive across an await
+            // is stored in every connection's task.
+            {
+                let written = match &mut *io {
+                    WriteSide::Tcp(io) => write_chunks(io, &batch).await,
+                    #[cfg(feature = "tls")]
+                    WriteSide::Tls(io) => write_chunks_stream(io, &batch).await,
+                    WriteSide::Upgraded(io) => write_chunks_stream(io, &batch).await,
+                };
+                if let Err(error) = written {
+                    tracing::debug!(target: "crosswire::ws", %error, "write failed");
+                    outbox.writer_failed();
+                    return;
+                }
             }
             // Read from the batch after the write, so neither the sum nor the
             // flag is kept in the future while the write waits.
