@@ -27,6 +27,7 @@
 //! [sse]
 //! keep_alive = "15s"
 //! queue_bytes = "1MiB"
+//! send_timeout = "60s"
 //!
 //! [broker]
 //! url = "redis://127.0.0.1:6379"   # or nats://…; absent: a single node
@@ -357,6 +358,16 @@ pub struct SseConfig {
     /// the stream is closed and its `on_closed` callbacks run.
     #[serde(with = "units::size")]
     pub queue_bytes: usize,
+    /// How long one write to a client may wait for the client to take any of
+    /// it. Default 60 s (nginx's `send_timeout`). Past it the connection is
+    /// closed: a client that stopped reading cannot hold its connection, its
+    /// socket buffers and the write in progress after its stream ended for
+    /// falling `queue_bytes` behind. Applies to every response the server
+    /// writes itself (the first `GET` of a plain-HTTP connection, which is
+    /// how an `EventSource` connects); a write never waits for long on a
+    /// client that reads at all, as one write is at most 64 KiB.
+    #[serde(with = "units::duration")]
+    pub send_timeout: Duration,
     /// Origins whose pages may open an event stream, as
     /// `[websocket] allowed_origins`. Default none: no check, since a
     /// cross-origin `EventSource` can only read a stream the app allows by
@@ -375,6 +386,7 @@ impl Default for SseConfig {
         Self {
             keep_alive: Duration::from_secs(15),
             queue_bytes: 1 << 20,
+            send_timeout: Duration::from_secs(60),
             allowed_origins: None,
         }
     }

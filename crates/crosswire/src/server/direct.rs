@@ -143,6 +143,7 @@ pub(crate) fn serve<'a>(
                     close_asked || stopping,
                     already_read,
                     routes.max_header_bytes,
+                    routes.shared.sse.send_timeout,
                 );
                 return Served::Respond(reply, stream);
             }

@@ -28,7 +28,7 @@
 //! then says `connection: close`), or the body failed or ended short of its
 //! `content-length` (then the connection is closed, as hyper closes it).
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::body::{Body, HttpBody as _};
 use axum::response::Response;
@@ -77,6 +77,9 @@ pub(super) struct Reply {
     pending: Vec<u8>,
     /// How much `pending` may hold.
     limit: usize,
+    /// How long one write may wait for the client to take any of it
+    /// (`[sse] send_timeout`), in milliseconds.
+    send_timeout_ms: u32,
 }
 
 impl Reply {
@@ -89,6 +92,7 @@ impl Reply {
         close_asked: bool,
         already_read: Bytes,
         limit: usize,
+        send_timeout: Duration,
     ) -> Self {
         let (mut parts, body) = response.into_parts();
         let framing = prepare_head(&mut parts, &body, close_asked);
@@ -101,6 +105,7 @@ impl Reply {
             keep_alive: !asks_to_close(&parts.headers),
             pending: already_read.to_vec(),
             limit,
+            send_timeout_ms: u32::try_from(send_timeout.as_millis()).unwrap_or(u32::MAX),
         }
     }
 
@@ -165,7 +170,11 @@ impl Reply {
                 if !out.is_empty() {
                     // Not kept: an open stream holds no buffer between writes.
                     let batch = std::mem::take(&mut out);
-                    batch.write_to(stream).await.map_err(|_| Cut::ClientGone)?;
+                    let stall = Duration::from_millis(u64::from(self.send_timeout_ms));
+                    batch
+                        .write_to(stream, stall)
+                        .await
+                        .map_err(|_| Cut::ClientGone)?;
                 }
                 if more != Ok(true) {
                     return more.map(|_| ());

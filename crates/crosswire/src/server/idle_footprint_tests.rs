@@ -225,6 +225,7 @@ async fn an_open_event_streams_task_stays_small() {
         false,
         bytes::Bytes::new(),
         config.server.max_header_bytes,
+        config.sse.send_timeout,
     );
     let responding =
         tracing::Instrument::instrument(reply.send(server, Box::new(next)), tracing::Span::none());

@@ -10,8 +10,10 @@
 //! waits for its next frame (an idle event stream) holds no buffer.
 
 use std::io::{self, IoSlice};
+use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -88,7 +90,12 @@ impl WriteBatch {
         }
     }
 
-    /// Writes the whole batch to `stream`, in order.
+    /// Writes the whole batch to `stream`, in order; fails with `TimedOut`
+    /// once the client has taken nothing of it for `stall` (`[sse]
+    /// send_timeout`): a client that stopped reading would otherwise hold
+    /// the connection, the batch and its socket buffers for as long as it
+    /// stays connected, since nothing else of the response runs while a
+    /// write waits.
     #[allow(
         clippy::manual_async_fn,
         reason = "an async fn would store its arguments twice"
@@ -96,6 +103,7 @@ impl WriteBatch {
     pub(super) fn write_to(
         mut self,
         stream: &mut TcpStream,
+        stall: Duration,
     ) -> impl Future<Output = io::Result<()>> + Send + '_ {
         async move {
             self.seal();
@@ -104,7 +112,7 @@ impl WriteBatch {
             let mut pending: &mut [IoSlice<'_>] = &mut slices;
             while !pending.is_empty() {
                 let at_most = pending.len().min(MAX_SLICES);
-                let written = stream.write_vectored(&pending[..at_most]).await?;
+                let written = write_some(stream, &pending[..at_most], stall).await?;
                 if written == 0 {
                     return Err(io::ErrorKind::WriteZero.into());
                 }
@@ -120,6 +128,25 @@ impl WriteBatch {
         let mut out: Vec<u8> = self.parts.iter().flat_map(|p| p.iter().copied()).collect();
         out.extend_from_slice(&self.small);
         out
+    }
+}
+
+/// One vectored write of `slices`, waiting at most `stall` for the socket to
+/// take any of it. Most writes are taken at once; only one that waits pays
+/// for a timer, in a box, so the future an open stream rests in does not
+/// carry one.
+async fn write_some(
+    stream: &mut TcpStream,
+    slices: &[IoSlice<'_>],
+    stall: Duration,
+) -> io::Result<usize> {
+    let mut write = std::pin::pin!(stream.write_vectored(slices));
+    if let Some(done) = write.as_mut().now_or_never() {
+        return done;
+    }
+    match Box::pin(tokio::time::timeout(stall, write)).await {
+        Ok(done) => done,
+        Err(_) => Err(io::ErrorKind::TimedOut.into()),
     }
 }
 
@@ -142,6 +169,57 @@ mod tests {
             batch.chunk_size(len);
             assert_eq!(batch.to_vec(), line.as_bytes(), "{len}");
         }
+    }
+
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (server, client)
+    }
+
+    #[tokio::test]
+    async fn a_write_the_client_takes_nothing_of_gives_up_after_the_stall_limit() {
+        let (mut server, _client) = pair().await;
+        let mut batch = WriteBatch::default();
+        batch.share(Bytes::from(vec![7u8; 16 << 20]));
+        let started = std::time::Instant::now();
+        let error = batch
+            .write_to(&mut server, Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() >= Duration::from_millis(200));
+    }
+
+    #[tokio::test]
+    async fn a_client_that_reads_slowly_gets_it_all_however_long_it_takes() {
+        let (mut server, mut client) = pair().await;
+        let mut batch = WriteBatch::default();
+        let len = 8 << 20;
+        batch.share(Bytes::from(vec![7u8; len]));
+        // Reads a little at a time with pauses, each shorter than the limit,
+        // for longer in all than the limit.
+        let reader = tokio::spawn(async move {
+            let mut buf = vec![0u8; 256 << 10];
+            let mut received = 0;
+            while received < len {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let n = client.read(&mut buf).await.unwrap();
+                assert!(n > 0);
+                received += n;
+            }
+            received
+        });
+        let started = std::time::Instant::now();
+        batch
+            .write_to(&mut server, Duration::from_millis(150))
+            .await
+            .unwrap();
+        assert_eq!(reader.await.unwrap(), len);
+        assert!(started.elapsed() > Duration::from_millis(150));
     }
 
     #[tokio::test]
@@ -177,7 +255,10 @@ mod tests {
             client.read_to_end(&mut received).await.unwrap();
             received
         });
-        batch.write_to(&mut server).await.unwrap();
+        batch
+            .write_to(&mut server, Duration::from_secs(10))
+            .await
+            .unwrap();
         drop(server);
         assert!(reader.await.unwrap() == expected, "the bytes differ");
     }

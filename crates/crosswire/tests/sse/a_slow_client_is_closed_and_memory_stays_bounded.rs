@@ -55,3 +55,63 @@ async fn a_client_that_stops_reading_is_dropped_and_its_queue_stays_in_budget() 
     // behind everything the client never read.
     assert!(!client.read_until_closed().await);
 }
+
+/// The value of `name` in the server's `/metrics`.
+async fn gauge(server: &TestServer, name: &str) -> u64 {
+    let answer = raw_http(
+        server.addr,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    answer
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {answer}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_loses_its_connection_after_the_send_timeout() {
+    const BUDGET: usize = 64 * 1024;
+    let mut config = Config::default();
+    config.sse.queue_bytes = BUDGET;
+    config.sse.send_timeout = std::time::Duration::from_millis(500);
+    config.metrics.enabled = true;
+    let (route, mut streams) = stream_route(|_| {});
+    let server = start(App::with_config(config).route("/events", route)).await;
+
+    // The client reads the response head, then never reads again, and
+    // stays connected.
+    let _client = SseClient::get(server.addr, "/events", "").await;
+    let stream = next_stream(&mut streams).await;
+    assert_eq!(gauge(&server, "crosswire_sse_streams_open").await, 1);
+    let event = "x".repeat(1000);
+    let mut pushed = 0usize;
+    while stream.try_push(event.as_str()).is_ok() {
+        pushed += 1;
+        assert!(pushed < 500_000, "the stream was never closed");
+        if stream.buffered_amount() > BUDGET / 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        } else {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    // The stream ended for its queue; the write its client stopped taking
+    // gives up after the send timeout, and the connection with it, though
+    // the client never reads again.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while gauge(&server, "crosswire_sse_streams_open").await != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stalled response was still open"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_serves_events(&server).await;
+}
+
+/// Another client still gets a stream.
+async fn assert_serves_events(server: &TestServer) {
+    let other = SseClient::get(server.addr, "/events", "").await;
+    assert_eq!(other.status, 200);
+}
