@@ -29,6 +29,8 @@ mod handshakes_past_the_per_address_rate_get_429;
 mod oversized_request_heads_get_431;
 #[path = "edge/sigterm_drains_every_peer_and_stream.rs"]
 mod sigterm_drains_every_peer_and_stream;
+#[path = "edge/slow_body_senders_get_400_and_lose_the_connection.rs"]
+mod slow_body_senders_get_400_and_lose_the_connection;
 #[path = "edge/slow_header_senders_are_closed_while_others_are_served.rs"]
 mod slow_header_senders_are_closed_while_others_are_served;
 #[path = "edge/the_open_file_limit_follows_max_connections.rs"]

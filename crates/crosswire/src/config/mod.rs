@@ -92,6 +92,13 @@ pub struct ServerConfig {
     /// trickles headers cannot hold a connection open forever.
     #[serde(with = "units::duration")]
     pub header_read_timeout: Duration,
+    /// Time a request body may go without sending any bytes while a handler
+    /// reads it. Default 30 s: past it the read fails (an extractor answers
+    /// `400`) and the connection is closed, so a client that trickles a body
+    /// cannot hold a connection for ever (nginx's `client_body_timeout`).
+    /// `0` turns the limit off.
+    #[serde(with = "units::duration")]
+    pub body_read_timeout: Duration,
     /// Worker threads, each with its own runtime and its own connections.
     /// Default `"auto"`: one per CPU the process may run on (its CPU
     /// affinity and cgroup quota respected). `1` serves every connection on
@@ -199,6 +206,7 @@ impl Default for ServerConfig {
             host: "127.0.0.1".to_owned(),
             port: 3000,
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
             workers: Workers::Auto,
             pin_workers: false,
             max_connections: 10_000,

@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::admission::Refusals;
+use super::body_stall::limit_stalls;
 use super::corking::CorkingStream;
 use super::direct::{self, Served};
 use super::metered::handle_metered;
@@ -228,6 +229,7 @@ fn http_service(
     let routes = Arc::clone(routes);
     let slot = slot.clone();
     service_fn(move |request: Request<Incoming>| {
+        let request = request.map(|body| limit_stalls(body, routes.body_read_timeout));
         handle_metered(Arc::clone(&routes), remote, slot.clone(), request)
     })
 }

@@ -26,6 +26,7 @@ mod affinity;
 mod app;
 mod background;
 mod bind;
+mod body_stall;
 mod corking;
 mod direct;
 mod direct_response;

@@ -56,6 +56,9 @@ pub(crate) struct Routes {
     /// the most a request head may have on the direct path, or the bytes it
     /// keeps of a pipelined request while a response streams.
     pub(crate) max_header_bytes: usize,
+    /// `[server] body_read_timeout`: the longest a request body handed to a
+    /// handler may go without bytes (see `body_stall.rs`).
+    pub(crate) body_read_timeout: std::time::Duration,
     /// `[server] max_connections`: live connections past which new ones are
     /// answered 503.
     pub(crate) max_connections: usize,
@@ -145,6 +148,7 @@ impl Routes {
             ws_origins,
             sse_origins,
             max_header_bytes: config.server.max_header_bytes,
+            body_read_timeout: config.server.body_read_timeout,
             handshake_rate: HandshakeRate::new(config.server.max_handshakes_per_ip_per_second),
             max_connections: config.server.max_connections,
         })
