@@ -64,7 +64,11 @@ impl Ring {
         Self {
             epoch,
             gates: Vec::new(),
-            entries: VecDeque::with_capacity(bounds.size.min(64)),
+            // Grown by the first publishes rather than made up front: a
+            // log is also made when a client subscribes to a topic nobody
+            // publishes to (any name a rule's pattern matches), and each
+            // such log must cost little until a publish gives it entries.
+            entries: VecDeque::new(),
             bytes: 0,
             top: 0,
             bounds,
@@ -312,6 +316,15 @@ mod tests {
         // Offsets 2 (after 1) is no longer kept; 6 was never published.
         assert_eq!(offsets(&mut ring, 1, now), Err(Gone));
         assert_eq!(offsets(&mut ring, 6, now), Err(Gone));
+    }
+
+    #[test]
+    fn a_ring_nobody_published_to_holds_no_room_for_entries() {
+        let now = Instant::now();
+        let mut ring = Ring::new(Arc::from("e"), bounds(100, 60, 1 << 20), now);
+        assert_eq!(ring.entries.capacity(), 0);
+        ring.push(publication("m"), now);
+        assert!(ring.entries.capacity() >= 1);
     }
 
     #[test]
