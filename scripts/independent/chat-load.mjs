@@ -10,11 +10,7 @@
 //
 //   NODE_PATH=/tmp/crosswire-peers/node/node_modules \
 //     node scripts/independent/chat-load.mjs <port> <server pid> [seconds=5] [clients=32] [per_client=50] [size=16]
-import { createRequire } from 'node:module';
-import { cpuMs as serverCpuMs } from './server-cpu.mjs';
-
-const require = createRequire(process.env.NODE_PATH ? `${process.env.NODE_PATH}/` : import.meta.url);
-const WebSocket = require('ws');
+import { Room } from './room.mjs';
 
 const [port, pid, seconds = '5', clients = '32', perClient = '50', size = '16'] =
   process.argv.slice(2);
@@ -22,52 +18,18 @@ if (!pid) {
   console.error('usage: chat-load.mjs <port> <server pid> [seconds] [clients] [per_client] [size]');
   process.exit(2);
 }
-const url = `ws://127.0.0.1:${port}/ws/chat`;
 const text = 'x'.repeat(Number(size));
 const sends = Number(perClient);
 
-function open() {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, { perMessageDeflate: false });
-    socket.once('message', () => resolve(socket)); // the welcome
-    socket.once('error', reject);
-  });
-}
-
-let delivered = 0;
-let pending = 0;
-let roundDone = null;
+const room = new Room(port);
 const members = [];
-for (let i = 0; i < Number(clients); i++) {
-  const socket = await open();
-  socket.on('message', () => {
-    delivered++;
-    if (--pending === 0 && roundDone) roundDone();
-  });
-  members.push(socket);
-}
+for (let i = 0; i < Number(clients); i++) members.push(await room.join());
 
-async function round() {
-  pending = members.length * members.length * sends;
-  const done = new Promise((resolve) => { roundDone = resolve; });
-  for (let i = 0; i < sends; i++) {
-    for (const socket of members) socket.send(text);
-  }
-  await done;
-}
-
-const warmupEnd = Date.now() + 1000;
-while (Date.now() < warmupEnd) await round();
-const start = Date.now();
-const startDelivered = delivered;
-const startCpu = serverCpuMs(pid);
-while (Date.now() - start < Number(seconds) * 1000) await round();
-const elapsed = (Date.now() - start) / 1000;
-const count = delivered - startDelivered;
-const cpu = serverCpuMs(pid) - startCpu;
-console.log(JSON.stringify({
-  scenario: `chat-${clients}`,
-  delivered_per_sec: Math.round(count / elapsed),
-  server_cpu_ns_per_msg: Math.round((cpu * 1e6) / count * 10) / 10,
-}));
+const result = await room.measure(pid, Number(seconds), () =>
+  room.round(members.length * members.length * sends, () => {
+    for (let i = 0; i < sends; i++) {
+      for (const socket of members) socket.send(text);
+    }
+  }));
+console.log(JSON.stringify({ scenario: `chat-${clients}`, ...result }));
 for (const socket of members) socket.terminate();

@@ -352,6 +352,7 @@ fn read_some(stream: &TcpStream, pending: &mut Vec<u8>, limit: usize) -> std::io
 mod tests {
     use tokio::io::AsyncWriteExt;
 
+    use super::super::test_sockets::loopback_pair;
     use super::*;
 
     fn framed(framing: Framing, frames: &[&str]) -> (Vec<u8>, Result<bool, Cut>) {
@@ -430,19 +431,9 @@ mod tests {
         assert!(!asks_to_close(&headers));
     }
 
-    /// A connected pair on the loopback interface: (server's end, client's).
-    async fn socket_pair() -> (TcpStream, TcpStream) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (server, _) = listener.accept().await.unwrap();
-        (server, client)
-    }
-
     #[tokio::test]
     async fn the_client_leaving_is_noticed() {
-        let (server, mut client) = socket_pair().await;
+        let (server, mut client) = loopback_pair().await;
         client.shutdown().await.unwrap();
         let mut pending = Vec::new();
         tokio::time::timeout(
@@ -457,7 +448,7 @@ mod tests {
     #[tokio::test]
     async fn what_the_client_sends_next_is_kept_within_the_limit() {
         for (limit, sent) in [(1024, 20), (100, 100), (4096, 256 * 1024)] {
-            let (server, mut client) = socket_pair().await;
+            let (server, mut client) = loopback_pair().await;
             let next = vec![b'x'; sent];
             let writer = tokio::spawn(async move {
                 // Blocks once the socket buffers are full: nobody reads them.

@@ -11,8 +11,9 @@ use std::mem::size_of;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
+use super::test_sockets::loopback_pair;
 use super::tracker::Tracker;
 use super::upgrade::connection_task;
 use crate::config::{MetricsConfig, OverflowPolicy, SseConfig, WebSocketConfig};
@@ -29,16 +30,6 @@ use crate::ws::{
 /// aarch64 (tokio 1.54, `runtime/task/core.rs`).
 fn tokio_cell(future: usize) -> usize {
     (32 + 16 + future + 8 + 48).next_multiple_of(128)
-}
-
-/// A connected socket pair on the loopback interface; the server's end.
-async fn socket() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let client = TcpStream::connect(listener.local_addr().expect("addr"))
-        .await
-        .expect("connect");
-    let (server, _) = listener.accept().await.expect("accept");
-    (server, client)
 }
 
 /// The request of the `conns` benchmark's client, as the peer keeps it.
@@ -123,7 +114,7 @@ async fn an_idle_connection_stays_within_its_byte_budget() {
         tokio_cell(connection_future)
     );
     // The same without hyper in front (the direct upgrade path).
-    let (direct_socket, _direct_client) = socket().await;
+    let (direct_socket, _direct_client) = loopback_pair().await;
     let direct = serve_connection(
         Transport::Tcp(direct_socket),
         bytes::Bytes::new(),
@@ -151,7 +142,7 @@ async fn an_idle_connection_stays_within_its_byte_budget() {
         "reader state: {} bytes",
         reader_size()
     );
-    let (server, _client) = socket().await;
+    let (server, _client) = loopback_pair().await;
     let writer_future = writer_future_size(Arc::clone(&outbox), Transport::Tcp(server));
     assert!(
         writer_future <= bound(88, 512),
@@ -195,7 +186,7 @@ async fn an_open_event_streams_task_stays_small() {
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let remote: SocketAddr = "127.0.0.2:50000".parse().expect("addr");
 
-    let (server, _client) = socket().await;
+    let (server, _client) = loopback_pair().await;
     let guard = Arc::clone(&routes.tracker).guard(0);
     let first = super::accept::http_connection(
         server,
@@ -211,7 +202,7 @@ async fn an_open_event_streams_task_stays_small() {
         "HTTP connection's first task: {first_task} bytes"
     );
 
-    let (server, _client) = socket().await;
+    let (server, _client) = loopback_pair().await;
     let slot = super::tracker::ConnectionSlot::new(Arc::clone(&routes.tracker).guard(0));
     let next = super::accept::HyperNext::new(
         Arc::clone(&routes),

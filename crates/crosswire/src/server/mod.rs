@@ -42,6 +42,8 @@ mod priority;
 #[cfg(feature = "tls")]
 mod secure;
 mod service;
+#[cfg(test)]
+mod test_sockets;
 mod tracker;
 pub(crate) use tracker::TaskGuard;
 mod upgrade;

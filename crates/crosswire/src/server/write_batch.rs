@@ -154,6 +154,7 @@ async fn write_some(
 mod tests {
     use tokio::io::AsyncReadExt;
 
+    use super::super::test_sockets::loopback_pair;
     use super::*;
 
     #[test]
@@ -171,18 +172,9 @@ mod tests {
         }
     }
 
-    async fn pair() -> (TcpStream, TcpStream) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (server, _) = listener.accept().await.unwrap();
-        (server, client)
-    }
-
     #[tokio::test]
     async fn a_write_the_client_takes_nothing_of_gives_up_after_the_stall_limit() {
-        let (mut server, _client) = pair().await;
+        let (mut server, _client) = loopback_pair().await;
         let mut batch = WriteBatch::default();
         batch.share(Bytes::from(vec![7u8; 16 << 20]));
         let started = std::time::Instant::now();
@@ -196,7 +188,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_client_that_reads_slowly_gets_it_all_however_long_it_takes() {
-        let (mut server, mut client) = pair().await;
+        let (mut server, mut client) = loopback_pair().await;
         let mut batch = WriteBatch::default();
         let len = 8 << 20;
         batch.share(Bytes::from(vec![7u8; len]));
