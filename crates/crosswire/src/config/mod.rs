@@ -372,8 +372,9 @@ pub struct SseConfig {
     /// socket buffers and the write in progress after its stream ended for
     /// falling `queue_bytes` behind. Applies to every response the server
     /// writes itself (the first `GET` of a plain-HTTP connection, which is
-    /// how an `EventSource` connects); a write never waits for long on a
-    /// client that reads at all, as one write is at most 64 KiB.
+    /// how an `EventSource` connects); the limit is on a write taking no
+    /// byte, so a client that reads at all, however slowly, is not cut. `0`
+    /// turns the limit off.
     #[serde(with = "units::duration")]
     pub send_timeout: Duration,
     /// Origins whose pages may open an event stream, as

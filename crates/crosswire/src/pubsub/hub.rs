@@ -399,9 +399,9 @@ impl TopicHub {
                         Handoff::Close(outbox, close) => {
                             outbox.close(Some(&close));
                         }
-                        Handoff::MissedPublish(topic) => {
+                        Handoff::MissedPublish(topic, spared) => {
                             if let Some(local) = shard.lock().get(&*topic) {
-                                local.members.missed(INBOX_BYTES, &mut delivered);
+                                local.members.missed(INBOX_BYTES, spared, &mut delivered);
                             }
                         }
                         Handoff::MissedSend(outbox) => outbox.missed_handover(INBOX_BYTES),

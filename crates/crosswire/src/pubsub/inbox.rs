@@ -30,7 +30,7 @@
 //! and logged. The notes are bounded too: one per topic and one per peer
 //! until the worker takes them.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -59,8 +59,9 @@ pub(crate) enum Handoff {
     /// Start the closing handshake of one of this worker's peers.
     Close(Arc<Outbox>, CloseFrame),
     /// Publishes to this topic were refused at this worker's door: its
-    /// subscribers here missed them.
-    MissedPublish(Arc<str>),
+    /// subscribers here missed them, but for the one they all skipped (their
+    /// publisher), if any.
+    MissedPublish(Arc<str>, Option<u64>),
     /// A send to this peer was refused at this worker's door.
     MissedSend(Arc<Outbox>),
     /// A shipment this worker allocated, given back by a worker that has
@@ -83,7 +84,7 @@ impl Handoff {
             Handoff::Send(_, frame) => frame.wire_len(),
             Handoff::Close(..)
             | Handoff::Release(_)
-            | Handoff::MissedPublish(_)
+            | Handoff::MissedPublish(..)
             | Handoff::MissedSend(_) => 0,
         }
     }
@@ -97,8 +98,9 @@ struct State {
     /// The inbox task is waiting for a wake-up (not merely yielding).
     parked: bool,
     /// Topics and peers (by queue address) with a note of a refusal among
-    /// `items`: one note each is enough until the worker takes them.
-    noted_topics: HashSet<Arc<str>>,
+    /// `items`: one note each is enough until the worker takes them. For a
+    /// topic, the subscriber its note spares.
+    noted_topics: HashMap<Arc<str>, Option<u64>>,
     noted_peers: HashSet<usize>,
 }
 
@@ -120,10 +122,22 @@ impl State {
     fn note_refused(&mut self, item: &Handoff) {
         let note = match item {
             Handoff::Publish(shipment) => {
-                if !self.noted_topics.insert(Arc::clone(&shipment.topic)) {
-                    return;
+                let spares = shipment.skipped_by_all();
+                match self.noted_topics.get(&shipment.topic) {
+                    // Noted, sparing the same subscriber or nobody.
+                    Some(noted) if noted.is_none() || *noted == spares => return,
+                    // Noted sparing one these do not spare: a second note
+                    // spares nobody.
+                    Some(_) => {
+                        self.noted_topics.insert(Arc::clone(&shipment.topic), None);
+                        Handoff::MissedPublish(Arc::clone(&shipment.topic), None)
+                    }
+                    None => {
+                        self.noted_topics
+                            .insert(Arc::clone(&shipment.topic), spares);
+                        Handoff::MissedPublish(Arc::clone(&shipment.topic), spares)
+                    }
                 }
-                Handoff::MissedPublish(Arc::clone(&shipment.topic))
             }
             Handoff::Send(outbox, _) => {
                 if !self.noted_peers.insert(Arc::as_ptr(outbox) as usize) {
@@ -140,8 +154,15 @@ impl State {
     fn take_into(&mut self, batch: &mut VecDeque<Handoff>) {
         std::mem::swap(batch, &mut self.items);
         self.bytes = 0;
+        // Emptied, and given back when an overload made them large.
         self.noted_topics.clear();
+        if self.noted_topics.capacity() > KEEP_BATCH_CAPACITY {
+            self.noted_topics = HashMap::new();
+        }
         self.noted_peers.clear();
+        if self.noted_peers.capacity() > KEEP_BATCH_CAPACITY {
+            self.noted_peers = HashSet::new();
+        }
     }
 }
 
@@ -291,11 +312,15 @@ mod tests {
     }
 
     fn publish(topic: &str, len: usize) -> Handoff {
+        publish_skipping(topic, len, None)
+    }
+
+    fn publish_skipping(topic: &str, len: usize, skip: Option<u64>) -> Handoff {
         use crate::pubsub::publication::{Publication, ShippedItems};
         let frame = OutFrame::new(OpCode::Binary, Bytes::from(vec![0; len]));
         Handoff::Publish(Arc::new(Shipment::new(
             Arc::from(topic),
-            ShippedItems::One([(Publication::new(frame), None)]),
+            ShippedItems::One([(Publication::new(frame), skip)]),
             None,
         )))
     }
@@ -309,7 +334,10 @@ mod tests {
             .map(|item| match item {
                 Handoff::Publish(shipment) => format!("P {}", shipment.topic),
                 Handoff::Send(..) => "S".to_owned(),
-                Handoff::MissedPublish(topic) => format!("missed {topic}"),
+                Handoff::MissedPublish(topic, None) => format!("missed {topic}"),
+                Handoff::MissedPublish(topic, Some(spared)) => {
+                    format!("missed {topic} but {spared}")
+                }
                 Handoff::MissedSend(_) => "missed send".to_owned(),
                 Handoff::Close(..) => "close".to_owned(),
                 Handoff::Release(_) => "release".to_owned(),
@@ -350,6 +378,28 @@ mod tests {
             "a refused send from outside the workers still fails"
         );
         assert_eq!(held(&inbox), ["S", "missed send"]);
+    }
+
+    #[test]
+    fn a_note_spares_the_publisher_its_refused_publishes_all_skipped() {
+        let inbox = Inbox::default();
+        inbox.push_batch(&mut VecDeque::from([
+            publish("a", INBOX_BYTES),
+            publish_skipping("a", 100, Some(7)),
+            publish_skipping("a", 100, Some(7)),
+        ]));
+        assert_eq!(held(&inbox), ["P a", "missed a but 7"]);
+        inbox.push_batch(&mut VecDeque::from([
+            publish("a", INBOX_BYTES),
+            publish_skipping("a", 100, Some(7)),
+            publish_skipping("a", 100, Some(8)),
+            publish_skipping("a", 100, None),
+        ]));
+        assert_eq!(
+            held(&inbox),
+            ["P a", "missed a but 7", "missed a"],
+            "publishes skipping different subscribers: the second note spares nobody"
+        );
     }
 
     #[tokio::test]

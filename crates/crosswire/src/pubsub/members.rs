@@ -99,11 +99,17 @@ impl Members {
         self.list.is_empty()
     }
 
-    /// Every member missed publishes refused at this worker's door (whose
-    /// inbox held `limit` bytes): each is treated as if its own queue had
-    /// overflowed. Overflowed event streams are set aside in `delivered`.
-    pub(crate) fn missed(&self, limit: usize, delivered: &mut Delivered) {
+    /// Every member but `spared` (the publisher the refused publishes
+    /// skipped) missed publishes refused at this worker's door (whose inbox
+    /// held `limit` bytes): each is treated as if its own queue had
+    /// overflowed (a peer under `drop_message` counts one drop per note,
+    /// however many publishes it stands for). Overflowed event streams are
+    /// set aside in `delivered`.
+    pub(crate) fn missed(&self, limit: usize, spared: Option<u64>, delivered: &mut Delivered) {
         for member in &self.list {
+            if Some(member.key) == spared {
+                continue;
+            }
             match &member.subscriber {
                 Subscriber::WebSocket(outbox) => outbox.missed_handover(limit),
                 Subscriber::EventStream(stream) => delivered.overflowed.push(Arc::clone(stream)),

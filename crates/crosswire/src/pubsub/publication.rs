@@ -110,6 +110,14 @@ impl Shipment {
         }
     }
 
+    /// The subscriber every publication of the shipment skips (their
+    /// publisher), if they all skip the same one.
+    pub(crate) fn skipped_by_all(&self) -> Option<u64> {
+        let mut items = self.items().iter().map(|(_, skip)| *skip);
+        let first = items.next().flatten()?;
+        items.all(|skip| skip == Some(first)).then_some(first)
+    }
+
     /// Bytes this shipment holds, as hand-over budgets count them.
     pub(crate) fn weight(&self) -> usize {
         self.weight

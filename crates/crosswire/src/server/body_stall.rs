@@ -18,7 +18,7 @@ use std::time::Duration;
 use axum::body::Body;
 use bytes::Bytes;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Sleep;
 
 /// The error a stalled body ends with.
 #[derive(Debug, thiserror::Error)]
@@ -77,9 +77,10 @@ where
             }
             Poll::Pending => {
                 let limit = this.limit;
-                let timer = this.timer.get_or_insert_with(|| {
-                    Box::pin(tokio::time::sleep_until(Instant::now() + limit))
-                });
+                // `sleep` saturates a limit too large for the clock.
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
                 match timer.as_mut().poll(cx) {
                     Poll::Ready(()) => Poll::Ready(Some(Err(BodyStalled(limit).into()))),
                     Poll::Pending => Poll::Pending,
@@ -103,6 +104,8 @@ mod tests {
 
     use futures_util::StreamExt;
     use http_body_util::{BodyExt, StreamBody};
+
+    use tokio::time::Instant;
 
     use super::*;
 

@@ -105,7 +105,7 @@ impl Reply {
             keep_alive: !asks_to_close(&parts.headers),
             pending: already_read.to_vec(),
             limit,
-            send_timeout_ms: u32::try_from(send_timeout.as_millis()).unwrap_or(u32::MAX),
+            send_timeout_ms: send_timeout_ms(send_timeout),
         }
     }
 
@@ -185,6 +185,15 @@ impl Reply {
                 }
             }
         }
+    }
+}
+
+/// `[sse] send_timeout` as kept: milliseconds, rounded up so that only `0`
+/// means no limit, which becomes the largest (49 days).
+fn send_timeout_ms(limit: Duration) -> u32 {
+    match u32::try_from(limit.as_micros().div_ceil(1000)) {
+        Ok(0) | Err(_) => u32::MAX,
+        Ok(ms) => ms,
     }
 }
 
@@ -429,6 +438,14 @@ mod tests {
         assert!(asks_to_close(&headers));
         headers.insert(header::CONNECTION, HeaderValue::from_static("closed"));
         assert!(!asks_to_close(&headers));
+    }
+
+    #[test]
+    fn a_send_timeout_of_zero_is_no_limit_and_a_fraction_of_a_millisecond_is_one() {
+        assert_eq!(send_timeout_ms(Duration::ZERO), u32::MAX);
+        assert_eq!(send_timeout_ms(Duration::from_micros(10)), 1);
+        assert_eq!(send_timeout_ms(Duration::from_secs(60)), 60_000);
+        assert_eq!(send_timeout_ms(Duration::MAX), u32::MAX);
     }
 
     #[tokio::test]

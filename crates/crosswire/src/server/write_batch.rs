@@ -144,6 +144,7 @@ async fn write_some(
     if let Some(done) = write.as_mut().now_or_never() {
         return done;
     }
+
     match Box::pin(tokio::time::timeout(stall, write)).await {
         Ok(done) => done,
         Err(_) => Err(io::ErrorKind::TimedOut.into()),

@@ -208,6 +208,10 @@ fn lifecycle(
             )
             .await;
         }
+        // The send queue lives as long as any handle to the peer, and the
+        // reader's waker it keeps would keep the waker block, and the span
+        // in it, alive that long too.
+        peer.outbox().forget_reader_waker();
     }
 }
 
@@ -480,6 +484,13 @@ impl Reader {
                     // what is queued.
                     burst = Burst::default();
                     tokio::task::yield_now().await;
+                    // The queue's signal is looked at when a read finds
+                    // nothing (below): a client that keeps sending would hold
+                    // off the drain hook for as long as it sends, so it is
+                    // also looked for here.
+                    if closing.is_none() && peer.outbox().take_drain_due() {
+                        run_hook(peer, Hook::Drain, || handler.drain(peer.clone())).await;
+                    }
                 }
 
                 // One poll function rather than `select!` over three futures:

@@ -939,6 +939,11 @@ impl Outbox {
         state.queued + state.in_flight
     }
 
+    /// Drops the reader's waker, once the connection has ended.
+    pub(crate) fn forget_reader_waker(&self) {
+        self.reader_wake.forget();
+    }
+
     /// Ready when the reader is wanted: a close or terminate started, or the
     /// queue drained after backpressure.
     pub(crate) fn poll_reader_wanted(&self, cx: &mut Context<'_>) -> Poll<()> {

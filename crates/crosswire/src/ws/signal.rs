@@ -44,6 +44,11 @@ impl Signal {
         Poll::Pending
     }
 
+    /// Drops the waiter's waker: the waiter is gone.
+    pub(crate) fn forget(&self) {
+        drop(self.waker.take());
+    }
+
     /// Waits until `notify` was called since the last wait ended.
     #[cfg(test)]
     pub(crate) fn wait(&self) -> impl std::future::Future<Output = ()> + '_ {
