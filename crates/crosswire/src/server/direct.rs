@@ -109,6 +109,13 @@ pub(crate) fn serve<'a>(
 ) -> impl Future<Output = Served> + Send + 'a {
     async move {
         let first = tokio::select! {
+            // The request first: one that already arrived is answered (with
+            // `Connection: close`, or 503 for an upgrade) rather than dropped
+            // unread, which would reset the connection under the answer the
+            // client waits for. Listeners defer accepting until a request's
+            // bytes arrive, so a connection accepted just before the stop
+            // usually has one.
+            biased;
             first = tokio::time::timeout(header_read_timeout, first_read(&stream, routes.max_header_bytes)) => first,
             // Nothing was asked yet: a stopping server just closes.
             _ = stop.changed() => return Served::Done,
