@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use super::held;
-use super::inbox::{Handoff, INBOX_BYTES, Inbox};
+use super::inbox::{Handoff, Inbox};
 use super::interest::{InterestMap, TopicInterest};
 use super::members::{Delivered, Subscriber};
 use super::outgoing::Outgoing;
@@ -382,14 +382,21 @@ impl TopicHub {
         for item in batch.drain(..) {
             let shipment = match item {
                 Handoff::Publish(shipment) => shipment,
-                // Releases, sends and closes take no topic lock, and come
-                // after every publish handed over before them.
+                // Come after every publish handed over before them.
                 other => {
                     if !run.is_empty() {
                         let topics = topics.get_or_insert_with(|| shard.lock());
                         Self::deliver_run(topics, run, worker, releases, &mut delivered);
                         run_bytes = 0;
                     }
+                    if let Handoff::MissedPublish(topic, spared) = &other {
+                        let topics = topics.get_or_insert_with(|| shard.lock());
+                        if let Some(local) = topics.get(&**topic) {
+                            local.members.missed(*spared, &mut delivered);
+                        }
+                        continue;
+                    }
+                    // Releases, sends and closes take no topic lock.
                     topics = None;
                     match other {
                         Handoff::Release(shipments) => drop(shipments),
@@ -399,13 +406,8 @@ impl TopicHub {
                         Handoff::Close(outbox, close) => {
                             outbox.close(Some(&close));
                         }
-                        Handoff::MissedPublish(topic, spared) => {
-                            if let Some(local) = shard.lock().get(&*topic) {
-                                local.members.missed(INBOX_BYTES, spared, &mut delivered);
-                            }
-                        }
-                        Handoff::MissedSend(outbox) => outbox.missed_handover(INBOX_BYTES),
-                        Handoff::Publish(_) => {}
+                        Handoff::MissedSend(outbox) => outbox.missed_handover(),
+                        Handoff::Publish(_) | Handoff::MissedPublish(..) => {}
                     }
                     continue;
                 }

@@ -47,7 +47,7 @@ pub(crate) const INBOX_BYTES: usize = 64 << 20;
 const IDLE_TURNS: u32 = 2;
 
 /// A batch larger than this many items is not kept for reuse.
-const KEEP_BATCH_CAPACITY: usize = 1024;
+pub(super) const KEEP_BATCH_CAPACITY: usize = 1024;
 
 /// Work handed to a worker.
 #[derive(Debug)]
@@ -122,22 +122,18 @@ impl State {
     fn note_refused(&mut self, item: &Handoff) {
         let note = match item {
             Handoff::Publish(shipment) => {
-                let spares = shipment.skipped_by_all();
-                match self.noted_topics.get(&shipment.topic) {
+                let skipped = shipment.skipped_by_all();
+                let spares = match self.noted_topics.get(&shipment.topic) {
                     // Noted, sparing the same subscriber or nobody.
-                    Some(noted) if noted.is_none() || *noted == spares => return,
+                    Some(noted) if noted.is_none() || *noted == skipped => return,
                     // Noted sparing one these do not spare: a second note
                     // spares nobody.
-                    Some(_) => {
-                        self.noted_topics.insert(Arc::clone(&shipment.topic), None);
-                        Handoff::MissedPublish(Arc::clone(&shipment.topic), None)
-                    }
-                    None => {
-                        self.noted_topics
-                            .insert(Arc::clone(&shipment.topic), spares);
-                        Handoff::MissedPublish(Arc::clone(&shipment.topic), spares)
-                    }
-                }
+                    Some(_) => None,
+                    None => skipped,
+                };
+                self.noted_topics
+                    .insert(Arc::clone(&shipment.topic), spares);
+                Handoff::MissedPublish(Arc::clone(&shipment.topic), spares)
             }
             Handoff::Send(outbox, _) => {
                 if !self.noted_peers.insert(Arc::as_ptr(outbox) as usize) {

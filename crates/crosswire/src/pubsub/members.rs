@@ -100,18 +100,17 @@ impl Members {
     }
 
     /// Every member but `spared` (the publisher the refused publishes
-    /// skipped) missed publishes refused at this worker's door (whose inbox
-    /// held `limit` bytes): each is treated as if its own queue had
-    /// overflowed (a peer under `drop_message` counts one drop per note,
-    /// however many publishes it stands for). Overflowed event streams are
-    /// set aside in `delivered`.
-    pub(crate) fn missed(&self, limit: usize, spared: Option<u64>, delivered: &mut Delivered) {
+    /// skipped) missed publishes refused at this worker's door: each is
+    /// treated as if its own queue had overflowed (a peer under
+    /// `drop_message` counts one drop per note, however many publishes it
+    /// stands for). Overflowed event streams are set aside in `delivered`.
+    pub(crate) fn missed(&self, spared: Option<u64>, delivered: &mut Delivered) {
         for member in &self.list {
             if Some(member.key) == spared {
                 continue;
             }
             match &member.subscriber {
-                Subscriber::WebSocket(outbox) => outbox.missed_handover(limit),
+                Subscriber::WebSocket(outbox) => outbox.missed_handover(),
                 Subscriber::EventStream(stream) => delivered.overflowed.push(Arc::clone(stream)),
             }
         }

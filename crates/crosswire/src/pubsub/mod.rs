@@ -103,5 +103,5 @@ mod shard;
 mod worker;
 
 pub(crate) use hub::TopicHub;
-pub(crate) use inbox::Handoff;
+pub(crate) use inbox::{Handoff, INBOX_BYTES};
 pub(crate) use publication::Publication;

@@ -24,7 +24,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
-use super::inbox::{Handoff, Inbox};
+use super::inbox::{Handoff, Inbox, KEEP_BATCH_CAPACITY};
 
 /// Staged bytes (frames, as the inbox counts them) that move a
 /// destination's staging into its inbox before the turn ends.
@@ -33,15 +33,28 @@ pub(crate) const FLUSH_BYTES: usize = 4 << 20;
 /// Staged hand-overs that do the same, whatever they weigh.
 pub(crate) const FLUSH_ITEMS: usize = 4096;
 
-/// Staging queues larger than this many items are not kept for reuse.
-const KEEP_CAPACITY: usize = 1024;
-
 /// What one worker has staged for one destination.
 #[derive(Debug, Default)]
 struct Staged {
     items: VecDeque<Handoff>,
     /// Weight of `items`, as the inbox counts it.
     bytes: usize,
+}
+
+impl Staged {
+    /// Moves every item into `inbox`, in order, keeping the room.
+    fn hand_to(&mut self, inbox: &Inbox) {
+        if !self.items.is_empty() {
+            inbox.push_batch(&mut self.items);
+        }
+        self.bytes = 0;
+    }
+
+    /// Swaps the items out into `batch` (which must be empty).
+    fn swap_out(&mut self, batch: &mut VecDeque<Handoff>) {
+        std::mem::swap(&mut self.items, batch);
+        self.bytes = 0;
+    }
 }
 
 /// Hand-overs staged by one worker.
@@ -81,11 +94,12 @@ impl Outgoing {
             };
             queue.bytes += item.weight();
             queue.items.push_back(item);
+            // The room stays: a task that fills it once will likely again
+            // (the end of the turn gives back what a burst grew).
             if (queue.bytes >= FLUSH_BYTES || queue.items.len() >= FLUSH_ITEMS)
                 && let Some(inbox) = inboxes.get(to)
             {
-                move_into(&mut queue.items, inbox);
-                queue.bytes = 0;
+                queue.hand_to(inbox);
             }
         }
         // Only this worker's thread stages and flushes, so a plain load
@@ -103,8 +117,8 @@ impl Outgoing {
     pub(crate) fn flush_now(&self, inboxes: &[Inbox]) {
         let mut staged = self.lock();
         for (queue, inbox) in staged.iter_mut().zip(inboxes) {
-            move_into(&mut queue.items, inbox);
-            queue.bytes = 0;
+            queue.hand_to(inbox);
+            keep_small(&mut queue.items);
         }
     }
 
@@ -127,24 +141,22 @@ impl Outgoing {
             {
                 let mut staged = self.lock();
                 for (queue, batch) in staged.iter_mut().zip(batches.iter_mut()) {
-                    std::mem::swap(&mut queue.items, batch);
-                    queue.bytes = 0;
+                    queue.swap_out(batch);
                 }
             }
             for (batch, inbox) in batches.iter_mut().zip(inboxes) {
-                move_into(batch, inbox);
+                if !batch.is_empty() {
+                    inbox.push_batch(batch);
+                }
+                keep_small(batch);
             }
         }
     }
 }
 
-/// Moves `items` into `inbox` (emptying it), keeping its room for the next
-/// turn unless a burst made it large.
-fn move_into(items: &mut VecDeque<Handoff>, inbox: &Inbox) {
-    if !items.is_empty() {
-        inbox.push_batch(items);
-    }
-    if items.capacity() > KEEP_CAPACITY {
+/// Gives back the room of an emptied queue that a burst made large.
+fn keep_small(items: &mut VecDeque<Handoff>) {
+    if items.capacity() > KEEP_BATCH_CAPACITY {
         *items = VecDeque::new();
     }
 }

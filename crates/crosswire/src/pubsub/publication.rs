@@ -80,6 +80,15 @@ pub(crate) enum ShippedItems {
     Run(Vec<(Publication, Option<u64>)>),
 }
 
+impl ShippedItems {
+    fn as_slice(&self) -> &[(Publication, Option<u64>)] {
+        match self {
+            ShippedItems::One(one) => one,
+            ShippedItems::Run(run) => run,
+        }
+    }
+}
+
 impl Shipment {
     /// A shipment of `items` published to `topic` by worker `origin`.
     pub(crate) fn new(
@@ -87,27 +96,22 @@ impl Shipment {
         items: ShippedItems,
         origin: Option<usize>,
     ) -> Self {
-        let mut shipment = Self {
-            topic,
-            items,
-            origin,
-            weight: 0,
-        };
-        let frames: usize = shipment
-            .items()
+        let frames: usize = items
+            .as_slice()
             .iter()
             .map(|(publication, _)| publication.frame.wire_len())
             .sum();
-        shipment.weight = frames + shipment.topic.len();
-        shipment
+        Self {
+            weight: frames + topic.len(),
+            topic,
+            items,
+            origin,
+        }
     }
 
     /// The publications, in order, with the key each skips.
     pub(crate) fn items(&self) -> &[(Publication, Option<u64>)] {
-        match &self.items {
-            ShippedItems::One(one) => one,
-            ShippedItems::Run(run) => run,
-        }
+        self.items.as_slice()
     }
 
     /// The subscriber every publication of the shipment skips (their

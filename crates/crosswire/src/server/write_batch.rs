@@ -217,11 +217,7 @@ mod tests {
 
     #[tokio::test]
     async fn small_and_large_parts_arrive_in_order() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (mut server, _) = listener.accept().await.unwrap();
+        let (mut server, mut client) = loopback_pair().await;
 
         let large: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
         let mut batch = WriteBatch::new(b"head\r\n".to_vec());

@@ -488,7 +488,7 @@ impl Reader {
                     // nothing (below): a client that keeps sending would hold
                     // off the drain hook for as long as it sends, so it is
                     // also looked for here.
-                    if closing.is_none() && peer.outbox().take_drain_due() {
+                    if peer.outbox().take_drain_due() {
                         run_hook(peer, Hook::Drain, || handler.drain(peer.clone())).await;
                     }
                 }
@@ -529,7 +529,7 @@ impl Reader {
                     }
                     Wake::Wanted => {
                         burst = Burst::default();
-                        if outbox.take_drain_due() && !outbox.is_closing() {
+                        if outbox.take_drain_due() {
                             run_hook(peer, Hook::Drain, || handler.drain(peer.clone())).await;
                         }
                     }

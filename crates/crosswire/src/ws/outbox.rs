@@ -48,6 +48,7 @@ use super::signal::Signal;
 use crate::config::OverflowPolicy;
 use crate::error::WebSocketError;
 use crate::metrics::{Metrics, WorkerCounters};
+use crate::pubsub::INBOX_BYTES;
 
 /// What became of a pushed frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -576,18 +577,10 @@ impl Outbox {
         // otherwise large messages could never be sent at all.
         let held = state.queued + state.in_flight;
         if held > 0 && held + budget_len > self.limit {
-            return match self.policy {
-                OverflowPolicy::DropMessage => {
-                    if let Some(metrics) = &self.metrics {
-                        metrics.events.send_queue_drop();
-                    }
-                    Admitted::Dropped
-                }
-                OverflowPolicy::Close => Admitted::CloseFor(
-                    WebSocketError::SendQueueFull { limit: self.limit },
-                    "send queue full",
-                ),
-            };
+            return self.overflowed(
+                WebSocketError::SendQueueFull { limit: self.limit },
+                "send queue full",
+            );
         }
         let capacity_before = state.queued_capacity;
         let len = add(state);
@@ -646,28 +639,35 @@ impl Outbox {
     }
 
     /// Messages for this peer were refused at its worker's door, whose
-    /// inbox held `limit` bytes (see `pubsub/inbox.rs`). Under
+    /// inbox was full (see `pubsub/inbox.rs`). Under
     /// `DropMessage` that is a dropped message, as a full queue's would be;
     /// otherwise the peer is closed with 1013, so that it is not left
     /// reading on past a gap.
-    pub(crate) fn missed_handover(&self, limit: usize) {
+    pub(crate) fn missed_handover(&self) {
+        let state = self.lock();
+        if state.closing || state.terminated {
+            return;
+        }
+        if let Admitted::CloseFor(cause, reason) = self.overflowed(
+            WebSocketError::WorkerBehind { limit: INBOX_BYTES },
+            "server overloaded",
+        ) {
+            self.close_for(state, cause, reason);
+        }
+    }
+
+    /// What the overflow policy wants done about a message this queue cannot
+    /// take, for `cause`: under `DropMessage` the message is dropped (and
+    /// counted); otherwise the peer is closed.
+    fn overflowed(&self, cause: WebSocketError, reason: &'static str) -> Admitted {
         match self.policy {
             OverflowPolicy::DropMessage => {
                 if let Some(metrics) = &self.metrics {
                     metrics.events.send_queue_drop();
                 }
+                Admitted::Dropped
             }
-            OverflowPolicy::Close => {
-                let state = self.lock();
-                if state.closing || state.terminated {
-                    return;
-                }
-                self.close_for(
-                    state,
-                    WebSocketError::WorkerBehind { limit },
-                    "server overloaded",
-                );
-            }
+            OverflowPolicy::Close => Admitted::CloseFor(cause, reason),
         }
     }
 
@@ -950,9 +950,11 @@ impl Outbox {
         self.reader_wake.poll_wait(cx)
     }
 
-    /// True once per return under the low-water mark after backpressure.
+    /// True once per return under the low-water mark after backpressure,
+    /// unless a close has started (then there is nothing more to send).
     pub(crate) fn take_drain_due(&self) -> bool {
-        std::mem::take(&mut self.lock().drain_due)
+        let mut state = self.lock();
+        std::mem::take(&mut state.drain_due) && !state.closing && !state.terminated
     }
 
     /// Waits until nothing is queued or being written.
@@ -1085,7 +1087,7 @@ mod tests {
     fn a_missed_handover_closes_with_1013_or_counts_as_a_drop() {
         let closing = Outbox::new(1000, OverflowPolicy::Close);
         assert_eq!(closing.push(&text(100)), Pushed::Queued);
-        closing.missed_handover(64 << 20);
+        closing.missed_handover();
         assert!(closing.is_closing());
         assert_eq!(
             closing.take_cause(),
@@ -1094,7 +1096,7 @@ mod tests {
         // What was queued is dropped; only the close frame is left.
         assert!(closing.buffered_amount() < 100);
         let dropping = Outbox::new(1000, OverflowPolicy::DropMessage);
-        dropping.missed_handover(64 << 20);
+        dropping.missed_handover();
         assert!(!dropping.is_closing());
         assert_eq!(dropping.push(&text(100)), Pushed::Queued);
     }
