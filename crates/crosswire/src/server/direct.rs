@@ -114,11 +114,12 @@ pub(crate) fn serve<'a>(
             // unread, which would reset the connection under the answer the
             // client waits for. Listeners defer accepting until a request's
             // bytes arrive, so a connection accepted just before the stop
-            // usually has one.
+            // usually has one, even when the runtime has not yet reported
+            // the socket readable.
             biased;
             first = tokio::time::timeout(header_read_timeout, first_read(&stream, routes.max_header_bytes)) => first,
             // Nothing was asked yet: a stopping server just closes.
-            _ = stop.changed() => return Served::Done,
+            () = stopped_with_nothing_asked(stop, &stream) => return Served::Done,
         };
         let Ok(first) = first else {
             tracing::debug!(
@@ -190,6 +191,19 @@ pub(crate) fn serve<'a>(
 }
 
 /// The first read of what the client sent, parsed if it is a `GET`.
+/// Completes when the server stops while nothing the client sent waits on
+/// `stream`. A request that arrived counts even before the runtime has
+/// seen the socket readable (a connection accepted just before the stop is
+/// polled before its first readiness event): closed unread, it would reset
+/// the connection under the answer the client waits for.
+async fn stopped_with_nothing_asked(stop: &mut watch::Receiver<bool>, stream: &TcpStream) {
+    let _ = stop.changed().await;
+    let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
+    if matches!(socket2::SockRef::from(stream).peek(&mut byte), Ok(read) if read > 0) {
+        std::future::pending::<()>().await;
+    }
+}
+
 async fn first_read(stream: &TcpStream, max_header_bytes: usize) -> FirstRead {
     loop {
         if stream.readable().await.is_err() {
