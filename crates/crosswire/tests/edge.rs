@@ -19,6 +19,8 @@ mod bad_frames_close_with_their_code_and_the_server_serves_on;
 mod bad_handshakes_get_their_status_and_the_server_serves_on;
 #[path = "edge/connections_past_max_connections_get_503.rs"]
 mod connections_past_max_connections_get_503;
+#[path = "edge/connections_past_the_per_address_limit_get_503.rs"]
+mod connections_past_the_per_address_limit_get_503;
 #[path = "edge/floods_are_closed_at_their_limit.rs"]
 mod floods_are_closed_at_their_limit;
 #[path = "edge/foreign_origins_get_403_before_any_hook.rs"]

@@ -143,6 +143,13 @@ pub struct ServerConfig {
     /// one address behind a NAT or a proxy. Past it: `429 Too Many
     /// Requests` with `Retry-After`.
     pub max_handshakes_per_ip_per_second: u32,
+    /// Open connections (HTTP, WebSocket and event streams together) one
+    /// remote address may hold, IPv6 addresses counted per `/64`. Default
+    /// `0`: no limit, since many users may share one address behind a NAT
+    /// or a proxy. Past it, the address's new connection is answered `503
+    /// Service Unavailable` with `Retry-After: 1` (closed at once with TLS),
+    /// as past `max_connections`, while other addresses are served.
+    pub max_connections_per_ip: u32,
     /// How long a graceful shutdown (SIGTERM, Ctrl-C, or the future given to
     /// `run_until`) may take. Default 10 s. WebSocket peers are closed in
     /// batches spread over the first half of it, so that a hundred thousand
@@ -213,6 +220,7 @@ impl Default for ServerConfig {
             max_header_bytes: 16 << 10,
             max_queued_bytes: 256 << 20,
             max_handshakes_per_ip_per_second: 0,
+            max_connections_per_ip: 0,
             shutdown_timeout: Duration::from_secs(10),
             shutdown_close_code: 1001,
             tls: TlsConfig::default(),

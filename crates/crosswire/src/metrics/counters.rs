@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU64, Ordering};
 use super::labels::{self, Hook, Limit};
 use crate::broker::BrokerStage;
 use crate::config::MetricsConfig;
+use crate::server::Refusal;
 
 /// Adds `n` to `counter`. Relaxed: a counter orders nothing, and a scrape
 /// that misses the last few increments sees them at the next.
@@ -97,6 +98,8 @@ pub(crate) struct Events {
     sse_overflows: AtomicU64,
     /// Connections answered 503 (or closed) past `max_connections`.
     refused_max_connections: AtomicU64,
+    /// Connections answered 503 (or closed) past `max_connections_per_ip`.
+    refused_per_address: AtomicU64,
     /// Request heads over `max_header_bytes`, answered 431.
     refused_header_too_large: AtomicU64,
     /// Broker errors by stage (connect, subscribe, publish, decode).
@@ -116,6 +119,7 @@ impl Default for Events {
             sse_open: AtomicI64::new(0),
             sse_overflows: AtomicU64::new(0),
             refused_max_connections: AtomicU64::new(0),
+            refused_per_address: AtomicU64::new(0),
             refused_header_too_large: AtomicU64::new(0),
             broker_errors: Default::default(),
             // A broker is handed to the app connected (or the app waited
@@ -167,9 +171,12 @@ impl Events {
         add(&self.sse_overflows, 1);
     }
 
-    /// A connection past `max_connections` was refused.
-    pub(crate) fn refused_max_connections(&self) {
-        add(&self.refused_max_connections, 1);
+    /// A connection was refused at the door.
+    pub(crate) fn refused(&self, refusal: Refusal) {
+        match refusal {
+            Refusal::MaxConnections(_) => add(&self.refused_max_connections, 1),
+            Refusal::PerAddress(_) => add(&self.refused_per_address, 1),
+        }
     }
 
     /// A request head over `max_header_bytes` was answered 431.
@@ -287,6 +294,7 @@ pub(crate) struct EventTotals {
     pub(crate) sse_open: i64,
     pub(crate) sse_overflows: u64,
     pub(crate) refused_max_connections: u64,
+    pub(crate) refused_per_address: u64,
     pub(crate) refused_header_too_large: u64,
     /// `(stage, count)`, every stage.
     pub(crate) broker_errors: Vec<(&'static str, u64)>,
@@ -326,6 +334,7 @@ impl Events {
             sse_open: self.sse_open.load(Ordering::Relaxed).max(0),
             sse_overflows: load(&self.sse_overflows),
             refused_max_connections: load(&self.refused_max_connections),
+            refused_per_address: load(&self.refused_per_address),
             refused_header_too_large: load(&self.refused_header_too_large),
             broker_errors: ["connect", "subscribe", "publish", "decode", "history"]
                 .into_iter()

@@ -146,12 +146,16 @@ impl Collector for Scrape {
         family(
             e,
             "crosswire_connections_refused",
-            "Connections refused at the edge, by reason: past max_connections (503 or closed), request head over max_header_bytes (431).",
+            "Connections refused at the edge, by reason: past max_connections or max_connections_per_ip (503 or closed), request head over max_header_bytes (431).",
             MetricType::Counter,
             [
                 (
                     [("reason", "max_connections")],
                     ConstCounter::new(v.refused_max_connections),
+                ),
+                (
+                    [("reason", "max_connections_per_ip")],
+                    ConstCounter::new(v.refused_per_address),
                 ),
                 (
                     [("reason", "header_too_large")],

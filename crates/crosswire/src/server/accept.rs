@@ -22,7 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use super::admission::Refusals;
+use super::admission::{Refusal, Refusals};
 use super::body_stall::limit_stalls;
 use super::corking::CorkingStream;
 use super::direct::{self, Served};
@@ -58,29 +58,43 @@ pub(crate) async fn accept_loop(
             _ = end.changed() => return,
         };
         let _ = stream.set_nodelay(true);
-        if routes.tracker.live() >= routes.max_connections {
-            // A 503 would first cost a TLS handshake, the CPU an
-            // overloaded server has least of: close at once instead.
-            if let Some(metrics) = routes.shared.metrics() {
-                metrics.events.refused_max_connections();
+        let admitted = if routes.tracker.live() >= routes.max_connections {
+            Err(Refusal::MaxConnections(routes.max_connections))
+        } else {
+            let worker = pool.as_ref().map_or(0, |_| routes.tracker.least_loaded());
+            let mut guard = routes.tracker.guard(worker);
+            match guard.claim_address(remote.ip()) {
+                true => Ok((worker, guard)),
+                false => Err(Refusal::PerAddress(
+                    routes.tracker.limit_per_address().unwrap_or_default(),
+                )),
             }
-            #[cfg(feature = "tls")]
-            if routes.tls.is_some() {
-                refusals.close(remote, routes.max_connections);
+        };
+        let (worker, guard) = match admitted {
+            Ok(admitted) => admitted,
+            Err(refusal) => {
+                if let Some(metrics) = routes.shared.metrics() {
+                    metrics.events.refused(refusal);
+                }
+                // A 503 would first cost a TLS handshake, the CPU an
+                // overloaded server has least of: close at once instead.
+                #[cfg(feature = "tls")]
+                if routes.tls.is_some() {
+                    refusals.close(remote, refusal);
+                    continue;
+                }
+                refusals.refuse(
+                    stream,
+                    remote,
+                    refusal,
+                    header_read_timeout,
+                    routes.max_header_bytes,
+                );
                 continue;
             }
-            refusals.refuse(
-                stream,
-                remote,
-                routes.max_connections,
-                header_read_timeout,
-                routes.max_header_bytes,
-            );
-            continue;
-        }
+        };
         match &pool {
             None => {
-                let guard = routes.tracker.guard(0);
                 let connection =
                     http_connection(stream, remote, &routes, &stop, header_read_timeout, guard);
                 tokio::spawn(connection);
@@ -89,7 +103,7 @@ pub(crate) async fn accept_loop(
                 // Leaves this runtime's reactor; the worker registers it with
                 // its own.
                 match stream.into_std() {
-                    Ok(stream) => pool.dispatch(stream, remote).await,
+                    Ok(stream) => pool.dispatch(worker, stream, remote, guard).await,
                     Err(error) => {
                         tracing::debug!(target: "crosswire::server", %error, "could not hand a connection to a worker");
                     }

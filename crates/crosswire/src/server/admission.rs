@@ -1,5 +1,6 @@
-//! Admission of new connections: `[server] max_connections`, the `503` a
-//! connection past it gets, and the open-file limit checked at startup.
+//! Admission of new connections: `[server] max_connections` (and
+//! `max_connections_per_ip`, see `per_address.rs`), the `503` a connection
+//! past it gets, and the open-file limit checked at startup.
 //!
 //! Every connection costs a file descriptor, a task and its buffers, so a
 //! server that accepts without bound is one flood away from running out of
@@ -47,6 +48,43 @@ pub(crate) struct Refusals {
     unlogged: u64,
 }
 
+/// Why a connection is refused at the door.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Refusal {
+    /// The server holds `max_connections` already.
+    MaxConnections(usize),
+    /// The client's address holds `max_connections_per_ip` already.
+    PerAddress(u32),
+}
+
+impl Refusal {
+    /// The setting that refused, for the log.
+    fn setting(self) -> &'static str {
+        match self {
+            Refusal::MaxConnections(_) => "[server] max_connections",
+            Refusal::PerAddress(_) => "[server] max_connections_per_ip",
+        }
+    }
+
+    /// The setting's value, for the log.
+    fn limit(self) -> u64 {
+        match self {
+            Refusal::MaxConnections(limit) => limit as u64,
+            Refusal::PerAddress(limit) => u64::from(limit),
+        }
+    }
+
+    /// The body of the `503`.
+    fn body(self) -> &'static str {
+        match self {
+            Refusal::MaxConnections(_) => "the server is at its connection limit; retry shortly\n",
+            Refusal::PerAddress(_) => {
+                "too many connections from your address; close one or retry shortly\n"
+            }
+        }
+    }
+}
+
 impl Refusals {
     /// Answers `stream` with `503` in a task of its own (or closes it when
     /// too many are being answered already), and logs the refusal.
@@ -54,26 +92,19 @@ impl Refusals {
         &mut self,
         stream: TcpStream,
         remote: SocketAddr,
-        max_connections: usize,
+        refusal: Refusal,
         header_read_timeout: Duration,
         max_header_bytes: usize,
     ) {
-        self.log(
-            remote,
-            max_connections,
-            "connection limit reached: new connections get 503",
-        );
+        self.log(remote, refusal, "connection refused: answered 503");
         if self.answering.fetch_add(1, Ordering::AcqRel) >= REFUSING_AT_ONCE {
             self.answering.fetch_sub(1, Ordering::AcqRel);
             return; // dropping `stream` closes it
         }
         let answering = Arc::clone(&self.answering);
+        let body = refusal.body();
         tokio::spawn(async move {
-            let service = service_fn(|_request| async {
-                Ok::<_, Infallible>(unavailable(
-                    "the server is at its connection limit; retry shortly\n",
-                ))
-            });
+            let service = service_fn(|_request| async { Ok::<_, Infallible>(unavailable(body)) });
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout)
@@ -85,19 +116,15 @@ impl Refusals {
         });
     }
 
-    /// Closes a connection past the limit without answering (with TLS, a
+    /// Closes a connection past a limit without answering (with TLS, a
     /// `503` would first cost a handshake), and logs the refusal.
     #[cfg(feature = "tls")]
-    pub(crate) fn close(&mut self, remote: SocketAddr, max_connections: usize) {
-        self.log(
-            remote,
-            max_connections,
-            "connection limit reached: new TLS connections are closed",
-        );
+    pub(crate) fn close(&mut self, remote: SocketAddr, refusal: Refusal) {
+        self.log(remote, refusal, "TLS connection refused: closed");
     }
 
     /// Logs a refusal: at most one line a second, with the count since.
-    fn log(&mut self, remote: SocketAddr, max_connections: usize, message: &'static str) {
+    fn log(&mut self, remote: SocketAddr, refusal: Refusal, message: &'static str) {
         self.unlogged += 1;
         let now = Instant::now();
         if self
@@ -107,8 +134,8 @@ impl Refusals {
             tracing::warn!(
                 target: "crosswire::server",
                 %remote,
-                limit = "[server] max_connections",
-                max_connections,
+                limit = refusal.setting(),
+                value = refusal.limit(),
                 refused = self.unlogged,
                 "{message}"
             );

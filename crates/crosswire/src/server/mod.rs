@@ -22,6 +22,7 @@
 
 mod accept;
 mod admission;
+pub(crate) use admission::Refusal;
 mod affinity;
 mod app;
 mod background;
@@ -38,6 +39,7 @@ mod listener;
 mod memory;
 mod metered;
 mod mount;
+mod per_address;
 mod priority;
 #[cfg(feature = "tls")]
 mod secure;

@@ -143,7 +143,9 @@ impl Routes {
             handle: ServerHandle::new(Arc::clone(&shared), tls.clone()),
             tls,
             shared,
-            tracker: Arc::new(Tracker::new(workers)),
+            tracker: Arc::new(
+                Tracker::new(workers).with_limit_per_address(config.server.max_connections_per_ip),
+            ),
             websocket_enabled: config.websocket.enabled,
             ws_origins,
             sse_origins,

@@ -1,11 +1,15 @@
 //! Counts the server's live connection tasks, per worker: shutdown waits for
 //! them all, and the accept loop gives each new connection to the worker
-//! with the fewest.
+//! with the fewest. With `[server] max_connections_per_ip`, it also counts
+//! them per remote address (`per_address.rs`).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
+
+use super::per_address::{NO_SLOT, PerAddress};
 
 /// Counts live tasks; each holds a [`TaskGuard`].
 #[derive(Debug)]
@@ -17,13 +21,17 @@ pub(crate) struct Tracker {
     /// are spread round-robin instead of all landing on the first worker.
     rotation: AtomicUsize,
     idle: Notify,
+    /// Open connections per address, when limited.
+    per_address: Option<PerAddress>,
 }
 
 /// Held by one task; dropping it marks the task finished.
 #[derive(Debug)]
 pub(crate) struct TaskGuard {
     tracker: Arc<Tracker>,
-    worker: usize,
+    worker: u32,
+    /// Its address's slot in the per-address count, or [`NO_SLOT`].
+    address: u32,
 }
 
 impl Tracker {
@@ -34,7 +42,20 @@ impl Tracker {
             per_worker: (0..workers.max(1)).map(|_| AtomicUsize::new(0)).collect(),
             rotation: AtomicUsize::new(0),
             idle: Notify::new(),
+            per_address: None,
         }
+    }
+
+    /// Also counts connections per remote address, up to `limit` each (0:
+    /// no limit); see [`TaskGuard::claim_address`].
+    pub(crate) fn with_limit_per_address(mut self, limit: u32) -> Self {
+        self.per_address = PerAddress::new(limit);
+        self
+    }
+
+    /// The per-address limit, if there is one.
+    pub(crate) fn limit_per_address(&self) -> Option<u32> {
+        self.per_address.as_ref().map(PerAddress::limit)
     }
 
     /// Registers a task of `worker`.
@@ -45,7 +66,9 @@ impl Tracker {
         }
         TaskGuard {
             tracker: Arc::clone(self),
-            worker,
+            // Workers are threads: far fewer than `u32::MAX`.
+            worker: u32::try_from(worker).unwrap_or(u32::MAX),
+            address: NO_SLOT,
         }
     }
 
@@ -121,10 +144,37 @@ impl ConnectionSlot {
     }
 }
 
+impl TaskGuard {
+    /// Counts this connection against its remote address's limit; false
+    /// (and not counted) if the address is at the limit already. Always
+    /// true without a limit, and for an unknown address (`0.0.0.0`, which
+    /// a mounted app without connect info reports for everyone).
+    pub(crate) fn claim_address(&mut self, address: IpAddr) -> bool {
+        let Some(per_address) = &self.tracker.per_address else {
+            return true;
+        };
+        if self.address != NO_SLOT || address.is_unspecified() {
+            return true;
+        }
+        match per_address.claim(address) {
+            Some(slot) => {
+                self.address = slot;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 impl Drop for TaskGuard {
     fn drop(&mut self) {
-        if let Some(count) = self.tracker.per_worker.get(self.worker) {
+        if let Some(count) = self.tracker.per_worker.get(self.worker as usize) {
             count.fetch_sub(1, Ordering::Relaxed);
+        }
+        if self.address != NO_SLOT
+            && let Some(per_address) = &self.tracker.per_address
+        {
+            per_address.release(self.address);
         }
         if self.tracker.live.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.tracker.idle.notify_waiters();

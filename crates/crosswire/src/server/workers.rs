@@ -35,7 +35,6 @@ type Accepted = (std::net::TcpStream, SocketAddr, TaskGuard);
 
 /// The running workers.
 pub(crate) struct WorkerPool {
-    routes: Arc<Routes>,
     /// Where each worker takes new connections from.
     workers: Vec<mpsc::Sender<Accepted>>,
     exit: watch::Sender<bool>,
@@ -84,20 +83,24 @@ impl WorkerPool {
             done.push(done_rx);
         }
         Ok(Self {
-            routes: Arc::clone(routes),
             workers,
             exit,
             done: std::sync::Mutex::new(done),
         })
     }
 
-    /// Gives a connection to the worker with the fewest live connections.
-    pub(crate) async fn dispatch(&self, stream: std::net::TcpStream, remote: SocketAddr) {
-        let index = self.routes.tracker.least_loaded();
+    /// Gives a connection to worker `index` (the one with the fewest live
+    /// connections, as the guard counted it).
+    pub(crate) async fn dispatch(
+        &self,
+        index: usize,
+        stream: std::net::TcpStream,
+        remote: SocketAddr,
+        guard: TaskGuard,
+    ) {
         let Some(worker) = self.workers.get(index) else {
             return;
         };
-        let guard = self.routes.tracker.guard(index);
         if worker.send((stream, remote, guard)).await.is_err() {
             tracing::warn!(target: "crosswire::server", worker = index, "worker is gone; connection dropped");
         }

@@ -121,7 +121,21 @@ impl Endpoint {
         // Counted from here, so handshakes in flight count too; the guard
         // moves into the connection's task at the upgrade, and is dropped
         // with the refusal otherwise.
-        let slot = ConnectionSlot::new(routes.tracker.guard(0));
+        let mut guard = routes.tracker.guard(0);
+        if let Some(remote) = remote
+            && !guard.claim_address(remote.ip())
+        {
+            tracing::warn!(
+                target: "crosswire::upgrade",
+                %remote,
+                limit = "[server] max_connections_per_ip",
+                "too many WebSockets from one address: 503"
+            );
+            return unavailable(
+                "too many connections from your address; close one or retry shortly\n",
+            );
+        }
+        let slot = ConnectionSlot::new(guard);
 
         let (mut parts, body) = request.into_parts();
         let pattern: Arc<str> = match parts.extensions.get::<MatchedPath>() {
