@@ -21,6 +21,8 @@ mod bad_certificate_files_stop_startup_naming_the_file;
 mod fifty_event_streams_share_one_http2_connection;
 #[path = "tls/https_event_streams_and_wss_share_the_port.rs"]
 mod https_event_streams_and_wss_share_the_port;
+#[path = "tls/idle_http2_connections_are_closed.rs"]
+mod idle_http2_connections_are_closed;
 #[path = "tls/shutdown_closes_wss_peers_and_http2_streams.rs"]
 mod shutdown_closes_wss_peers_and_http2_streams;
 #[path = "tls/unfinished_handshakes_are_closed.rs"]

@@ -39,6 +39,8 @@ mod listener;
 mod memory;
 mod metered;
 mod mount;
+#[cfg(feature = "tls")]
+mod open_streams;
 mod per_address;
 mod priority;
 #[cfg(feature = "tls")]

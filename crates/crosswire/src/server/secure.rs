@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::accept::serve_http1;
+use super::open_streams::OpenStreams;
 use super::service::Routes;
 use crate::tls::TlsState;
 
@@ -60,7 +61,14 @@ pub(crate) async fn serve<S>(
     };
     let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
     if h2 {
-        serve_http2(TokioIo::new(stream), service, routes, stop).await;
+        serve_http2(
+            TokioIo::new(stream),
+            service,
+            routes,
+            stop,
+            header_read_timeout,
+        )
+        .await;
         tracing::debug!(target: "crosswire::tls", "HTTP/2 connection ended");
     } else {
         serve_http1(
@@ -74,20 +82,28 @@ pub(crate) async fn serve<S>(
     }
 }
 
-/// Serves HTTP/2 on `io` until the client leaves or the server stops.
-async fn serve_http2<I, S>(io: I, service: S, routes: &Routes, mut stop: watch::Receiver<bool>)
-where
+/// Serves HTTP/2 on `io` until the client leaves, the server stops, or no
+/// request has been open for `idle_timeout` (`header_read_timeout`, the
+/// time an idle HTTP/1.1 connection gets).
+async fn serve_http2<I, S>(
+    io: I,
+    service: S,
+    routes: &Routes,
+    mut stop: watch::Receiver<bool>,
+    idle_timeout: Duration,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     S: hyper::service::HttpService<Incoming, ResBody = axum::body::Body> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let max_header_list = u32::try_from(routes.max_header_bytes).unwrap_or(u32::MAX);
+    let open = OpenStreams::new();
     let connection = http2::Builder::new(TokioExecutor::new())
         .timer(TokioTimer::new())
         .keep_alive_interval(Some(KEEP_ALIVE_INTERVAL))
         .max_header_list_size(max_header_list)
-        .serve_connection(io, service);
+        .serve_connection(io, open.count(service));
     tokio::pin!(connection);
     if *stop.borrow() {
         // Accepted while the server drains: HTTP/2 has no `Connection:
@@ -105,6 +121,15 @@ where
             }
         }
         _ = stop.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+        () = open.idle_for(idle_timeout) => {
+            tracing::debug!(
+                target: "crosswire::tls",
+                limit = "[server] header_read_timeout",
+                "HTTP/2 connection without a request: GOAWAY"
+            );
             connection.as_mut().graceful_shutdown();
             let _ = connection.await;
         }
