@@ -215,7 +215,8 @@ impl HyperNext {
     /// Serves `stream` with hyper, which reads `already_read` first.
     pub(super) async fn serve(self, stream: TcpStream, already_read: bytes::Bytes) {
         let service = http_service(&self.routes, self.remote, &self.slot);
-        let stream = CorkingStream::new(stream, self.slot, already_read);
+        let send_timeout = self.routes.shared.sse.send_timeout;
+        let stream = CorkingStream::new(stream, self.slot, already_read, send_timeout);
         serve_http1(
             TokioIo::new(stream),
             service,

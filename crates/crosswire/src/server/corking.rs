@@ -12,15 +12,21 @@
 //! corks them. Until then a write costs one extra atomic load.
 //!
 //! It also gives hyper first what was read before hyper took the connection
-//! (see `direct.rs`).
+//! (see `direct.rs`), and bounds how long one of hyper's writes may wait for
+//! the client to take any byte (`[sse] send_timeout`, as the responses the
+//! server writes itself are bounded in `write_batch.rs`): a client that
+//! stops reading cannot hold its connection and the response in progress.
 
 use std::io::IoSlice;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+
+use super::write_stall::WriteStall;
 
 use super::tracker::ConnectionSlot;
 
@@ -35,16 +41,26 @@ pub(crate) struct CorkingStream {
     /// Bytes read from the socket before hyper took it, not yet given to
     /// hyper.
     already_read: Bytes,
+    /// How long a write may wait for the client to take a byte.
+    stall: WriteStall,
 }
 
 impl CorkingStream {
-    /// `stream`, whose first bytes are `already_read` (then the socket's).
-    pub(crate) fn new(stream: TcpStream, slot: ConnectionSlot, already_read: Bytes) -> Self {
+    /// `stream`, whose first bytes are `already_read` (then the socket's),
+    /// each write waiting at most `send_timeout` for the client to take a
+    /// byte (`Duration::ZERO`: no limit).
+    pub(crate) fn new(
+        stream: TcpStream,
+        slot: ConnectionSlot,
+        already_read: Bytes,
+        send_timeout: Duration,
+    ) -> Self {
         Self {
             stream,
             slot,
             held: Vec::new(),
             already_read,
+            stall: WriteStall::new(send_timeout),
         }
     }
 
@@ -88,7 +104,8 @@ impl AsyncWrite for CorkingStream {
             this.held.extend_from_slice(buf);
             return Poll::Ready(Ok(buf.len()));
         }
-        Pin::new(&mut this.stream).poll_write(cx, buf)
+        let outcome = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.stall.check(cx, outcome)
     }
 
     fn poll_write_vectored(
@@ -104,7 +121,8 @@ impl AsyncWrite for CorkingStream {
             }
             return Poll::Ready(Ok(this.held.len() - before));
         }
-        Pin::new(&mut this.stream).poll_write_vectored(cx, bufs)
+        let outcome = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.stall.check(cx, outcome)
     }
 
     fn is_write_vectored(&self) -> bool {

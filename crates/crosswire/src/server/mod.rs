@@ -53,6 +53,7 @@ pub(crate) use tracker::TaskGuard;
 mod upgrade;
 mod workers;
 mod write_batch;
+mod write_stall;
 
 pub use app::App;
 pub use listener::{Server, shutdown_signal};

@@ -71,17 +71,35 @@ async fn gauge(server: &TestServer, name: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_loses_its_connection_after_the_send_timeout() {
+    stops_reading_and_loses_its_connection(false).await;
+}
+
+/// As above for a stream asked for after another request on the same
+/// connection, which hyper serves rather than the server's own writer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_asked_for_second_on_its_connection_is_closed_after_the_send_timeout_too() {
+    stops_reading_and_loses_its_connection(true).await;
+}
+
+async fn stops_reading_and_loses_its_connection(after_another_request: bool) {
     const BUDGET: usize = 64 * 1024;
     let mut config = Config::default();
     config.sse.queue_bytes = BUDGET;
     config.sse.send_timeout = std::time::Duration::from_millis(500);
     config.metrics.enabled = true;
     let (route, mut streams) = stream_route(|_| {});
-    let server = start(App::with_config(config).route("/events", route)).await;
+    let app = App::with_config(config)
+        .route("/events", route)
+        .route("/hello", axum::routing::get(|| async { "hello" }));
+    let server = start(app).await;
 
     // The client reads the response head, then never reads again, and
     // stays connected.
-    let _client = SseClient::get(server.addr, "/events", "").await;
+    let _client = if after_another_request {
+        Stalled::Raw(second_request_for_events(&server).await)
+    } else {
+        Stalled::Sse(SseClient::get(server.addr, "/events", "").await)
+    };
     let stream = next_stream(&mut streams).await;
     assert_eq!(gauge(&server, "crosswire_sse_streams_open").await, 1);
     let event = "x".repeat(1000);
@@ -108,6 +126,46 @@ async fn a_client_that_stops_reading_loses_its_connection_after_the_send_timeout
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_serves_events(&server).await;
+}
+
+/// A client kept connected, never reading again.
+#[allow(dead_code, reason = "held only to keep the connection open")]
+enum Stalled {
+    Sse(SseClient),
+    Raw(tokio::net::TcpStream),
+}
+
+/// A connection that asked for `/hello`, read its answer, then asked for
+/// `/events` on the same connection and read only the first bytes.
+async fn second_request_for_events(server: &TestServer) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    socket
+        .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !answer.ends_with(b"hello") {
+        let read = tokio::time::timeout(PATIENCE, socket.read(&mut buf))
+            .await
+            .expect("no answer to the first request")
+            .unwrap();
+        assert!(read > 0, "closed after the first request");
+        answer.extend_from_slice(&buf[..read]);
+    }
+    socket
+        .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+        .await
+        .unwrap();
+    let read = tokio::time::timeout(PATIENCE, socket.read(&mut buf))
+        .await
+        .expect("no answer to the second request")
+        .unwrap();
+    let head = String::from_utf8_lossy(&buf[..read]);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    socket
 }
 
 /// Another client still gets a stream.
