@@ -190,7 +190,6 @@ pub(crate) fn serve<'a>(
     }
 }
 
-/// The first read of what the client sent, parsed if it is a `GET`.
 /// Completes when the server stops while nothing the client sent waits on
 /// `stream`. A request that arrived counts even before the runtime has
 /// seen the socket readable (a connection accepted just before the stop is
@@ -200,10 +199,14 @@ async fn stopped_with_nothing_asked(stop: &mut watch::Receiver<bool>, stream: &T
     let _ = stop.changed().await;
     let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
     if matches!(socket2::SockRef::from(stream).peek(&mut byte), Ok(read) if read > 0) {
+        // The request is answered; what answers it must still see the stop
+        // (to say `Connection: close`, and to end the connection after).
+        stop.mark_changed();
         std::future::pending::<()>().await;
     }
 }
 
+/// The first read of what the client sent, parsed if it is a `GET`.
 async fn first_read(stream: &TcpStream, max_header_bytes: usize) -> FirstRead {
     loop {
         if stream.readable().await.is_err() {

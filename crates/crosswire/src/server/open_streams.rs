@@ -83,9 +83,13 @@ impl OpenStreams {
             if open.wait_for(|&open| open == 0).await.is_err() {
                 return std::future::pending().await;
             }
-            let busy_again = open.wait_for(|&open| open > 0);
-            if tokio::time::timeout(timeout, busy_again).await.is_err() {
-                return;
+            // Any change restarts the wait: a request that opened and
+            // closed between two polls of this future leaves the count at
+            // zero, but it was a request all the same.
+            match tokio::time::timeout(timeout, open.changed()).await {
+                Err(_) => return,
+                Ok(Err(_)) => return std::future::pending().await,
+                Ok(Ok(())) => {}
             }
         }
     }
@@ -140,6 +144,21 @@ mod tests {
         let closed = Instant::now();
         idle.await;
         assert!(closed.elapsed() >= IDLE);
+    }
+
+    #[tokio::test]
+    async fn a_request_that_came_and_went_between_polls_restarts_the_wait() {
+        let streams = OpenStreams::new();
+        let idle = streams.idle_for(IDLE);
+        tokio::pin!(idle);
+        for _ in 0..4 {
+            let not_yet = tokio::time::timeout(IDLE / 2, idle.as_mut()).await;
+            assert!(not_yet.is_err(), "idle although asked every {:?}", IDLE / 2);
+            drop(streams.open());
+        }
+        let last = Instant::now();
+        idle.await;
+        assert!(last.elapsed() >= IDLE);
     }
 
     #[tokio::test]

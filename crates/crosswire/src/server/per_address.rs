@@ -95,7 +95,12 @@ impl PerAddress {
         let Some((key, open)) = table.slots.get_mut(slot as usize) else {
             return;
         };
-        *open = open.saturating_sub(1);
+        if *open == 0 {
+            // Released already: the slot may name another address now.
+            debug_assert!(false, "slot {slot} released twice");
+            return;
+        }
+        *open -= 1;
         if *open == 0 {
             let key = *key;
             table.slots_by_key.remove(&key);

@@ -73,6 +73,22 @@ async fn a_connection_without_a_request_is_closed_after_header_read_timeout() {
 }
 
 #[tokio::test]
+async fn a_client_that_keeps_asking_keeps_its_connection() {
+    let cert = TestCert::new();
+    let server = start(app(&cert)).await;
+    let (mut sender, ended) = connect2(&server, &cert).await;
+    // Short requests, each answered at once, more often than the idle time.
+    for _ in 0..6 {
+        let response = sender.send_request(request2("/")).await.unwrap();
+        assert_eq!(body_text(response).await, "ok");
+        tokio::time::sleep(IDLE / 2).await;
+        assert!(!ended.is_finished(), "closed while the client kept asking");
+    }
+    let asked = Instant::now();
+    assert!(closed(ended).await - asked >= IDLE / 2 - Duration::from_millis(100));
+}
+
+#[tokio::test]
 async fn an_open_event_stream_keeps_its_connection() {
     let cert = TestCert::new();
     let server = start(app(&cert)).await;
