@@ -988,7 +988,7 @@ impl Outbox {
     /// [`Self::next_batch`], polled.
     fn poll_next_batch(&self, cx: &mut Context<'_>, batch: &mut VecDeque<Chunk>) -> Poll<Batch> {
         loop {
-            {
+            let idle_room = {
                 let mut state = self.lock();
                 // A terminated connection still writes the handshake's
                 // response, so the client sees it open, then end.
@@ -1011,6 +1011,16 @@ impl Outbox {
                     }
                     return Poll::Ready(Batch::Frames);
                 }
+                // Nothing to write: the writer waits, and the two chunk
+                // queues it swaps with this one keep no room while it does
+                // (after a few batches each had some: 128 bytes per idle
+                // connection). A connection that stays busy finds its next
+                // batch here without waiting and keeps them.
+                std::mem::take(&mut state.chunks)
+            };
+            drop(idle_room);
+            if batch.capacity() != 0 {
+                *batch = VecDeque::new();
             }
             std::task::ready!(self.writer_wake.poll_wait(cx));
         }
@@ -1321,7 +1331,7 @@ mod tests {
         let mut batch = VecDeque::new();
         outbox.next_batch(&mut batch).await;
         assert_eq!(batch.len(), 1);
-        assert_eq!(batch.capacity(), 1, "what an idle connection keeps");
+        assert_eq!(batch.capacity(), 1, "what a busy connection keeps");
         // A batch of several chunks grows as a `VecDeque` does.
         batch.clear();
         outbox.push(&text(5));
@@ -1329,6 +1339,31 @@ mod tests {
         outbox.push(&text(6));
         outbox.next_batch(&mut batch).await;
         assert_eq!(batch.len(), 3);
+    }
+
+    #[test]
+    fn a_writer_that_waits_leaves_no_room_in_either_queue() {
+        let outbox = Outbox::new(1 << 20, OverflowPolicy::Close);
+        let mut batch = VecDeque::new();
+        // Two batches: the queue and the writer's each had room after them.
+        for _ in 0..2 {
+            outbox.push(&text(3));
+            let taken = outbox.next_batch(&mut batch).now_or_never();
+            assert_eq!(taken, Some(Batch::Frames));
+            batch.clear();
+        }
+        assert!(batch.capacity() > 0 && outbox.lock().chunks.capacity() > 0);
+        // Nothing more to write: the writer waits with no room kept.
+        assert_eq!(outbox.next_batch(&mut batch).now_or_never(), None);
+        assert_eq!(batch.capacity(), 0);
+        assert_eq!(outbox.lock().chunks.capacity(), 0);
+        // And the next push finds room again.
+        outbox.push(&text(3));
+        assert_eq!(
+            outbox.next_batch(&mut batch).now_or_never(),
+            Some(Batch::Frames)
+        );
+        assert_eq!(batch.len(), 1);
     }
 
     #[tokio::test]
