@@ -13,6 +13,8 @@ mod client;
 #[path = "workers/common.rs"]
 mod common;
 
+#[path = "workers/a_history_publish_keeps_its_place_after_plain_ones.rs"]
+mod a_history_publish_keeps_its_place_after_plain_ones;
 #[path = "workers/a_hooks_publishes_and_sends_keep_their_order.rs"]
 mod a_hooks_publishes_and_sends_keep_their_order;
 #[path = "workers/a_worker_that_falls_behind_closes_the_peers_that_missed_messages.rs"]

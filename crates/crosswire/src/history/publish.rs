@@ -14,8 +14,11 @@
 //! The cost is paid by history topics only: their publishes queue directly
 //! on the subscribers of other workers (taking those workers' shard locks)
 //! instead of handing one shipment to each worker, so a worker's inbox can
-//! never reorder two publishes of the topic. Publishes to other topics take
-//! the usual path after one check of the rules.
+//! never reorder two publishes of the topic; and before that, the inboxes
+//! of those workers are caught up on what the publishing thread handed them
+//! (`pubsub/hub/catch_up.rs`), so a history publish does not pass a plain one
+//! its producer made first. Publishes to other topics take the usual path
+//! after one check of the rules.
 
 use std::sync::Arc;
 use std::time::Instant;

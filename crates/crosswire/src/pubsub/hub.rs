@@ -13,6 +13,7 @@ use super::publication::{Publication, Shipment, ShippedItems};
 use super::shard::{Joined, Left, LocalTopic, Shard};
 use super::worker;
 
+mod catch_up;
 mod held_delivery;
 use crate::broker::node::NodeBroker;
 use crate::sse::core::{Ended, StreamCore};
@@ -261,7 +262,10 @@ impl TopicHub {
         let Some(interest) = self.interest.get(topic) else {
             return delivered;
         };
+        let mut catching_up = catch_up::CatchingUp::default();
         for (worker, _) in interest.workers() {
+            // And after what this thread handed to that worker before.
+            self.catch_up_before_ordered(worker, &mut catching_up, &mut delivered);
             let topics = self.shard(worker).lock();
             if let Some(local) = topics.get(topic) {
                 local.members.deliver(publication, &skip, &mut delivered);
@@ -318,6 +322,11 @@ impl TopicHub {
     /// that worker's turn ends (see `outgoing.rs`); from any other thread it
     /// goes to the inbox at once, and comes back if the inbox is full.
     pub(crate) fn hand_off(&self, worker: usize, item: Handoff) -> Result<(), Handoff> {
+        // A shipment given back carries nothing a history publish could
+        // overtake.
+        if !matches!(item, Handoff::Release(_)) {
+            catch_up::handed_to(self.id, worker);
+        }
         if let Some(here) = self.current_worker()
             && let Some(outgoing) = self.outgoing.get(here)
             && worker < self.inboxes.len()
@@ -359,7 +368,18 @@ impl TopicHub {
         let mut releases: Vec<Vec<Arc<Shipment>>> = vec![Vec::new(); self.inboxes.len()];
         let mut run = Vec::new();
         inbox
-            .run(|batch| self.carry_out(worker, batch, &mut run, &mut releases))
+            .run(
+                |batch| {
+                    let mut delivered = Delivered::default();
+                    self.carry_out(worker, batch, &mut run, &mut releases, &mut delivered);
+                    delivered.overflowed
+                },
+                |overflowed| {
+                    for stream in overflowed {
+                        stream.finish(Ended::Overflow);
+                    }
+                },
+            )
             .await;
     }
 
@@ -367,16 +387,18 @@ impl TopicHub {
     /// publishes to one topic is delivered together (each subscriber's queue
     /// locked once for the run) and every run of publishes under one take of
     /// the shard lock; the shipments go back to the workers that allocated
-    /// them in one release per origin per batch rather than one each.
-    fn carry_out(
+    /// them in one release per origin per batch rather than one each. The
+    /// event streams the batch overflowed are left in `delivered`, for the
+    /// caller to finish once it holds no lock.
+    pub(super) fn carry_out(
         &self,
         worker: usize,
         batch: &mut VecDeque<Handoff>,
         run: &mut Vec<Arc<Shipment>>,
         releases: &mut [Vec<Arc<Shipment>>],
+        delivered: &mut Delivered,
     ) {
         let shard = self.shard(worker);
-        let mut delivered = Delivered::default();
         let mut topics = None;
         let mut run_bytes = 0;
         for item in batch.drain(..) {
@@ -386,13 +408,13 @@ impl TopicHub {
                 other => {
                     if !run.is_empty() {
                         let topics = topics.get_or_insert_with(|| shard.lock());
-                        Self::deliver_run(topics, run, worker, releases, &mut delivered);
+                        Self::deliver_run(topics, run, worker, releases, delivered);
                         run_bytes = 0;
                     }
                     if let Handoff::MissedPublish(topic, spared) = &other {
                         let topics = topics.get_or_insert_with(|| shard.lock());
                         if let Some(local) = topics.get(&**topic) {
-                            local.members.missed(*spared, &mut delivered);
+                            local.members.missed(*spared, delivered);
                         }
                         continue;
                     }
@@ -418,7 +440,7 @@ impl TopicHub {
                 .is_some_and(|first| first.topic != shipment.topic || too_long)
             {
                 let topics = topics.get_or_insert_with(|| shard.lock());
-                Self::deliver_run(topics, run, worker, releases, &mut delivered);
+                Self::deliver_run(topics, run, worker, releases, delivered);
                 run_bytes = 0;
             }
             run_bytes += shipment.weight();
@@ -426,14 +448,15 @@ impl TopicHub {
         }
         if !run.is_empty() {
             let topics = topics.get_or_insert_with(|| shard.lock());
-            Self::deliver_run(topics, run, worker, releases, &mut delivered);
+            Self::deliver_run(topics, run, worker, releases, delivered);
         }
         drop(topics);
-        for stream in delivered.overflowed.drain(..) {
-            stream.finish(Ended::Overflow);
-        }
+        let here = self.current_worker();
         for (origin, returned) in releases.iter_mut().enumerate() {
-            if !returned.is_empty() {
+            if Some(origin) == here {
+                // Carried out by the worker that made them (catching up).
+                returned.clear();
+            } else if !returned.is_empty() {
                 // The next batch is likely as large: one allocation for it
                 // rather than a doubling series (bounded, as it may sit idle).
                 let next = Vec::with_capacity(returned.len().min(4096));

@@ -6,7 +6,10 @@
 //! by the worker itself, in the order it was handed over. One FIFO per worker
 //! is what keeps per-connection order when a producer mixes `publish` and
 //! `send`, and what keeps every queue's lock and every writer's wake-up on
-//! the connection's own core.
+//! the connection's own core. The one exception is a publish to a history
+//! topic, which is queued on every worker's subscribers directly: it first
+//! catches up on the inboxes it could overtake, carrying out what waits
+//! there on its own thread ([`Inbox::catch_up`]; see `hub/catch_up.rs`).
 //!
 //! Waking a worker from another thread costs a system call (an `eventfd`
 //! write), so wake-ups are coalesced per worker turn: while the worker is
@@ -149,6 +152,19 @@ impl State {
     /// Hands every queued item to `batch` (which must be empty).
     fn take_into(&mut self, batch: &mut VecDeque<Handoff>) {
         std::mem::swap(batch, &mut self.items);
+        self.taken();
+    }
+
+    /// Moves every queued item out into a new queue, leaving the inbox the
+    /// room its worker fills and takes batches from.
+    fn take_out(&mut self) -> VecDeque<Handoff> {
+        let items = self.items.drain(..).collect();
+        self.taken();
+        items
+    }
+
+    /// Every item was taken: nothing is queued or noted any more.
+    fn taken(&mut self) {
         self.bytes = 0;
         // Emptied, and given back when an overload made them large.
         self.noted_topics.clear();
@@ -166,6 +182,10 @@ impl State {
 #[derive(Debug, Default)]
 pub(crate) struct Inbox {
     state: Mutex<State>,
+    /// Held while a batch is taken and carried out, by the worker or by a
+    /// thread catching up on it ([`Inbox::catch_up`]): whoever holds it has
+    /// carried out everything taken before it got it.
+    delivering: Mutex<()>,
     /// Wakes the parked inbox task; `notify_one` keeps a permit, so a
     /// hand-over between the task's decision to park and its wait is not lost.
     wake: Notify,
@@ -236,40 +256,80 @@ impl Inbox {
         self.lock().items.len()
     }
 
+    fn lock_delivering(&self) -> MutexGuard<'_, ()> {
+        self.delivering
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Takes what was handed over and gives it to `carry_out` a batch at a
-    /// time, in order, forever; `carry_out` drains the batch. Runs as one
-    /// task on the inbox's worker.
-    pub(crate) async fn run(&self, mut carry_out: impl FnMut(&mut VecDeque<Handoff>)) {
+    /// time, in order, forever; `carry_out` drains the batch, and what it
+    /// returns goes to `then` once the batch is let go (the place for what
+    /// may run user code: see [`Inbox::catch_up`]). Runs as one task on the
+    /// inbox's worker.
+    pub(crate) async fn run<T>(
+        &self,
+        mut carry_out: impl FnMut(&mut VecDeque<Handoff>) -> T,
+        mut then: impl FnMut(T),
+    ) {
         let mut batch = VecDeque::new();
         let mut idle_turns = 0;
         loop {
-            let park = {
-                let mut state = self.lock();
-                if state.items.is_empty() {
-                    state.parked = idle_turns >= IDLE_TURNS;
-                    state.parked
-                } else {
-                    state.take_into(&mut batch);
-                    false
-                }
+            let (park, carried) = {
+                let delivering = self.lock_delivering();
+                let park = {
+                    let mut state = self.lock();
+                    if state.items.is_empty() {
+                        state.parked = idle_turns >= IDLE_TURNS;
+                        state.parked
+                    } else {
+                        state.take_into(&mut batch);
+                        false
+                    }
+                };
+                let carried = (!batch.is_empty()).then(|| carry_out(&mut batch));
+                drop(delivering);
+                (park, carried)
             };
             if park {
                 self.wake.notified().await;
                 idle_turns = 0;
                 continue;
             }
-            if batch.is_empty() {
-                idle_turns += 1;
-            } else {
-                idle_turns = 0;
-                carry_out(&mut batch);
-                batch.clear();
-                if batch.capacity() > KEEP_BATCH_CAPACITY {
-                    batch = VecDeque::new();
+            match carried {
+                None => idle_turns += 1,
+                Some(carried) => {
+                    idle_turns = 0;
+                    then(carried);
+                    batch.clear();
+                    if batch.capacity() > KEEP_BATCH_CAPACITY {
+                        batch = VecDeque::new();
+                    }
                 }
             }
             tokio::task::yield_now().await;
         }
+    }
+
+    /// Carries out, on the calling thread, everything handed over so far:
+    /// first waits for the batch the worker may be carrying out, then gives
+    /// what is left to `carry_out`. A thread that is about to queue
+    /// something on this worker's peers directly calls this first, so that
+    /// what it handed over before cannot arrive after it.
+    ///
+    /// `carry_out` must not run user code (an event stream's `on_closed`,
+    /// say): that code could publish, and so catch up on this inbox again
+    /// while its lock is held.
+    pub(crate) fn catch_up(&self, carry_out: impl FnOnce(&mut VecDeque<Handoff>)) {
+        let _delivering = self.lock_delivering();
+        let mut batch = {
+            let mut state = self.lock();
+            if state.items.is_empty() {
+                return;
+            }
+            state.take_out()
+        };
+        carry_out(&mut batch);
     }
 }
 
@@ -398,6 +458,51 @@ mod tests {
         );
     }
 
+    #[test]
+    fn catching_up_carries_out_what_waits_in_order_on_the_calling_thread() {
+        let inbox = Inbox::default();
+        for len in 1..=3 {
+            assert!(inbox.push(send(len)).is_ok());
+        }
+        let mut carried = Vec::new();
+        inbox.catch_up(|batch| {
+            for item in batch.drain(..) {
+                if let Handoff::Send(_, frame) = item {
+                    carried.push(frame.payload().len());
+                }
+            }
+        });
+        assert_eq!(carried, [1, 2, 3]);
+        assert_eq!(inbox.lock_items_for_test(), 0);
+        // Nothing waits: nothing is carried out.
+        inbox.catch_up(|_| panic!("an empty batch was carried out"));
+    }
+
+    #[test]
+    fn catching_up_waits_for_the_batch_the_worker_is_carrying_out() {
+        use std::sync::atomic::AtomicBool;
+        use std::time::Duration;
+
+        let inbox = Arc::new(Inbox::default());
+        let done = Arc::new(AtomicBool::new(false));
+        // The worker's side: holds the delivery lock while it carries out.
+        let delivering = inbox.lock_delivering();
+        let catching_up = {
+            let (inbox, done) = (Arc::clone(&inbox), Arc::clone(&done));
+            std::thread::spawn(move || {
+                inbox.catch_up(|_| {});
+                done.load(Ordering::Acquire)
+            })
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        done.store(true, Ordering::Release);
+        drop(delivering);
+        assert!(
+            catching_up.join().expect("no panic"),
+            "caught up before the batch in progress was done"
+        );
+    }
+
     #[tokio::test]
     async fn items_are_carried_out_in_order_and_a_parked_task_wakes() {
         let inbox = Arc::new(Inbox::default());
@@ -405,13 +510,16 @@ mod tests {
         let runner = Arc::clone(&inbox);
         let task = tokio::spawn(async move {
             runner
-                .run(|batch| {
-                    for item in batch.drain(..) {
-                        if let Handoff::Send(_, frame) = item {
-                            let _ = tx.try_send(frame.payload().len());
+                .run(
+                    |batch| {
+                        for item in batch.drain(..) {
+                            if let Handoff::Send(_, frame) = item {
+                                let _ = tx.try_send(frame.payload().len());
+                            }
                         }
-                    }
-                })
+                    },
+                    |()| {},
+                )
                 .await;
         });
         for round in 0..3 {

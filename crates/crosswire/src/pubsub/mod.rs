@@ -17,7 +17,8 @@
 //! - **Per worker** (`inbox.rs`): the one door from other threads, a bounded
 //!   FIFO of hand-overs, drained by one task on the worker once per scheduler
 //!   turn while the worker is busy, and woken (one system call) only after
-//!   the worker ran out of work.
+//!   the worker ran out of work. A second, uncontended mutex is held while a
+//!   batch is carried out, so that a history publish can wait for it.
 //! - **Per worker** (`outgoing.rs`): what the worker hands to others during a
 //!   turn, staged per destination and moved into each destination's inbox in
 //!   one batch when the staging task yields.
@@ -72,19 +73,20 @@
 //! is delivered to a subscriber after its `unsubscribe` returned: delivery on
 //! the receiving worker looks the topic up under the shard lock at that time.
 //!
-//! Where a hand-over is still on its way, "delivered" means handed over, and
-//! two things can pass it on another worker:
+//! A history publish is queued on every worker's subscribers directly, not
+//! through their inboxes: that is what gives its topic one order everywhere
+//! and keeps a recovery's replay and join from interleaving with it. So that
+//! it cannot pass a plain publish, `send` or `close` the same producer handed
+//! to another worker just before, it first catches up on the inbox of each
+//! worker it is about to queue on that the producer may have handed
+//! something to (`hub/catch_up.rs`): the worker's batch in progress is waited
+//! for, and what is left is carried out on the publishing thread.
 //!
-//! - A history publish is queued on every worker's subscribers directly, not
-//!   through their inboxes: that is what gives its topic one order everywhere
-//!   and keeps a recovery's replay and join from interleaving with it. So on
-//!   another worker it can arrive before a plain publish (or a `send`) the
-//!   same producer made just before it, to a peer subscribed to both. Each
-//!   topic's own order, and every order on the producer's own worker, hold.
-//! - Subscribing or unsubscribing a peer of another worker takes effect at
-//!   once, while a publish made just before may still be in that worker's
-//!   inbox: the peer just subscribed can receive it, and the peer just
-//!   unsubscribed does not.
+//! Where a hand-over is still on its way, "delivered" means handed over, and
+//! one thing can pass it on another worker: subscribing or unsubscribing a
+//! peer of another worker takes effect at once, while a publish made just
+//! before may still be in that worker's inbox. The peer just subscribed can
+//! receive it, and the peer just unsubscribed does not.
 //!
 //! Event-stream pushes from another thread go to the stream directly (see
 //! the README), so their order relative to that thread's publishes is not
