@@ -33,8 +33,11 @@ fn plain_then_history() -> impl WebSocketHandler {
         })
 }
 
-async fn check(workers: usize) {
-    const ROUNDS: usize = 300;
+const ROUNDS: usize = 300;
+
+/// A server of `workers` workers, and four welcomed subscribers of both
+/// topics (spread over the workers as connections are).
+async fn room(workers: usize) -> (TestServer, Vec<Client>) {
     let mut config = config(workers);
     config.history = vec![HistoryConfig::for_topics(["hist"]).size(1000)];
     let app = App::with_config(config).websocket("/ws", plain_then_history());
@@ -45,6 +48,23 @@ async fn check(workers: usize) {
         assert_eq!(next_text(&mut client).await, "ready");
         receivers.push(client);
     }
+    (server, receivers)
+}
+
+/// Every receiver got `p 0`, `h 0`, `p 1`, `h 1`, … in that order.
+async fn assert_in_order(receivers: &mut [Client], workers: usize) {
+    for (who, receiver) in receivers.iter_mut().enumerate() {
+        for n in 0..ROUNDS {
+            for expected in [format!("p {n}"), format!("h {n}")] {
+                let got = next_text(receiver).await;
+                assert_eq!(got, expected, "receiver {who}, workers {workers}");
+            }
+        }
+    }
+}
+
+async fn check(workers: usize) {
+    let (server, mut receivers) = room(workers).await;
     let mut sender = connect(&server, "/ws").await;
     assert_eq!(next_text(&mut sender).await, "ready");
 
@@ -61,14 +81,7 @@ async fn check(workers: usize) {
     for n in 0..ROUNDS {
         assert_eq!(next_text(&mut sender).await, format!("ack {n}"));
     }
-    for (who, receiver) in receivers.iter_mut().enumerate() {
-        for n in 0..ROUNDS {
-            for expected in [format!("p {n}"), format!("h {n}")] {
-                let got = next_text(receiver).await;
-                assert_eq!(got, expected, "receiver {who}, workers {workers}");
-            }
-        }
-    }
+    assert_in_order(&mut receivers, workers).await;
     drop(receivers);
     drop(sender);
     server.shutdown().await;
@@ -77,29 +90,12 @@ async fn check(workers: usize) {
 /// The same from a thread that is not a worker: the server's handle,
 /// publishing from the test's own runtime.
 async fn check_from_outside(workers: usize) {
-    const ROUNDS: usize = 300;
-    let mut config = config(workers);
-    config.history = vec![HistoryConfig::for_topics(["hist"]).size(1000)];
-    let app = App::with_config(config).websocket("/ws", plain_then_history());
-    let server = start(app).await;
-    let mut receivers = Vec::new();
-    for _ in 0..4 {
-        let mut client = connect(&server, "/ws").await;
-        assert_eq!(next_text(&mut client).await, "ready");
-        receivers.push(client);
-    }
+    let (server, mut receivers) = room(workers).await;
     for n in 0..ROUNDS {
         server.handle.publish("plain", format!("p {n}"));
         server.handle.publish("hist", format!("h {n}"));
     }
-    for (who, receiver) in receivers.iter_mut().enumerate() {
-        for n in 0..ROUNDS {
-            for expected in [format!("p {n}"), format!("h {n}")] {
-                let got = next_text(receiver).await;
-                assert_eq!(got, expected, "receiver {who}, workers {workers}");
-            }
-        }
-    }
+    assert_in_order(&mut receivers, workers).await;
     drop(receivers);
     server.shutdown().await;
 }
