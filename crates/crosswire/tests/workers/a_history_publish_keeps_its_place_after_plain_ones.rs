@@ -4,13 +4,10 @@
 //! other workers directly (that is what gives its topic one order), so it
 //! first has those workers carry out what the producer handed them before.
 
-use futures_util::SinkExt;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-
 use crosswire::config::HistoryConfig;
 use crosswire::prelude::*;
 
-use crate::common::config;
+use crate::common::{config, go_and_read_acks};
 use crate::support::*;
 
 /// `go N`: publish `p N` to `plain`, then `h N` to `hist` (which keeps
@@ -68,19 +65,7 @@ async fn check(workers: usize) {
     let mut sender = connect(&server, "/ws").await;
     assert_eq!(next_text(&mut sender).await, "ready");
 
-    // Fed in one go, so that many messages arrive in one read and their
-    // hooks run in one poll.
-    for n in 0..ROUNDS {
-        sender
-            .feed(WsMessage::text(format!("go {n}")))
-            .await
-            .unwrap();
-    }
-    sender.flush().await.unwrap();
-
-    for n in 0..ROUNDS {
-        assert_eq!(next_text(&mut sender).await, format!("ack {n}"));
-    }
+    go_and_read_acks(&mut sender, ROUNDS).await;
     assert_in_order(&mut receivers, workers).await;
     drop(receivers);
     drop(sender);

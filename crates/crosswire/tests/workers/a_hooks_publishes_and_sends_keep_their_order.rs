@@ -3,12 +3,9 @@
 //! makes during one poll are delivered together, and a send that could
 //! overtake them waits for them.
 
-use futures_util::SinkExt;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-
 use crosswire::prelude::*;
 
-use crate::common::config;
+use crate::common::{config, go_and_read_acks};
 use crate::support::*;
 
 /// `go N`: publish `p N` to `t`, send `s N` to every other peer, then
@@ -47,19 +44,7 @@ async fn check(workers: usize) {
     let mut sender = connect(&server, "/ws").await;
     assert_eq!(next_text(&mut sender).await, "ready");
 
-    // Fed in one go, so that many messages arrive in one read and their
-    // hooks run in one poll.
-    for n in 0..ROUNDS {
-        sender
-            .feed(WsMessage::text(format!("go {n}")))
-            .await
-            .unwrap();
-    }
-    sender.flush().await.unwrap();
-
-    for n in 0..ROUNDS {
-        assert_eq!(next_text(&mut sender).await, format!("ack {n}"));
-    }
+    go_and_read_acks(&mut sender, ROUNDS).await;
     for (who, receiver) in receivers.iter_mut().enumerate() {
         for n in 0..ROUNDS {
             let published = next_text(receiver).await;

@@ -5,10 +5,10 @@ use std::num::NonZeroUsize;
 
 use crosswire::config::Workers;
 use crosswire::prelude::*;
-use futures_util::{Stream, StreamExt};
+use futures_util::{SinkExt, Stream, StreamExt};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
-use crate::support::PATIENCE;
+use crate::support::{Client, PATIENCE, next_text};
 
 /// How many seeds each randomized test runs (`CROSSWIRE_TEST_SEEDS`).
 pub fn seeds() -> u64 {
@@ -145,4 +145,20 @@ where
         }
     }
     seen
+}
+
+/// Sends `go 0` to `go {rounds - 1}` in one go, so that many arrive in one
+/// read and their hooks run in one poll, then reads `ack N` for each, in
+/// order.
+pub async fn go_and_read_acks(sender: &mut Client, rounds: usize) {
+    for n in 0..rounds {
+        sender
+            .feed(WsMessage::text(format!("go {n}")))
+            .await
+            .unwrap();
+    }
+    sender.flush().await.unwrap();
+    for n in 0..rounds {
+        assert_eq!(next_text(sender).await, format!("ack {n}"));
+    }
 }
