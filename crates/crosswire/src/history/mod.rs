@@ -62,10 +62,11 @@
 //! in, on every worker: a topic's publish is positioned, kept and queued
 //! under one lock, and a recovering subscriber is replayed and joined under
 //! the same lock (see `publish.rs`), so the replay ends exactly where the
-//! live messages begin. Because a history publish is queued on every
-//! subscriber at once rather than through the workers' inboxes, a `send`
-//! handed to another worker just before it may reach its peer after it;
-//! publishes of one topic are always in order.
+//! live messages begin. A history publish is queued on every subscriber at
+//! once rather than through the workers' inboxes; it first has the inboxes
+//! it could overtake carried out (`pubsub/hub/catch_up.rs`), so a `send` or
+//! plain publish its producer handed to another worker just before still
+//! arrives first.
 //!
 //! # Memory
 //!

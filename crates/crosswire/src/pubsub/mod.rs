@@ -17,8 +17,10 @@
 //! - **Per worker** (`inbox.rs`): the one door from other threads, a bounded
 //!   FIFO of hand-overs, drained by one task on the worker once per scheduler
 //!   turn while the worker is busy, and woken (one system call) only after
-//!   the worker ran out of work. A second, uncontended mutex is held while a
-//!   batch is carried out, so that a history publish can wait for it.
+//!   the worker ran out of work. A second mutex is held while a batch is
+//!   taken and carried out, so that a history publish can wait for it (and
+//!   the worker for a history publish catching up on its inbox); nobody
+//!   else takes it.
 //! - **Per worker** (`outgoing.rs`): what the worker hands to others during a
 //!   turn, staged per destination and moved into each destination's inbox in
 //!   one batch when the staging task yields.

@@ -793,9 +793,9 @@ impl Outbox {
 
     /// Adds a chunk after the others. A queue that has never held more than
     /// one chunk at a time gets room for exactly one: most batches are one
-    /// run of small frames, and the queue (swapped with the writer's) stays
-    /// allocated for the connection's life, so the default room for four
-    /// would cost every idle connection 144 bytes more.
+    /// run of small frames, and one such queue (swapped with the writer's)
+    /// stays allocated while the connection is idle, so the default room for
+    /// four would cost every idle connection 144 bytes more.
     fn push_chunk(state: &mut State, chunk: Chunk) {
         if state.chunks.capacity() == 0 {
             state.chunks.reserve_exact(1);
@@ -1011,17 +1011,18 @@ impl Outbox {
                     }
                     return Poll::Ready(Batch::Frames);
                 }
-                // Nothing to write: the writer waits, and the two chunk
-                // queues it swaps with this one keep no room while it does
-                // (after a few batches each had some: 128 bytes per idle
-                // connection). A connection that stays busy finds its next
-                // batch here without waiting and keeps them.
-                std::mem::take(&mut state.chunks)
+                // Nothing to write: the writer waits. Of the two chunk
+                // queues it swaps with this one, only one keeps its room
+                // while it does (after a few batches each had some: 128
+                // bytes per idle connection), here, where the next push
+                // needs it: a connection that answers one message at a
+                // time then allocates nothing per batch.
+                if state.chunks.capacity() == 0 && batch.is_empty() {
+                    std::mem::swap(&mut state.chunks, batch);
+                }
+                std::mem::take(batch)
             };
             drop(idle_room);
-            if batch.capacity() != 0 {
-                *batch = VecDeque::new();
-            }
             std::task::ready!(self.writer_wake.poll_wait(cx));
         }
     }
@@ -1342,28 +1343,41 @@ mod tests {
     }
 
     #[test]
-    fn a_writer_that_waits_leaves_no_room_in_either_queue() {
+    fn a_writer_that_waits_keeps_room_for_one_chunk_in_one_queue() {
         let outbox = Outbox::new(1 << 20, OverflowPolicy::Close);
         let mut batch = VecDeque::new();
-        // Two batches: the queue and the writer's each had room after them.
-        for _ in 0..2 {
-            outbox.push(&text(3));
-            let taken = outbox.next_batch(&mut batch).now_or_never();
-            assert_eq!(taken, Some(Batch::Frames));
-            batch.clear();
-        }
-        assert!(batch.capacity() > 0 && outbox.lock().chunks.capacity() > 0);
-        // Nothing more to write: the writer waits with no room kept.
-        assert_eq!(outbox.next_batch(&mut batch).now_or_never(), None);
-        assert_eq!(batch.capacity(), 0);
-        assert_eq!(outbox.lock().chunks.capacity(), 0);
-        // And the next push finds room again.
+        // A push while the writer still holds a batch: both queues get room.
         outbox.push(&text(3));
         assert_eq!(
             outbox.next_batch(&mut batch).now_or_never(),
             Some(Batch::Frames)
         );
-        assert_eq!(batch.len(), 1);
+        outbox.push(&text(3));
+        batch.clear();
+        assert_eq!(
+            outbox.next_batch(&mut batch).now_or_never(),
+            Some(Batch::Frames)
+        );
+        batch.clear();
+        assert!(batch.capacity() > 0 && outbox.lock().chunks.capacity() > 0);
+        // Nothing more to write: the writer waits, one queue keeps room.
+        assert_eq!(outbox.next_batch(&mut batch).now_or_never(), None);
+        assert_eq!(batch.capacity(), 0);
+        assert_eq!(outbox.lock().chunks.capacity(), 1);
+        // One message at a time: the room goes back and forth, and is
+        // never made again.
+        for _ in 0..3 {
+            outbox.push(&text(3));
+            assert_eq!(
+                outbox.next_batch(&mut batch).now_or_never(),
+                Some(Batch::Frames)
+            );
+            assert_eq!((batch.len(), batch.capacity()), (1, 1));
+            assert_eq!(outbox.lock().chunks.capacity(), 0);
+            batch.clear();
+            assert_eq!(outbox.next_batch(&mut batch).now_or_never(), None);
+            assert_eq!(outbox.lock().chunks.capacity(), 1);
+        }
     }
 
     #[tokio::test]

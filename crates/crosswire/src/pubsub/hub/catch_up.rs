@@ -21,8 +21,8 @@
 //! worker's current-thread runtime), so a worker thread remembers which
 //! workers it handed something to since it last caught up on them (a bit
 //! each, in a thread-local word tagged with its hub) and catches up on
-//! those only: a room that only publishes to history topics pays one
-//! thread-local read per publish. A producer on any other thread may move
+//! those only: a room that only publishes to history topics pays a
+//! thread-local read per worker per publish. A producer on any other thread may move
 //! between threads at each `.await`, so from there every worker with
 //! subscribers is caught up.
 //!
@@ -139,7 +139,11 @@ impl TopicHub {
         inbox.catch_up(|batch| {
             let mut run = Vec::new();
             let mut releases = vec![Vec::new(); self.inboxes.len()];
-            self.carry_out(worker, batch, &mut run, &mut releases, delivered);
+            // What is carried out was counted where it was handed over: only
+            // the streams it overflowed are the caller's to finish.
+            let mut carried = Delivered::default();
+            self.carry_out(worker, batch, &mut run, &mut releases, &mut carried);
+            delivered.overflowed.append(&mut carried.overflowed);
         });
         let _ = HANDED.try_with(|handed| handed.set(handed.get().without(self.id, worker)));
     }
