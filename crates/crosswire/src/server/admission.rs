@@ -21,13 +21,14 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
+use super::log_every::LogEvery;
 use super::service::unavailable;
 
 /// Refused connections being answered at once, per listener. Each lives at
@@ -44,8 +45,7 @@ const RESERVED_FDS: u64 = 256;
 #[derive(Debug, Default)]
 pub(crate) struct Refusals {
     answering: Arc<AtomicUsize>,
-    last_log: Option<Instant>,
-    unlogged: u64,
+    log: LogEvery,
 }
 
 /// Why a connection is refused at the door.
@@ -125,22 +125,15 @@ impl Refusals {
 
     /// Logs a refusal: at most one line a second, with the count since.
     fn log(&mut self, remote: SocketAddr, refusal: Refusal, message: &'static str) {
-        self.unlogged += 1;
-        let now = Instant::now();
-        if self
-            .last_log
-            .is_none_or(|last| now.duration_since(last) >= Duration::from_secs(1))
-        {
+        if let Some(refused) = self.log.due() {
             tracing::warn!(
                 target: "crosswire::server",
                 %remote,
                 limit = refusal.setting(),
                 value = refusal.limit(),
-                refused = self.unlogged,
+                refused,
                 "{message}"
             );
-            self.last_log = Some(now);
-            self.unlogged = 0;
         }
     }
 }

@@ -5,7 +5,8 @@
 //! With `[server] max_handshakes_per_ip_per_second` set (it is off by
 //! default: many users can share one address behind a NAT or a proxy), each
 //! address gets a token bucket of that rate (with a burst of the same size)
-//! and upgrades past it are answered `429 Too Many Requests`.
+//! and upgrades past it are answered `429 Too Many Requests` (logged at
+//! most once a second, with the count since).
 //!
 //! The table is bounded: when it holds [`MAX_ADDRESSES`] entries, the ones
 //! whose bucket has refilled (addresses that have been quiet for a second)
@@ -13,11 +14,12 @@
 //! grants a fresh burst to addresses under attack once per overflow.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 
 use tokio::time::Instant;
 
+use super::log_every::LogEvery;
 use crate::ws::rate::Bucket;
 
 /// Addresses remembered at most.
@@ -28,6 +30,8 @@ const MAX_ADDRESSES: usize = 65_536;
 pub(crate) struct HandshakeRate {
     rate: u32,
     buckets: Mutex<HashMap<IpAddr, (Bucket, Instant)>>,
+    /// Refusals are logged at most once a second.
+    log: LogEvery,
 }
 
 impl HandshakeRate {
@@ -36,6 +40,21 @@ impl HandshakeRate {
         Self {
             rate,
             buckets: Mutex::new(HashMap::new()),
+            log: LogEvery::default(),
+        }
+    }
+
+    /// Logs that an upgrade from `remote` was refused (at most one line a
+    /// second, with the count since).
+    pub(crate) fn log_refusal(&self, remote: SocketAddr) {
+        if let Some(refused) = self.log.due() {
+            tracing::info!(
+                target: "crosswire::upgrade",
+                %remote,
+                limit = "[server] max_handshakes_per_ip_per_second",
+                refused,
+                "too many handshakes from one address: 429"
+            );
         }
     }
 

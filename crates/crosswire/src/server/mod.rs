@@ -36,6 +36,7 @@ mod handshake_rate;
 #[cfg(test)]
 mod idle_footprint_tests;
 mod listener;
+mod log_every;
 mod memory;
 mod metered;
 mod mount;

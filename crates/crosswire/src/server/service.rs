@@ -16,6 +16,7 @@ use http::{HeaderValue, Request, StatusCode, header};
 use tower::ServiceExt;
 
 use super::handshake_rate::HandshakeRate;
+use super::log_every::LogEvery;
 use super::priority::Tiers;
 use super::tracker::{ConnectionSlot, Tracker};
 use super::upgrade::{Upgrade, accept, refused};
@@ -64,6 +65,10 @@ pub(crate) struct Routes {
     pub(crate) max_connections: usize,
     /// `[server] max_handshakes_per_ip_per_second`.
     pub(crate) handshake_rate: HandshakeRate,
+    /// Upgrades refused past `max_connections` or `max_connections_per_ip`
+    /// in mounted mode (where there is no accept loop of ours to count
+    /// them), logged at most once a second.
+    pub(crate) upgrade_refusals: LogEvery,
     /// `[server.tls]`: the handshake every connection does first, if set.
     pub(crate) tls: Option<Arc<crate::tls::TlsState>>,
 }
@@ -152,6 +157,7 @@ impl Routes {
             max_header_bytes: config.server.max_header_bytes,
             body_read_timeout: config.server.body_read_timeout,
             handshake_rate: HandshakeRate::new(config.server.max_handshakes_per_ip_per_second),
+            upgrade_refusals: LogEvery::default(),
             max_connections: config.server.max_connections,
         })
     }
@@ -244,7 +250,8 @@ pub(crate) fn route_upgrade<'a>(
         (m.value.clone(), params)
     });
     if !routes.handshake_rate.admit(remote.ip()) {
-        return Either::Left(refused(too_many_handshakes(remote)));
+        routes.handshake_rate.log_refusal(remote);
+        return Either::Left(refused(too_many_handshakes()));
     }
     if !routes.websocket_enabled {
         return Either::Left(refused(websocket_disabled()));
@@ -333,8 +340,7 @@ pub(crate) fn plain(status: StatusCode, body: &'static str) -> Response {
 }
 
 /// `429` for an address past `[server] max_handshakes_per_ip_per_second`.
-pub(crate) fn too_many_handshakes(remote: SocketAddr) -> Response {
-    tracing::info!(target: "crosswire::upgrade", %remote, "too many handshakes from one address: 429 ([server] max_handshakes_per_ip_per_second)");
+pub(crate) fn too_many_handshakes() -> Response {
     let mut response = plain(
         StatusCode::TOO_MANY_REQUESTS,
         "too many WebSocket handshakes from this address; retry shortly\n",

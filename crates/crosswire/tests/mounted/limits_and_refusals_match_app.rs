@@ -53,13 +53,20 @@ async fn past_max_connections_an_upgrade_gets_503_until_one_leaves() {
 async fn past_max_connections_per_ip_an_upgrade_gets_503() {
     let mut config = Config::default();
     config.server.max_connections_per_ip = 1;
-    let (addr, _crosswire) = mounted(config, echo).await;
+    config.metrics.enabled = true;
+    let (addr, crosswire) = mounted(config, echo).await;
     let mut first = connect(addr, "/echo").await;
     let (_, head) =
         upgrade_answer(TcpStream::connect(addr).await.unwrap(), addr, "/echo", "").await;
     assert!(head.starts_with("HTTP/1.1 503"), "{head}");
     send_text(&mut first, "still served").await;
     assert_eq!(next_text(&mut first).await, "still served");
+    let metrics = crosswire.handle().metrics_text().unwrap();
+    assert!(
+        metrics
+            .contains("crosswire_connections_refused_total{reason=\"max_connections_per_ip\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ use http::Request;
 use tower::ServiceExt;
 
 use super::Crosswire;
+use crate::server::Refusal;
 use crate::server::service::{
     WsRoute, draining_refusal, too_many_handshakes, unavailable, upgrade_required,
     websocket_disabled,
@@ -104,18 +105,27 @@ impl Endpoint {
         if let Some(remote) = remote
             && !routes.handshake_rate.admit(remote.ip())
         {
-            return too_many_handshakes(remote);
+            routes.handshake_rate.log_refusal(remote);
+            return too_many_handshakes();
         }
         if !routes.websocket_enabled {
             return websocket_disabled();
         }
         if routes.tracker.live() >= routes.max_connections {
-            tracing::warn!(
-                target: "crosswire::upgrade",
-                limit = "[server] max_connections",
-                max_connections = routes.max_connections,
-                "connection limit reached: new WebSockets get 503"
-            );
+            if let Some(refused) = routes.upgrade_refusals.due() {
+                tracing::warn!(
+                    target: "crosswire::upgrade",
+                    limit = "[server] max_connections",
+                    max_connections = routes.max_connections,
+                    refused,
+                    "connection limit reached: new WebSockets get 503"
+                );
+            }
+            if let Some(metrics) = routes.shared.metrics() {
+                metrics
+                    .events
+                    .refused(Refusal::MaxConnections(routes.max_connections));
+            }
             return unavailable("the server is at its connection limit; retry shortly\n");
         }
         // Counted from here, so handshakes in flight count too; the guard
@@ -125,12 +135,19 @@ impl Endpoint {
         if let Some(remote) = remote
             && !guard.claim_address(remote.ip())
         {
-            tracing::warn!(
-                target: "crosswire::upgrade",
-                %remote,
-                limit = "[server] max_connections_per_ip",
-                "too many WebSockets from one address: 503"
-            );
+            if let Some(refused) = routes.upgrade_refusals.due() {
+                tracing::warn!(
+                    target: "crosswire::upgrade",
+                    %remote,
+                    limit = "[server] max_connections_per_ip",
+                    refused,
+                    "too many WebSockets from one address: 503"
+                );
+            }
+            if let Some(metrics) = routes.shared.metrics() {
+                let limit = routes.tracker.limit_per_address().unwrap_or_default();
+                metrics.events.refused(Refusal::PerAddress(limit));
+            }
             return unavailable(
                 "too many connections from your address; close one or retry shortly\n",
             );
