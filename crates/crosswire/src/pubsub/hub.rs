@@ -262,10 +262,10 @@ impl TopicHub {
         let Some(interest) = self.interest.get(topic) else {
             return delivered;
         };
-        let mut catching_up = catch_up::CatchingUp::default();
+        let mut flushed = false;
         for (worker, _) in interest.workers() {
             // And after what this thread handed to that worker before.
-            self.catch_up_before_ordered(worker, &mut catching_up, &mut delivered);
+            self.catch_up_before_ordered(worker, &mut flushed, &mut delivered);
             let topics = self.shard(worker).lock();
             if let Some(local) = topics.get(topic) {
                 local.members.deliver(publication, &skip, &mut delivered);

@@ -18,7 +18,8 @@ use std::time::Duration;
 use axum::body::Body;
 use bytes::Bytes;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
-use tokio::time::Sleep;
+
+use super::stall::Stall;
 
 /// The error a stalled body ends with.
 #[derive(Debug, thiserror::Error)]
@@ -26,19 +27,17 @@ use tokio::time::Sleep;
 pub(crate) struct BodyStalled(Duration);
 
 /// `inner`, failing once it has been waited on for `limit` without giving a
-/// frame. The timer is made the first time the body has to wait.
+/// frame.
 pub(crate) struct StallLimited<B> {
     inner: B,
-    limit: Duration,
-    timer: Option<Pin<Box<Sleep>>>,
+    stall: Stall,
 }
 
 impl<B> StallLimited<B> {
     pub(crate) fn new(inner: B, limit: Duration) -> Self {
         Self {
             inner,
-            limit,
-            timer: None,
+            stall: Stall::new(limit),
         }
     }
 }
@@ -69,24 +68,12 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(frame) => {
-                // Bytes came: the next wait gets the whole limit again.
-                this.timer = None;
-                Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
-            }
-            Poll::Pending => {
-                let limit = this.limit;
-                // `sleep` saturates a limit too large for the clock.
-                let timer = this
-                    .timer
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-                match timer.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Some(Err(BodyStalled(limit).into()))),
-                    Poll::Pending => Poll::Pending,
-                }
-            }
+        let frame = Pin::new(&mut this.inner).poll_frame(cx);
+        // Bytes came: the next wait gets the whole limit again.
+        if this.stall.poll_expired(cx, frame.is_ready()).is_ready() {
+            return Poll::Ready(Some(Err(BodyStalled(this.stall.limit()).into())));
         }
+        frame.map(|frame| frame.map(|frame| frame.map_err(Into::into)))
     }
 
     fn is_end_stream(&self) -> bool {

@@ -26,7 +26,7 @@ use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::write_stall::WriteStall;
+use super::stall::WriteStall;
 
 use super::tracker::ConnectionSlot;
 

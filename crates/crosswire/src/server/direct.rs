@@ -108,19 +108,32 @@ pub(crate) fn serve<'a>(
     stop: &'a mut watch::Receiver<bool>,
 ) -> impl Future<Output = Served> + Send + 'a {
     async move {
-        let first = tokio::select! {
-            // The request first: one that already arrived is answered (with
-            // `Connection: close`, or 503 for an upgrade) rather than dropped
-            // unread, which would reset the connection under the answer the
-            // client waits for. Listeners defer accepting until a request's
-            // bytes arrive, so a connection accepted just before the stop
-            // usually has one, even when the runtime has not yet reported
-            // the socket readable.
-            biased;
-            first = tokio::time::timeout(header_read_timeout, first_read(&stream, routes.max_header_bytes)) => first,
-            // Nothing was asked yet: a stopping server just closes.
-            () = stopped_with_nothing_asked(stop, &stream) => return Served::Done,
+        // The request first: one that already arrived is answered (with
+        // `Connection: close`, or 503 for an upgrade) rather than dropped
+        // unread, which would reset the connection under the answer the
+        // client waits for. Listeners defer accepting until a request's
+        // bytes arrive, so a connection accepted just before the stop
+        // usually has one, even when the runtime has not yet reported the
+        // socket readable. A stopping server closes only a connection that
+        // asked nothing yet.
+        if stopping(stop) && !request_waiting(&stream) {
+            return Served::Done;
+        }
+        let first = loop {
+            tokio::select! {
+                biased;
+                first = tokio::time::timeout(header_read_timeout, first_read(&stream, routes.max_header_bytes)) => break first,
+                changed = stop.changed(), if !stopping(stop) => {
+                    if changed.is_err() || !request_waiting(&stream) {
+                        return Served::Done;
+                    }
+                }
+            }
         };
+        if stopping(stop) {
+            // What answers the request must still see the stop.
+            stop.mark_changed();
+        }
         let Ok(first) = first else {
             tracing::debug!(
                 target: "crosswire::server",
@@ -190,20 +203,16 @@ pub(crate) fn serve<'a>(
     }
 }
 
-/// Completes when the server stops while nothing the client sent waits on
-/// `stream`. A request that arrived counts even before the runtime has
-/// seen the socket readable (a connection accepted just before the stop is
-/// polled before its first readiness event): closed unread, it would reset
-/// the connection under the answer the client waits for.
-async fn stopped_with_nothing_asked(stop: &mut watch::Receiver<bool>, stream: &TcpStream) {
-    let _ = stop.changed().await;
+/// Whether the server is stopping, seen or not.
+fn stopping(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow()
+}
+
+/// Whether bytes the client sent wait unread on `stream` (peeked, so they
+/// stay for the read), whether or not the runtime has seen them yet.
+fn request_waiting(stream: &TcpStream) -> bool {
     let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
-    if matches!(socket2::SockRef::from(stream).peek(&mut byte), Ok(read) if read > 0) {
-        // The request is answered; what answers it must still see the stop
-        // (to say `Connection: close`, and to end the connection after).
-        stop.mark_changed();
-        std::future::pending::<()>().await;
-    }
+    matches!(socket2::SockRef::from(stream).peek(&mut byte), Ok(read) if read > 0)
 }
 
 /// The first read of what the client sent, parsed if it is a `GET`.

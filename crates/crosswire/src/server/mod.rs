@@ -47,6 +47,7 @@ mod priority;
 #[cfg(feature = "tls")]
 mod secure;
 mod service;
+mod stall;
 #[cfg(test)]
 mod test_sockets;
 mod tracker;
@@ -54,7 +55,6 @@ pub(crate) use tracker::TaskGuard;
 mod upgrade;
 mod workers;
 mod write_batch;
-mod write_stall;
 
 pub use app::App;
 pub use listener::{Server, shutdown_signal};

@@ -9,6 +9,7 @@
 //! A batch lives only while it is filled and written, so a response that
 //! waits for its next frame (an idle event stream) holds no buffer.
 
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+
+use super::stall::WriteStall;
 
 /// Parts shorter than this are copied; longer ones are written from their
 /// own buffer.
@@ -131,10 +134,10 @@ impl WriteBatch {
     }
 }
 
-/// One vectored write of `slices`, waiting at most `stall` for the socket to
-/// take any of it. Most writes are taken at once; only one that waits pays
-/// for a timer, in a box, so the future an open stream rests in does not
-/// carry one.
+/// One vectored write of `slices`, failing once it has waited `stall` for
+/// the socket to take any of it (the rule of [`WriteStall`]). Most writes
+/// are taken at once; only one that waits pays for the limit and its timer,
+/// in a box, so the future an open stream rests in does not carry them.
 async fn write_some(
     stream: &mut TcpStream,
     slices: &[IoSlice<'_>],
@@ -144,11 +147,12 @@ async fn write_some(
     if let Some(done) = write.as_mut().now_or_never() {
         return done;
     }
-
-    match Box::pin(tokio::time::timeout(stall, write)).await {
-        Ok(done) => done,
-        Err(_) => Err(io::ErrorKind::TimedOut.into()),
-    }
+    let mut limit = WriteStall::new(stall);
+    Box::pin(std::future::poll_fn(move |cx| {
+        let written = write.as_mut().poll(cx);
+        limit.check(cx, written)
+    }))
+    .await
 }
 
 #[cfg(test)]

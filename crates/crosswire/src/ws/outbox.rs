@@ -1017,10 +1017,14 @@ impl Outbox {
                 // bytes per idle connection), here, where the next push
                 // needs it: a connection that answers one message at a
                 // time then allocates nothing per batch.
-                if state.chunks.capacity() == 0 && batch.is_empty() {
+                if batch.is_empty() && state.chunks.capacity() == 0 {
                     std::mem::swap(&mut state.chunks, batch);
                 }
-                std::mem::take(batch)
+                if batch.is_empty() {
+                    std::mem::take(batch)
+                } else {
+                    VecDeque::new()
+                }
             };
             drop(idle_room);
             std::task::ready!(self.writer_wake.poll_wait(cx));

@@ -98,22 +98,17 @@ pub(super) fn handed_to(hub: u64, worker: usize) {
     let _ = HANDED.try_with(|handed| handed.set(handed.get().with(hub, worker)));
 }
 
-/// Whether what the calling thread stages for other workers has been moved
-/// into their inboxes during this catching up.
-#[derive(Default)]
-pub(super) struct CatchingUp {
-    flushed: bool,
-}
-
 impl TopicHub {
     /// Carries out what waits in `worker`'s inbox if this thread may have
     /// handed it something, before a publish is queued on its subscribers
-    /// directly. Event streams that overflowed are left in `delivered`,
-    /// for the caller to finish once it holds no lock.
+    /// directly. `flushed` says whether what this thread staged for other
+    /// workers was already moved into their inboxes for this publish. Event
+    /// streams that overflowed are left in `delivered`, for the caller to
+    /// finish once it holds no lock.
     pub(super) fn catch_up_before_ordered(
         &self,
         worker: usize,
-        catching_up: &mut CatchingUp,
+        flushed: &mut bool,
         delivered: &mut Delivered,
     ) {
         let here = self.current_worker();
@@ -132,9 +127,9 @@ impl TopicHub {
         let Some(inbox) = self.inboxes.get(worker) else {
             return;
         };
-        if !catching_up.flushed {
+        if !*flushed {
             self.flush_outgoing();
-            catching_up.flushed = true;
+            *flushed = true;
         }
         inbox.catch_up(|batch| {
             let mut run = Vec::new();
