@@ -13,6 +13,8 @@ mod sse_client;
 #[path = "tls/client.rs"]
 mod client;
 
+#[path = "tls/a_client_that_stops_reading_loses_its_connection.rs"]
+mod a_client_that_stops_reading_loses_its_connection;
 #[path = "tls/a_reload_serves_the_new_certificate_to_new_connections.rs"]
 mod a_reload_serves_the_new_certificate_to_new_connections;
 #[path = "tls/bad_certificate_files_stop_startup_naming_the_file.rs"]

@@ -378,9 +378,9 @@ pub struct SseConfig {
     /// it. Default 60 s (nginx's `send_timeout`). Past it the connection is
     /// closed: a client that stopped reading cannot hold its connection, its
     /// socket buffers and the write in progress after its stream ended for
-    /// falling `queue_bytes` behind. Applies to every response on a
-    /// plain-HTTP connection (an event stream or any other, whether the
-    /// server writes it itself or hyper does); the limit is on a write
+    /// falling `queue_bytes` behind. Applies to every response, over plain
+    /// HTTP or TLS (an event stream or any other, whether the server writes
+    /// it itself or hyper does); the limit is on a write
     /// taking no byte, so a client that reads at all, however slowly, is not
     /// cut. `0` turns the limit off.
     #[serde(with = "units::duration")]

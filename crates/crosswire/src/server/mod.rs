@@ -28,6 +28,8 @@ mod app;
 mod background;
 mod bind;
 mod body_stall;
+#[cfg(feature = "tls")]
+mod bounded_writes;
 mod corking;
 mod direct;
 mod direct_response;

@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::accept::serve_http1;
+use super::bounded_writes::BoundedWrites;
 use super::open_streams::OpenStreams;
 use super::service::Routes;
 use crate::tls::TlsState;
@@ -60,6 +61,9 @@ pub(crate) async fn serve<S>(
         _ = stop.changed() => return,
     };
     let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+    // What hyper writes waits at most `[sse] send_timeout` for the client
+    // to take a byte, as on plain HTTP (see `bounded_writes.rs`).
+    let stream = BoundedWrites::new(stream, routes.shared.sse.send_timeout);
     if h2 {
         serve_http2(
             TokioIo::new(stream),

@@ -282,10 +282,12 @@ fn into_transport(upgraded: Upgraded) -> (Transport, Bytes, Vec<u8>) {
         Err(upgraded) => upgraded,
     };
     #[cfg(feature = "tls")]
-    let upgraded = match upgraded.downcast::<TokioIo<crate::ws::TlsStream>>() {
+    let upgraded = match upgraded
+        .downcast::<TokioIo<super::bounded_writes::BoundedWrites<crate::ws::TlsStream>>>()
+    {
         Ok(parts) => {
             return (
-                Transport::Tls(Box::new(parts.io.into_inner())),
+                Transport::Tls(Box::new(parts.io.into_inner().into_inner())),
                 parts.read_buf,
                 Vec::new(),
             );
