@@ -139,7 +139,7 @@ pub struct ServerConfig {
     #[serde(with = "units::size")]
     pub max_queued_bytes: usize,
     /// WebSocket upgrades one remote address may make per second (with a
-    /// burst of as many). Default `0`: no limit, since many users may share
+    /// burst of as many), IPv6 addresses counted per `/64`. Default `0`: no limit, since many users may share
     /// one address behind a NAT or a proxy. Past it: `429 Too Many
     /// Requests` with `Retry-After`.
     pub max_handshakes_per_ip_per_second: u32,

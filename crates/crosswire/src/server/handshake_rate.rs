@@ -6,7 +6,10 @@
 //! default: many users can share one address behind a NAT or a proxy), each
 //! address gets a token bucket of that rate (with a burst of the same size)
 //! and upgrades past it are answered `429 Too Many Requests` (logged at
-//! most once a second, with the count since).
+//! most once a second, with the count since). Addresses are counted as
+//! `max_connections_per_ip` counts them: IPv6 per `/64`, since one
+//! subscriber can pick any address of its `/64` (and, by filling the table
+//! with fresh ones, would otherwise get a fresh burst at every overflow).
 //!
 //! The table is bounded: when it holds [`MAX_ADDRESSES`] entries, the ones
 //! whose bucket has refilled (addresses that have been quiet for a second)
@@ -20,6 +23,7 @@ use std::sync::Mutex;
 use tokio::time::Instant;
 
 use super::log_every::LogEvery;
+use super::per_address::counted_as;
 use crate::ws::rate::Bucket;
 
 /// Addresses remembered at most.
@@ -63,6 +67,7 @@ impl HandshakeRate {
         if self.rate == 0 {
             return true;
         }
+        let address = counted_as(address);
         let now = Instant::now();
         let mut buckets = self
             .buckets
@@ -84,7 +89,7 @@ impl HandshakeRate {
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv4Addr;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     use super::*;
 
@@ -96,6 +101,20 @@ mod tests {
         assert_eq!((0..8).filter(|_| limit.admit(a)).count(), 5);
         assert_eq!((0..8).filter(|_| limit.admit(b)).count(), 5);
         assert!((0..1000).all(|_| HandshakeRate::new(0).admit(a)));
+    }
+
+    #[test]
+    fn an_ipv6_64_shares_one_allowance_and_a_mapped_address_is_its_ipv4() {
+        let limit = HandshakeRate::new(5);
+        let in_one_64 = |n: u16| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, n, n, n, n));
+        assert_eq!((0..8u16).filter(|n| limit.admit(in_one_64(*n))).count(), 5);
+        let next_64 = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1));
+        assert!(limit.admit(next_64));
+        assert_eq!(limit.buckets.lock().unwrap().len(), 2);
+
+        let v4 = Ipv4Addr::new(192, 0, 2, 7);
+        assert_eq!((0..5).filter(|_| limit.admit(IpAddr::V4(v4))).count(), 5);
+        assert!(!limit.admit(IpAddr::V6(v4.to_ipv6_mapped())));
     }
 
     #[test]

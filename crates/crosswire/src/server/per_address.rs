@@ -125,8 +125,10 @@ impl PerAddress {
     }
 }
 
-/// What `address` is counted as: itself for IPv4, its `/64` for IPv6.
-fn counted_as(address: IpAddr) -> IpAddr {
+/// What `address` is counted as: itself for IPv4, its `/64` for IPv6 (an
+/// IPv4-mapped address as the IPv4 address). The handshake rate limit
+/// counts the same way.
+pub(crate) fn counted_as(address: IpAddr) -> IpAddr {
     match address.to_canonical() {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => {
