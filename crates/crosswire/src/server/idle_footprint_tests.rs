@@ -152,7 +152,7 @@ async fn an_idle_connection_stays_within_its_byte_budget() {
     // What the connection keeps on the heap besides its task. Each `Arc`
     // adds its two counts (16 bytes).
     let outbox_size = size_of::<Outbox>();
-    assert!(outbox_size <= 344, "outbox: {outbox_size} bytes");
+    assert!(outbox_size <= 264, "outbox: {outbox_size} bytes");
     let (peer_inner, topic_list) = peer.footprint();
     assert!(peer_inner <= 136, "peer: {peer_inner} bytes");
     assert!(topic_list <= 64, "topic list: {topic_list} bytes");

@@ -186,11 +186,12 @@ struct State {
     /// Data messages in `chunks` and `tail`, and in the writer's batch: a
     /// plain count under the lock already held, so the writer can count a
     /// whole batch's messages for the metrics at once.
-    queued_messages: usize,
-    in_flight_messages: usize,
-    /// When the writer took the batch it is still writing: how long this
-    /// peer has kept the server waiting.
-    in_flight_since: Option<Instant>,
+    queued_messages: u32,
+    in_flight_messages: u32,
+    /// When the writer took the batch it is still writing (see [`Clock`]),
+    /// zero when it holds none: how long this peer has kept the server
+    /// waiting.
+    in_flight_since: Clock,
     /// The queue went past its high-water mark (half the limit) and has not
     /// yet come back under its low-water mark (an eighth).
     backpressured: bool,
@@ -213,6 +214,45 @@ struct State {
     /// the queue's lock so messages are compressed in the order they are
     /// queued, which is the order the client inflates them in.
     deflater: Option<Box<Deflater>>,
+    /// Woken (all waiters) whenever everything queued has been written;
+    /// made by the first [`Outbox::wait_for_drain`], which few peers ever
+    /// call, so the others keep a pointer instead of a `Notify`.
+    drained: Option<Arc<Notify>>,
+}
+
+/// A point in time as microseconds since the process's first use of a
+/// clock here, plus one, so that zero can mean "none": eight bytes where
+/// an `Instant` takes sixteen, in every connection's send queue. Enough
+/// for half a million years.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Clock(u64);
+
+impl Clock {
+    const NONE: Self = Self(0);
+
+    fn now() -> Self {
+        static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        let epoch = *EPOCH.get_or_init(Instant::now);
+        let micros = Instant::now().saturating_duration_since(epoch).as_micros();
+        Self(u64::try_from(micros).unwrap_or(u64::MAX - 1) + 1)
+    }
+
+    fn is_none(self) -> bool {
+        self == Self::NONE
+    }
+
+    /// Time from this point to `now` (zero for none).
+    fn until(self, now: Self) -> Duration {
+        if self.is_none() {
+            return Duration::ZERO;
+        }
+        Duration::from_micros(now.0.saturating_sub(self.0))
+    }
+
+    /// As milliseconds, for the keep-alive clocks kept in atomics.
+    fn as_millis(self) -> u64 {
+        self.0 / 1000
+    }
 }
 
 /// How the server closed a connection.
@@ -298,23 +338,19 @@ pub(crate) struct Outbox {
     /// backpressure (the reader runs the `drain` hook). One waiter: the
     /// reader.
     reader_wake: Signal,
-    /// Woken (all waiters) whenever everything queued has been written.
-    drained: Notify,
-    /// When the connection opened; the base of the two clocks below.
-    born: Instant,
-    /// Milliseconds after `born` the client last sent anything. Written by
-    /// the reader, read by the keep-alive sweep.
+    /// When the client last sent anything, as [`Clock`] milliseconds.
+    /// Written by the reader, read by the keep-alive sweep.
     last_seen_ms: AtomicU64,
-    /// Milliseconds after `born` the sweep last pinged.
+    /// When the sweep last pinged (at first: when the connection opened).
     last_ping_ms: AtomicU64,
-    /// What permessage-deflate agreement the peer has, if any.
-    deflate: Option<PeerDeflate>,
-    /// The server's budget for all send queues, if this queue counts.
+    /// What permessage-deflate agreement the peer has, if any (boxed: most
+    /// peers have none).
+    deflate: Option<Box<PeerDeflate>>,
+    /// The server's budget for all send queues, if this queue counts, and
+    /// through it the server's counters, if on.
     budget: Option<Arc<QueueBudget>>,
     /// The worker whose part of the budget this queue counts against.
-    budget_worker: usize,
-    /// The server's counters, if on (taken from the budget).
-    metrics: Option<Arc<Metrics>>,
+    budget_worker: u32,
 }
 
 impl Outbox {
@@ -326,14 +362,11 @@ impl Outbox {
             policy,
             writer_wake: Signal::default(),
             reader_wake: Signal::default(),
-            drained: Notify::new(),
-            born: Instant::now(),
-            last_seen_ms: AtomicU64::new(0),
-            last_ping_ms: AtomicU64::new(0),
+            last_seen_ms: AtomicU64::new(Clock::now().as_millis()),
+            last_ping_ms: AtomicU64::new(Clock::now().as_millis()),
             deflate: None,
             budget: None,
             budget_worker: 0,
-            metrics: None,
         }
     }
 
@@ -343,37 +376,36 @@ impl Outbox {
     /// counts against it is counted, whoever built it.
     pub(crate) fn with_budget(mut self, budget: Arc<QueueBudget>, worker: usize) -> Self {
         budget.join(worker);
-        self.metrics = budget.metrics().cloned();
         self.budget = Some(budget);
-        self.budget_worker = worker;
+        self.budget_worker = u32::try_from(worker).unwrap_or(u32::MAX);
         self
     }
 
     /// The worker whose part of the budget this queue counts against.
     pub(crate) fn budget_worker(&self) -> usize {
-        self.budget_worker
+        self.budget_worker as usize
     }
 
     /// The metrics of the worker this queue's peer lives on, if on.
     #[inline]
     pub(crate) fn metrics(&self) -> Option<&WorkerCounters> {
-        Some(self.metrics.as_ref()?.worker(Some(self.budget_worker)))
+        Some(self.server_metrics()?.worker(Some(self.budget_worker())))
     }
 
     /// The server's metrics, if on.
     pub(crate) fn server_metrics(&self) -> Option<&Metrics> {
-        self.metrics.as_deref()
+        self.budget.as_ref()?.metrics().map(Arc::as_ref)
     }
 
     /// The same queue, for a peer that negotiated permessage-deflate.
     pub(crate) fn with_deflate(mut self, deflate: Option<PeerDeflate>) -> Self {
-        self.deflate = deflate;
+        self.deflate = deflate.map(Box::new);
         self
     }
 
     /// How the reader inflates this peer's messages, if it compresses.
     pub(crate) fn inflate_params(&self) -> Option<InflateParams> {
-        self.deflate.as_ref().map(PeerDeflate::inflate_params)
+        self.deflate.as_deref().map(PeerDeflate::inflate_params)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -548,7 +580,9 @@ impl Outbox {
         let add = |state: &mut State| {
             Self::seal_tail(state);
             Self::push_chunk(state, Chunk::Framed(framed.clone(), counted));
-            state.queued_messages += messages;
+            state.queued_messages = state
+                .queued_messages
+                .saturating_add(u32::try_from(messages).unwrap_or(u32::MAX));
             // Counted against the server's budget as the copies it saves
             // would have been, so a burst cannot pass the budget for being
             // shared.
@@ -591,8 +625,8 @@ impl Outbox {
         let grown = state.queued_capacity - capacity_before;
         if grown > 0
             && let Some(budget) = &self.budget
-            && budget.take(self.budget_worker, grown) == Standing::Overrun
-            && state.queued + state.in_flight > budget.fair_share(self.budget_worker)
+            && budget.take(self.budget_worker(), grown) == Standing::Overrun
+            && state.queued + state.in_flight > budget.fair_share(self.budget_worker())
         {
             // Far past the server's budget, before the pass that closes the
             // queues furthest behind got to run: this one holds more than its
@@ -616,10 +650,7 @@ impl Outbox {
             return None;
         }
         Some(Behind {
-            waiting: state
-                .in_flight_since
-                .map(|since| since.elapsed())
-                .unwrap_or_default(),
+            waiting: state.in_flight_since.until(Clock::now()),
             bytes,
             freeable: state.queued_capacity + state.in_flight_capacity,
         })
@@ -662,7 +693,7 @@ impl Outbox {
     fn overflowed(&self, cause: WebSocketError, reason: &'static str) -> Admitted {
         match self.policy {
             OverflowPolicy::DropMessage => {
-                if let Some(metrics) = &self.metrics {
+                if let Some(metrics) = self.server_metrics() {
                     metrics.events.send_queue_drop();
                 }
                 Admitted::Dropped
@@ -678,7 +709,7 @@ impl Outbox {
     fn condemn_in_flight(&self, state: &mut State) {
         if let Some(budget) = &self.budget {
             budget.count_close();
-            budget.release(self.budget_worker, state.in_flight_capacity);
+            budget.release(self.budget_worker(), state.in_flight_capacity);
         }
         state.in_flight_capacity = 0;
     }
@@ -713,7 +744,7 @@ impl Outbox {
         state.queued = 0;
         state.queued_messages = 0;
         if let Some(budget) = &self.budget {
-            budget.release(self.budget_worker, state.queued_capacity);
+            budget.release(self.budget_worker(), state.queued_capacity);
         }
         state.queued_capacity = 0;
         state.tail_capacity = 0;
@@ -755,7 +786,7 @@ impl Outbox {
         if let Some(budget) = &self.budget {
             // Counted like any copy buffer; a handshake's few hundred bytes
             // are not refused.
-            let _ = budget.take(self.budget_worker, capacity);
+            let _ = budget.take(self.budget_worker(), capacity);
         }
     }
 
@@ -765,7 +796,7 @@ impl Outbox {
         let len = frame.wire_len();
         // Control opcodes have bit 3 set; pongs are not messages.
         if frame.header().first().is_some_and(|byte| byte & 0x08 == 0) {
-            state.queued_messages += 1;
+            state.queued_messages = state.queued_messages.saturating_add(1);
         }
         if len > INLINE_MAX {
             // Control frames carry at most 125 bytes, so they are always
@@ -859,10 +890,12 @@ impl Outbox {
         let mut state = self.lock();
         state.terminated = true;
         self.clear(&mut state);
+        if let Some(drained) = &state.drained {
+            drained.notify_waiters();
+        }
         drop(state);
         self.writer_wake.notify();
         self.reader_wake.notify();
-        self.drained.notify_waiters();
     }
 
     /// True once a close frame was queued or the connection terminated.
@@ -911,19 +944,19 @@ impl Outbox {
     /// Records that the client sent something (data, ping or pong).
     pub(crate) fn touch(&self) {
         self.last_seen_ms
-            .store(self.born.elapsed().as_millis() as u64, Ordering::Relaxed);
+            .store(Clock::now().as_millis(), Ordering::Relaxed);
     }
 
     /// How long the client has been silent.
     pub(crate) fn silent_for(&self) -> Duration {
-        let seen = Duration::from_millis(self.last_seen_ms.load(Ordering::Relaxed));
-        self.born.elapsed().saturating_sub(seen)
+        let seen = self.last_seen_ms.load(Ordering::Relaxed);
+        Duration::from_millis(Clock::now().as_millis().saturating_sub(seen))
     }
 
     /// How long since the last keep-alive ping, and records one now if at
     /// least `interval` has passed.
     pub(crate) fn ping_due(&self, interval: Duration) -> bool {
-        let now = self.born.elapsed().as_millis() as u64;
+        let now = Clock::now().as_millis();
         let last = self.last_ping_ms.load(Ordering::Relaxed);
         if now.saturating_sub(last) >= interval.as_millis() as u64 {
             self.last_ping_ms.store(now, Ordering::Relaxed);
@@ -959,8 +992,15 @@ impl Outbox {
 
     /// Waits until nothing is queued or being written.
     pub(crate) async fn wait_for_drain(&self) {
+        let drained = {
+            let mut state = self.lock();
+            if state.queued + state.in_flight == 0 || state.terminated {
+                return;
+            }
+            Arc::clone(state.drained.get_or_insert_with(Arc::default))
+        };
         loop {
-            let notified = self.drained.notified();
+            let notified = drained.notified();
             tokio::pin!(notified);
             // Register before checking, so a drain in between is not missed.
             notified.as_mut().enable();
@@ -1001,13 +1041,15 @@ impl Outbox {
                     std::mem::swap(batch, &mut state.chunks);
                     state.in_flight += state.queued;
                     state.queued = 0;
-                    state.in_flight_messages += std::mem::take(&mut state.queued_messages);
+                    state.in_flight_messages = state
+                        .in_flight_messages
+                        .saturating_add(std::mem::take(&mut state.queued_messages));
                     // Sealed buffers go with the batch; an empty tail stays.
                     let taken = state.queued_capacity - state.tail_capacity;
                     state.in_flight_capacity += taken;
                     state.queued_capacity = state.tail_capacity;
                     if state.in_flight_since.is_none() {
-                        state.in_flight_since = Some(Instant::now());
+                        state.in_flight_since = Clock::now();
                     }
                     return Poll::Ready(Batch::Frames);
                 }
@@ -1037,7 +1079,7 @@ impl Outbox {
     /// the handshake's response).
     pub(crate) fn written(&self, bytes: usize, capacity: usize) -> (usize, usize) {
         let mut state = self.lock();
-        let messages = std::mem::take(&mut state.in_flight_messages);
+        let messages = std::mem::take(&mut state.in_flight_messages) as usize;
         let preface = state.preface.in_flight_len();
         if preface > 0 {
             state.preface = Preface::default();
@@ -1046,22 +1088,23 @@ impl Outbox {
         state.in_flight = state.in_flight.saturating_sub(bytes);
         let capacity = capacity.min(state.in_flight_capacity);
         state.in_flight_capacity -= capacity;
-        state.in_flight_since = None;
+        state.in_flight_since = Clock::NONE;
         if let Some(budget) = &self.budget {
-            budget.release(self.budget_worker, capacity);
+            budget.release(self.budget_worker(), capacity);
         }
         let drain_due = state.backpressured && state.in_flight + state.queued <= self.limit / 8;
         if drain_due {
             state.backpressured = false;
             state.drain_due = true;
         }
-        let drained = state.in_flight + state.queued == 0;
+        if state.in_flight + state.queued == 0
+            && let Some(drained) = &state.drained
+        {
+            drained.notify_waiters();
+        }
         drop(state);
         if drain_due {
             self.reader_wake.notify();
-        }
-        if drained {
-            self.drained.notify_waiters();
         }
         (messages, bytes)
     }
@@ -1074,15 +1117,13 @@ impl Outbox {
 
 impl Drop for Outbox {
     fn drop(&mut self) {
+        let worker = self.budget_worker();
         if let Some(budget) = &self.budget {
             let state = self
                 .state
                 .get_mut()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            budget.leave(
-                self.budget_worker,
-                state.queued_capacity + state.in_flight_capacity,
-            );
+            budget.leave(worker, state.queued_capacity + state.in_flight_capacity);
         }
     }
 }
