@@ -22,19 +22,9 @@ use crate::pubsub::Handoff;
 use crate::shared::Shared;
 
 mod recovery;
+mod topic_list;
 
-/// Topics a peer's list holds before it grows by doubling instead of by one.
-const SHORT_TOPIC_LIST: usize = 4;
-
-/// Adds `name` (the topic index's own copy) to a peer's topic list. Most
-/// peers hold a topic or two, so a short list grows one slot at a time (a
-/// first push would otherwise make room for four), a longer one by doubling.
-fn remember_topic(list: &mut Vec<Arc<str>>, name: Arc<str>) {
-    if list.len() < SHORT_TOPIC_LIST {
-        list.reserve_exact(1);
-    }
-    list.push(name);
-}
+use topic_list::TopicList;
 
 /// A connected WebSocket client.
 ///
@@ -61,9 +51,8 @@ struct Inner {
     request: UpgradeRequest,
     context: Option<Arc<dyn Any + Send + Sync>>,
     protocol: Option<String>,
-    /// Topics in subscription order; `None` once the peer has left, so a late
-    /// `subscribe` cannot leave a dead queue in the topic index.
-    topics: Mutex<Option<Vec<Arc<str>>>>,
+    /// Topics in subscription order, until the peer has left.
+    topics: Mutex<TopicList>,
     /// A close was handed to the home worker already; later ones are no-ops
     /// there anyway, so they are not handed over again.
     close_handed_off: AtomicBool,
@@ -74,10 +63,7 @@ impl Peer {
     /// holds on the heap beyond the outbox and the request (the topic list).
     #[cfg(test)]
     pub(crate) fn footprint(&self) -> (usize, usize) {
-        let topics = self
-            .lock_topics()
-            .as_ref()
-            .map_or(0, |list| list.capacity() * std::mem::size_of::<Arc<str>>());
+        let topics = self.lock_topics().heap_bytes();
         (std::mem::size_of::<Inner>(), topics)
     }
 
@@ -98,7 +84,7 @@ impl Peer {
                 request,
                 context,
                 protocol,
-                topics: Mutex::new(Some(Vec::new())),
+                topics: Mutex::new(TopicList::default()),
                 close_handed_off: AtomicBool::new(false),
             }),
         }
@@ -185,16 +171,16 @@ impl Peer {
     pub fn subscribe(&self, topic: impl AsRef<str>) {
         let topic = topic.as_ref();
         let mut topics = self.lock_topics();
-        let Some(list) = topics.as_mut() else {
+        if !topics.is_open() {
             return;
-        };
+        }
         if let Some(name) = self.inner.shared.topics.subscribe(
             topic,
             self.inner.home,
             self.inner.key,
             &self.inner.outbox,
         ) {
-            remember_topic(list, name);
+            topics.push(name);
         }
     }
 
@@ -202,8 +188,8 @@ impl Peer {
     pub fn unsubscribe(&self, topic: impl AsRef<str>) {
         let topic = topic.as_ref();
         let mut topics = self.lock_topics();
-        if let Some(list) = topics.as_mut() {
-            list.retain(|t| &**t != topic);
+        if topics.is_open() {
+            topics.remove(topic);
             self.inner
                 .shared
                 .topics
@@ -214,9 +200,10 @@ impl Peer {
     /// The topics this peer is subscribed to, in subscription order.
     pub fn topics(&self) -> Vec<String> {
         self.lock_topics()
-            .as_ref()
-            .map(|list| list.iter().map(|t| t.to_string()).collect())
-            .unwrap_or_default()
+            .as_slice()
+            .iter()
+            .map(|t| t.to_string())
+            .collect()
     }
 
     /// Sends to every subscriber of `topic` except this peer (which need not be
@@ -316,7 +303,7 @@ impl Peer {
 
     /// Leaves every topic and refuses later subscriptions.
     pub(crate) fn leave_topics(&self) {
-        let list = self.lock_topics().take().unwrap_or_default();
+        let list = self.lock_topics().leave();
         for topic in list {
             self.inner
                 .shared
@@ -325,7 +312,7 @@ impl Peer {
         }
     }
 
-    fn lock_topics(&self) -> std::sync::MutexGuard<'_, Option<Vec<Arc<str>>>> {
+    fn lock_topics(&self) -> std::sync::MutexGuard<'_, TopicList> {
         self.inner
             .topics
             .lock()
@@ -356,28 +343,3 @@ impl PartialEq for Peer {
 }
 
 impl Eq for Peer {}
-
-#[cfg(test)]
-mod topic_list_tests {
-    use super::*;
-
-    #[test]
-    fn a_short_topic_list_has_no_spare_room() {
-        let mut list = Vec::new();
-        for n in 0..SHORT_TOPIC_LIST {
-            remember_topic(&mut list, Arc::from(format!("t{n}").as_str()));
-            assert_eq!(
-                list.capacity(),
-                list.len(),
-                "spare room at {} topics",
-                n + 1
-            );
-        }
-        // Past that it grows by doubling, so many subscriptions stay cheap.
-        for n in SHORT_TOPIC_LIST..64 {
-            remember_topic(&mut list, Arc::from(format!("t{n}").as_str()));
-        }
-        assert_eq!(list.len(), 64);
-        assert!(list.capacity() < 128);
-    }
-}

@@ -25,9 +25,9 @@ impl ReplayTarget for Target {
         // Under the peer's topic list, which orders it with the close that
         // leaves every topic of the list.
         let mut topics = self.peer.lock_topics();
-        let Some(list) = topics.as_mut() else {
+        if !topics.is_open() {
             return false;
-        };
+        }
         let inner = &self.peer.inner;
         let joined =
             inner
@@ -36,7 +36,7 @@ impl ReplayTarget for Target {
                 .subscribe(&self.topic, inner.home, inner.key, &inner.outbox);
         self.joined = joined.is_some();
         if let Some(name) = joined {
-            super::remember_topic(list, name);
+            topics.push(name);
         }
         self.joined
     }
