@@ -19,6 +19,8 @@ mod a_client_that_stops_reading_loses_its_connection;
 mod a_reload_serves_the_new_certificate_to_new_connections;
 #[path = "tls/bad_certificate_files_stop_startup_naming_the_file.rs"]
 mod bad_certificate_files_stop_startup_naming_the_file;
+#[path = "tls/event_streams_over_http2_count_as_connections.rs"]
+mod event_streams_over_http2_count_as_connections;
 #[path = "tls/fifty_event_streams_share_one_http2_connection.rs"]
 mod fifty_event_streams_share_one_http2_connection;
 #[path = "tls/https_event_streams_and_wss_share_the_port.rs"]

@@ -142,6 +142,11 @@ pub(super) fn http_connection(
     async move {
         // Held by this task (then by the socket, for hyper) until an
         // upgrade takes it into the WebSocket task.
+        #[cfg(feature = "tls")]
+        let accepted = super::secure::Accepted {
+            remote,
+            worker: guard.worker(),
+        };
         let slot = ConnectionSlot::new(guard);
         #[cfg(feature = "tls")]
         if let Some(tls) = routes.tls.clone() {
@@ -149,6 +154,7 @@ pub(super) fn http_connection(
             Box::pin(super::secure::serve(
                 &tls,
                 stream,
+                accepted,
                 service,
                 &routes,
                 stop,

@@ -18,7 +18,7 @@
 //! connection is closed without a word.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -28,8 +28,11 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
+use axum::response::Response;
+
 use super::log_every::LogEvery;
-use super::service::unavailable;
+use super::service::{Routes, unavailable};
+use super::tracker::TaskGuard;
 
 /// Refused connections being answered at once, per listener. Each lives at
 /// most `header_read_timeout`; past this many, new ones are closed at once
@@ -59,7 +62,7 @@ pub(crate) enum Refusal {
 
 impl Refusal {
     /// The setting that refused, for the log.
-    fn setting(self) -> &'static str {
+    pub(crate) fn setting(self) -> &'static str {
         match self {
             Refusal::MaxConnections(_) => "[server] max_connections",
             Refusal::PerAddress(_) => "[server] max_connections_per_ip",
@@ -72,6 +75,11 @@ impl Refusal {
             Refusal::MaxConnections(limit) => limit as u64,
             Refusal::PerAddress(limit) => u64::from(limit),
         }
+    }
+
+    /// The `503` it is answered with, where a response can be given.
+    pub(crate) fn response(self) -> Response {
+        unavailable(self.body())
     }
 
     /// The body of the `503`.
@@ -136,6 +144,34 @@ impl Refusals {
             );
         }
     }
+}
+
+/// Counts one more connection against `max_connections` and
+/// `max_connections_per_ip` where the accept loop did not count it: an
+/// upgrade another server accepted (mounted mode), or an event stream
+/// multiplexed on an HTTP/2 connection. The guard counts it on `worker`
+/// until dropped; a refusal is counted in the metrics, and left to the
+/// caller to answer and log.
+pub(crate) fn admit_another(
+    routes: &Routes,
+    worker: usize,
+    remote: Option<IpAddr>,
+) -> Result<TaskGuard, Refusal> {
+    let refusal = if routes.tracker.live() >= routes.max_connections {
+        Refusal::MaxConnections(routes.max_connections)
+    } else {
+        let mut guard = routes.tracker.guard(worker);
+        match remote {
+            Some(address) if !guard.claim_address(address) => {
+                Refusal::PerAddress(routes.tracker.limit_per_address().unwrap_or_default())
+            }
+            _ => return Ok(guard),
+        }
+    };
+    if let Some(metrics) = routes.shared.metrics() {
+        metrics.events.refused(refusal);
+    }
+    Err(refusal)
 }
 
 /// Makes sure the process may open enough files for `max_connections`:

@@ -10,6 +10,13 @@
 //! body ends or is dropped (an event stream counts for as long as it is
 //! open); once the count has stayed at zero for the timeout, the connection
 //! is sent `GOAWAY` (see `secure.rs`).
+//!
+//! An event stream is also counted as a connection of its own against
+//! `max_connections` and `max_connections_per_ip` for as long as it is
+//! open: over HTTP/1.1 each stream takes a connection, and without this one
+//! HTTP/2 connection could hold as many streams as its client opens (hyper
+//! allows 200 at once), each with its send queue, where the limits mean to
+//! bound them. A stream past a limit is answered `503` instead.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -21,6 +28,10 @@ use bytes::Bytes;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper::service::HttpService;
 use tokio::sync::watch;
+
+use super::admission::Refusal;
+use super::service::is_event_stream;
+use super::tracker::TaskGuard;
 
 /// Counts the open requests of one connection.
 #[derive(Debug, Clone)]
@@ -56,22 +67,50 @@ impl OpenStreams {
     }
 
     /// `service`, counting each request it takes until its response ends.
-    pub(crate) fn count<S>(
+    /// An event stream is also counted as a connection by `admit_stream`,
+    /// whose guard it keeps until it ends; if that refuses, the stream is
+    /// dropped and a `503` sent instead.
+    pub(crate) fn count<S, A>(
         &self,
         service: S,
-    ) -> impl HttpService<Incoming, ResBody = Body, Error = S::Error, Future: Send> + Clone + Send + use<S>
+        admit_stream: A,
+    ) -> impl HttpService<Incoming, ResBody = Body, Error = S::Error, Future: Send>
+    + Clone
+    + Send
+    + use<S, A>
     where
         S: HttpService<Incoming, ResBody = Body> + Clone + Send + 'static,
         S::Future: Send + 'static,
         S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        A: Fn() -> Result<TaskGuard, Refusal> + Clone + Send + 'static,
     {
         let streams = self.clone();
         hyper::service::service_fn(move |request| {
             let open = streams.open();
             let mut service = service.clone();
+            let admit_stream = admit_stream.clone();
             async move {
                 let response = service.call(request).await?;
-                Ok(response.map(|body| Body::new(Counted { body, _open: open })))
+                let (response, connection) = if is_event_stream(response.headers()) {
+                    match admit_stream() {
+                        Ok(guard) => (response, Some(guard)),
+                        Err(refusal) => {
+                            let mut refused = refusal.response();
+                            // A connection header is not allowed in HTTP/2.
+                            refused.headers_mut().remove(http::header::CONNECTION);
+                            (refused, None)
+                        }
+                    }
+                } else {
+                    (response, None)
+                };
+                Ok(response.map(|body| {
+                    Body::new(Counted {
+                        body,
+                        _open: open,
+                        _connection: connection,
+                    })
+                }))
             }
         })
     }
@@ -95,10 +134,12 @@ impl OpenStreams {
     }
 }
 
-/// A response body that keeps its request counted as open until it ends.
+/// A response body that keeps its request counted as open until it ends,
+/// and an event stream counted as a connection.
 struct Counted {
     body: Body,
     _open: Open,
+    _connection: Option<TaskGuard>,
 }
 
 impl HttpBody for Counted {

@@ -8,6 +8,8 @@
 //! WebSocket tasks take over. HTTP/2 serves routes and event streams (many
 //! streams on one connection); WebSocket upgrades need HTTP/1.1.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
@@ -17,6 +19,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::accept::serve_http1;
+use super::admission::admit_another;
 use super::bounded_writes::BoundedWrites;
 use super::open_streams::OpenStreams;
 use super::service::Routes;
@@ -27,13 +30,21 @@ use crate::tls::TlsState;
 /// keep their connections (HTTP/2 has no per-request head timeout).
 const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
 
+/// Where an accepted connection came from, and the worker serving it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Accepted {
+    pub(crate) remote: SocketAddr,
+    pub(crate) worker: usize,
+}
+
 /// Does the TLS handshake on `stream` (or closes it after
 /// `[server.tls] handshake_timeout`), then serves HTTP on it.
 pub(crate) async fn serve<S>(
     tls: &TlsState,
     stream: TcpStream,
+    accepted: Accepted,
     service: S,
-    routes: &Routes,
+    routes: &Arc<Routes>,
     mut stop: watch::Receiver<bool>,
     header_read_timeout: Duration,
 ) where
@@ -69,6 +80,7 @@ pub(crate) async fn serve<S>(
             TokioIo::new(stream),
             service,
             routes,
+            accepted,
             stop,
             header_read_timeout,
         )
@@ -92,7 +104,8 @@ pub(crate) async fn serve<S>(
 async fn serve_http2<I, S>(
     io: I,
     service: S,
-    routes: &Routes,
+    routes: &Arc<Routes>,
+    accepted: Accepted,
     mut stop: watch::Receiver<bool>,
     idle_timeout: Duration,
 ) where
@@ -103,11 +116,28 @@ async fn serve_http2<I, S>(
 {
     let max_header_list = u32::try_from(routes.max_header_bytes).unwrap_or(u32::MAX);
     let open = OpenStreams::new();
+    let admit_stream = {
+        let routes = Arc::clone(routes);
+        move || {
+            let Accepted { remote, worker } = accepted;
+            admit_another(&routes, worker, Some(remote.ip())).inspect_err(|refusal| {
+                if let Some(refused) = routes.stream_refusals.due() {
+                    tracing::warn!(
+                        target: "crosswire::tls",
+                        %remote,
+                        limit = refusal.setting(),
+                        refused,
+                        "event stream over HTTP/2 refused at a connection limit: 503"
+                    );
+                }
+            })
+        }
+    };
     let connection = http2::Builder::new(TokioExecutor::new())
         .timer(TokioTimer::new())
         .keep_alive_interval(Some(KEEP_ALIVE_INTERVAL))
         .max_header_list_size(max_header_list)
-        .serve_connection(io, open.count(service));
+        .serve_connection(io, open.count(service, admit_stream));
     tokio::pin!(connection);
     if *stop.borrow() {
         // Accepted while the server drains: HTTP/2 has no `Connection:

@@ -69,6 +69,10 @@ pub(crate) struct Routes {
     /// in mounted mode (where there is no accept loop of ours to count
     /// them), logged at most once a second.
     pub(crate) upgrade_refusals: LogEvery,
+    /// Event streams over HTTP/2 refused at a connection limit, logged at
+    /// most once a second (see `open_streams.rs`).
+    #[cfg(feature = "tls")]
+    pub(crate) stream_refusals: LogEvery,
     /// `[server.tls]`: the handshake every connection does first, if set.
     pub(crate) tls: Option<Arc<crate::tls::TlsState>>,
 }
@@ -158,6 +162,8 @@ impl Routes {
             body_read_timeout: config.server.body_read_timeout,
             handshake_rate: HandshakeRate::new(config.server.max_handshakes_per_ip_per_second),
             upgrade_refusals: LogEvery::default(),
+            #[cfg(feature = "tls")]
+            stream_refusals: LogEvery::default(),
             max_connections: config.server.max_connections,
         })
     }

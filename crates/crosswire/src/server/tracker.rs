@@ -145,6 +145,12 @@ impl ConnectionSlot {
 }
 
 impl TaskGuard {
+    /// The worker the task runs on.
+    #[cfg(feature = "tls")]
+    pub(crate) fn worker(&self) -> usize {
+        self.worker as usize
+    }
+
     /// Counts this connection against its remote address's limit; false
     /// (and not counted) if the address is at the limit already. Always
     /// true without a limit, and for an unknown address (`0.0.0.0`, which

@@ -14,10 +14,9 @@ use http::Request;
 use tower::ServiceExt;
 
 use super::Crosswire;
-use crate::server::Refusal;
+use crate::server::admission::admit_another;
 use crate::server::service::{
-    WsRoute, draining_refusal, too_many_handshakes, unavailable, upgrade_required,
-    websocket_disabled,
+    WsRoute, draining_refusal, too_many_handshakes, upgrade_required, websocket_disabled,
 };
 use crate::server::tracker::ConnectionSlot;
 use crate::server::upgrade::upgrade;
@@ -111,47 +110,24 @@ impl Endpoint {
         if !routes.websocket_enabled {
             return websocket_disabled();
         }
-        if routes.tracker.live() >= routes.max_connections {
-            if let Some(refused) = routes.upgrade_refusals.due() {
-                tracing::warn!(
-                    target: "crosswire::upgrade",
-                    limit = "[server] max_connections",
-                    max_connections = routes.max_connections,
-                    refused,
-                    "connection limit reached: new WebSockets get 503"
-                );
-            }
-            if let Some(metrics) = routes.shared.metrics() {
-                metrics
-                    .events
-                    .refused(Refusal::MaxConnections(routes.max_connections));
-            }
-            return unavailable("the server is at its connection limit; retry shortly\n");
-        }
         // Counted from here, so handshakes in flight count too; the guard
         // moves into the connection's task at the upgrade, and is dropped
         // with the refusal otherwise.
-        let mut guard = routes.tracker.guard(0);
-        if let Some(remote) = remote
-            && !guard.claim_address(remote.ip())
-        {
-            if let Some(refused) = routes.upgrade_refusals.due() {
-                tracing::warn!(
-                    target: "crosswire::upgrade",
-                    %remote,
-                    limit = "[server] max_connections_per_ip",
-                    refused,
-                    "too many WebSockets from one address: 503"
-                );
+        let guard = match admit_another(routes, 0, remote.map(|remote| remote.ip())) {
+            Ok(guard) => guard,
+            Err(refusal) => {
+                if let Some(refused) = routes.upgrade_refusals.due() {
+                    tracing::warn!(
+                        target: "crosswire::upgrade",
+                        remote = ?remote,
+                        limit = refusal.setting(),
+                        refused,
+                        "WebSocket refused at a connection limit: 503"
+                    );
+                }
+                return refusal.response();
             }
-            if let Some(metrics) = routes.shared.metrics() {
-                let limit = routes.tracker.limit_per_address().unwrap_or_default();
-                metrics.events.refused(Refusal::PerAddress(limit));
-            }
-            return unavailable(
-                "too many connections from your address; close one or retry shortly\n",
-            );
-        }
+        };
         let slot = ConnectionSlot::new(guard);
 
         let (mut parts, body) = request.into_parts();
