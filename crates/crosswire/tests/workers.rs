@@ -17,6 +17,8 @@ mod common;
 mod a_history_publish_keeps_its_place_after_plain_ones;
 #[path = "workers/a_hooks_publishes_and_sends_keep_their_order.rs"]
 mod a_hooks_publishes_and_sends_keep_their_order;
+#[path = "workers/a_subscribe_from_another_worker_sees_only_what_follows_it.rs"]
+mod a_subscribe_from_another_worker_sees_only_what_follows_it;
 #[path = "workers/a_worker_that_falls_behind_closes_the_peers_that_missed_messages.rs"]
 mod a_worker_that_falls_behind_closes_the_peers_that_missed_messages;
 #[path = "workers/connections_spread_over_the_workers.rs"]

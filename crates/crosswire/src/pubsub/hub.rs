@@ -138,12 +138,15 @@ impl TopicHub {
         key: u64,
         subscriber: Subscriber,
     ) -> Option<Arc<str>> {
-        // What was published before the subscribe does not reach it.
+        // What was published before the subscribe does not reach it: held
+        // publishes, and what this thread handed to `home` before.
         self.deliver_held();
-        match self
+        let caught_up = self.catch_up_before_joining(home);
+        let joined = self
             .shard(home)
-            .insert(home, &self.interest, topic, key, subscriber)
-        {
+            .insert(home, &self.interest, topic, key, subscriber);
+        caught_up.finish_overflowed();
+        match joined {
             Joined::Already => None,
             Joined::Yes {
                 first_on_node,
@@ -160,9 +163,13 @@ impl TopicHub {
     /// Unsubscribes `key` living on `home`; false if it was not subscribed.
     /// Once this returns, no publish reaches it through this topic.
     pub(crate) fn unsubscribe(&self, topic: &str, home: usize, key: u64) -> bool {
-        // What was published before the unsubscribe still reaches it.
+        // What was published before the unsubscribe still reaches it: held
+        // publishes, and what this thread handed to `home` before.
         self.deliver_held();
-        match self.shard(home).remove(home, &self.interest, topic, key) {
+        let caught_up = self.catch_up_before_joining(home);
+        let left = self.shard(home).remove(home, &self.interest, topic, key);
+        caught_up.finish_overflowed();
+        match left {
             Left::NotSubscribed => false,
             Left::Yes { last_on_node } => {
                 if last_on_node {
@@ -236,10 +243,9 @@ impl TopicHub {
             (handed, _) = self.ship(name, &interest, here, exclude, &mut publication);
         }
         // Finishing a stream leaves its topics, so no shard lock may be held.
-        for stream in delivered.overflowed {
-            stream.finish(Ended::Overflow);
-        }
-        delivered.queued + handed
+        let queued = delivered.queued;
+        delivered.finish_overflowed();
+        queued + handed
     }
 
     /// Queues `publication` for every subscriber of `topic` but those `skip`

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::interest::{Count, Kind};
 use super::publication::Publication;
-use crate::sse::core::StreamCore;
+use crate::sse::core::{Ended, StreamCore};
 use crate::sse::queue::Pushed as StreamPushed;
 use crate::ws::outbox::{INLINE_MAX, Outbox, Pushed};
 
@@ -56,6 +56,14 @@ pub(crate) struct Delivered {
 }
 
 impl Delivered {
+    /// Finishes the event streams the delivery overflowed; the caller must
+    /// hold no topic lock.
+    pub(crate) fn finish_overflowed(self) {
+        for stream in self.overflowed {
+            stream.finish(Ended::Overflow);
+        }
+    }
+
     /// Queues `event` on `stream` and counts it; false if the stream takes
     /// no more (closed, or overflowed: then set aside to be finished).
     fn push_event(&mut self, stream: &Arc<StreamCore>, event: &Bytes) -> bool {

@@ -84,11 +84,11 @@
 //! something to (`hub/catch_up.rs`): the worker's batch in progress is waited
 //! for, and what is left is carried out on the publishing thread.
 //!
-//! Where a hand-over is still on its way, "delivered" means handed over, and
-//! one thing can pass it on another worker: subscribing or unsubscribing a
-//! peer of another worker takes effect at once, while a publish made just
-//! before may still be in that worker's inbox. The peer just subscribed can
-//! receive it, and the peer just unsubscribed does not.
+//! Subscribing or unsubscribing a subscriber of another worker changes that
+//! worker's index at once, while a publish the same thread made just before
+//! may still be on its way there. So it catches up the same way first: a
+//! publish made before a subscribe does not reach the new subscriber, and
+//! one made before an unsubscribe still reaches the one leaving.
 //!
 //! Event-stream pushes from another thread go to the stream directly (see
 //! the README), so their order relative to that thread's publishes is not

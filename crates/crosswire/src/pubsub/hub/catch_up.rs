@@ -144,6 +144,23 @@ impl TopicHub {
     }
 }
 
+impl TopicHub {
+    /// Carries out what this thread handed to `worker` before a subscriber
+    /// of `worker` joins or leaves a topic from another thread: a publish
+    /// handed over before a subscribe must not reach the new subscriber
+    /// when its worker gets to it, and one handed over before an
+    /// unsubscribe must still reach the one leaving. On its own worker,
+    /// the subscriber's membership changes in order with everything else
+    /// anyway. Streams the catching up overflowed are the caller's to
+    /// finish, once it holds no shard lock.
+    pub(in crate::pubsub) fn catch_up_before_joining(&self, worker: usize) -> Delivered {
+        let mut delivered = Delivered::default();
+        let mut flushed = false;
+        self.catch_up_before_ordered(worker, &mut flushed, &mut delivered);
+        delivered
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
