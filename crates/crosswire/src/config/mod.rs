@@ -113,8 +113,9 @@ pub struct ServerConfig {
     /// threads float whatever this says.
     pub pin_workers: bool,
     /// Open connections (HTTP, WebSocket and event streams together) the
-    /// server serves at once; over HTTP/2, each open event stream counts as
-    /// a connection too. Default 10 000. Past it, a new connection's
+    /// server serves at once; over HTTP/2, each open event stream beyond a
+    /// connection's first counts as a connection too, as it would over
+    /// HTTP/1.1. Default 10 000. Past it, a new connection's
     /// request is answered `503 Service Unavailable` with `Retry-After: 1`
     /// and `Connection: close`, and the accept loop goes on accepting. At
     /// startup the process's open-file limit is raised toward this (up to

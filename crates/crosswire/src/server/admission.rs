@@ -70,7 +70,7 @@ impl Refusal {
     }
 
     /// The setting's value, for the log.
-    fn limit(self) -> u64 {
+    pub(crate) fn limit(self) -> u64 {
         match self {
             Refusal::MaxConnections(limit) => limit as u64,
             Refusal::PerAddress(limit) => u64::from(limit),

@@ -1,14 +1,19 @@
-//! A stream whose writes may wait only so long for the client to take a
-//! byte: what hyper writes over TLS, bounded by `[sse] send_timeout` as
-//! the plain-HTTP socket is in `corking.rs`.
+//! A socket whose writes may wait only so long for the client to take a
+//! byte: the TCP stream under TLS, bounded by `[sse] send_timeout` as the
+//! plain-HTTP socket is in `corking.rs`.
 //!
 //! Over TLS hyper writes records into the TLS layer, which writes them to
 //! the socket; a client that stops reading first fills the socket, then
 //! the TLS layer's buffer, and from then on every write and every flush
 //! waits. Without a limit such a client would hold its connection, and the
-//! response in progress, for as long as it stays connected. Reads pass
-//! through untouched; an upgrade takes the stream out again, so a
-//! WebSocket is bounded by its own send queue rules instead.
+//! response in progress, for as long as it stays connected. The limit sits
+//! under the TLS layer, on the socket itself, so that every byte the
+//! socket takes counts as progress: a flush of the TLS layer's buffer
+//! (tens of kilobytes) to a slow reader stays pending for a while, and
+//! bounding it from above would cut a client that reads, only slowly.
+//! Reads pass through untouched. An upgrade turns the limit off
+//! ([`BoundedWrites::release`]): a WebSocket is bounded by its own send
+//! queue rules instead.
 
 use std::io::IoSlice;
 use std::pin::Pin;
@@ -36,9 +41,9 @@ impl<S> BoundedWrites<S> {
         }
     }
 
-    /// The stream, without the limit.
-    pub(crate) fn into_inner(self) -> S {
-        self.stream
+    /// Turns the limit off for good (the connection became a WebSocket's).
+    pub(crate) fn release(&mut self) {
+        self.stall = WriteStall::new(Duration::ZERO);
     }
 }
 
@@ -77,8 +82,6 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for BoundedWrites<S> {
         self.stream.is_write_vectored()
     }
 
-    /// A flush is where a TLS stream writes the records it holds, so it is
-    /// bounded the same way.
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         let this = self.get_mut();
         let outcome = Pin::new(&mut this.stream).poll_flush(cx);
@@ -111,9 +114,10 @@ mod tests {
         assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
         assert!(started.elapsed() >= Duration::from_millis(100));
 
-        // No limit: the write just waits.
+        // Released: the write just waits.
         let (near, _far) = tokio::io::duplex(64);
-        let mut unbounded = BoundedWrites::new(near, Duration::ZERO);
+        let mut unbounded = BoundedWrites::new(near, Duration::from_millis(100));
+        unbounded.release();
         let waiting = tokio::time::timeout(
             Duration::from_millis(300),
             unbounded.write_all(&[0u8; 1024]),

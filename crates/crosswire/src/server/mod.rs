@@ -29,7 +29,7 @@ mod background;
 mod bind;
 mod body_stall;
 #[cfg(feature = "tls")]
-mod bounded_writes;
+pub(crate) mod bounded_writes;
 mod corking;
 mod direct;
 mod direct_response;

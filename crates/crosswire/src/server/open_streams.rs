@@ -11,15 +11,20 @@
 //! open); once the count has stayed at zero for the timeout, the connection
 //! is sent `GOAWAY` (see `secure.rs`).
 //!
-//! An event stream is also counted as a connection of its own against
-//! `max_connections` and `max_connections_per_ip` for as long as it is
-//! open: over HTTP/1.1 each stream takes a connection, and without this one
-//! HTTP/2 connection could hold as many streams as its client opens (hyper
-//! allows 200 at once), each with its send queue, where the limits mean to
-//! bound them. A stream past a limit is answered `503` instead.
+//! Event streams are also counted against `max_connections` and
+//! `max_connections_per_ip`, as they would be over HTTP/1.1, where each
+//! takes a connection: the connection's own place covers its first open
+//! stream, and each further one takes a place of its own for as long as it
+//! is open. Without this one HTTP/2 connection could hold as many streams
+//! as its client opens (hyper allows 200 at once), each with its send
+//! queue, where the limits mean to bound them. A request that accepts an
+//! event stream takes its place before the handler runs, so a stream past
+//! a limit is answered `503` without the app ever seeing it (a response
+//! that turns out to be an event stream though the request did not say it
+//! accepts one takes its place then).
 
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -30,13 +35,47 @@ use hyper::service::HttpService;
 use tokio::sync::watch;
 
 use super::admission::Refusal;
-use super::service::is_event_stream;
+use super::service::{accepts_event_stream, is_event_stream};
 use super::tracker::TaskGuard;
 
-/// Counts the open requests of one connection.
+/// Counts the open requests of one connection, and its open event streams.
 #[derive(Debug, Clone)]
 pub(crate) struct OpenStreams {
     count: Arc<watch::Sender<usize>>,
+    places: Arc<Mutex<Places>>,
+}
+
+/// A connection's open event streams, and the places beyond the
+/// connection's own they hold against the connection limits.
+#[derive(Debug, Default)]
+struct Places {
+    streams: usize,
+    extra: Vec<TaskGuard>,
+}
+
+/// One open event stream's place; dropping it gives the place back.
+#[derive(Debug)]
+struct Place {
+    places: Arc<Mutex<Places>>,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let mut places = lock(&self.places);
+        places.streams = places.streams.saturating_sub(1);
+        // The connection's own place covers one stream.
+        if places.extra.len() > places.streams.saturating_sub(1) {
+            let freed = places.extra.pop();
+            drop(places);
+            drop(freed);
+        }
+    }
+}
+
+fn lock(places: &Mutex<Places>) -> std::sync::MutexGuard<'_, Places> {
+    places
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// One open request; dropping it closes it.
@@ -56,7 +95,25 @@ impl OpenStreams {
     pub(crate) fn new() -> Self {
         Self {
             count: Arc::new(watch::Sender::new(0)),
+            places: Arc::default(),
         }
+    }
+
+    /// A place for one more event stream: the connection's own for its
+    /// first, else one `admit` counts (or refuses).
+    fn take_place(
+        &self,
+        admit: impl FnOnce() -> Result<TaskGuard, Refusal>,
+    ) -> Result<Place, Refusal> {
+        let mut places = lock(&self.places);
+        if places.streams > 0 {
+            let guard = admit()?;
+            places.extra.push(guard);
+        }
+        places.streams += 1;
+        Ok(Place {
+            places: Arc::clone(&self.places),
+        })
     }
 
     fn open(&self) -> Open {
@@ -66,10 +123,10 @@ impl OpenStreams {
         }
     }
 
-    /// `service`, counting each request it takes until its response ends.
-    /// An event stream is also counted as a connection by `admit_stream`,
-    /// whose guard it keeps until it ends; if that refuses, the stream is
-    /// dropped and a `503` sent instead.
+    /// `service`, counting each request it takes until its response ends,
+    /// and giving each event stream a place (see the module docs; further
+    /// places are counted by `admit_stream`). A request refused a place is
+    /// answered `503`.
     pub(crate) fn count<S, A>(
         &self,
         service: S,
@@ -89,26 +146,29 @@ impl OpenStreams {
             let open = streams.open();
             let mut service = service.clone();
             let admit_stream = admit_stream.clone();
+            let streams = streams.clone();
             async move {
-                let response = service.call(request).await?;
-                let (response, connection) = if is_event_stream(response.headers()) {
-                    match admit_stream() {
-                        Ok(guard) => (response, Some(guard)),
-                        Err(refusal) => {
-                            let mut refused = refusal.response();
-                            // A connection header is not allowed in HTTP/2.
-                            refused.headers_mut().remove(http::header::CONNECTION);
-                            (refused, None)
-                        }
+                let mut place = None;
+                if accepts_event_stream(request.headers()) {
+                    match streams.take_place(&admit_stream) {
+                        Ok(taken) => place = Some(taken),
+                        Err(refusal) => return Ok(refused(refusal, open)),
                     }
-                } else {
-                    (response, None)
-                };
+                }
+                let response = service.call(request).await?;
+                if !is_event_stream(response.headers()) {
+                    place = None;
+                } else if place.is_none() {
+                    match streams.take_place(&admit_stream) {
+                        Ok(taken) => place = Some(taken),
+                        Err(refusal) => return Ok(refused(refusal, open)),
+                    }
+                }
                 Ok(response.map(|body| {
                     Body::new(Counted {
                         body,
                         _open: open,
-                        _connection: connection,
+                        _place: place,
                     })
                 }))
             }
@@ -134,12 +194,26 @@ impl OpenStreams {
     }
 }
 
+/// The `503` for a stream refused a place.
+fn refused(refusal: Refusal, open: Open) -> axum::response::Response {
+    let mut response = refusal.response();
+    // A connection header is not allowed in HTTP/2.
+    response.headers_mut().remove(http::header::CONNECTION);
+    response.map(|body| {
+        Body::new(Counted {
+            body,
+            _open: open,
+            _place: None,
+        })
+    })
+}
+
 /// A response body that keeps its request counted as open until it ends,
-/// and an event stream counted as a connection.
+/// and an event stream's place.
 struct Counted {
     body: Body,
     _open: Open,
-    _connection: Option<TaskGuard>,
+    _place: Option<Place>,
 }
 
 impl HttpBody for Counted {
@@ -165,7 +239,34 @@ impl HttpBody for Counted {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::tracker::Tracker;
     use tokio::time::Instant;
+
+    #[test]
+    fn the_first_stream_uses_the_connections_place_and_each_further_one_its_own() {
+        let tracker = Arc::new(Tracker::new(1));
+        let _connection = tracker.guard(0);
+        let streams = OpenStreams::new();
+        let admit = || Ok(tracker.guard(0));
+        let first = streams.take_place(admit).unwrap();
+        assert_eq!(tracker.live(), 1);
+        let second = streams.take_place(admit).unwrap();
+        let third = streams.take_place(admit).unwrap();
+        assert_eq!(tracker.live(), 3);
+        // Whichever closes, the places held match the streams left.
+        drop(first);
+        assert_eq!(tracker.live(), 2);
+        drop(third);
+        assert_eq!(tracker.live(), 1);
+        let refused = streams.take_place(|| Err(Refusal::MaxConnections(1)));
+        assert!(refused.is_err());
+        assert_eq!(tracker.live(), 1);
+        drop(second);
+        assert_eq!(tracker.live(), 1);
+        // With none open, the next one is the connection's again.
+        let again = streams.take_place(|| Err(Refusal::MaxConnections(1)));
+        assert!(again.is_ok());
+    }
 
     const IDLE: Duration = Duration::from_millis(200);
 

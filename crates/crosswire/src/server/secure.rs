@@ -52,6 +52,9 @@ pub(crate) async fn serve<S>(
     S::Future: Send + 'static,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    // What is written to the socket waits at most `[sse] send_timeout` for
+    // the client to take a byte, as on plain HTTP (see `bounded_writes.rs`).
+    let stream = BoundedWrites::new(stream, routes.shared.sse.send_timeout);
     let handshake = tokio::time::timeout(tls.handshake_timeout(), tls.acceptor().accept(stream));
     let stream = tokio::select! {
         result = handshake => match result {
@@ -72,9 +75,6 @@ pub(crate) async fn serve<S>(
         _ = stop.changed() => return,
     };
     let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
-    // What hyper writes waits at most `[sse] send_timeout` for the client
-    // to take a byte, as on plain HTTP (see `bounded_writes.rs`).
-    let stream = BoundedWrites::new(stream, routes.shared.sse.send_timeout);
     if h2 {
         serve_http2(
             TokioIo::new(stream),
@@ -126,6 +126,7 @@ async fn serve_http2<I, S>(
                         target: "crosswire::tls",
                         %remote,
                         limit = refusal.setting(),
+                        value = refusal.limit(),
                         refused,
                         "event stream over HTTP/2 refused at a connection limit: 503"
                     );

@@ -282,15 +282,12 @@ fn into_transport(upgraded: Upgraded) -> (Transport, Bytes, Vec<u8>) {
         Err(upgraded) => upgraded,
     };
     #[cfg(feature = "tls")]
-    let upgraded = match upgraded
-        .downcast::<TokioIo<super::bounded_writes::BoundedWrites<crate::ws::TlsStream>>>()
-    {
+    let upgraded = match upgraded.downcast::<TokioIo<crate::ws::TlsStream>>() {
         Ok(parts) => {
-            return (
-                Transport::Tls(Box::new(parts.io.into_inner().into_inner())),
-                parts.read_buf,
-                Vec::new(),
-            );
+            let mut stream = parts.io.into_inner();
+            // The send queue's rules bound a WebSocket's writes.
+            stream.get_mut().0.release();
+            return (Transport::Tls(Box::new(stream)), parts.read_buf, Vec::new());
         }
         Err(upgraded) => upgraded,
     };

@@ -30,7 +30,7 @@
 //! plain mutex held only to move frames in or out, never across an `.await`.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -220,21 +220,32 @@ struct State {
     drained: Option<Arc<Notify>>,
 }
 
-/// A point in time as microseconds since the process's first use of a
-/// clock here, plus one, so that zero can mean "none": eight bytes where
-/// an `Instant` takes sixteen, in every connection's send queue. Enough
-/// for half a million years.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Clock(u64);
+/// A point in time as signed microseconds from the process's first use of
+/// a clock here: eight bytes where an `Instant` takes sixteen, in every
+/// connection's send queue. Signed, because tokio's clock is per runtime
+/// when paused (in tests): a runtime whose paused clock stands before the
+/// epoch another one set must still see time pass. `i64::MIN` means none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Clock(i64);
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
 
 impl Clock {
-    const NONE: Self = Self(0);
+    const NONE: Self = Self(i64::MIN);
 
     fn now() -> Self {
         static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-        let epoch = *EPOCH.get_or_init(Instant::now);
-        let micros = Instant::now().saturating_duration_since(epoch).as_micros();
-        Self(u64::try_from(micros).unwrap_or(u64::MAX - 1) + 1)
+        let now = Instant::now();
+        let epoch = *EPOCH.get_or_init(|| now);
+        let micros = |span: Duration| i64::try_from(span.as_micros()).unwrap_or(i64::MAX);
+        match now.checked_duration_since(epoch) {
+            Some(after) => Self(micros(after)),
+            None => Self(-micros(epoch.saturating_duration_since(now))),
+        }
     }
 
     fn is_none(self) -> bool {
@@ -246,13 +257,18 @@ impl Clock {
         if self.is_none() {
             return Duration::ZERO;
         }
-        Duration::from_micros(now.0.saturating_sub(self.0))
+        Duration::from_micros(now.0.saturating_sub(self.0).max(0).unsigned_abs())
     }
 
     /// As milliseconds, for the keep-alive clocks kept in atomics.
-    fn as_millis(self) -> u64 {
-        self.0 / 1000
+    fn as_millis(self) -> i64 {
+        self.0.div_euclid(1000)
     }
+}
+
+/// Milliseconds from `earlier` to `later` (zero if `later` is earlier).
+fn millis_between(earlier: i64, later: i64) -> u64 {
+    later.saturating_sub(earlier).max(0).unsigned_abs()
 }
 
 /// How the server closed a connection.
@@ -340,9 +356,9 @@ pub(crate) struct Outbox {
     reader_wake: Signal,
     /// When the client last sent anything, as [`Clock`] milliseconds.
     /// Written by the reader, read by the keep-alive sweep.
-    last_seen_ms: AtomicU64,
+    last_seen_ms: AtomicI64,
     /// When the sweep last pinged (at first: when the connection opened).
-    last_ping_ms: AtomicU64,
+    last_ping_ms: AtomicI64,
     /// What permessage-deflate agreement the peer has, if any (boxed: most
     /// peers have none).
     deflate: Option<Box<PeerDeflate>>,
@@ -362,8 +378,8 @@ impl Outbox {
             policy,
             writer_wake: Signal::default(),
             reader_wake: Signal::default(),
-            last_seen_ms: AtomicU64::new(Clock::now().as_millis()),
-            last_ping_ms: AtomicU64::new(Clock::now().as_millis()),
+            last_seen_ms: AtomicI64::new(Clock::now().as_millis()),
+            last_ping_ms: AtomicI64::new(Clock::now().as_millis()),
             deflate: None,
             budget: None,
             budget_worker: 0,
@@ -950,7 +966,7 @@ impl Outbox {
     /// How long the client has been silent.
     pub(crate) fn silent_for(&self) -> Duration {
         let seen = self.last_seen_ms.load(Ordering::Relaxed);
-        Duration::from_millis(Clock::now().as_millis().saturating_sub(seen))
+        Duration::from_millis(millis_between(seen, Clock::now().as_millis()))
     }
 
     /// How long since the last keep-alive ping, and records one now if at
@@ -958,7 +974,7 @@ impl Outbox {
     pub(crate) fn ping_due(&self, interval: Duration) -> bool {
         let now = Clock::now().as_millis();
         let last = self.last_ping_ms.load(Ordering::Relaxed);
-        if now.saturating_sub(last) >= interval.as_millis() as u64 {
+        if u128::from(millis_between(last, now)) >= interval.as_millis() {
             self.last_ping_ms.store(now, Ordering::Relaxed);
             true
         } else {
@@ -1137,6 +1153,18 @@ mod tests {
 
     fn text(len: usize) -> OutFrame {
         OutFrame::new(OpCode::Text, Bytes::from(vec![b'a'; len]))
+    }
+
+    #[test]
+    fn the_clock_measures_across_its_epoch_and_none_is_no_time() {
+        assert_eq!(Clock(-5_000).until(Clock(1_000)), Duration::from_millis(6));
+        assert_eq!(Clock(2_000).until(Clock(1_000)), Duration::ZERO);
+        assert_eq!(Clock::NONE.until(Clock::now()), Duration::ZERO);
+        assert_eq!(Clock(-1).as_millis(), -1);
+        assert_eq!(millis_between(-3, 4), 7);
+        assert_eq!(millis_between(4, -3), 0);
+        let (earlier, later) = (Clock::now(), Clock::now());
+        assert!(later.0 >= earlier.0 && !earlier.is_none());
     }
 
     #[test]

@@ -39,9 +39,11 @@ pub(crate) enum Transport {
 /// A connection another server's hyper upgraded, as a tokio stream.
 pub(crate) type UpgradedStream = hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>;
 
-/// The server side of a TLS connection.
+/// The server side of a TLS connection (its socket's write limit is turned
+/// off once upgraded: see `server/bounded_writes.rs`).
 #[cfg(feature = "tls")]
-pub(crate) type TlsStream = tokio_rustls::server::TlsStream<TcpStream>;
+pub(crate) type TlsStream =
+    tokio_rustls::server::TlsStream<crate::server::bounded_writes::BoundedWrites<TcpStream>>;
 
 /// What the reader reads from.
 pub(crate) enum ReadSide {

@@ -1,13 +1,17 @@
-//! Over HTTP/2 many event streams share one connection; each open stream
-//! counts against `max_connections` and `max_connections_per_ip` as it
-//! would as a connection of its own over HTTP/1.1, so one client cannot
-//! hold more streams than the limits allow by multiplexing them.
+//! Over HTTP/2 many event streams share one connection; they count against
+//! `max_connections` and `max_connections_per_ip` as they would over
+//! HTTP/1.1, where each takes a connection (the connection's own place
+//! covers its first stream), so one client cannot hold more streams than
+//! the limits allow by multiplexing them. A stream refused a place is
+//! answered `503` before the app's handler runs.
 
 use std::time::Duration;
 
 use axum::routing::get;
 use crosswire::App;
+use crosswire::prelude::*;
 use hyper::body::Incoming;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::client::*;
 use crate::sse_client::stream_route;
@@ -35,33 +39,48 @@ fn refused(server: &TestServer, reason: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {prefix} in {text}"))
 }
 
-fn app(cert: &TestCert, server_lines: &str) -> App {
+/// The app, and the event streams its handler made.
+fn app(cert: &TestCert, server_lines: &str) -> (App, UnboundedReceiver<EventStream>) {
     let mut config = tls_config_with(&cert.cert_path(), &cert.key_path(), server_lines, "");
     config.metrics.enabled = true;
-    let (route, _streams) = stream_route(|_| {});
-    App::with_config(config)
+    let (route, made) = stream_route(|_| {});
+    let app = App::with_config(config)
         .route("/events", route)
-        .route("/hello", get(|| async { "hello" }))
+        .route("/hello", get(|| async { "hello" }));
+    (app, made)
+}
+
+/// How many streams the handler made since last asked.
+fn made_since(made: &mut UnboundedReceiver<EventStream>) -> usize {
+    std::iter::from_fn(|| made.try_recv().ok()).count()
 }
 
 #[tokio::test]
 async fn streams_past_max_connections_get_503_and_a_closed_one_frees_its_place() {
     let cert = TestCert::new();
-    let server = start(app(&cert, "workers = 1\nmax_connections = 3\n")).await;
+    let (app, mut made) = app(&cert, "workers = 1\nmax_connections = 3\n");
+    let server = start(app).await;
 
-    // The connection counts one, each of its event streams one more.
+    // The connection and its first stream count one, each further stream
+    // one more.
     let http2 = https2(&server, &cert).await;
     let first = ask(&http2, "/events").await;
     let second = ask(&http2, "/events").await;
-    assert_eq!(first.status(), 200);
-    assert_eq!(second.status(), 200);
     let third = ask(&http2, "/events").await;
-    assert_eq!(third.status(), 503);
-    assert_eq!(third.headers()[http::header::RETRY_AFTER], "1");
+    for response in [&first, &second, &third] {
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(made_since(&mut made), 3);
+    let fourth = ask(&http2, "/events").await;
+    assert_eq!(fourth.status(), 503);
+    assert_eq!(fourth.headers()[http::header::RETRY_AFTER], "1");
     assert_eq!(refused(&server, "max_connections"), 1);
+    // Refused before the handler ran: the app never saw that stream.
+    assert_eq!(made_since(&mut made), 0);
 
     // Other requests on the connection are served: only streams count.
-    let hello = ask(&http2, "/hello").await;
+    let mut sender = http2.clone();
+    let hello = sender.send_request(request2("/hello")).await.unwrap();
     assert_eq!(hello.status(), 200);
     assert_eq!(body_text(hello).await, "hello");
 
@@ -88,22 +107,26 @@ async fn streams_past_max_connections_get_503_and_a_closed_one_frees_its_place()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    drop(second);
+    drop((second, third));
 }
 
 #[tokio::test]
 async fn streams_past_max_connections_per_ip_get_503() {
     let cert = TestCert::new();
-    let server = start(app(&cert, "workers = 1\nmax_connections_per_ip = 2\n")).await;
+    let (app, mut made) = app(&cert, "workers = 1\nmax_connections_per_ip = 2\n");
+    let server = start(app).await;
 
     let http2 = https2(&server, &cert).await;
     let first = ask(&http2, "/events").await;
-    assert_eq!(first.status(), 200);
     let second = ask(&http2, "/events").await;
-    assert_eq!(second.status(), 503);
+    assert_eq!(first.status(), 200);
+    assert_eq!(second.status(), 200);
+    let third = ask(&http2, "/events").await;
+    assert_eq!(third.status(), 503);
     assert_eq!(refused(&server, "max_connections_per_ip"), 1);
     assert_eq!(refused(&server, "max_connections"), 0);
-    let body = body_text(second).await;
+    assert_eq!(made_since(&mut made), 2);
+    let body = body_text(third).await;
     assert!(body.contains("your address"), "{body}");
-    drop(first);
+    drop((first, second));
 }

@@ -117,10 +117,12 @@ impl Endpoint {
             Ok(guard) => guard,
             Err(refusal) => {
                 if let Some(refused) = routes.upgrade_refusals.due() {
+                    let remote = remote.map_or_else(|| "unknown".to_owned(), |r| r.to_string());
                     tracing::warn!(
                         target: "crosswire::upgrade",
-                        remote = ?remote,
+                        %remote,
                         limit = refusal.setting(),
+                        value = refusal.limit(),
                         refused,
                         "WebSocket refused at a connection limit: 503"
                     );
