@@ -1,6 +1,6 @@
 //! A socket whose writes may wait only so long for the client to take a
-//! byte: the TCP stream under TLS, bounded by `[sse] send_timeout` as the
-//! plain-HTTP socket is in `corking.rs`.
+//! byte (`[sse] send_timeout`): the plain-HTTP socket hyper writes to (see
+//! `corking.rs`), and the TCP stream under TLS.
 //!
 //! Over TLS hyper writes records into the TLS layer, which writes them to
 //! the socket; a client that stops reading first fills the socket, then
@@ -41,7 +41,13 @@ impl<S> BoundedWrites<S> {
         }
     }
 
+    /// The socket, without the limit.
+    pub(crate) fn into_inner(self) -> S {
+        self.stream
+    }
+
     /// Turns the limit off for good (the connection became a WebSocket's).
+    #[cfg(any(feature = "tls", test))]
     pub(crate) fn release(&mut self) {
         self.stall = WriteStall::new(Duration::ZERO);
     }

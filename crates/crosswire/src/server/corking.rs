@@ -26,14 +26,15 @@ use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::stall::WriteStall;
-
+use super::bounded_writes::BoundedWrites;
 use super::tracker::ConnectionSlot;
 
 /// A connection's socket and what hyper wrote after the upgrade; see the
 /// module docs.
 pub(crate) struct CorkingStream {
-    stream: TcpStream,
+    /// The socket, each write waiting at most `send_timeout` for the
+    /// client to take a byte.
+    stream: BoundedWrites<TcpStream>,
     slot: ConnectionSlot,
     /// Bytes written since the upgrade: the response head (and any earlier
     /// response hyper still had buffered), in order.
@@ -41,8 +42,6 @@ pub(crate) struct CorkingStream {
     /// Bytes read from the socket before hyper took it, not yet given to
     /// hyper.
     already_read: Bytes,
-    /// How long a write may wait for the client to take a byte.
-    stall: WriteStall,
 }
 
 impl CorkingStream {
@@ -56,11 +55,10 @@ impl CorkingStream {
         send_timeout: Duration,
     ) -> Self {
         Self {
-            stream,
+            stream: BoundedWrites::new(stream, send_timeout),
             slot,
             held: Vec::new(),
             already_read,
-            stall: WriteStall::new(send_timeout),
         }
     }
 
@@ -68,7 +66,7 @@ impl CorkingStream {
     /// and what was read before hyper took the socket and hyper never asked
     /// for (they come before anything still in the socket).
     pub(crate) fn into_parts(self) -> (TcpStream, Vec<u8>, Bytes) {
-        (self.stream, self.held, self.already_read)
+        (self.stream.into_inner(), self.held, self.already_read)
     }
 }
 
@@ -104,8 +102,7 @@ impl AsyncWrite for CorkingStream {
             this.held.extend_from_slice(buf);
             return Poll::Ready(Ok(buf.len()));
         }
-        let outcome = Pin::new(&mut this.stream).poll_write(cx, buf);
-        this.stall.check(cx, outcome)
+        Pin::new(&mut this.stream).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -121,8 +118,7 @@ impl AsyncWrite for CorkingStream {
             }
             return Poll::Ready(Ok(this.held.len() - before));
         }
-        let outcome = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
-        this.stall.check(cx, outcome)
+        Pin::new(&mut this.stream).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -28,7 +28,6 @@ mod app;
 mod background;
 mod bind;
 mod body_stall;
-#[cfg(feature = "tls")]
 pub(crate) mod bounded_writes;
 mod corking;
 mod direct;

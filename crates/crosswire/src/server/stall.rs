@@ -2,11 +2,11 @@
 //! a request body that stops coming (`[server] body_read_timeout`,
 //! `body_stall.rs`) and a response the client stops taking (`[sse]
 //! send_timeout`, for the writes the server makes itself in
-//! `write_batch.rs` and those hyper makes through `corking.rs`, or over TLS
-//! through `bounded_writes.rs`). The limit is on a wait with no progress at
-//! all, so a client that sends or reads anything, however slowly, is never
-//! cut; the timer is made only when a poll has to wait, in a box, so what
-//! a connection holds between waits does not carry one.
+//! `write_batch.rs`, and those hyper makes through `bounded_writes.rs`, on
+//! the plain socket and on the one under TLS). The limit is on a wait with
+//! no progress at all, so a client that sends or reads anything, however
+//! slowly, is never cut; the timer is made only when a poll has to wait,
+//! in a box, so what a connection holds between waits does not carry one.
 
 use std::future::Future;
 use std::pin::Pin;

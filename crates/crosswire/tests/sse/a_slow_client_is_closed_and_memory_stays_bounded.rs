@@ -21,32 +21,17 @@ async fn a_client_that_stops_reading_is_dropped_and_its_queue_stays_in_budget() 
     // Push until the stream gives up: first the kernel's socket buffers and
     // the write in progress fill, then our queue, which must not grow past
     // its budget. The loop is bounded in case the server never gives up.
-    let event = "x".repeat(1000);
     let mut most_held = 0;
-    let mut pushed = 0usize;
-    let error = loop {
-        match stream.try_push(event.as_str()) {
-            Ok(()) => pushed += 1,
-            Err(error) => break error,
-        }
+    let (pushed, error) = push_until_refused(&stream, BUDGET, |stream| {
         most_held = most_held.max(stream.buffered_amount());
-        assert!(pushed < 500_000, "the stream was never closed");
-        // Let the connection task move what the socket accepts; when the
-        // queue is half full, give it real time (a loaded machine may not
-        // run it between two pushes), so the queue only fills once the
-        // socket really stops taking bytes.
-        if stream.buffered_amount() > BUDGET / 2 {
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        } else {
-            tokio::task::yield_now().await;
-        }
-    };
+    })
+    .await;
     assert_eq!(error, PushError::QueueFull { limit: BUDGET });
     assert!(
         most_held <= BUDGET,
         "held {most_held} bytes with a {BUDGET}-byte budget"
     );
-    assert!(pushed * event.len() > BUDGET);
+    assert!(pushed * 1000 > BUDGET);
     closed_at(&mut probe).await;
     assert_eq!(stream.buffered_amount(), 0);
     assert_eq!(stream.try_push("more"), Err(PushError::Closed));
@@ -102,17 +87,7 @@ async fn stops_reading_and_loses_its_connection(after_another_request: bool) {
     };
     let stream = next_stream(&mut streams).await;
     assert_eq!(gauge(&server, "crosswire_sse_streams_open").await, 1);
-    let event = "x".repeat(1000);
-    let mut pushed = 0usize;
-    while stream.try_push(event.as_str()).is_ok() {
-        pushed += 1;
-        assert!(pushed < 500_000, "the stream was never closed");
-        if stream.buffered_amount() > BUDGET / 2 {
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        } else {
-            tokio::task::yield_now().await;
-        }
-    }
+    push_until_refused(&stream, BUDGET, |_| {}).await;
 
     // The stream ended for its queue; the write its client stopped taking
     // gives up after the send timeout, and the connection with it, though

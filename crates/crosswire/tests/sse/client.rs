@@ -244,3 +244,31 @@ pub async fn never_sent(request: Request, probe: mpsc::UnboundedSender<Instant>)
         .body(axum::body::Body::empty())
         .unwrap()
 }
+
+/// Pushes 1000-byte events to `stream`, whose client has stopped reading,
+/// until it refuses one, and returns how many it took and the refusal.
+/// When the queue holds more than half of `budget`, each push waits a
+/// millisecond, so the connection's task moves what the socket still
+/// accepts and the queue fills only once the socket really stops taking
+/// bytes (a loaded machine might not run it between two pushes).
+pub async fn push_until_refused(
+    stream: &EventStream,
+    budget: usize,
+    mut each: impl FnMut(&EventStream),
+) -> (usize, crosswire::PushError) {
+    let event = "x".repeat(1000);
+    let mut pushed = 0usize;
+    loop {
+        match stream.try_push(event.as_str()) {
+            Ok(()) => pushed += 1,
+            Err(error) => return (pushed, error),
+        }
+        each(stream);
+        assert!(pushed < 500_000, "the stream was never closed");
+        if stream.buffered_amount() > budget / 2 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        } else {
+            tokio::task::yield_now().await;
+        }
+    }
+}

@@ -6,7 +6,7 @@ use crosswire::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::client::*;
-use crate::sse_client::{next_stream, stream_route};
+use crate::sse_client::{next_stream, push_until_refused, stream_route};
 use crate::support::*;
 
 const BUDGET: usize = 64 * 1024;
@@ -48,17 +48,7 @@ async fn a_tls_client_that_stops_reading_an_event_stream_loses_its_connection() 
 
     // Push until the stream gives up for its queue: the socket's buffers
     // and the TLS layer's fill first.
-    let event = "x".repeat(1000);
-    let mut pushed = 0usize;
-    while stream.try_push(event.as_str()).is_ok() {
-        pushed += 1;
-        assert!(pushed < 500_000, "the stream was never closed");
-        if stream.buffered_amount() > BUDGET / 2 {
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        } else {
-            tokio::task::yield_now().await;
-        }
-    }
+    push_until_refused(&stream, BUDGET, |_| {}).await;
 
     // The write the client stopped taking gives up after the send timeout,
     // and the connection with it, though the client never reads again.
