@@ -21,6 +21,8 @@ mod a_hooks_publishes_and_sends_keep_their_order;
 mod a_subscribe_from_another_worker_sees_only_what_follows_it;
 #[path = "workers/a_worker_that_falls_behind_closes_the_peers_that_missed_messages.rs"]
 mod a_worker_that_falls_behind_closes_the_peers_that_missed_messages;
+#[path = "workers/an_event_stream_push_keeps_its_place_after_publishes.rs"]
+mod an_event_stream_push_keeps_its_place_after_publishes;
 #[path = "workers/connections_spread_over_the_workers.rs"]
 mod connections_spread_over_the_workers;
 #[path = "workers/nothing_arrives_after_unsubscribe_while_publishes_race.rs"]

@@ -141,7 +141,7 @@ impl TopicHub {
         // What was published before the subscribe does not reach it: held
         // publishes, and what this thread handed to `home` before.
         self.deliver_held();
-        let caught_up = self.catch_up_before_joining(home);
+        let caught_up = self.catch_up_before_direct(home);
         let joined = self
             .shard(home)
             .insert(home, &self.interest, topic, key, subscriber);
@@ -166,7 +166,7 @@ impl TopicHub {
         // What was published before the unsubscribe still reaches it: held
         // publishes, and what this thread handed to `home` before.
         self.deliver_held();
-        let caught_up = self.catch_up_before_joining(home);
+        let caught_up = self.catch_up_before_direct(home);
         let left = self.shard(home).remove(home, &self.interest, topic, key);
         caught_up.finish_overflowed();
         match left {

@@ -85,14 +85,13 @@
 //! for, and what is left is carried out on the publishing thread.
 //!
 //! Subscribing or unsubscribing a subscriber of another worker changes that
-//! worker's index at once, while a publish the same thread made just before
-//! may still be on its way there. So it catches up the same way first: a
-//! publish made before a subscribe does not reach the new subscriber, and
-//! one made before an unsubscribe still reaches the one leaving.
-//!
-//! Event-stream pushes from another thread go to the stream directly (see
-//! the README), so their order relative to that thread's publishes is not
-//! kept either.
+//! worker's index at once, and an event stream's push or close from another
+//! thread goes to the stream's queue at once, while a publish the same
+//! thread made just before may still be on its way there. So they catch up
+//! the same way first (`TopicHub::catch_up_before_direct`): a publish made
+//! before a subscribe does not reach the new subscriber, one made before an
+//! unsubscribe still reaches the one leaving, and one made before a push
+//! reaches the stream first.
 
 mod held;
 #[cfg(test)]

@@ -146,10 +146,16 @@ impl StreamCore {
     }
 
     /// Delivers what the calling connection's hooks published and the hub
-    /// still holds, so what the stream does after a publish comes after it.
+    /// still holds, and what the calling thread handed to this stream's
+    /// worker, so that what the stream does after a publish comes after it
+    /// whatever thread both ran on.
     pub(crate) fn deliver_held(&self) {
         if let Some(server) = &self.server {
             server.topics.deliver_held();
+            server
+                .topics
+                .catch_up_before_direct(self.home)
+                .finish_overflowed();
         }
     }
 

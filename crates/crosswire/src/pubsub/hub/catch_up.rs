@@ -145,15 +145,16 @@ impl TopicHub {
 }
 
 impl TopicHub {
-    /// Carries out what this thread handed to `worker` before a subscriber
-    /// of `worker` joins or leaves a topic from another thread: a publish
-    /// handed over before a subscribe must not reach the new subscriber
-    /// when its worker gets to it, and one handed over before an
-    /// unsubscribe must still reach the one leaving. On its own worker,
-    /// the subscriber's membership changes in order with everything else
-    /// anyway. Streams the catching up overflowed are the caller's to
-    /// finish, once it holds no shard lock.
-    pub(in crate::pubsub) fn catch_up_before_joining(&self, worker: usize) -> Delivered {
+    /// Carries out what this thread handed to `worker` before it acts on a
+    /// subscriber of `worker` directly rather than through its inbox: a
+    /// publish handed over before a subscribe must not reach the new
+    /// subscriber when its worker gets to it, one handed over before an
+    /// unsubscribe must still reach the one leaving, and one handed over
+    /// before an event-stream push must reach the stream first. On the
+    /// subscriber's own worker all of that happens in order anyway. Streams
+    /// the catching up overflowed are the caller's to finish, once it holds
+    /// no shard lock.
+    pub(crate) fn catch_up_before_direct(&self, worker: usize) -> Delivered {
         let mut delivered = Delivered::default();
         let mut flushed = false;
         self.catch_up_before_ordered(worker, &mut flushed, &mut delivered);
