@@ -103,8 +103,10 @@ mod members;
 mod outgoing;
 mod publication;
 mod shard;
+mod topic_list;
 mod worker;
 
 pub(crate) use hub::TopicHub;
 pub(crate) use inbox::{Handoff, INBOX_BYTES};
 pub(crate) use publication::Publication;
+pub(crate) use topic_list::TopicList;

@@ -23,6 +23,7 @@ use futures_util::FutureExt;
 use tokio::sync::Notify;
 
 use super::queue::{Pushed, SseQueue};
+use crate::pubsub::TopicList;
 use crate::shared::Shared;
 use crate::ws::guarded;
 
@@ -72,9 +73,8 @@ pub(crate) struct StreamCore {
     /// The server, when the stream was created by a request it routed;
     /// topics need it.
     server: Option<Arc<Shared>>,
-    /// Topics in subscription order; `None` once finished, so a late
-    /// `subscribe` cannot leave a dead stream in the topic index.
-    topics: Mutex<Option<Vec<Arc<str>>>>,
+    /// Topics in subscription order, until the stream has finished.
+    topics: Mutex<TopicList>,
     /// Callbacks to run once the stream ends; `None` once they ran, so a
     /// callback registered after the end runs at once.
     on_closed: Mutex<Option<Vec<Callback>>>,
@@ -109,7 +109,7 @@ impl StreamCore {
                 .map_or(0, |server| server.topics.home_worker()),
             queue: SseQueue::new(limit),
             server,
-            topics: Mutex::new(Some(Vec::new())),
+            topics: Mutex::new(TopicList::default()),
             on_closed: Mutex::new(Some(Vec::new())),
             finished: AtomicBool::new(false),
             closed: Notify::new(),
@@ -195,7 +195,7 @@ impl StreamCore {
         {
             metrics.events.sse_overflow();
         }
-        let topics = lock(&self.topics).take().unwrap_or_default();
+        let topics = lock(&self.topics).leave();
         if let Some(server) = &self.server {
             for topic in topics {
                 server.topics.unsubscribe(&topic, self.home, self.key);
@@ -234,8 +234,10 @@ impl StreamCore {
     /// Leaves a topic.
     pub(crate) fn unsubscribe(&self, topic: &str) {
         let mut topics = lock(&self.topics);
-        if let (Some(list), Some(server)) = (topics.as_mut(), &self.server) {
-            list.retain(|t| &**t != topic);
+        if topics.is_open()
+            && let Some(server) = &self.server
+        {
+            topics.remove(topic);
             server.topics.unsubscribe(topic, self.home, self.key);
         }
     }
@@ -243,9 +245,10 @@ impl StreamCore {
     /// The topics joined, in order.
     pub(crate) fn topics(&self) -> Vec<String> {
         lock(&self.topics)
-            .as_ref()
-            .map(|list| list.iter().map(|t| t.to_string()).collect())
-            .unwrap_or_default()
+            .as_slice()
+            .iter()
+            .map(|t| t.to_string())
+            .collect()
     }
 }
 

@@ -18,13 +18,10 @@ use super::outbox::{OutFrame, Outbox, Pushed};
 use super::payload::Payload;
 use super::request::UpgradeRequest;
 use crate::error::{CloseError, SendError};
-use crate::pubsub::Handoff;
+use crate::pubsub::{Handoff, TopicList};
 use crate::shared::Shared;
 
 mod recovery;
-mod topic_list;
-
-use topic_list::TopicList;
 
 /// A connected WebSocket client.
 ///

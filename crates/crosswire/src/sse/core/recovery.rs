@@ -37,7 +37,7 @@ impl ReplayTarget for Target {
         // Under the stream's own topic list, which orders it with `finish`
         // (that takes the list before leaving the topics).
         let mut topics = lock(&self.core.topics);
-        let (Some(list), Some(server)) = (topics.as_mut(), self.core.server()) else {
+        let Some(server) = self.core.server().filter(|_| topics.is_open()) else {
             return false;
         };
         self.joined =
@@ -45,7 +45,7 @@ impl ReplayTarget for Target {
                 .topics
                 .subscribe_stream(&self.topic, self.core.home, self.core.key, &self.core);
         if self.joined {
-            list.push(Arc::clone(&self.topic));
+            topics.push(Arc::clone(&self.topic));
         }
         self.joined
     }

@@ -1,9 +1,10 @@
-//! The topics one peer is subscribed to, in subscription order.
+//! The topics one subscriber (a WebSocket peer or an event stream) is
+//! subscribed to, in subscription order.
 //!
-//! Every peer keeps this list for its whole life, and most hold exactly one
-//! topic (a chat room, a feed), so the first topic is kept inline rather
-//! than in an allocation of its own: a chat peer then has no list on the
-//! heap at all. A short list grows one slot at a time (a first push would
+//! Every subscriber keeps this list for its whole life, and most hold
+//! exactly one topic (a chat room, a feed), so the first topic is kept
+//! inline rather than in an allocation of its own: a chat peer then has no
+//! list on the heap at all. A short list grows one slot at a time (a first push would
 //! otherwise make room for four), a longer one by doubling.
 
 use std::sync::Arc;
@@ -11,16 +12,16 @@ use std::sync::Arc;
 /// Topics a list holds before it grows by doubling instead of by one.
 const SHORT: usize = 4;
 
-/// A peer's topics (the topic index's own copies of their names), or the
-/// mark that the peer has left and takes no more.
+/// A subscriber's topics (shared copies of their names), or the mark that
+/// it has left and takes no more.
 #[derive(Debug)]
 pub(crate) enum TopicList {
     /// No topic, or several, in order.
     Many(Vec<Arc<str>>),
     /// Exactly one.
     One(Arc<str>),
-    /// The peer has left: a late `subscribe` must not leave a dead queue
-    /// in the topic index.
+    /// The subscriber has left (a peer closed, a stream ended): a late
+    /// `subscribe` must not leave a dead queue in the topic index.
     Left,
 }
 
@@ -31,12 +32,12 @@ impl Default for TopicList {
 }
 
 impl TopicList {
-    /// False once the peer has left.
+    /// False once the subscriber has left.
     pub(crate) fn is_open(&self) -> bool {
         !matches!(self, Self::Left)
     }
 
-    /// Adds `name` at the end (nothing once the peer has left).
+    /// Adds `name` at the end (nothing once the subscriber has left).
     pub(crate) fn push(&mut self, name: Arc<str>) {
         match self {
             Self::Left => {}
@@ -74,7 +75,7 @@ impl TopicList {
         }
     }
 
-    /// Marks the peer as left and returns the topics it held.
+    /// Marks the subscriber as left and returns the topics it held.
     pub(crate) fn leave(&mut self) -> Vec<Arc<str>> {
         match std::mem::replace(self, Self::Left) {
             Self::Many(list) => list,
