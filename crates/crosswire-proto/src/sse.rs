@@ -130,10 +130,12 @@ pub fn encode_event_into(event: &SseEvent, out: &mut BytesMut) {
         put_lines(out, b":", comment);
     }
     if let Some(id) = &event.id {
-        put_single_line(out, b"id: ", id);
+        // A client ignores an id holding NUL, keeping the one before it, and
+        // would resume from there: NUL goes with CR and LF.
+        put_single_line(out, b"id: ", id, b"\r\n\0");
     }
     if let Some(name) = &event.event {
-        put_single_line(out, b"event: ", name);
+        put_single_line(out, b"event: ", name, b"\r\n");
     }
     if let Some(retry) = event.retry {
         out.put_slice(b"retry: ");
@@ -180,10 +182,11 @@ pub fn encode_comment_into(text: &str, out: &mut BytesMut) {
     out.put_u8(b'\n');
 }
 
-/// Writes `prefix` + `value` + `\n` with every CR and LF of `value` removed.
-fn put_single_line(out: &mut BytesMut, prefix: &[u8], value: &str) {
+/// Writes `prefix` + `value` + `\n` with every byte of `removed` (CR and LF
+/// at least) taken out of `value`.
+fn put_single_line(out: &mut BytesMut, prefix: &[u8], value: &str, removed: &[u8]) {
     out.put_slice(prefix);
-    for part in value.as_bytes().split(|b| *b == b'\r' || *b == b'\n') {
+    for part in value.as_bytes().split(|b| removed.contains(b)) {
         out.put_slice(part);
     }
     out.put_u8(b'\n');
@@ -280,6 +283,12 @@ mod tests {
     fn an_id_loses_cr_and_lf() {
         let event = SseEvent::new().id("4\r\n2\r").data("x");
         assert_eq!(wire(&event), "id: 42\ndata: x\n\n");
+    }
+
+    #[test]
+    fn an_id_loses_nul_which_would_make_clients_ignore_it() {
+        let event = SseEvent::new().id("4\u{0}2").event("a\u{0}b").data("x");
+        assert_eq!(wire(&event), "id: 42\nevent: a\u{0}b\ndata: x\n\n");
     }
 
     #[test]

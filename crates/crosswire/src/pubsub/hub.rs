@@ -138,15 +138,14 @@ impl TopicHub {
         key: u64,
         subscriber: Subscriber,
     ) -> Option<Arc<str>> {
-        // What was published before the subscribe does not reach it: held
-        // publishes, and what this thread handed to `home` before.
+        // What was published before the subscribe does not reach it (what
+        // this thread handed to `home` before, the caller caught up on with
+        // `catch_up_before_direct` before it took its own locks).
         self.deliver_held();
-        let caught_up = self.catch_up_before_direct(home);
-        let joined = self
+        match self
             .shard(home)
-            .insert(home, &self.interest, topic, key, subscriber);
-        caught_up.finish_overflowed();
-        match joined {
+            .insert(home, &self.interest, topic, key, subscriber)
+        {
             Joined::Already => None,
             Joined::Yes {
                 first_on_node,
@@ -163,13 +162,10 @@ impl TopicHub {
     /// Unsubscribes `key` living on `home`; false if it was not subscribed.
     /// Once this returns, no publish reaches it through this topic.
     pub(crate) fn unsubscribe(&self, topic: &str, home: usize, key: u64) -> bool {
-        // What was published before the unsubscribe still reaches it: held
-        // publishes, and what this thread handed to `home` before.
+        // What was published before the unsubscribe still reaches it (see
+        // `insert`).
         self.deliver_held();
-        let caught_up = self.catch_up_before_direct(home);
-        let left = self.shard(home).remove(home, &self.interest, topic, key);
-        caught_up.finish_overflowed();
-        match left {
+        match self.shard(home).remove(home, &self.interest, topic, key) {
             Left::NotSubscribed => false,
             Left::Yes { last_on_node } => {
                 if last_on_node {

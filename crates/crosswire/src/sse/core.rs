@@ -151,11 +151,7 @@ impl StreamCore {
     /// whatever thread both ran on.
     pub(crate) fn deliver_held(&self) {
         if let Some(server) = &self.server {
-            server.topics.deliver_held();
-            server
-                .topics
-                .catch_up_before_direct(self.home)
-                .finish_overflowed();
+            server.topics.catch_up_before_direct(self.home);
         }
     }
 
@@ -233,6 +229,9 @@ impl StreamCore {
 
     /// Leaves a topic.
     pub(crate) fn unsubscribe(&self, topic: &str) {
+        // Before the list's lock: catching up may finish streams, this one
+        // included.
+        self.deliver_held();
         let mut topics = lock(&self.topics);
         if topics.is_open()
             && let Some(server) = &self.server

@@ -67,11 +67,13 @@ pub fn create_event_stream(request: &impl RequestHead) -> EventStream {
         server.map(|s| Arc::clone(s.shared())),
         config.queue_bytes,
     ));
+    // Browsers send the id as UTF-8; bytes that are not are replaced, so a
+    // header that is there always counts as one (an id the history cannot
+    // read then gets its recovery signal rather than none).
     let last_event_id = request
         .headers()
         .get("last-event-id")
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
     tracing::debug!(target: "crosswire::sse", stream = core.key(), last_event_id, "event stream created");
     EventStream {
         handle: Arc::new(Handle {

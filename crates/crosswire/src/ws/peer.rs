@@ -167,6 +167,7 @@ impl Peer {
     /// Subscribes to a topic (no effect if already subscribed or closed).
     pub fn subscribe(&self, topic: impl AsRef<str>) {
         let topic = topic.as_ref();
+        self.catch_up_home();
         let mut topics = self.lock_topics();
         if !topics.is_open() {
             return;
@@ -184,6 +185,7 @@ impl Peer {
     /// Unsubscribes from a topic.
     pub fn unsubscribe(&self, topic: impl AsRef<str>) {
         let topic = topic.as_ref();
+        self.catch_up_home();
         let mut topics = self.lock_topics();
         if topics.is_open() {
             topics.remove(topic);
@@ -307,6 +309,16 @@ impl Peer {
                 .topics
                 .unsubscribe(&topic, self.inner.home, self.inner.key);
         }
+    }
+
+    /// Has this peer's worker carry out what the calling thread handed it,
+    /// before the peer joins or leaves a topic from another thread (see
+    /// `TopicHub::catch_up_before_direct`); called before any lock is taken.
+    fn catch_up_home(&self) {
+        self.inner
+            .shared
+            .topics
+            .catch_up_before_direct(self.inner.home);
     }
 
     fn lock_topics(&self) -> std::sync::MutexGuard<'_, TopicList> {

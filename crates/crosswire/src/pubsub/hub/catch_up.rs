@@ -151,14 +151,20 @@ impl TopicHub {
     /// subscriber when its worker gets to it, one handed over before an
     /// unsubscribe must still reach the one leaving, and one handed over
     /// before an event-stream push must reach the stream first. On the
-    /// subscriber's own worker all of that happens in order anyway. Streams
-    /// the catching up overflowed are the caller's to finish, once it holds
-    /// no shard lock.
-    pub(crate) fn catch_up_before_direct(&self, worker: usize) -> Delivered {
+    /// subscriber's own worker all of that happens in order anyway.
+    ///
+    /// Delivers what the calling hook holds back first. To be called before
+    /// the caller takes any lock of its own (its topic list, a topic's
+    /// log): the event streams the catching up overflowed are finished
+    /// here, and finishing one takes its topic list and leaves its topics.
+    pub(crate) fn catch_up_before_direct(&self, worker: usize) {
+        // What the calling hook holds back is handed over first, so it is
+        // caught up on too.
+        self.deliver_held();
         let mut delivered = Delivered::default();
         let mut flushed = false;
         self.catch_up_before_ordered(worker, &mut flushed, &mut delivered);
-        delivered
+        delivered.finish_overflowed();
     }
 }
 

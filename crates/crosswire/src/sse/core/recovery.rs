@@ -103,6 +103,9 @@ impl StreamCore {
         let Some(server) = self.server() else {
             return;
         };
+        // Before any lock (this stream's topic list, the topic's log): what
+        // this thread published before does not reach the stream.
+        self.deliver_held();
         let mut target = self.target(topic);
         match server.recover_now(topic, &since, &mut target) {
             None => {
@@ -135,6 +138,7 @@ impl StreamCore {
                 position: None,
             };
         };
+        self.deliver_held();
         let mut target = self.target(topic);
         server.recover(topic, since, &mut target).await
     }

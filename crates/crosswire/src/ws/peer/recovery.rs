@@ -88,6 +88,8 @@ impl Peer {
         since: Option<&StreamPosition>,
     ) -> Recovery {
         let topic = topic.as_ref();
+        // Before any lock (the topic's log): see `Peer::subscribe`.
+        self.catch_up_home();
         let mut target = Target {
             peer: self.clone(),
             topic: Arc::from(topic),
