@@ -7,6 +7,8 @@
 mod engine;
 #[path = "conformance/node.rs"]
 mod node;
+#[path = "conformance/silencing_proxy.rs"]
+mod silencing_proxy;
 #[path = "conformance/suite.rs"]
 mod suite;
 
@@ -79,6 +81,10 @@ mod redis {
             .await;
     }
     #[tokio::test]
+    async fn a_connection_that_goes_silent_is_replaced() {
+        suite::a_connection_that_goes_silent_is_replaced(Engine::redis().await).await;
+    }
+    #[tokio::test]
     async fn an_unreachable_broker_fails_startup_unless_told_to_wait() {
         suite::an_unreachable_broker_fails_startup_unless_told_to_wait(Kind::Redis).await;
     }
@@ -129,6 +135,10 @@ mod nats {
     async fn a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery() {
         suite::a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery(Engine::nats().await)
             .await;
+    }
+    #[tokio::test]
+    async fn a_connection_that_goes_silent_is_replaced() {
+        suite::a_connection_that_goes_silent_is_replaced(Engine::nats().await).await;
     }
     #[tokio::test]
     async fn an_unreachable_broker_fails_startup_unless_told_to_wait() {

@@ -127,6 +127,9 @@ pub(crate) const RETRY: Duration = Duration::from_millis(100);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Messages the client may queue for its writer (its own bounded queue).
 const CLIENT_CAPACITY: usize = 2048;
+/// How often the client pings the server; two pings unanswered end the
+/// connection and start a reconnect.
+const PING_EVERY: Duration = Duration::from_secs(5);
 
 /// A publish waiting to be sent: its subject and its envelope, and for a
 /// history topic where it is appended.
@@ -248,6 +251,9 @@ fn options(inner: &Arc<Inner>) -> async_nats::ConnectOptions {
     let events = Arc::clone(inner);
     async_nats::ConnectOptions::new()
         .connection_timeout(CONNECT_TIMEOUT)
+        // A connection whose far end is gone without a word is noticed after
+        // two unanswered pings (the client's default is a minute apart).
+        .ping_interval(PING_EVERY)
         .reconnect_delay_callback(|_attempts| RETRY)
         .max_reconnects(None)
         .client_capacity(CLIENT_CAPACITY)

@@ -103,6 +103,13 @@ pub(crate) const RETRY: Duration = Duration::from_millis(100);
 /// Bound on one connection attempt (a stopped server accepts TCP
 /// connections and then never answers).
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often the subscribing connection, which otherwise only reads, asks
+/// Redis for a `PING`, and how long the answer may take: a connection whose
+/// far end is gone without a word (a host that died, a NAT or a load
+/// balancer that dropped it) would otherwise look connected forever while
+/// nothing arrives.
+pub(crate) const PING_EVERY: Duration = Duration::from_secs(5);
+pub(crate) const PING_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A publish waiting to be sent: its channel and its envelope, and for a
 /// history topic what appending it to the history takes.

@@ -7,7 +7,7 @@ use crosswire::broker::{BrokerLink, BrokerStage};
 use futures_util::StreamExt;
 use redis::aio::PubSubSink;
 
-use crate::{CONNECT_TIMEOUT, Inner, RETRY};
+use crate::{CONNECT_TIMEOUT, Inner, PING_EVERY, PING_TIMEOUT, RETRY};
 
 /// Channels per `SUBSCRIBE` when resubscribing many topics at once.
 const CHUNK: usize = 512;
@@ -64,8 +64,18 @@ pub(crate) async fn run(inner: Arc<Inner>, link: BrokerLink) {
             tracing::info!(target: "crosswire::broker", topics = channels.len(), "reconnected to Redis and resubscribed");
         }
         link.set_connected(true);
+        let mut ping =
+            tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = ping.tick() => {
+                    let answered = tokio::time::timeout(PING_TIMEOUT, sink.ping::<redis::Value>()).await;
+                    if !matches!(answered, Ok(Ok(_))) {
+                        inner.report(BrokerStage::Connect, "subscribing connection did not answer a PING; reconnecting");
+                        break;
+                    }
+                }
                 message = stream.next() => match message {
                     Some(message) => {
                         link.receive(message.get_payload_bytes());

@@ -63,10 +63,20 @@ impl ServerProcess {
     }
 
     pub fn url(&self) -> String {
+        self.url_at(self.port)
+    }
+
+    /// The URL of this kind of server at `port` (a proxy in front of it).
+    pub fn url_at(&self, port: u16) -> String {
         match self.kind {
-            Kind::Redis => format!("redis://127.0.0.1:{}", self.port),
-            Kind::Nats => format!("nats://127.0.0.1:{}", self.port),
+            Kind::Redis => format!("redis://127.0.0.1:{port}"),
+            Kind::Nats => format!("nats://127.0.0.1:{port}"),
         }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     async fn spawn(&self) {
@@ -238,7 +248,10 @@ impl Engine {
                 Box::new(bus.broker())
             }
             Engine::Server(server) => {
-                config.url = Some(server.url());
+                config.url = Some(match options.port {
+                    Some(port) => server.url_at(port),
+                    None => server.url(),
+                });
                 match server.kind {
                     Kind::Redis => Box::new(
                         crosswire_redis::connect(&config)

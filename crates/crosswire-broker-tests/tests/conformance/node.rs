@@ -27,6 +27,8 @@ pub const PROBE: &str = "probe:";
 pub struct NodeOptions {
     pub prefix: String,
     pub buffer_bytes: usize,
+    /// Where to reach the broker server instead of its own port (a proxy).
+    pub port: Option<u16>,
 }
 
 impl Default for NodeOptions {
@@ -34,6 +36,7 @@ impl Default for NodeOptions {
         Self {
             prefix: "cwtest".to_owned(),
             buffer_bytes: 16 << 20,
+            port: None,
         }
     }
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::engine::{Engine, Kind, ServerProcess};
 use crate::node::{Got, NodeOptions, PATIENCE, route};
+use crate::silencing_proxy::SilencingProxy;
 
 /// A publish reaches the other node's WebSocket and SSE subscribers and the
 /// publisher's own node's subscribers, each exactly once and in order; the
@@ -324,6 +325,50 @@ pub async fn a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery(engine:
     }
     sender.publish("load", "after").await;
     assert_eq!(remote.next_text().await, "after");
+}
+
+/// A node whose connections to the broker go silent without closing (the
+/// far end vanished without a word) notices by its pings, reconnects and
+/// resubscribes: delivery from the other nodes resumes.
+pub async fn a_connection_that_goes_silent_is_replaced(engine: Engine) {
+    let Some(process) = engine.process() else {
+        return;
+    };
+    let proxy = SilencingProxy::start(process.port()).await;
+    let a = engine
+        .node_with(NodeOptions {
+            port: Some(proxy.port),
+            ..NodeOptions::default()
+        })
+        .await;
+    let b = engine.node().await;
+    let mut listener = a.client().await;
+    let mut sender = b.client().await;
+    listener.subscribe("room").await;
+    route(&mut sender, &mut listener, "room").await;
+
+    proxy.silence();
+    // Pings go unanswered for a few seconds; then a new connection
+    // through the proxy carries the subscription again.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    let mut n = 0u64;
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing arrived over a new connection"
+        );
+        n += 1;
+        sender.publish("room", &format!("after {n}")).await;
+        if let Some(Got::Text(text)) = listener.maybe_next(Duration::from_millis(500)).await
+            && text.starts_with("after ")
+        {
+            break;
+        }
+    }
+    assert!(
+        a.errors_at(BrokerStage::Connect) > 0,
+        "the lost connection was not reported"
+    );
 }
 
 /// An unreachable broker at startup is an error naming `broker.url`, unless
