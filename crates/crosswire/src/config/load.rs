@@ -506,10 +506,16 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("CROSSWIRE_BROKER_URL"), "{err}");
-        let err = Config::from_toml("[broker]\nprefix = \"my app\"\n", "crosswire.toml")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("prefix"), "{err}");
+        for bad in ["my app", "app:x", "app.x", "", "a*"] {
+            let text = format!("[broker]\nprefix = \"{bad}\"\n");
+            let err = Config::from_toml(&text, "crosswire.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("prefix"), "{bad}: {err}");
+        }
+        let config =
+            Config::from_toml("[broker]\nprefix = \"my_app-2\"\n", "crosswire.toml").unwrap();
+        assert_eq!(config.broker.prefix, "my_app-2");
         let err = Config::from_toml("[broker]\nurll = \"redis://x\"\n", "crosswire.toml")
             .unwrap_err()
             .to_string();

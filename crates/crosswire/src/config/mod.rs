@@ -431,7 +431,9 @@ pub struct BrokerConfig {
     pub url: Option<String>,
     /// Prefix of every Redis channel (`<prefix>:<topic>`) or NATS subject
     /// (`<prefix>.<topic>`), so several apps can share one broker without
-    /// hearing each other. Default `crosswire`.
+    /// hearing each other: letters, digits, `-` and `_` (at most 64), so
+    /// that no prefix and topic can spell another prefix's channel.
+    /// Default `crosswire`.
     #[serde(deserialize_with = "units::prefix")]
     pub prefix: String,
     /// What to do when the broker is unreachable at startup: `false` (the

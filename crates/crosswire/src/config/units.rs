@@ -138,23 +138,22 @@ pub(crate) fn url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Strin
     }
 }
 
-/// A channel prefix: non-empty, printable ASCII without spaces or NATS
-/// wildcards, so it is a valid Redis channel start and NATS subject.
+/// A channel prefix: letters, digits, `-` and `_`, at most 64. Neither
+/// Redis's separator (`:`) nor NATS's (`.`) may appear, or one app's prefix
+/// plus a topic could be another app's channel or subject (`app` with topic
+/// `x:chat` against `app:x` with topic `chat`).
 pub(crate) fn prefix<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     use serde::{Deserialize, de::Error};
     let text = String::deserialize(d)?;
-    let valid = !text.is_empty()
+    let valid = (1..=64).contains(&text.len())
         && text
             .bytes()
-            .all(|b| b.is_ascii_graphic() && !matches!(b, b'*' | b'>'))
-        && !text.starts_with('.')
-        && !text.ends_with('.')
-        && !text.contains("..");
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
     if valid {
         Ok(text)
     } else {
         Err(D::Error::custom(format!(
-            "expected a prefix of letters, digits, `-`, `_` or `.` such as \"myapp\", got \"{text}\""
+            "expected a prefix of at most 64 letters, digits, `-` or `_` such as \"myapp\", got \"{text}\""
         )))
     }
 }
