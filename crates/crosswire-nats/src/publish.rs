@@ -92,8 +92,16 @@ pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client) {
             }
             rest = &rest[plain..];
         }
-        for (append, ack) in acks.drain(..) {
-            if let Err(error) = ack.await {
+        // Awaited together: each ack's timeout starts when it is first
+        // polled, so after a lost connection one at a time would cost the
+        // whole timeout per append while every other publish waits.
+        let answers = futures_util::future::join_all(
+            acks.drain(..)
+                .map(|(append, ack)| async move { (append, ack.await) }),
+        )
+        .await;
+        for (append, answer) in answers {
+            if let Err(error) = answer {
                 if error.kind() == PublishErrorKind::StreamNotFound {
                     // Deleted under us: the next append makes it again.
                     inner.streams.forget(&append.log.stream);
