@@ -55,6 +55,11 @@ pub(crate) trait ReplayTarget: Send {
     fn join(&mut self) -> bool;
     /// Queues one missed message.
     fn replay(&mut self, publication: &Publication);
+    /// Bytes `publication` would take in the subscriber's queue (nothing
+    /// for one it would not queue).
+    fn cost(&self, publication: &Publication) -> usize;
+    /// Bytes the subscriber's queue can take before it overflows.
+    fn room(&self) -> usize;
     /// Tells the subscriber its history is lost; `latest` is where the
     /// topic stands.
     fn lost(&mut self, latest: &StreamPosition);
@@ -87,11 +92,25 @@ pub(crate) fn replay_from(
         Since::At(position) if **position.shared_epoch() == **ring.epoch() => {
             match ring.after(position.offset(), now) {
                 Ok(entries) => {
-                    for entry in entries {
-                        target.replay(&entry.publication);
-                        replayed += 1;
+                    // A replay its queue cannot hold would overflow it (the
+                    // stream ends, the peer is closed) before anything was
+                    // sent, and the client would come back for the same
+                    // replay forever: it is told its history is lost
+                    // instead, and starts over from now.
+                    let entries: Vec<_> = entries.collect();
+                    let needed = entries
+                        .iter()
+                        .map(|entry| target.cost(&entry.publication))
+                        .fold(0usize, usize::saturating_add);
+                    if needed > target.room() {
+                        false
+                    } else {
+                        for entry in entries {
+                            target.replay(&entry.publication);
+                            replayed += 1;
+                        }
+                        true
                     }
-                    true
                 }
                 Err(_) => false,
             }

@@ -17,9 +17,15 @@ use crate::support::*;
 
 /// The app, keeping `size` entries of `feed`.
 pub fn history_app(size: usize) -> App {
+    history_app_with(size, |_| {})
+}
+
+/// The same, with settings changed by `tweak`.
+pub fn history_app_with(size: usize, tweak: impl FnOnce(&mut Config)) -> App {
     let mut config = Config::default();
     config.server.workers = Workers::Count(NonZeroUsize::new(2).unwrap());
     config.history = vec![HistoryConfig::for_topics(["feed"]).size(size)];
+    tweak(&mut config);
     let subscriber = hooks().open(|peer: Peer| async move {
         // ws://host/ws?since=<epoch>:<offset>
         let since: Option<StreamPosition> = peer

@@ -57,6 +57,15 @@ impl ReplayTarget for Target {
         }
     }
 
+    fn cost(&self, publication: &Publication) -> usize {
+        publication.event().map_or(0, bytes::Bytes::len)
+    }
+
+    fn room(&self) -> usize {
+        let queue = &self.core.queue;
+        queue.limit().saturating_sub(queue.buffered_amount())
+    }
+
     fn lost(&mut self, latest: &StreamPosition) {
         self.queue(recovery_event(latest));
     }

@@ -48,6 +48,15 @@ impl ReplayTarget for Target {
         let _ = self.peer.inner.outbox.push(&publication.frame);
     }
 
+    fn cost(&self, publication: &Publication) -> usize {
+        publication.frame.wire_len()
+    }
+
+    fn room(&self) -> usize {
+        let outbox = &self.peer.inner.outbox;
+        outbox.limit().saturating_sub(outbox.buffered_amount())
+    }
+
     fn lost(&mut self, _latest: &StreamPosition) {
         // The hook learns it from the returned `Recovery` and tells the
         // client in its own message format.
