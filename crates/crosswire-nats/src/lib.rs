@@ -17,9 +17,11 @@
 //!
 //! A topic is the subject `<prefix>.<token>` ([`subject`]). NATS subjects are
 //! dot-separated tokens that may not hold spaces, `*` or `>`, so a topic name
-//! (any string: spaces, unicode, a kilobyte long) is encoded as one token:
-//! `t` followed by the topic's bytes in unpadded URL-safe base64. The `t`
-//! keeps the empty topic a non-empty token. A node subscribes to a topic's
+//! (any string: spaces, unicode, any length) is encoded as one token: `t`
+//! followed by the topic's bytes in unpadded URL-safe base64. The `t`
+//! keeps the empty topic a non-empty token. A topic longer than 768 bytes
+//! is named by `s` and the base64 of its SHA-1 instead, so that no topic
+//! makes a subject too long for the server's control line. A node subscribes to a topic's
 //! subject when the topic gets its first local subscriber and drops the
 //! subscription when it loses its last; there is no wildcard subscription.
 //! Each publish is one NATS message carrying one envelope (see
