@@ -169,23 +169,38 @@ impl Inner {
         let mut connection = self.reader().await.map_err(|e| failed(&e))?;
         let (log, meta) = self.history_keys(topic);
         let ttl_ms = millis(bounds.ttl);
-        let value: Value = redis::Script::new(READ)
-            .key(log)
+        let script = redis::Script::new(READ);
+        let mut invocation = script.key(log);
+        invocation
             .key(meta)
             .arg(after)
             .arg(ttl_ms)
             .arg(bounds.size.max(1))
             .arg(ttl_ms.max(millis(META_TTL)))
-            .arg(self.epochs.draw())
-            .invoke_async(&mut connection)
-            .await
-            .map_err(|e| {
+            .arg(self.epochs.draw());
+        // A read is safe to repeat, so one that takes too long gives up its
+        // connection: one whose far end went silent would otherwise be
+        // kept, and fail every read after it, until the kernel gave up on
+        // it many minutes later.
+        let answer = tokio::time::timeout(READ_TIMEOUT, invocation.invoke_async(&mut connection));
+        let value: Value = match answer.await {
+            Ok(Ok(value)) => value,
+            Ok(Err(error)) => {
                 self.drop_reader();
-                failed(&e)
-            })?;
+                return Err(failed(&error));
+            }
+            Err(_) => {
+                self.drop_reader();
+                return Err(failed(&"Redis did not answer in time"));
+            }
+        };
         page(value).ok_or_else(|| failed(&"unexpected reply"))
     }
 }
+
+/// How long a history read may wait for Redis's answer (the reader of the
+/// history gives up a little later, at 5 s).
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// The page a read script's reply describes.
 fn page(value: Value) -> Option<HistoryPage> {
