@@ -129,8 +129,8 @@ pub(crate) const RETRY: Duration = Duration::from_millis(100);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Messages the client may queue for its writer (its own bounded queue).
 const CLIENT_CAPACITY: usize = 2048;
-/// How often the client pings the server; two pings unanswered end the
-/// connection and start a reconnect.
+/// How often the client pings the server; a third ping while two are still
+/// unanswered ends the connection and starts a reconnect.
 const PING_EVERY: Duration = Duration::from_secs(5);
 
 /// A publish waiting to be sent: its subject and its envelope, and for a
@@ -215,6 +215,15 @@ pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigEr
         return Err(BrokerConfigError::new(
             "broker.url",
             format_args!("expected a nats://host:port URL, got \"{url}\""),
+        ));
+    }
+    if !BrokerConfig::prefix_is_valid(&config.prefix) {
+        return Err(BrokerConfigError::new(
+            "broker.prefix",
+            format_args!(
+                "expected at most 64 letters, digits, `-` or `_`, got \"{}\"",
+                config.prefix
+            ),
         ));
     }
     let inner = Arc::new(Inner {

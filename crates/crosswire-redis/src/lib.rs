@@ -103,13 +103,14 @@ pub(crate) const RETRY: Duration = Duration::from_millis(100);
 /// Bound on one connection attempt (a stopped server accepts TCP
 /// connections and then never answers).
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// How often the subscribing connection, which otherwise only reads, asks
-/// Redis for a `PING`, and how long the answer may take: a connection whose
-/// far end is gone without a word (a host that died, a NAT or a load
-/// balancer that dropped it) would otherwise look connected forever while
-/// nothing arrives.
+/// After how long without a message the subscribing connection, which
+/// otherwise only reads, asks Redis for a `PING`, and how long the answer
+/// (or a `SUBSCRIBE`'s) may take: a connection whose far end is gone
+/// without a word (a host that died, a NAT or a load balancer that dropped
+/// it) would otherwise look connected forever while nothing arrives. The
+/// wait is well past the 5 s a busy script may hold a healthy Redis.
 pub(crate) const PING_EVERY: Duration = Duration::from_secs(5);
-pub(crate) const PING_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A publish waiting to be sent: its channel and its envelope, and for a
 /// history topic what appending it to the history takes.
@@ -207,6 +208,15 @@ pub async fn connect(config: &BrokerConfig) -> Result<RedisBroker, BrokerConfigE
         return Err(BrokerConfigError::new(
             "broker.url",
             format_args!("expected a redis://host:port URL, got \"{url}\""),
+        ));
+    }
+    if !BrokerConfig::prefix_is_valid(&config.prefix) {
+        return Err(BrokerConfigError::new(
+            "broker.prefix",
+            format_args!(
+                "expected at most 64 letters, digits, `-` or `_`, got \"{}\"",
+                config.prefix
+            ),
         ));
     }
     let client = redis::Client::open(url)

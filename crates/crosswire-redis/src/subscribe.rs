@@ -7,7 +7,7 @@ use crosswire::broker::{BrokerLink, BrokerStage};
 use futures_util::StreamExt;
 use redis::aio::PubSubSink;
 
-use crate::{CONNECT_TIMEOUT, Inner, PING_EVERY, PING_TIMEOUT, RETRY};
+use crate::{ANSWER_TIMEOUT, CONNECT_TIMEOUT, Inner, PING_EVERY, RETRY};
 
 /// Channels per `SUBSCRIBE` when resubscribing many topics at once.
 const CHUNK: usize = 512;
@@ -64,20 +64,30 @@ pub(crate) async fn run(inner: Arc<Inner>, link: BrokerLink) {
             tracing::info!(target: "crosswire::broker", topics = channels.len(), "reconnected to Redis and resubscribed");
         }
         link.set_connected(true);
+        // A message is as good a sign of life as a PING's answer: only a
+        // connection silent for `PING_EVERY` is pinged.
         let mut ping =
             tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut heard = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = ping.tick() => {
-                    let answered = tokio::time::timeout(PING_TIMEOUT, sink.ping::<redis::Value>()).await;
+                    if heard.elapsed() < PING_EVERY {
+                        continue;
+                    }
+                    // Messages that come meanwhile wait in the client's
+                    // buffer, in order.
+                    let answered = tokio::time::timeout(ANSWER_TIMEOUT, sink.ping::<redis::Value>()).await;
                     if !matches!(answered, Ok(Ok(_))) {
                         inner.report(BrokerStage::Connect, "subscribing connection did not answer a PING; reconnecting");
                         break;
                     }
+                    heard = tokio::time::Instant::now();
                 }
                 message = stream.next() => match message {
                     Some(message) => {
+                        heard = tokio::time::Instant::now();
                         link.receive(message.get_payload_bytes());
                     }
                     None => {
@@ -112,17 +122,28 @@ pub(crate) async fn run(inner: Arc<Inner>, link: BrokerLink) {
     }
 }
 
-/// Subscribes to (or unsubscribes from) `channels`, a chunk per command.
+/// Subscribes to (or unsubscribes from) `channels`, a chunk per command,
+/// each answered within [`ANSWER_TIMEOUT`] (a connection gone silent would
+/// otherwise hold the task here, where no `PING` is sent).
 async fn change(
     sink: &mut PubSubSink,
     channels: &[Vec<u8>],
     subscribe: bool,
 ) -> redis::RedisResult<()> {
     for chunk in channels.chunks(CHUNK) {
-        if subscribe {
-            sink.subscribe(chunk).await?;
+        let answered = if subscribe {
+            tokio::time::timeout(ANSWER_TIMEOUT, sink.subscribe(chunk)).await
         } else {
-            sink.unsubscribe(chunk).await?;
+            tokio::time::timeout(ANSWER_TIMEOUT, sink.unsubscribe(chunk)).await
+        };
+        match answered {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "Redis did not answer in time",
+                )));
+            }
         }
     }
     Ok(())

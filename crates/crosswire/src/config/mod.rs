@@ -466,6 +466,13 @@ impl BrokerConfig {
             .split_once("://")
             .map(|(scheme, _)| scheme)
     }
+
+    /// Whether `prefix` is a valid broker prefix (see
+    /// [`prefix`](BrokerConfig::prefix)): the brokers check a config built
+    /// in code with it, as loading one from a file or the environment does.
+    pub fn prefix_is_valid(prefix: &str) -> bool {
+        units::is_valid_prefix(prefix)
+    }
 }
 
 /// `[dev]`: settings of `crosswire dev`, the development server. The app

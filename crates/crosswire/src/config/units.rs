@@ -145,17 +145,21 @@ pub(crate) fn url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Strin
 pub(crate) fn prefix<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     use serde::{Deserialize, de::Error};
     let text = String::deserialize(d)?;
-    let valid = (1..=64).contains(&text.len())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
-    if valid {
+    if is_valid_prefix(&text) {
         Ok(text)
     } else {
         Err(D::Error::custom(format!(
             "expected a prefix of at most 64 letters, digits, `-` or `_` such as \"myapp\", got \"{text}\""
         )))
     }
+}
+
+/// See [`prefix`].
+pub(crate) fn is_valid_prefix(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
 }
 
 /// A count that must be at least one (`max_connections`).
