@@ -217,15 +217,7 @@ pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigEr
             format_args!("expected a nats://host:port URL, got \"{url}\""),
         ));
     }
-    if !BrokerConfig::prefix_is_valid(&config.prefix) {
-        return Err(BrokerConfigError::new(
-            "broker.prefix",
-            format_args!(
-                "expected at most 64 letters, digits, `-` or `_`, got \"{}\"",
-                config.prefix
-            ),
-        ));
-    }
+    config.check_prefix()?;
     let inner = Arc::new(Inner {
         prefix: config.prefix.clone(),
         outgoing: OutgoingBuffer::new(config.buffer_bytes),

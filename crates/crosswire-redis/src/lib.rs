@@ -210,15 +210,7 @@ pub async fn connect(config: &BrokerConfig) -> Result<RedisBroker, BrokerConfigE
             format_args!("expected a redis://host:port URL, got \"{url}\""),
         ));
     }
-    if !BrokerConfig::prefix_is_valid(&config.prefix) {
-        return Err(BrokerConfigError::new(
-            "broker.prefix",
-            format_args!(
-                "expected at most 64 letters, digits, `-` or `_`, got \"{}\"",
-                config.prefix
-            ),
-        ));
-    }
+    config.check_prefix()?;
     let client = redis::Client::open(url)
         .map_err(|e| BrokerConfigError::new("broker.url", format_args!("\"{url}\": {e}")))?;
     let first = loop {

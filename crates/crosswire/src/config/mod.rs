@@ -467,11 +467,20 @@ impl BrokerConfig {
             .map(|(scheme, _)| scheme)
     }
 
-    /// Whether `prefix` is a valid broker prefix (see
-    /// [`prefix`](BrokerConfig::prefix)): the brokers check a config built
-    /// in code with it, as loading one from a file or the environment does.
-    pub fn prefix_is_valid(prefix: &str) -> bool {
-        units::is_valid_prefix(prefix)
+    /// Checks [`prefix`](BrokerConfig::prefix) as loading a config from a
+    /// file or the environment does: the brokers call it, so a config
+    /// built in code is checked too.
+    pub fn check_prefix(&self) -> Result<(), crate::broker::BrokerConfigError> {
+        if units::is_valid_prefix(&self.prefix) {
+            return Ok(());
+        }
+        Err(crate::broker::BrokerConfigError::new(
+            "broker.prefix",
+            format_args!(
+                "expected at most 64 letters, digits, `-` or `_`, got \"{}\"",
+                self.prefix
+            ),
+        ))
     }
 }
 
