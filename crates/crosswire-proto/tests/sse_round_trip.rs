@@ -79,11 +79,9 @@ fn expected(items: &[Item]) -> (Vec<Dispatched>, Option<u64>) {
     for item in items {
         let Item::Event(event) = item else { continue };
         if let Some(id) = &event.id {
-            let id = without_cr_lf(id);
-            // The standard ignores an id that holds NUL.
-            if !id.contains('\0') {
-                last_event_id = id;
-            }
+            // NUL goes with CR and LF: the standard ignores an id that holds
+            // NUL, and the client would resume from the id before it.
+            last_event_id = without_cr_lf(id).replace('\0', "");
         }
         retry = event.retry.or(retry);
         let kind = event
