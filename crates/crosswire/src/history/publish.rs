@@ -29,7 +29,6 @@ use super::ring::Ring;
 use super::store::TopicLog;
 use crate::pubsub::Publication;
 use crate::shared::Shared;
-use crate::sse::core::Ended;
 use crate::ws::Payload;
 use crate::ws::outbox::OutFrame;
 
@@ -146,13 +145,12 @@ impl Shared {
             .topics
             .publish_ordered(topic, &publication, |key| Some(key) == exclude);
         drop(ring);
+        let reached = delivered.queued;
         // Finishing a stream leaves its topics: never under the log's lock.
-        for stream in delivered.overflowed {
-            stream.finish(Ended::Overflow);
-        }
-        self.count_published(delivered.queued);
+        delivered.finish_overflowed();
+        self.count_published(reached);
         Published {
-            reached: delivered.queued,
+            reached,
             position: Some(position),
         }
     }

@@ -51,7 +51,6 @@ use super::store::TopicLog;
 use crate::broker::{BrokerHistory, BrokerStage, Envelope, NodeId};
 use crate::pubsub::Publication;
 use crate::shared::Shared;
-use crate::sse::core::Ended;
 use crate::ws::Payload;
 use crate::ws::outbox::OutFrame;
 
@@ -169,15 +168,14 @@ impl Shared {
             ring.pass_gates(offset);
         }
         drop(ring);
-        for stream in delivered.overflowed {
-            stream.finish(Ended::Overflow);
-        }
+        let queued = delivered.queued;
+        delivered.finish_overflowed();
         if own {
-            self.count_published(delivered.queued);
+            self.count_published(queued);
         } else if let Some(metrics) = self.metrics() {
-            metrics.remote_published(self.topics.current_worker(), delivered.queued);
+            metrics.remote_published(self.topics.current_worker(), queued);
         }
-        delivered.queued
+        queued
     }
 
     /// The slow path of a recovery on a topic the broker sequences (see the

@@ -138,9 +138,10 @@ impl TopicHub {
         key: u64,
         subscriber: Subscriber,
     ) -> Option<Arc<str>> {
-        // What was published before the subscribe does not reach it (what
-        // this thread handed to `home` before, the caller caught up on with
-        // `catch_up_before_direct` before it took its own locks).
+        // What was published before the subscribe does not reach it: what
+        // the calling hook holds (what this thread handed to `home` before,
+        // the caller caught up on with `catch_up_before_direct` before it
+        // took its own locks).
         self.deliver_held();
         match self
             .shard(home)

@@ -22,7 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use super::admission::{Refusal, Refusals};
+use super::admission::{Refusals, admit_another};
 use super::body_stall::limit_stalls;
 use super::corking::CorkingStream;
 use super::direct::{self, Served};
@@ -58,24 +58,10 @@ pub(crate) async fn accept_loop(
             _ = end.changed() => return,
         };
         let _ = stream.set_nodelay(true);
-        let admitted = if routes.tracker.live() >= routes.max_connections {
-            Err(Refusal::MaxConnections(routes.max_connections))
-        } else {
-            let worker = pool.as_ref().map_or(0, |_| routes.tracker.least_loaded());
-            let mut guard = routes.tracker.guard(worker);
-            match guard.claim_address(remote.ip()) {
-                true => Ok((worker, guard)),
-                false => Err(Refusal::PerAddress(
-                    routes.tracker.limit_per_address().unwrap_or_default(),
-                )),
-            }
-        };
-        let (worker, guard) = match admitted {
-            Ok(admitted) => admitted,
+        let worker = pool.as_ref().map_or(0, |_| routes.tracker.least_loaded());
+        let guard = match admit_another(&routes, worker, Some(remote.ip())) {
+            Ok(guard) => guard,
             Err(refusal) => {
-                if let Some(metrics) = routes.shared.metrics() {
-                    metrics.events.refused(refusal);
-                }
                 // A 503 would first cost a TLS handshake, the CPU an
                 // overloaded server has least of: close at once instead.
                 #[cfg(feature = "tls")]

@@ -126,7 +126,7 @@ impl StreamCore {
 
     /// Queues encoded events; finishes the stream if they overflowed it.
     pub(crate) fn push(&self, chunk: Bytes) -> Pushed {
-        self.deliver_held();
+        self.catch_up_home();
         let pushed = self.queue.push(chunk);
         if pushed == Pushed::Overflow {
             self.finish(Ended::Overflow);
@@ -137,7 +137,7 @@ impl StreamCore {
     /// Queues the events `encode` writes, encoded straight into the queue;
     /// finishes the stream if they overflowed it.
     pub(crate) fn push_with(&self, encode: impl FnOnce(&mut bytes::BytesMut)) -> Pushed {
-        self.deliver_held();
+        self.catch_up_home();
         let pushed = self.queue.push_with(encode);
         if pushed == Pushed::Overflow {
             self.finish(Ended::Overflow);
@@ -148,8 +148,8 @@ impl StreamCore {
     /// Delivers what the calling connection's hooks published and the hub
     /// still holds, and what the calling thread handed to this stream's
     /// worker, so that what the stream does after a publish comes after it
-    /// whatever thread both ran on.
-    pub(crate) fn deliver_held(&self) {
+    /// whatever thread both ran on (see `TopicHub::catch_up_before_direct`).
+    pub(crate) fn catch_up_home(&self) {
         if let Some(server) = &self.server {
             server.topics.catch_up_before_direct(self.home);
         }
@@ -157,7 +157,7 @@ impl StreamCore {
 
     /// Ends the stream after what is queued.
     pub(crate) fn close(&self, why: Ended) {
-        self.deliver_held();
+        self.catch_up_home();
         self.queue.close();
         self.finish(why);
     }
@@ -231,7 +231,7 @@ impl StreamCore {
     pub(crate) fn unsubscribe(&self, topic: &str) {
         // Before the list's lock: catching up may finish streams, this one
         // included.
-        self.deliver_held();
+        self.catch_up_home();
         let mut topics = lock(&self.topics);
         if topics.is_open()
             && let Some(server) = &self.server

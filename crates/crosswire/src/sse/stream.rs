@@ -163,19 +163,19 @@ impl EventStream {
     /// until [`flush`](EventStream::flush), [`resume`](EventStream::resume)
     /// or [`close`](EventStream::close).
     pub fn pause(&self) {
-        self.core().deliver_held();
+        self.core().catch_up_home();
         self.core().queue.pause();
     }
 
     /// Sends what `pause` held and stops holding.
     pub fn resume(&self) {
-        self.core().deliver_held();
+        self.core().catch_up_home();
         self.core().queue.resume();
     }
 
     /// Sends what `pause` held; later pushes are still held while paused.
     pub fn flush(&self) {
-        self.core().deliver_held();
+        self.core().catch_up_home();
         self.core().queue.flush();
     }
 
@@ -288,7 +288,7 @@ impl EventStream {
 
     /// Bytes of events queued and not yet handed to the connection.
     pub fn buffered_amount(&self) -> usize {
-        self.core().deliver_held();
+        self.core().catch_up_home();
         self.core().queue.buffered_amount()
     }
 
@@ -296,7 +296,7 @@ impl EventStream {
     /// the stream closed). Events held by `pause` are not handed over, so
     /// this waits for them too.
     pub async fn wait_for_drain(&self) {
-        self.core().deliver_held();
+        self.core().catch_up_home();
         self.core().queue.wait_for_drain().await;
     }
 

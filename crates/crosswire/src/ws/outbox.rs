@@ -1075,14 +1075,11 @@ impl Outbox {
                 // bytes per idle connection), here, where the next push
                 // needs it: a connection that answers one message at a
                 // time then allocates nothing per batch.
-                if batch.is_empty() && state.chunks.capacity() == 0 {
+                debug_assert!(batch.is_empty() && state.chunks.is_empty());
+                if state.chunks.capacity() == 0 {
                     std::mem::swap(&mut state.chunks, batch);
                 }
-                if batch.is_empty() {
-                    std::mem::take(batch)
-                } else {
-                    VecDeque::new()
-                }
+                std::mem::take(batch)
             };
             drop(idle_room);
             std::task::ready!(self.writer_wake.poll_wait(cx));

@@ -303,11 +303,9 @@ impl Peer {
     /// Leaves every topic and refuses later subscriptions.
     pub(crate) fn leave_topics(&self) {
         let list = self.lock_topics().leave();
+        let hub = &self.inner.shared.topics;
         for topic in list {
-            self.inner
-                .shared
-                .topics
-                .unsubscribe(&topic, self.inner.home, self.inner.key);
+            hub.unsubscribe(&topic, self.inner.home, self.inner.key);
         }
     }
 

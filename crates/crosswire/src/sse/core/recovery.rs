@@ -114,7 +114,7 @@ impl StreamCore {
         };
         // Before any lock (this stream's topic list, the topic's log): what
         // this thread published before does not reach the stream.
-        self.deliver_held();
+        self.catch_up_home();
         let mut target = self.target(topic);
         match server.recover_now(topic, &since, &mut target) {
             None => {
@@ -147,7 +147,7 @@ impl StreamCore {
                 position: None,
             };
         };
-        self.deliver_held();
+        self.catch_up_home();
         let mut target = self.target(topic);
         server.recover(topic, since, &mut target).await
     }
