@@ -31,6 +31,10 @@ mod redis {
     async fn a_lost_history_starts_a_new_epoch() {
         suite::a_lost_history_starts_a_new_epoch(Engine::redis().await).await;
     }
+    #[tokio::test]
+    async fn a_recovered_client_gets_the_next_epoch_from_its_start() {
+        suite::a_recovered_client_gets_the_next_epoch_from_its_start(Engine::redis().await).await;
+    }
 }
 
 mod nats {
@@ -48,5 +52,9 @@ mod nats {
     #[tokio::test]
     async fn a_lost_history_starts_a_new_epoch() {
         suite::a_lost_history_starts_a_new_epoch(Engine::nats().await).await;
+    }
+    #[tokio::test]
+    async fn a_recovered_client_gets_the_next_epoch_from_its_start() {
+        suite::a_recovered_client_gets_the_next_epoch_from_its_start(Engine::nats().await).await;
     }
 }

@@ -173,3 +173,45 @@ pub async fn a_lost_history_starts_a_new_epoch(engine: Engine) {
         (&*new_epoch, 1, 2)
     );
 }
+
+/// A client that recovered is not held back by where the old epoch ended:
+/// when the broker then loses the topic's history, the new epoch's first
+/// messages (offsets the client's old position had passed) reach it.
+pub async fn a_recovered_client_gets_the_next_epoch_from_its_start(engine: Engine) {
+    let (a, b) = nodes(&engine).await;
+    let (mut watcher, _, _) = FeedClient::connect(b.addr, "feed", None).await;
+    wait_subscribers(&b, "feed", 1).await;
+    for n in 1..=5 {
+        a.publish("feed", n);
+    }
+    let first = watcher.next().await;
+    let mut last = first.clone();
+    while last.n != 5 {
+        last = watcher.next().await;
+    }
+    let (mut ws, replayed, status) =
+        FeedClient::connect(a.addr, "feed", Some(&first.position)).await;
+    assert!(status.recovered, "{status:?}");
+    assert_eq!(
+        replayed.iter().map(|h| h.n).collect::<Vec<_>>(),
+        [2, 3, 4, 5]
+    );
+
+    engine.forget_history().await;
+    for n in 6..=8 {
+        b.publish("feed", n);
+    }
+    let new_epoch = {
+        let next = watcher.next().await;
+        assert_eq!((next.position.offset(), next.n), (1, 6));
+        assert_ne!(next.position.epoch(), last.position.epoch());
+        next.position.epoch().to_owned()
+    };
+    for (offset, n) in [(1, 6), (2, 7), (3, 8)] {
+        let next = ws.next().await;
+        assert_eq!(
+            (next.position.epoch(), next.position.offset(), next.n),
+            (&*new_epoch, offset, n)
+        );
+    }
+}

@@ -43,9 +43,9 @@ pub(crate) struct Ring {
     /// topic the broker sequences (empty until then).
     epoch: Arc<str>,
     /// Subscribers joined while their recovery reads the broker's history:
-    /// key, and the offset up to which live messages must skip them (they
-    /// are replayed instead). Short-lived; see `sequenced.rs`.
-    gates: Vec<(u64, u64)>,
+    /// live messages skip them until they are replayed what they missed.
+    /// Each is removed when its replay is queued; see `sequenced.rs`.
+    gates: Vec<u64>,
     entries: VecDeque<Entry>,
     bytes: usize,
     /// Offset of the latest publish (0 before the first).
@@ -188,34 +188,26 @@ impl Ring {
         }
     }
 
-    /// Makes live messages up to `floor` skip subscriber `key`.
-    pub(crate) fn gate(&mut self, key: u64, floor: u64) {
-        match self.gates.iter_mut().find(|(gated, _)| *gated == key) {
-            Some(gate) => gate.1 = floor,
-            None => self.gates.push((key, floor)),
+    /// Makes live messages skip subscriber `key` until [`Ring::ungate`].
+    pub(crate) fn gate(&mut self, key: u64) {
+        if !self.gates.contains(&key) {
+            self.gates.push(key);
         }
     }
 
     /// Lets every live message reach `key` again.
     pub(crate) fn ungate(&mut self, key: u64) {
-        self.gates.retain(|(gated, _)| *gated != key);
+        self.gates.retain(|&gated| gated != key);
     }
 
-    /// True when the live message at `offset` must skip `key`.
-    pub(crate) fn skips(&self, key: u64, offset: u64) -> bool {
-        self.gates
-            .iter()
-            .any(|&(gated, floor)| gated == key && offset <= floor)
+    /// True when live messages must skip `key`.
+    pub(crate) fn skips(&self, key: u64) -> bool {
+        self.gates.contains(&key)
     }
 
     /// True when some subscriber is gated.
     pub(crate) fn has_gates(&self) -> bool {
         !self.gates.is_empty()
-    }
-
-    /// Drops the gates the live message at `offset` has passed.
-    pub(crate) fn pass_gates(&mut self, offset: u64) {
-        self.gates.retain(|&(_, floor)| floor > offset);
     }
 
     /// Drops entries past `size`, `max_bytes` or `ttl`, oldest first.
@@ -375,16 +367,15 @@ mod tests {
     }
 
     #[test]
-    fn gates_skip_a_subscriber_up_to_their_floor() {
+    fn a_gate_skips_its_subscriber_until_removed() {
         let now = Instant::now();
         let mut ring = Ring::new(Arc::from("e"), bounds(10, 60, 1 << 20), now);
-        ring.gate(7, u64::MAX);
-        assert!(ring.skips(7, 100) && !ring.skips(8, 1));
-        ring.gate(7, 3);
-        assert!(ring.skips(7, 3) && !ring.skips(7, 4));
-        ring.pass_gates(3);
-        assert!(!ring.has_gates());
-        ring.gate(9, 1);
+        ring.gate(7);
+        ring.gate(7);
+        assert!(ring.skips(7) && !ring.skips(8));
+        ring.gate(9);
+        ring.ungate(7);
+        assert!(!ring.skips(7) && ring.skips(9));
         ring.ungate(9);
         assert!(!ring.has_gates());
     }

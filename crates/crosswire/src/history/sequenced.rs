@@ -25,10 +25,10 @@
 //! 3. it reads the log after the client's offset;
 //! 4. under the topic's lock, the ring is rebuilt from what was read plus
 //!    what arrived live meanwhile, the subscriber is replayed from it, and
-//!    its gate is lowered to the ring's latest offset: later live messages
-//!    reach it, earlier ones (replayed, or from before the client's
-//!    position) do not. The first live message past that offset removes
-//!    the gate.
+//!    its gate is removed. Every message delivered after that, under the
+//!    same lock, is new to it: the ring drops an offset it already holds
+//!    before delivering it, and a new epoch (the broker lost the topic's
+//!    log) starts its offsets again, all of them after the replay.
 //!
 //! A publish's payload is built before its position exists. The builder is
 //! given a stand-in position, `<node id>:0`, and every node replaces that
@@ -162,11 +162,8 @@ impl Shared {
         let delivered = self
             .topics
             .publish_ordered(envelope.topic, &publication, |key| {
-                Some(key) == exclude || (gated && ring.skips(key, offset))
+                Some(key) == exclude || (gated && ring.skips(key))
             });
-        if gated {
-            ring.pass_gates(offset);
-        }
         drop(ring);
         let queued = delivered.queued;
         delivered.finish_overflowed();
@@ -194,7 +191,7 @@ impl Shared {
         // its join on: only its position is read. Any other is gated until
         // its replay is queued.
         let gated = !matches!(since, Since::Nothing);
-        {
+        let epoch_at_join = {
             let mut ring = log.lock();
             if !target.join() {
                 let latest = StreamPosition::new(Arc::clone(ring.epoch()), ring.top());
@@ -205,9 +202,10 @@ impl Shared {
                 };
             }
             if gated {
-                ring.gate(key, u64::MAX);
+                ring.gate(key);
             }
-        }
+            Arc::clone(ring.epoch())
+        };
         let mut guard = GateGuard {
             log,
             key,
@@ -239,6 +237,11 @@ impl Shared {
         };
         let now = Instant::now();
         let mut ring = log.lock();
+        // The broker started a new epoch while the log was read, and the
+        // page is of another one: the new epoch's first messages skipped
+        // this subscriber and are not in the page. Told, not hidden.
+        let epoch_now = Arc::clone(ring.epoch());
+        let page = page.filter(|page| *epoch_now == *epoch_at_join || *epoch_now == *page.epoch);
         let (recovered, replayed) = match page {
             Some(page) => {
                 let entries = page
@@ -262,9 +265,13 @@ impl Shared {
             }
         };
         let latest = StreamPosition::new(Arc::clone(ring.epoch()), ring.top());
+        // Every live message from here on is past what was replayed: one at
+        // or below the ring's latest offset is a duplicate, which `push_at`
+        // drops before anyone gets it, and one of a new epoch follows the
+        // replay too (its offsets start again, so a floor kept from this
+        // epoch would hide its first messages).
         if gated {
-            let top = ring.top();
-            ring.gate(key, top);
+            ring.ungate(key);
         }
         guard.armed = false;
         drop(ring);
