@@ -35,6 +35,10 @@ mod redis {
     async fn a_recovered_client_gets_the_next_epoch_from_its_start() {
         suite::a_recovered_client_gets_the_next_epoch_from_its_start(Engine::redis().await).await;
     }
+    #[tokio::test]
+    async fn publishes_survive_the_broker_forgetting_its_script() {
+        suite::publishes_survive_the_broker_forgetting_its_script(Engine::redis().await).await;
+    }
 }
 
 mod nats {

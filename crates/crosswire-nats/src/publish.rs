@@ -82,8 +82,8 @@ pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client) {
             // one message for the server to route instead of one per publish.
             let runs =
                 Envelope::join_runs(&rest[..plain], |p| &p.subject, |p| &p.envelope, JOIN_BYTES);
-            for (first, message) in runs {
-                if let Err(error) = client.publish(first.subject.clone(), message).await {
+            for (run, message) in runs {
+                if let Err(error) = client.publish(run[0].subject.clone(), message).await {
                     inner.report(
                         BrokerStage::Publish,
                         format_args!("publish not sent: {error}"),

@@ -50,6 +50,14 @@
 //! response timeout for the same reason: a timed-out pipeline might still be
 //! executed later, after a newer one sent on a new connection.
 //!
+//! A command Redis answers with an error (an `OOM` refusal under
+//! `maxmemory`, say) loses only the publishes it carried: they are reported
+//! (stage `publish`, "refused by Redis") and the connection stays. A history
+//! call refused with `NOSCRIPT` (Redis lost its scripts: `SCRIPT FLUSH`, or a
+//! failover to a server that never loaded them) is the exception: the script
+//! is loaded again and those calls are sent again, in order. Nothing ran for
+//! them, so nothing is delivered twice.
+//!
 //! redis-rs hands subscribed messages over through a channel of its own that
 //! has no bound; the subscribe task empties it without waiting (each message
 //! is queued on local subscribers' bounded queues and the task moves on), so

@@ -28,10 +28,7 @@ pub(crate) async fn connect(client: &redis::Client) -> redis::RedisResult<Multip
         .await?;
     // Loads the history script, which pipelines then call by its hash; it
     // doubles as the check that the server answers.
-    let mut command = redis::cmd("SCRIPT");
-    command.arg("LOAD").arg(crate::history::APPEND);
-    let load = command.query_async::<String>(&mut connection);
-    match tokio::time::timeout(CONNECT_TIMEOUT, load).await {
+    match tokio::time::timeout(CONNECT_TIMEOUT, load_script(&mut connection)).await {
         Ok(result) => result.map(|_| connection),
         Err(_) => Err(redis::RedisError::from(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
@@ -40,43 +37,136 @@ pub(crate) async fn connect(client: &redis::Client) -> redis::RedisResult<Multip
     }
 }
 
+/// Loads the history script on the server `connection` talks to.
+async fn load_script(connection: &mut MultiplexedConnection) -> redis::RedisResult<()> {
+    let mut command = redis::cmd("SCRIPT");
+    command.arg("LOAD").arg(crate::history::APPEND);
+    command.query_async::<String>(connection).await.map(drop)
+}
+
+/// The batch entries one command of a pipeline carries: `start..start+len`.
+#[derive(Debug, Clone, Copy)]
+struct Carries {
+    start: usize,
+    len: usize,
+}
+
+/// Adds the history script's call for `pending` (a publish to a history
+/// topic) to `pipe`.
+fn append_command(pipe: &mut redis::Pipeline, pending: &Pending, append_hash: &str) {
+    let Some(append) = &pending.append else {
+        return;
+    };
+    pipe.cmd("EVALSHA")
+        .arg(append_hash)
+        .arg(2)
+        .arg(&append.log[..])
+        .arg(&append.meta[..])
+        .arg(&pending.channel[..])
+        .arg(&pending.envelope[..])
+        .arg(append.size)
+        .arg(append.ttl_ms)
+        .arg(append.meta_ttl_ms)
+        .arg(&append.epoch);
+}
+
 /// One pipeline for a batch, in order: runs of plain publishes, and one
-/// call of the history script per publish to a history topic.
-fn pipeline(batch: &[Pending], append_hash: &str) -> redis::Pipeline {
+/// call of the history script per publish to a history topic; with, for
+/// each command, the batch entries it carries.
+fn pipeline(batch: &[Pending], append_hash: &str) -> (redis::Pipeline, Vec<Carries>) {
     let mut pipe = redis::pipe();
-    let mut rest = batch;
-    while let Some(first) = rest.first() {
-        if let Some(append) = &first.append {
-            pipe.cmd("EVALSHA")
-                .arg(append_hash)
-                .arg(2)
-                .arg(&append.log[..])
-                .arg(&append.meta[..])
-                .arg(&first.channel[..])
-                .arg(&first.envelope[..])
-                .arg(append.size)
-                .arg(append.ttl_ms)
-                .arg(append.meta_ttl_ms)
-                .arg(&append.epoch)
-                .ignore();
-            rest = &rest[1..];
+    let mut carries = Vec::new();
+    let mut start = 0;
+    while let Some(first) = batch.get(start) {
+        if first.append.is_some() {
+            append_command(&mut pipe, first, append_hash);
+            carries.push(Carries { start, len: 1 });
+            start += 1;
             continue;
         }
+        let rest = &batch[start..];
         let plain = rest.iter().take_while(|p| p.append.is_none()).count();
         // Consecutive publishes to one channel go as one batch envelope:
         // Redis then handles one command and one message per run instead
         // of one per publish, which is what bounds a busy room.
         let runs = Envelope::join_runs(&rest[..plain], |p| &p.channel, |p| &p.envelope, JOIN_BYTES);
-        for (first, message) in runs {
+        for (run, message) in runs {
             pipe.cmd("PUBLISH")
-                .arg(&first.channel[..])
-                .arg(&message[..])
-                .ignore();
+                .arg(&run[0].channel[..])
+                .arg(&message[..]);
+            carries.push(Carries {
+                start,
+                len: run.len(),
+            });
+            start += run.len();
         }
-        rest = &rest[plain..];
     }
-    pipe
+    (pipe, carries)
 }
+
+/// Publishes Redis refused, and the first reason it gave.
+#[derive(Default)]
+struct Refused {
+    count: usize,
+    first: Option<redis::RedisError>,
+}
+
+impl Refused {
+    fn add(&mut self, count: usize, error: redis::RedisError) {
+        self.count += count;
+        self.first.get_or_insert(error);
+    }
+}
+
+/// Sends `batch` as one pipeline. A command Redis refuses (out of memory,
+/// say) loses what it carries, and is reported; the others ran, and the
+/// connection stays. A history call refused because Redis no longer has
+/// the script (`SCRIPT FLUSH`, or a failover to a server that never loaded
+/// it) is sent again, in order, once the script is loaded. An error
+/// returned means the connection failed: what had no answer may be lost.
+async fn send(
+    live: &mut MultiplexedConnection,
+    batch: &[Pending],
+    append_hash: &str,
+    inner: &Inner,
+) -> redis::RedisResult<()> {
+    let (mut pipe, carries) = pipeline(batch, append_hash);
+    let answers: Vec<redis::RedisResult<redis::Value>> =
+        pipe.ignore_errors().query_async(live).await?;
+    let mut refused = Refused::default();
+    let mut without_script = Vec::new();
+    for (answer, carried) in answers.into_iter().zip(&carries) {
+        match answer {
+            Ok(_) => {}
+            Err(error) if error.kind() == NO_SCRIPT => without_script.push(carried.start),
+            Err(error) => refused.add(carried.len, error),
+        }
+    }
+    if !without_script.is_empty() {
+        load_script(live).await?;
+        let mut pipe = redis::pipe();
+        for &index in &without_script {
+            append_command(&mut pipe, &batch[index], append_hash);
+        }
+        let answers: Vec<redis::RedisResult<redis::Value>> =
+            pipe.ignore_errors().query_async(live).await?;
+        for answer in answers {
+            if let Err(error) = answer {
+                refused.add(1, error);
+            }
+        }
+    }
+    if let Some(error) = refused.first {
+        inner.report(
+            BrokerStage::Publish,
+            format_args!("{} publishes refused by Redis: {error}", refused.count),
+        );
+    }
+    Ok(())
+}
+
+/// The answer to a script call the server does not have.
+const NO_SCRIPT: redis::ErrorKind = redis::ErrorKind::Server(redis::ServerErrorKind::NoScript);
 
 pub(crate) async fn run(inner: Arc<Inner>, mut connection: Option<MultiplexedConnection>) {
     let append_hash = redis::Script::new(crate::history::APPEND)
@@ -116,8 +206,7 @@ pub(crate) async fn run(inner: Arc<Inner>, mut connection: Option<MultiplexedCon
                 .outgoing
                 .next_batch(&mut batch, BATCH_ITEMS, BATCH_BYTES)
                 .await;
-            let pipe = pipeline(&batch, &append_hash);
-            if let Err(error) = pipe.query_async::<()>(&mut live).await {
+            if let Err(error) = send(&mut live, &batch, &append_hash, &inner).await {
                 inner.report(
                     BrokerStage::Publish,
                     format_args!("{} publishes may be lost: {error}", batch.len()),

@@ -300,6 +300,24 @@ impl Engine {
         Some(count)
     }
 
+    /// Makes Redis forget its loaded scripts (`SCRIPT FLUSH`), as an
+    /// operator or a failover to a fresh replica would.
+    /// Used by the history suite only.
+    #[allow(dead_code)]
+    pub async fn flush_redis_scripts(&self) {
+        let Engine::Server(server) = self else {
+            return;
+        };
+        assert!(matches!(server.kind, Kind::Redis), "Redis only");
+        let client = redis::Client::open(server.url()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .query_async::<()>(&mut connection)
+            .await
+            .unwrap();
+    }
+
     /// Makes the broker lose every topic's history (Redis: `FLUSHALL`,
     /// NATS: every stream deleted).
     /// Used by the history suite only.

@@ -215,3 +215,25 @@ pub async fn a_recovered_client_gets_the_next_epoch_from_its_start(engine: Engin
         );
     }
 }
+
+/// Redis forgets the history script while a node publishes (`SCRIPT
+/// FLUSH`): the node loads it again and sends what Redis refused, so no
+/// publish is lost and the offsets stay contiguous.
+pub async fn publishes_survive_the_broker_forgetting_its_script(engine: Engine) {
+    let (a, b) = nodes(&engine).await;
+    let (mut watcher, _, _) = FeedClient::connect(b.addr, "feed", None).await;
+    wait_subscribers(&b, "feed", 1).await;
+    a.publish("feed", 1);
+    let first = watcher.next().await;
+    engine.flush_redis_scripts().await;
+    for n in 2..=50 {
+        a.publish("feed", n);
+    }
+    for n in 2..=50 {
+        let next = watcher.next().await;
+        assert_eq!(
+            (next.position.epoch(), next.position.offset(), next.n),
+            (first.position.epoch(), n, n)
+        );
+    }
+}

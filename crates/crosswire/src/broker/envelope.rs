@@ -192,14 +192,14 @@ impl<'a> Envelope<'a> {
     /// Splits `pending` (envelopes waiting to go out, in publish order) into
     /// runs of consecutive items for the same `channel`, each holding at most
     /// `max_bytes` of envelopes (and at least one item), and joins each run
-    /// into one message with [`Envelope::encode_batch`]. Returns each run's
-    /// first item (its channel is the run's) with the message to send.
+    /// into one message with [`Envelope::encode_batch`]. Returns each run
+    /// (its first item's channel is the run's) with the message to send.
     pub fn join_runs<T, C>(
         pending: &[T],
         channel: impl Fn(&T) -> &C,
         envelope: impl Fn(&T) -> &Bytes,
         max_bytes: usize,
-    ) -> Vec<(&T, Bytes)>
+    ) -> Vec<(&[T], Bytes)>
     where
         C: PartialEq + ?Sized,
     {
@@ -219,7 +219,7 @@ impl<'a> Envelope<'a> {
             run.clear();
             run.extend(rest[..length].iter().map(|item| envelope(item).clone()));
             if let Some(message) = Self::encode_batch(&run) {
-                messages.push((first, message));
+                messages.push((&rest[..length], message));
             }
             rest = &rest[length..];
         }
@@ -444,9 +444,10 @@ mod tests {
         let messages = Envelope::join_runs(&pending, |p| p.0, |p| &p.1, 1 << 16);
         let runs: Vec<(&str, Vec<&[u8]>)> = messages
             .iter()
-            .map(|(first, message)| {
+            .map(|(run, message)| {
                 let payloads = Envelope::decode_all(message).unwrap();
-                (first.0, payloads.iter().map(|e| e.payload).collect())
+                assert_eq!(run.len(), payloads.len());
+                (run[0].0, payloads.iter().map(|e| e.payload).collect())
             })
             .collect();
         assert_eq!(
