@@ -76,6 +76,10 @@ mod redis {
         suite::broker_state_shows_in_the_metrics(Engine::redis().await).await;
     }
     #[tokio::test]
+    async fn a_stopped_server_closes_its_broker_connections() {
+        suite::a_stopped_server_closes_its_broker_connections(Engine::redis().await).await;
+    }
+    #[tokio::test]
     async fn a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery() {
         suite::a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery(Engine::redis().await)
             .await;
@@ -130,6 +134,10 @@ mod nats {
     #[tokio::test]
     async fn broker_state_shows_in_the_metrics() {
         suite::broker_state_shows_in_the_metrics(Engine::nats().await).await;
+    }
+    #[tokio::test]
+    async fn a_stopped_server_closes_its_broker_connections() {
+        suite::a_stopped_server_closes_its_broker_connections(Engine::nats().await).await;
     }
     #[tokio::test]
     async fn a_stopped_broker_bounds_the_buffer_and_keeps_local_delivery() {

@@ -36,6 +36,10 @@ mod redis {
         suite::a_recovered_client_gets_the_next_epoch_from_its_start(Engine::redis().await).await;
     }
     #[tokio::test]
+    async fn a_stopped_node_closes_every_broker_connection() {
+        suite::a_stopped_node_closes_every_broker_connection(Engine::redis().await).await;
+    }
+    #[tokio::test]
     async fn publishes_survive_the_broker_forgetting_its_script() {
         suite::publishes_survive_the_broker_forgetting_its_script(Engine::redis().await).await;
     }
@@ -60,5 +64,9 @@ mod nats {
     #[tokio::test]
     async fn a_recovered_client_gets_the_next_epoch_from_its_start() {
         suite::a_recovered_client_gets_the_next_epoch_from_its_start(Engine::nats().await).await;
+    }
+    #[tokio::test]
+    async fn a_stopped_node_closes_every_broker_connection() {
+        suite::a_stopped_node_closes_every_broker_connection(Engine::nats().await).await;
     }
 }

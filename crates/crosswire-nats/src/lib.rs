@@ -341,6 +341,18 @@ impl Broker for NatsBroker {
         for task in lock(&self.tasks).drain(..) {
             task.abort();
         }
+        // The client's connection lives as long as any handle to it, and
+        // the server's state (which holds this broker) can outlive the
+        // server. Draining closes it: its subscriptions end and what it
+        // still had queued is flushed first.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let client = self.client.clone();
+            runtime.spawn(async move {
+                if let Err(error) = client.drain().await {
+                    tracing::debug!(target: "crosswire::broker", "closing the NATS connection: {error}");
+                }
+            });
+        }
     }
 
     fn stats(&self) -> BrokerStats {

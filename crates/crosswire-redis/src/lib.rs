@@ -290,6 +290,12 @@ impl Broker for RedisBroker {
         for task in lock(&self.tasks).drain(..) {
             task.abort();
         }
+        // The tasks owned the subscribing and publishing connections. These
+        // two are held here: on a runtime that outlives the server (mounted
+        // in an app's own), they would stay open as long as the broker,
+        // which the server's state, and so any handle to it, keeps.
+        drop(lock(&self.first).take());
+        drop(lock(&self.inner.reader).take());
     }
 
     fn stats(&self) -> BrokerStats {

@@ -300,6 +300,26 @@ impl Engine {
         Some(count)
     }
 
+    /// How many client connections the broker server has, not counting
+    /// the one this asks on; none for the bus.
+    pub async fn broker_connections(&self) -> Option<usize> {
+        let Engine::Server(server) = self else {
+            return None;
+        };
+        if server.kind == Kind::Nats {
+            let body = nats_monitor(server.monitor, "/connz").await;
+            return Some(body["num_connections"].as_u64().unwrap() as usize);
+        }
+        let client = redis::Client::open(server.url()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let list: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        Some(list.lines().count() - 1)
+    }
+
     /// Makes Redis forget its loaded scripts (`SCRIPT FLUSH`), as an
     /// operator or a failover to a fresh replica would.
     /// Used by the history suite only.
@@ -385,17 +405,20 @@ impl Engine {
     }
 }
 
-/// Subscriptions on `subject`, from NATS's monitoring endpoint.
-async fn nats_subscriptions(monitor: u16, subject: &str) -> usize {
+/// A page of NATS's monitoring endpoint, as JSON.
+async fn nats_monitor(monitor: u16, path: &str) -> serde_json::Value {
     let mut stream = TcpStream::connect(("127.0.0.1", monitor)).await.unwrap();
-    stream
-        .write_all(b"GET /subsz?subs=1&limit=100000 HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .await
-        .unwrap();
+    let request = format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.unwrap();
     let start = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-    let body: serde_json::Value = serde_json::from_slice(&response[start..]).unwrap();
+    serde_json::from_slice(&response[start..]).unwrap()
+}
+
+/// Subscriptions on `subject`, from NATS's monitoring endpoint.
+async fn nats_subscriptions(monitor: u16, subject: &str) -> usize {
+    let body = nats_monitor(monitor, "/subsz?subs=1&limit=100000").await;
     body["subscriptions_list"].as_array().map_or(0, |list| {
         list.iter().filter(|s| s["subject"] == subject).count()
     })

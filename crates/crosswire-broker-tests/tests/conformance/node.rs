@@ -173,6 +173,13 @@ impl Node {
         }
     }
 
+    /// Stops the server, as its shutdown signal would; the handle stays.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
     /// Broker errors reported at `stage` so far.
     pub fn errors_at(&self, stage: BrokerStage) -> usize {
         self.errors

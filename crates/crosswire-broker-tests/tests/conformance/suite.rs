@@ -494,3 +494,32 @@ pub async fn broker_state_shows_in_the_metrics(engine: Engine) {
     b.wait_metric("crosswire_broker_connected", 1.0).await;
     route(&mut sender, &mut remote, "state").await;
 }
+
+/// A server that stops closes its connections to the broker, even while
+/// something (here, its handle) keeps its state alive.
+pub async fn a_stopped_server_closes_its_broker_connections(engine: Engine) {
+    let mut node = engine.node().await;
+    let mut client = node.client().await;
+    client.subscribe("t").await;
+    node.wait_subscribers("t", 1).await;
+    let Some(open) = engine.broker_connections().await else {
+        return;
+    };
+    assert!(open > 0);
+    // Gone first: the server's shutdown waits for its clients to close.
+    drop(client);
+    node.stop();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let open = engine.broker_connections().await.unwrap();
+        if open == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{open} connections left open"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(node);
+}

@@ -87,6 +87,13 @@ impl FeedNode {
         }
     }
 
+    /// Stops the server, as its shutdown signal would; the handle stays.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
     /// Publishes `{"id": <position>, "n": n}` on `topic`.
     pub fn publish(&self, topic: &str, n: u64) {
         let _ = self

@@ -237,3 +237,35 @@ pub async fn publishes_survive_the_broker_forgetting_its_script(engine: Engine) 
         );
     }
 }
+
+/// A node that read the broker's history and then stopped closes every
+/// connection to the broker, the one it reads history on included, while
+/// its handle is still held.
+pub async fn a_stopped_node_closes_every_broker_connection(engine: Engine) {
+    let (a, b) = nodes(&engine).await;
+    let (mut watcher, _, _) = FeedClient::connect(a.addr, "feed", None).await;
+    wait_subscribers(&a, "feed", 1).await;
+    a.publish("feed", 1);
+    let first = watcher.next().await;
+    a.publish("feed", 2);
+    watcher.next().await;
+    // `b` holds none of the topic's history: it reads the broker's log.
+    let (ws, replayed, status) = FeedClient::connect(b.addr, "feed", Some(&first.position)).await;
+    assert!(
+        status.recovered && replayed.len() == 1,
+        "{status:?} {replayed:?}"
+    );
+    drop((ws, watcher, a));
+    let mut b = Arc::into_inner(b).expect("one handle");
+    b.stop();
+    let deadline = tokio::time::Instant::now() + crate::node::PATIENCE;
+    while engine.broker_connections().await != Some(0) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?} connections left open",
+            engine.broker_connections().await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(b);
+}
