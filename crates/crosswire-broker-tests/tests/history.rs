@@ -40,6 +40,11 @@ mod redis {
         suite::a_stopped_node_closes_every_broker_connection(Engine::redis().await).await;
     }
     #[tokio::test]
+    async fn a_stream_subscribed_outside_a_runtime_is_told_and_goes_live() {
+        suite::a_stream_subscribed_outside_a_runtime_is_told_and_goes_live(Engine::redis().await)
+            .await;
+    }
+    #[tokio::test]
     async fn publishes_survive_the_broker_forgetting_its_script() {
         suite::publishes_survive_the_broker_forgetting_its_script(Engine::redis().await).await;
     }
@@ -68,5 +73,10 @@ mod nats {
     #[tokio::test]
     async fn a_stopped_node_closes_every_broker_connection() {
         suite::a_stopped_node_closes_every_broker_connection(Engine::nats().await).await;
+    }
+    #[tokio::test]
+    async fn a_stream_subscribed_outside_a_runtime_is_told_and_goes_live() {
+        suite::a_stream_subscribed_outside_a_runtime_is_told_and_goes_live(Engine::nats().await)
+            .await;
     }
 }

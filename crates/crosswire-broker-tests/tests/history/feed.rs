@@ -52,7 +52,14 @@ async fn events(request: Request) -> Response {
         .unwrap_or("feed")
         .to_owned();
     let stream = create_event_stream(&request);
-    stream.subscribe(topic);
+    if query(request.uri().query(), "thread").is_some() {
+        // From a thread of the app's own, outside any runtime.
+        std::thread::scope(|scope| {
+            let _ = scope.spawn(|| stream.subscribe(&topic)).join();
+        });
+    } else {
+        stream.subscribe(topic);
+    }
     stream.send()
 }
 
@@ -210,10 +217,25 @@ pub struct EventClient {
 
 impl EventClient {
     pub async fn connect(addr: SocketAddr, topic: &str, last_event_id: Option<&str>) -> Self {
+        Self::get(addr, &format!("/events?topic={topic}"), last_event_id).await
+    }
+
+    /// A stream whose handler subscribes it from a thread outside any
+    /// runtime.
+    pub async fn connect_from_thread(
+        addr: SocketAddr,
+        topic: &str,
+        last_event_id: Option<&str>,
+    ) -> Self {
+        let target = format!("/events?topic={topic}&thread=1");
+        Self::get(addr, &target, last_event_id).await
+    }
+
+    async fn get(addr: SocketAddr, target: &str, last_event_id: Option<&str>) -> Self {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         let last = last_event_id.map_or(String::new(), |id| format!("Last-Event-ID: {id}\r\n"));
         let request = format!(
-            "GET /events?topic={topic} HTTP/1.0\r\nHost: test\r\nAccept: text/event-stream\r\n{last}\r\n"
+            "GET {target} HTTP/1.0\r\nHost: test\r\nAccept: text/event-stream\r\n{last}\r\n"
         );
         stream.write_all(request.as_bytes()).await.expect("write");
         let mut reader = BufReader::new(stream);

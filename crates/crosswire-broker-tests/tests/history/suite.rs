@@ -269,3 +269,26 @@ pub async fn a_stopped_node_closes_every_broker_connection(engine: Engine) {
     }
     drop(b);
 }
+
+/// An event stream subscribed from a thread outside any runtime, on a node
+/// that would have to read the broker's log to recover it: nothing can read
+/// it there, so the stream is told (`event: recovery`) and goes live.
+pub async fn a_stream_subscribed_outside_a_runtime_is_told_and_goes_live(engine: Engine) {
+    let (a, b) = nodes(&engine).await;
+    let (mut watcher, _, _) = FeedClient::connect(a.addr, "feed", None).await;
+    wait_subscribers(&a, "feed", 1).await;
+    a.publish("feed", 1);
+    let first = watcher.next().await;
+    a.publish("feed", 2);
+    let second = watcher.next().await;
+    let id = first.position.to_string();
+    let mut sse = EventClient::connect_from_thread(b.addr, "feed", Some(&id)).await;
+    let event = sse.next().await;
+    assert_eq!(event.event.as_deref(), Some("recovery"), "{event:?}");
+    assert!(event.data.contains("\"recovered\":false"), "{}", event.data);
+    wait_subscribers(&b, "feed", 1).await;
+    a.publish("feed", 3);
+    let live = sse.next_held().await;
+    assert_eq!((live.n, live.position.offset()), (3, 3));
+    assert_eq!(second.position.offset(), 2);
+}

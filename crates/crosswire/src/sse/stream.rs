@@ -238,7 +238,9 @@ impl EventStream {
     /// `Last-Event-ID` is honoured: what was published after it is sent
     /// first, then the live events, with no gap and no duplicate. When that
     /// is not possible, an `event: recovery` comes first (see
-    /// [`crate::history`]). A stream follows one history topic this way;
+    /// [`crate::history`]), as it does when this is called outside any
+    /// tokio runtime and recovering would mean reading a broker's log. A
+    /// stream follows one history topic this way;
     /// for more, use [`subscribe_with_recovery`](EventStream::subscribe_with_recovery)
     /// with positions the app keeps.
     pub fn subscribe(&self, topic: impl AsRef<str>) {

@@ -121,15 +121,30 @@ impl StreamCore {
                 target.join();
             }
             Some(Attempt::Done(_)) => {}
-            Some(Attempt::Broker(log)) => {
-                let server = Arc::clone(server);
-                let topic = topic.to_owned();
-                tokio::spawn(async move {
-                    let _ = server
-                        .recover_through_broker(&log, &topic, since, &mut target)
-                        .await;
-                });
-            }
+            Some(Attempt::Broker(log)) => match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    let server = Arc::clone(server);
+                    let topic = topic.to_owned();
+                    runtime.spawn(async move {
+                        let _ = server
+                            .recover_through_broker(&log, &topic, since, &mut target)
+                            .await;
+                    });
+                }
+                // Called from a thread of the app's own, outside any runtime:
+                // nothing can read the broker's log there. The stream joins
+                // now and is told its history could not be recovered, under
+                // the log's lock so no live event comes before that.
+                Err(_) => {
+                    let ring = log.lock();
+                    let latest = StreamPosition::new(Arc::clone(ring.epoch()), ring.top());
+                    if target.join() {
+                        target.lost(&latest);
+                    }
+                    drop(ring);
+                    target.done();
+                }
+            },
         }
     }
 
