@@ -348,8 +348,16 @@ impl Broker for NatsBroker {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let client = self.client.clone();
             runtime.spawn(async move {
-                if let Err(error) = client.drain().await {
-                    tracing::debug!(target: "crosswire::broker", "closing the NATS connection: {error}");
+                // Bounded: with NATS unreachable and the client's queue
+                // full, the drain could wait for as long as the outage.
+                match tokio::time::timeout(CONNECT_TIMEOUT, client.drain()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => {
+                        tracing::debug!(target: "crosswire::broker", "closing the NATS connection: {error}");
+                    }
+                    Err(_) => {
+                        tracing::debug!(target: "crosswire::broker", "closing the NATS connection: no room in the client's queue");
+                    }
                 }
             });
         }

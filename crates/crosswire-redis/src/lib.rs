@@ -54,9 +54,12 @@
 //! `maxmemory`, say) loses only the publishes it carried: they are reported
 //! (stage `publish`, "refused by Redis") and the connection stays. A history
 //! call refused with `NOSCRIPT` (Redis lost its scripts: `SCRIPT FLUSH`, or a
-//! failover to a server that never loaded them) is the exception: the script
-//! is loaded again and those calls are sent again, in order. Nothing ran for
-//! them, so nothing is delivered twice.
+//! failover to a server that never loaded them) is the exception: nothing
+//! ran for it, so once the script is loaded again it is sent again, after
+//! the rest of its pipeline. That keeps each topic's order, not the order
+//! between topics, and one whose topic got a later append of the same
+//! pipeline in first (another connection loaded the script meanwhile) is
+//! refused instead, so a topic's log never takes a publish out of order.
 //!
 //! redis-rs hands subscribed messages over through a channel of its own that
 //! has no bound; the subscribe task empties it without waiting (each message

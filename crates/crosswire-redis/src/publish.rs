@@ -1,5 +1,6 @@
 //! The publish task: drains the outgoing buffer as pipelines of `PUBLISH`.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crosswire::broker::{BrokerStage, Envelope};
@@ -101,6 +102,7 @@ fn pipeline(batch: &[Pending], append_hash: &str) -> (redis::Pipeline, Vec<Carri
             start += run.len();
         }
     }
+    debug_assert_eq!(start, batch.len(), "every publish carried once");
     (pipe, carries)
 }
 
@@ -122,8 +124,11 @@ impl Refused {
 /// say) loses what it carries, and is reported; the others ran, and the
 /// connection stays. A history call refused because Redis no longer has
 /// the script (`SCRIPT FLUSH`, or a failover to a server that never loaded
-/// it) is sent again, in order, once the script is loaded. An error
-/// returned means the connection failed: what had no answer may be lost.
+/// it) ran nothing: it is sent again once the script is loaded, unless a
+/// later append to the same topic in this pipeline went through (another
+/// connection may load the script mid-pipeline), which it must not follow.
+/// An error returned means the connection failed: what had no answer may
+/// be lost.
 async fn send(
     live: &mut MultiplexedConnection,
     batch: &[Pending],
@@ -133,19 +138,11 @@ async fn send(
     let (mut pipe, carries) = pipeline(batch, append_hash);
     let answers: Vec<redis::RedisResult<redis::Value>> =
         pipe.ignore_errors().query_async(live).await?;
-    let mut refused = Refused::default();
-    let mut without_script = Vec::new();
-    for (answer, carried) in answers.into_iter().zip(&carries) {
-        match answer {
-            Ok(_) => {}
-            Err(error) if error.kind() == NO_SCRIPT => without_script.push(carried.start),
-            Err(error) => refused.add(carried.len, error),
-        }
-    }
-    if !without_script.is_empty() {
+    let (mut refused, again) = sort_answers(batch, &carries, answers);
+    if !again.is_empty() {
         load_script(live).await?;
         let mut pipe = redis::pipe();
-        for &index in &without_script {
+        for &index in &again {
             append_command(&mut pipe, &batch[index], append_hash);
         }
         let answers: Vec<redis::RedisResult<redis::Value>> =
@@ -163,6 +160,42 @@ async fn send(
         );
     }
     Ok(())
+}
+
+/// Sorts a pipeline's answers: what Redis refused, and the history calls
+/// (their batch index, in order) to send again once the script is back,
+/// those refused for want of it with no later append to their topic in the
+/// pipeline.
+fn sort_answers(
+    batch: &[Pending],
+    carries: &[Carries],
+    answers: Vec<redis::RedisResult<redis::Value>>,
+) -> (Refused, Vec<usize>) {
+    let mut refused = Refused::default();
+    let mut again = Vec::new();
+    // Backwards, so each refused append knows whether a later one to its
+    // topic got in.
+    let mut appended_later: HashSet<&[u8]> = HashSet::new();
+    for (answer, carried) in answers.into_iter().zip(carries).rev() {
+        let log = batch[carried.start]
+            .append
+            .as_ref()
+            .map(|append| &append.log[..]);
+        match (answer, log) {
+            (Ok(_), Some(log)) => {
+                appended_later.insert(log);
+            }
+            (Ok(_), None) => {}
+            (Err(error), Some(log))
+                if error.kind() == NO_SCRIPT && !appended_later.contains(log) =>
+            {
+                again.push(carried.start);
+            }
+            (Err(error), _) => refused.add(carried.len, error),
+        }
+    }
+    again.reverse();
+    (refused, again)
 }
 
 /// The answer to a script call the server does not have.
@@ -214,5 +247,80 @@ pub(crate) async fn run(inner: Arc<Inner>, mut connection: Option<MultiplexedCon
                 break;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::history::Append;
+
+    fn plain(channel: &str) -> Pending {
+        Pending {
+            channel: channel.as_bytes().to_vec(),
+            envelope: Bytes::from_static(b"e"),
+            append: None,
+        }
+    }
+
+    fn append(log: &str) -> Pending {
+        Pending {
+            channel: log.as_bytes().to_vec(),
+            envelope: Bytes::from_static(b"e"),
+            append: Some(Append {
+                log: log.as_bytes().to_vec(),
+                meta: Vec::new(),
+                size: 10,
+                ttl_ms: 1000,
+                meta_ttl_ms: 1000,
+                epoch: String::new(),
+            }),
+        }
+    }
+
+    fn no_script() -> redis::RedisResult<redis::Value> {
+        Err(redis::RedisError::from((NO_SCRIPT, "NOSCRIPT")))
+    }
+
+    fn ok() -> redis::RedisResult<redis::Value> {
+        Ok(redis::Value::Int(1))
+    }
+
+    #[test]
+    fn appends_refused_for_a_lost_script_go_again_unless_their_topic_moved_on() {
+        // a1 b1 (plain p) a2 b2: the script came back between a2 and b2.
+        let batch = [
+            append("a"),
+            append("b"),
+            plain("p"),
+            append("a"),
+            append("b"),
+        ];
+        let (_, carries) = pipeline(&batch, "hash");
+        assert_eq!(carries.len(), 5);
+        let answers = vec![no_script(), no_script(), ok(), no_script(), ok()];
+        let (refused, again) = sort_answers(&batch, &carries, answers);
+        // Both of "a" go again, in order; "b"'s first must not follow b2.
+        assert_eq!(again, [0, 3]);
+        assert_eq!(refused.count, 1);
+    }
+
+    #[test]
+    fn other_refusals_lose_what_their_command_carried() {
+        let batch = [plain("p"), plain("p"), append("a"), plain("q")];
+        let (_, carries) = pipeline(&batch, "hash");
+        // The two publishes to "p" went as one command.
+        assert_eq!(carries.len(), 3);
+        let oom = || {
+            Err(redis::RedisError::from((
+                redis::ErrorKind::Extension,
+                "OOM",
+            )))
+        };
+        let (refused, again) = sort_answers(&batch, &carries, vec![oom(), oom(), ok()]);
+        assert!(again.is_empty());
+        assert_eq!(refused.count, 3);
     }
 }

@@ -281,14 +281,21 @@ pub async fn a_stream_subscribed_outside_a_runtime_is_told_and_goes_live(engine:
     let first = watcher.next().await;
     a.publish("feed", 2);
     let second = watcher.next().await;
+    // A client with no position on `b`: its answer comes once `b`'s broker
+    // subscription is in effect, so what `a` publishes next reaches `b`.
+    // It reads no history, so `b` still holds none of messages 1 and 2.
+    let (_listener, _, _) = FeedClient::connect(b.addr, "feed", None).await;
     let id = first.position.to_string();
     let mut sse = EventClient::connect_from_thread(b.addr, "feed", Some(&id)).await;
     let event = sse.next().await;
     assert_eq!(event.event.as_deref(), Some("recovery"), "{event:?}");
     assert!(event.data.contains("\"recovered\":false"), "{}", event.data);
-    wait_subscribers(&b, "feed", 1).await;
+    assert_eq!(event.id, Some(second.position.to_string()));
+    // Without a position: joined, and no recovery event.
+    let mut fresh = EventClient::connect_from_thread(b.addr, "feed", None).await;
+    wait_subscribers(&b, "feed", 3).await;
     a.publish("feed", 3);
     let live = sse.next_held().await;
     assert_eq!((live.n, live.position.offset()), (3, 3));
-    assert_eq!(second.position.offset(), 2);
+    assert_eq!(fresh.next_held().await, live);
 }

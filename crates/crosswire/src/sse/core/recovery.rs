@@ -133,12 +133,13 @@ impl StreamCore {
                 }
                 // Called from a thread of the app's own, outside any runtime:
                 // nothing can read the broker's log there. The stream joins
-                // now and is told its history could not be recovered, under
-                // the log's lock so no live event comes before that.
+                // now and, if it had a position, is told its history could
+                // not be recovered, under the log's lock so no live event
+                // comes before that.
                 Err(_) => {
                     let ring = log.lock();
                     let latest = StreamPosition::new(Arc::clone(ring.epoch()), ring.top());
-                    if target.join() {
+                    if target.join() && !matches!(since, Since::Nothing) {
                         target.lost(&latest);
                     }
                     drop(ring);
