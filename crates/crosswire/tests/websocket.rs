@@ -47,6 +47,8 @@ mod panicking_hooks_do_not_stop_the_server;
 mod peer_methods;
 #[path = "websocket/pings_and_pongs.rs"]
 mod pings_and_pongs;
+#[path = "websocket/plain_requests_reach_the_most_specific_route.rs"]
+mod plain_requests_reach_the_most_specific_route;
 #[path = "websocket/publish_excludes_sender.rs"]
 mod publish_excludes_sender;
 #[path = "websocket/slow_reader_is_closed_with_1008.rs"]

@@ -176,21 +176,21 @@ impl App {
             .websockets
             .into_iter()
             .map(|(path, handler)| {
-                let has_http = self.http_paths.contains(&path);
                 let pattern = Arc::from(path.as_str());
-                (
-                    path,
-                    WsRoute {
-                        handler,
-                        pattern,
-                        has_http,
-                    },
-                )
+                (path, WsRoute { handler, pattern })
             })
             .collect();
         let ws = Tiers::build(ws)?;
+        let http_patterns = Tiers::build(self.http_paths.into_iter().map(|p| (p, ())).collect())?;
         let http = http_router(self.http, self.http_routes, self.public)?;
-        let routes = Routes::new(ws, http, &self.config, self.broker, self.on_broker_error)?;
+        let routes = Routes::new(
+            ws,
+            http,
+            http_patterns,
+            &self.config,
+            self.broker,
+            self.on_broker_error,
+        )?;
         Server::new(listeners, routes, &self.config)
     }
 }

@@ -178,6 +178,7 @@ async fn an_open_event_streams_task_stays_small() {
     let routes = super::service::Routes::new(
         super::priority::Tiers::build(Vec::new()).expect("no routes"),
         axum::Router::new(),
+        super::priority::Tiers::build(Vec::new()).expect("no routes"),
         &config,
         None,
         None,

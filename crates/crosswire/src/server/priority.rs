@@ -57,6 +57,21 @@ impl<T> Tiers<T> {
 
     /// The most specific route matching `path`.
     pub(crate) fn at<'m, 'p>(&'m self, path: &'p str) -> Result<Match<'m, 'p, &'m T>, MatchError> {
+        self.best(path)
+            .map(|m| Match {
+                value: &m.value.value,
+                params: m.params,
+            })
+            .ok_or(MatchError::NotFound)
+    }
+
+    /// How specific the route matching `path` is, if one does: a larger
+    /// value is a more specific route (see [`rank`]).
+    pub(crate) fn specificity_at(&self, path: &str) -> Option<&[u8]> {
+        self.best(path).map(|m| &m.value.rank[..])
+    }
+
+    fn best<'m, 'p>(&'m self, path: &'p str) -> Option<Match<'m, 'p, &'m Ranked<T>>> {
         let mut best: Option<Match<'m, 'p, &'m Ranked<T>>> = None;
         for tier in &self.tiers {
             if let Ok(found) = tier.at(path)
@@ -67,11 +82,7 @@ impl<T> Tiers<T> {
                 best = Some(found);
             }
         }
-        best.map(|m| Match {
-            value: &m.value.value,
-            params: m.params,
-        })
-        .ok_or(MatchError::NotFound)
+        best
     }
 }
 

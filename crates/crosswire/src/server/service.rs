@@ -36,14 +36,30 @@ pub(crate) struct WsRoute {
     /// The pattern as registered (`/users/{id}`), for `UpgradeRequest::route`
     /// and the connection's log span.
     pub(crate) pattern: Arc<str>,
-    /// An HTTP route exists on the same path, so plain requests go there.
-    pub(crate) has_http: bool,
+}
+
+/// Where a request that is not an upgrade goes, given the WebSocket routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PlainRequest {
+    /// To the HTTP routes: no WebSocket route matches, or an HTTP route
+    /// matches at least as specifically.
+    Http,
+    /// `426 Upgrade Required`: a WebSocket route matches more specifically
+    /// than any HTTP route.
+    UpgradeRequired,
+    /// To the HTTP routes, but their `404` becomes `426`: a WebSocket route
+    /// matches and no HTTP route registered with a pattern does, though a
+    /// merged router or the public files may still answer.
+    HttpElseUpgradeRequired,
 }
 
 /// Everything a request needs to be routed; shared by all connections.
 pub(crate) struct Routes {
     pub(crate) ws: Tiers<WsRoute>,
     pub(crate) http: Router,
+    /// The patterns of the HTTP routes, to weigh against the WebSocket
+    /// routes' (see [`PlainRequest`]).
+    pub(crate) http_patterns: Tiers<()>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) handle: ServerHandle,
     pub(crate) tracker: Arc<Tracker>,
@@ -78,6 +94,18 @@ pub(crate) struct Routes {
 }
 
 impl Routes {
+    /// Where a request on `path` that is not an upgrade goes.
+    pub(crate) fn plain_request_on(&self, path: &str) -> PlainRequest {
+        let Some(ws) = self.ws.specificity_at(path) else {
+            return PlainRequest::Http;
+        };
+        match self.http_patterns.specificity_at(path) {
+            Some(http) if http >= ws => PlainRequest::Http,
+            Some(_) => PlainRequest::UpgradeRequired,
+            None => PlainRequest::HttpElseUpgradeRequired,
+        }
+    }
+
     /// Counts how an upgrade request was answered, when metrics are on,
     /// whichever path answered it.
     pub(crate) fn count_upgrade(&self, response: &Response) {
@@ -89,6 +117,7 @@ impl Routes {
     pub(crate) fn new(
         ws: Tiers<WsRoute>,
         http: Router,
+        http_patterns: Tiers<()>,
         config: &Config,
         broker: Option<Arc<dyn Broker>>,
         on_broker_error: Option<ErrorCallback>,
@@ -149,6 +178,7 @@ impl Routes {
         Ok(Self {
             ws,
             http,
+            http_patterns,
             handle: ServerHandle::new(Arc::clone(&shared), tls.clone()),
             tls,
             shared,
@@ -192,9 +222,8 @@ where
     if draining && accepts_event_stream(request.headers()) {
         return Ok(draining_refusal());
     }
-    if let Ok(matched) = routes.ws.at(request.uri().path())
-        && !matched.value.has_http
-    {
+    let plain = routes.plain_request_on(request.uri().path());
+    if plain == PlainRequest::UpgradeRequired {
         return Ok(upgrade_required());
     }
     // `[sse] allowed_origins`: refused before the handler when the request
@@ -212,6 +241,10 @@ where
     let path = foreign.is_some().then(|| request.uri().path().to_owned());
     request.extensions_mut().insert(routes.handle.clone());
     let mut response = routes.http.clone().oneshot(request.map(Body::new)).await?;
+    if plain == PlainRequest::HttpElseUpgradeRequired && response.status() == StatusCode::NOT_FOUND
+    {
+        return Ok(upgrade_required());
+    }
     // What the handler published reaches the other workers' inboxes before
     // the response leaves: anything done after it comes after the publish.
     routes.shared.topics.flush_outgoing();

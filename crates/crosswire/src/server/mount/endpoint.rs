@@ -157,7 +157,6 @@ impl Endpoint {
         let route = WsRoute {
             handler: Arc::clone(&self.handler),
             pattern,
-            has_http: false,
         };
         let request = Request::from_parts(parts, body);
         upgrade(

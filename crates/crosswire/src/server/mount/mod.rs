@@ -186,6 +186,7 @@ impl CrosswireBuilder {
         let routes = Routes::new(
             Tiers::build(Vec::new())?,
             Router::new(),
+            Tiers::build(Vec::new())?,
             &config,
             self.broker,
             self.on_broker_error,
