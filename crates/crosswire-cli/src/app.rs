@@ -17,8 +17,10 @@ impl AppDir {
     /// The app at `dir`, or the nearest folder above it with a `Cargo.toml`
     /// (so commands work from anywhere inside the app).
     pub(crate) fn find(dir: &Path) -> anyhow::Result<Self> {
-        let start = std::path::absolute(dir)
-            .with_context(|| format!("{}: cannot resolve the path", dir.display()))?;
+        // Resolved (`..`, symlinks): cargo names the package's manifest by
+        // its real path, which the dev server compares with this one.
+        let start = std::fs::canonicalize(dir)
+            .with_context(|| format!("{}: no such folder", dir.display()))?;
         if !start.is_dir() {
             bail!("{}: no such folder", dir.display());
         }

@@ -16,10 +16,11 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::AsyncRead;
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
+use crate::lines::Lines;
 use crate::report::{Reporter, Source};
 
 /// How long a new app may take to listen before it counts as failed.
@@ -193,7 +194,7 @@ async fn forward(
     reporter: Reporter,
     tail: Arc<Mutex<VecDeque<String>>>,
 ) {
-    let mut lines = BufReader::new(output).lines();
+    let mut lines = Lines::new(output);
     while let Ok(Some(line)) = lines.next_line().await {
         reporter.say(Source::App, &line);
         let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());

@@ -47,6 +47,7 @@ mod build;
 pub mod config;
 mod error;
 mod inject;
+mod lines;
 mod listen;
 mod proxy;
 mod reload;

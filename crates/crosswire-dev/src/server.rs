@@ -94,7 +94,9 @@ impl DevServer {
     /// Reads the app's settings and binds its port (and the reload
     /// channel's own port, when `[dev.hmr] port` is set).
     pub async fn bind(options: DevOptions, reporter: Reporter) -> Result<Self, DevError> {
-        let root = std::path::absolute(&options.app_dir)
+        // Resolved (`..`, symlinks): cargo reports the package's manifest by
+        // its real path, and the built binary is found by comparing the two.
+        let root = std::fs::canonicalize(&options.app_dir)
             .map_err(|_| DevError::NotAnApp(options.app_dir.clone()))?;
         if !root.join("Cargo.toml").is_file() {
             return Err(DevError::NotAnApp(root));
@@ -178,5 +180,30 @@ impl DevServer {
             task.abort();
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cargo names a package's manifest by its real path; the app's root
+    /// must be that path too, or the built binary is never recognised.
+    #[tokio::test]
+    async fn the_app_folder_is_resolved_through_dot_dot_and_symlinks() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let real = dir.path().join("app");
+        std::fs::create_dir_all(real.join("src")).expect("app folder");
+        std::fs::write(real.join("Cargo.toml"), "[package]\nname = \"app\"\n").expect("manifest");
+        let linked = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &linked).expect("symlink");
+        let expected = std::fs::canonicalize(&real).expect("canonical");
+        for given in [real.join("src").join(".."), linked] {
+            let options = DevOptions::new(&given).port(0);
+            let server = DevServer::bind(options, Reporter::new(std::io::sink()))
+                .await
+                .expect("bound");
+            assert_eq!(server.root, expected, "{}", given.display());
+        }
     }
 }

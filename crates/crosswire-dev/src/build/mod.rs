@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 use crate::error::DevError;
+use crate::lines::Lines;
 use crate::report::{Reporter, Source};
 pub(crate) use messages::CompileError;
 use messages::{Report, Shown, is_status_line};
@@ -70,8 +70,8 @@ pub(crate) async fn build(
     };
 
     let mut report = Report::new(&root.join("Cargo.toml"));
-    let mut stdout = BufReader::new(stdout).lines();
-    let mut stderr = BufReader::new(stderr).lines();
+    let mut stdout = Lines::new(stdout);
+    let mut stderr = Lines::new(stderr);
     let (mut stdout_open, mut stderr_open) = (true, true);
     // Both pipes are read in one loop, so the report needs no lock and the
     // terminal shows lines in the order they came.

@@ -19,11 +19,10 @@ pub(crate) const QUIET: Duration = Duration::from_millis(80);
 /// The longest a change waits from its first event.
 pub(crate) const MAX_WAIT: Duration = Duration::from_millis(800);
 
-/// Waits for a first event on `events`, then until they stop for `quiet`
-/// (or `max` passed since the first). Events are signalled with
+/// Waits until events on `events` stop for `quiet` (or `max` passed), from
+/// now: the caller has seen the first. Events are signalled with
 /// `notify_one`, which keeps one permit, so none is lost between two waits.
 pub(crate) async fn settle(events: &Notify, quiet: Duration, max: Duration) {
-    events.notified().await;
     let deadline = Instant::now() + max;
     loop {
         let now = Instant::now();
@@ -64,6 +63,7 @@ mod tests {
         let events = Arc::new(Notify::new());
         let start = Instant::now();
         fire(&events, &[10, 5, 5, 30, 20]);
+        events.notified().await;
         settle(&events, QUIET, MAX).await;
         // The last event comes at 70 ms; the change is taken 100 ms later.
         assert_eq!(start.elapsed(), Duration::from_millis(170));
@@ -74,6 +74,7 @@ mod tests {
         let events = Arc::new(Notify::new());
         let start = Instant::now();
         fire(&events, &[50; 100]);
+        events.notified().await;
         settle(&events, QUIET, MAX).await;
         assert_eq!(start.elapsed(), Duration::from_millis(50) + MAX);
     }
@@ -83,6 +84,7 @@ mod tests {
         let events = Arc::new(Notify::new());
         events.notify_one();
         let start = Instant::now();
+        events.notified().await;
         settle(&events, QUIET, MAX).await;
         assert_eq!(start.elapsed(), QUIET);
     }

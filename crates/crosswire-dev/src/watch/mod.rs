@@ -141,9 +141,22 @@ impl Watcher {
     }
 
     /// The next change, once its events have settled.
+    ///
+    /// Cancel-safe: the caller selects on it beside the build and the app.
+    /// A wait cut short after its first event took that event's wake-up,
+    /// but its changes are still pending, so the next call starts from them
+    /// instead of waiting for another event.
     pub(crate) async fn next(&mut self) -> Changes {
         loop {
-            debounce::settle(&self.shared.events, debounce::QUIET, debounce::MAX_WAIT).await;
+            let started = {
+                let pending = lock(&self.shared.pending);
+                !pending.changes.is_empty() || !pending.new_trees.is_empty()
+            };
+            let events = &self.shared.events;
+            if !started {
+                events.notified().await;
+            }
+            debounce::settle(events, debounce::QUIET, debounce::MAX_WAIT).await;
             let pending = std::mem::take(&mut *lock(&self.shared.pending));
             for tree in pending.new_trees {
                 if let Err(error) = self.watch(&tree, RecursiveMode::Recursive) {
@@ -258,5 +271,40 @@ mod tests {
         std::fs::write(root.join("crosswire.toml"), "[server]\n").unwrap();
         let changes = next(&mut watcher).await;
         assert!(changes.config && !changes.rust, "{changes:?}");
+    }
+
+    /// The dev server selects on `next` beside the build: a wait dropped
+    /// while its events settle must not lose them.
+    #[tokio::test]
+    async fn a_change_whose_wait_was_dropped_is_still_returned() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        let mut watcher = Watcher::start(&root, None).unwrap();
+        std::fs::write(root.join("src/lib.rs"), "pub fn f() {}").unwrap();
+        // Long enough for the first event, short of the quiet spell after it.
+        let shared = Arc::clone(&watcher.shared);
+        let dropped = tokio::time::timeout(Duration::from_secs(10), async {
+            let waiting = watcher.next();
+            tokio::pin!(waiting);
+            loop {
+                tokio::select! {
+                    _ = &mut waiting => return false,
+                    () = tokio::time::sleep(Duration::from_millis(5)) => {
+                        if !lock(&shared.pending).changes.is_empty() {
+                            return true;
+                        }
+                    }
+                }
+            }
+        })
+        .await
+        .expect("the event within 10 s");
+        assert!(dropped, "settled before it could be dropped");
+        let changes = next(&mut watcher).await;
+        assert!(
+            changes.files.contains(Path::new("src/lib.rs")),
+            "{changes:?}"
+        );
     }
 }
