@@ -231,9 +231,16 @@ impl Peer {
         self.inner.request.remote_address()
     }
 
-    /// A route parameter, such as `room` for the route `/rooms/{room}`.
+    /// A route parameter, such as `room` for the route `/rooms/{room}`, as
+    /// sent (percent-encoded; see [`UpgradeRequest::param`]).
     pub fn param(&self, name: &str) -> Option<&str> {
         self.inner.request.param(name)
+    }
+
+    /// A route parameter percent-decoded, as HTTP handlers get it (see
+    /// [`UpgradeRequest::param_decoded`]).
+    pub fn param_decoded(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+        self.inner.request.param_decoded(name)
     }
 
     /// The context the `upgrade` hook set, if it has type `T`.

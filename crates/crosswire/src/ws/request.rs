@@ -226,7 +226,9 @@ impl UpgradeRequest {
         &self.inner.route
     }
 
-    /// A route parameter, such as `id` for the route `/users/{id}`.
+    /// A route parameter, such as `id` for the route `/users/{id}`, as the
+    /// client sent it: percent-encoded (`caf%C3%A9`), as h3's
+    /// `getRouterParam` gives it. See [`param_decoded`](Self::param_decoded).
     pub fn param(&self, name: &str) -> Option<&str> {
         self.inner
             .extras
@@ -237,7 +239,25 @@ impl UpgradeRequest {
             .map(|(_, v)| &**v)
     }
 
-    /// All route parameters, in route order.
+    /// A route parameter percent-decoded (`caf%C3%A9` is `café`), as axum's
+    /// `Path` gives parameters to HTTP handlers, so a WebSocket route and an
+    /// HTTP route name the same room the same way. Bytes that are not UTF-8
+    /// once decoded are replaced with U+FFFD.
+    ///
+    /// ```
+    /// # use crosswire::prelude::*;
+    /// let handler = hooks().open(|peer: Peer| async move {
+    ///     let room = peer.request().param_decoded("room").unwrap_or_default();
+    ///     peer.subscribe(format!("room:{room}"));
+    /// });
+    /// # let _ = App::new().websocket("/rooms/{room}", handler);
+    /// ```
+    pub fn param_decoded(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+        self.param(name)
+            .map(|raw| percent_encoding::percent_decode_str(raw).decode_utf8_lossy())
+    }
+
+    /// All route parameters, as sent, in route order.
     pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
         self.inner
             .extras

@@ -102,3 +102,18 @@ async fn route_parameters_reach_the_hooks() {
     let mut client = connect(&server, "/rooms/blue").await;
     assert_eq!(next_text(&mut client).await, "room blue");
 }
+
+#[tokio::test]
+async fn route_parameters_come_as_sent_and_decoded() {
+    let handler = hooks().open(|peer: Peer| async move {
+        let raw = peer.param("room").unwrap_or("?").to_owned();
+        let decoded = peer.param_decoded("room").unwrap_or_default().into_owned();
+        peer.send(format!("{raw} {decoded}"));
+    });
+    let server = start(App::new().websocket("/rooms/{room}", handler)).await;
+    let mut client = connect(&server, "/rooms/caf%C3%A9%20bar").await;
+    assert_eq!(next_text(&mut client).await, "caf%C3%A9%20bar café bar");
+    // Not UTF-8 once decoded: replaced, not refused.
+    let mut client = connect(&server, "/rooms/a%FFb").await;
+    assert_eq!(next_text(&mut client).await, "a%FFb a\u{fffd}b");
+}

@@ -9,8 +9,10 @@ fn topic(room: &str) -> String {
     format!("room:{room}")
 }
 
+/// The room's name, decoded as `POST /api/publish?room=<name>` decodes it,
+/// so `/api/rooms/caf%C3%A9` and `?room=café` are one room.
 fn room(peer: &Peer) -> String {
-    peer.param("room").unwrap_or_default().to_owned()
+    peer.param_decoded("room").unwrap_or_default().into_owned()
 }
 
 /// Welcome into the room, announce and subscribe on open; answer `ping`,
