@@ -285,7 +285,9 @@ fn static_segment(text: &str) -> Result<Segment, PathError> {
             '?' | '#' => "it ends the path part of a URL",
             '%' => "requests are matched before percent-decoding",
             '\\' => "it is not a path separator in URLs",
-            c if c.is_whitespace() || c.is_control() => "URLs carry it only percent-encoded",
+            c if c.is_whitespace() || c.is_control() || !c.is_ascii() => {
+                "URLs carry it only percent-encoded"
+            }
             _ => continue,
         };
         return Err(bad(c, why));

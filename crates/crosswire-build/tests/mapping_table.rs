@@ -149,6 +149,7 @@ const REFUSED: &[(&str, &str)] = &[
     ("users/[id]/[id].rs",    "the parameter `id` appears twice; give each parameter its own name"),
     ("(admin).rs",            "`(admin).rs` is a group name; groups are folders that leave no trace in the URL, not files"),
     ("hello world.rs",        "`hello world`: ` ` cannot appear in a route segment (URLs carry it only percent-encoded)"),
+    ("café.rs",               "`café`: `é` cannot appear in a route segment (URLs carry it only percent-encoded)"),
     ("{id}.rs",               "`{id}`: `{` cannot appear in a route segment (the router reads braces as a parameter; use `[name]`)"),
     (":id.rs",                "`:id`: `:` cannot appear in a route segment (at the start of a segment axum reads it as old capture syntax; use `[name]` or `[...name]`)"),
     ("what?.rs",              "`what?`: `?` cannot appear in a route segment"),
