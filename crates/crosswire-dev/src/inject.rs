@@ -115,6 +115,12 @@ pub(crate) async fn inject(
 mod tests {
     use super::*;
 
+    /// Pages in any charset get the script: it must read the same in all.
+    #[test]
+    fn the_injected_script_is_ascii() {
+        assert!(CLIENT.is_ascii());
+    }
+
     const SCRIPT: &str = "<script>x</script>";
 
     #[test]

@@ -32,7 +32,7 @@
         pre { margin: 0; white-space: pre-wrap; font: 13px/1.45 ui-monospace, monospace; }
       </style>
       <div class="box" role="alertdialog" aria-label="Build error">
-        <header><h2>Build failed</h2><button title="Hide until the next change">×</button></header>
+        <header><h2>Build failed</h2><button title="Hide until the next change">&times;</button></header>
         <p>The app keeps running its last good build. Fix the error and save: this page reloads by itself.</p>
         <pre></pre>
       </div>`;
@@ -49,7 +49,7 @@
   function showBadge() {
     if (!badge) {
       badge = document.createElement("crosswire-dev-badge");
-      badge.textContent = "rebuilding…";
+      badge.textContent = "rebuilding\u2026";
       badge.style.cssText = "position:fixed;right:12px;bottom:12px;z-index:2147483647;" +
         "padding:4px 10px;border-radius:12px;background:#181a1f;color:#e6e6e6;" +
         "font:12px/1.4 system-ui,sans-serif;opacity:.85;pointer-events:none";
