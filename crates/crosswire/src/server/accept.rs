@@ -264,6 +264,11 @@ pub(crate) async fn serve_http1<I, S>(
         .with_upgrades();
     tokio::pin!(connection);
     tokio::select! {
+        // The connection first: a request read before the stop (the direct
+        // path hands its bytes over unread by hyper) must be in hyper's
+        // hands when `graceful_shutdown` looks, or hyper sees an idle
+        // connection and closes it unanswered.
+        biased;
         result = connection.as_mut() => match result {
             Err(error) if error.is_parse_too_large() => {
                 tracing::warn!(

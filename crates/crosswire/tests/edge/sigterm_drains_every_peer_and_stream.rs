@@ -58,6 +58,10 @@ async fn child() {
             }),
         )
         .route(
+            "/echo",
+            axum::routing::post(|body: String| async move { body }),
+        )
+        .route(
             "/flood",
             axum::routing::post(|server: ServerHandle| async move {
                 let mut reached = 0;
@@ -250,6 +254,21 @@ async fn sigterm_drains_every_peer_and_stream() {
         refused.to_ascii_lowercase().contains("retry-after: 1"),
         "{refused}"
     );
+    // Requests that go to hyper (a body, HTTP/1.0) are still answered, on
+    // their last connection.
+    for round in 0..20 {
+        let echo = http(
+            addr,
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+        )
+        .await;
+        assert!(
+            echo.starts_with("HTTP/1.1 200") && echo.ends_with("hello"),
+            "round {round}: {echo:?}"
+        );
+        let old = http(addr, "GET /count HTTP/1.0\r\n\r\n").await;
+        assert!(old.starts_with("HTTP/1.0 200"), "round {round}: {old:?}");
+    }
 
     // Every peer gets everything queued for it, then 1001.
     let endings: Vec<_> = peers
