@@ -156,7 +156,17 @@ pub(crate) fn serve<'a>(
                     slot.clone(),
                     (*request).map(|()| Body::empty()),
                 ));
-                let Ok(response) = routed.await;
+                // As hyper does for the requests after this one: a client
+                // that leaves while the handler runs takes the handler with
+                // it, and its connection's place.
+                let response = tokio::select! {
+                    biased;
+                    result = routed => {
+                        let Ok(response) = result;
+                        response
+                    }
+                    () = client_gone(&stream) => return Served::Done,
+                };
                 // A server that started stopping meanwhile says so in the head.
                 let stopping = matches!(stop.has_changed(), Ok(true) | Err(_));
                 let reply = Reply::new(
@@ -213,6 +223,27 @@ fn stopping(stop: &watch::Receiver<bool>) -> bool {
 fn request_waiting(stream: &TcpStream) -> bool {
     let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
     matches!(socket2::SockRef::from(stream).peek(&mut byte), Ok(read) if read > 0)
+}
+
+/// Completes when the client closed its side (or the connection failed)
+/// before sending anything more; never, once it sent more (a pipelined
+/// request, which is read after the answer). Reads nothing: it peeks.
+async fn client_gone(stream: &TcpStream) {
+    loop {
+        if stream.readable().await.is_err() {
+            return;
+        }
+        let peeked = stream.try_io(tokio::io::Interest::READABLE, || {
+            let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
+            socket2::SockRef::from(stream).peek(&mut byte)
+        });
+        match peeked {
+            Ok(0) => return,
+            Ok(_) => return std::future::pending().await,
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => return,
+        }
+    }
 }
 
 /// The first read of what the client sent, parsed if it is a `GET`.

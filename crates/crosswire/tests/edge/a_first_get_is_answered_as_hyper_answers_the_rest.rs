@@ -419,3 +419,55 @@ async fn a_request_sent_while_a_body_streams_is_answered_after_it() {
         }
     }
 }
+
+/// A client that leaves while the handler of its first `GET` runs takes the
+/// handler with it, as hyper does for the requests after it.
+#[tokio::test]
+async fn a_client_leaving_mid_handler_drops_the_handler() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Records its drop: the handler's future was dropped, not finished.
+    struct Dropped(Arc<AtomicBool>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let dropped = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&dropped);
+    let server = start(
+        App::new()
+            .route(
+                "/slow",
+                get(move || {
+                    let guard = Dropped(Arc::clone(&flag));
+                    async move {
+                        tokio::time::sleep(Duration::from_secs(60)).await;
+                        drop(guard);
+                        "late"
+                    }
+                }),
+            )
+            .route("/fast", get(|| async { "fast" })),
+    )
+    .await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        !dropped.load(Ordering::SeqCst),
+        "dropped before the client left"
+    );
+    drop(stream);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !dropped.load(Ordering::SeqCst) {
+        assert!(tokio::time::Instant::now() < deadline, "the handler ran on");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let answer = raw_http(server.addr, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(answer.ends_with("fast"), "{answer}");
+}
