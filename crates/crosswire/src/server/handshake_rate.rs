@@ -11,10 +11,14 @@
 //! subscriber can pick any address of its `/64` (and, by filling the table
 //! with fresh ones, would otherwise get a fresh burst at every overflow).
 //!
-//! The table is bounded: when it holds [`MAX_ADDRESSES`] entries, the ones
-//! whose bucket has refilled (addresses that have been quiet for a second)
-//! are forgotten, and if none has, the whole table is, which at worst
-//! grants a fresh burst to addresses under attack once per overflow.
+//! The table is bounded, in two generations of at most half of
+//! [`MAX_ADDRESSES`] each: an address seen again moves into the current
+//! one, and when the current one is full it becomes the previous one and
+//! the old previous one is forgotten. So an address that keeps trying
+//! keeps its bucket, however many other addresses come and go (a fresh
+//! burst for everyone at each overflow would be a reset an attacker with
+//! many addresses could trigger at will), only addresses quiet for a whole
+//! generation are forgotten, and each handshake costs O(1) work.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -29,11 +33,43 @@ use crate::ws::rate::Bucket;
 /// Addresses remembered at most.
 const MAX_ADDRESSES: usize = 65_536;
 
+/// The buckets of the addresses seen lately, in two generations.
+#[derive(Debug, Default)]
+struct Buckets {
+    current: HashMap<IpAddr, Bucket>,
+    previous: HashMap<IpAddr, Bucket>,
+}
+
+impl Buckets {
+    /// `address`'s bucket, moved into the current generation (made with
+    /// `rate` if the address is new).
+    fn of(&mut self, address: IpAddr, rate: u32, now: Instant) -> &mut Bucket {
+        if !self.current.contains_key(&address) {
+            let bucket = self
+                .previous
+                .remove(&address)
+                .unwrap_or_else(|| Bucket::new(rate, rate, now));
+            if self.current.len() >= MAX_ADDRESSES / 2 {
+                self.previous = std::mem::take(&mut self.current);
+            }
+            self.current.insert(address, bucket);
+        }
+        self.current
+            .entry(address)
+            .or_insert_with(|| Bucket::new(rate, rate, now))
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+}
+
 /// Upgrades per second per remote address.
 #[derive(Debug)]
 pub(crate) struct HandshakeRate {
     rate: u32,
-    buckets: Mutex<HashMap<IpAddr, (Bucket, Instant)>>,
+    buckets: Mutex<Buckets>,
     /// Refusals are logged at most once a second.
     log: LogEvery,
 }
@@ -43,7 +79,7 @@ impl HandshakeRate {
     pub(crate) fn new(rate: u32) -> Self {
         Self {
             rate,
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Buckets::default()),
             log: LogEvery::default(),
         }
     }
@@ -73,17 +109,7 @@ impl HandshakeRate {
             .buckets
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() >= MAX_ADDRESSES && !buckets.contains_key(&address) {
-            buckets.retain(|_, (_, last)| now.saturating_duration_since(*last).as_secs() < 1);
-            if buckets.len() >= MAX_ADDRESSES {
-                buckets.clear();
-            }
-        }
-        let (bucket, last) = buckets
-            .entry(address)
-            .or_insert_with(|| (Bucket::new(self.rate, self.rate, now), now));
-        *last = now;
-        bucket.take(now)
+        buckets.of(address, self.rate, now).take(now)
     }
 }
 
@@ -120,9 +146,40 @@ mod tests {
     #[test]
     fn the_table_stays_bounded() {
         let limit = HandshakeRate::new(1);
-        for n in 0..(MAX_ADDRESSES as u32 + 10) {
+        for n in 0..(MAX_ADDRESSES as u32 * 3 + 10) {
             limit.admit(IpAddr::V4(Ipv4Addr::from(n)));
         }
         assert!(limit.buckets.lock().unwrap().len() <= MAX_ADDRESSES);
+    }
+
+    #[test]
+    fn an_address_that_keeps_trying_stays_limited_however_many_others_come() {
+        let limit = HandshakeRate::new(1);
+        let throttled = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, 1));
+        let started = std::time::Instant::now();
+        let mut admitted = 0;
+        // Four tables' worth of fresh /64s, the throttled one trying between.
+        for n in 0..(MAX_ADDRESSES as u32 * 4) {
+            if n % 1000 == 0 && limit.admit(throttled) {
+                admitted += 1;
+            }
+            let fresh = IpAddr::V6(Ipv6Addr::new(
+                0x2001,
+                0xdb9,
+                (n >> 16) as u16,
+                n as u16,
+                0,
+                0,
+                0,
+                1,
+            ));
+            limit.admit(fresh);
+        }
+        // One token to start with, and one more per second that passed.
+        let allowed = 1 + started.elapsed().as_secs() + 1;
+        assert!(
+            admitted <= allowed,
+            "{admitted} admitted, {allowed} allowed"
+        );
     }
 }
