@@ -180,6 +180,8 @@ function devLoop(label, hmrPort) {
       const shown = await overlay.textContent();
       assert.match(shown, /mismatched types/);
       assert.match(shown, /src\/server\/routes\/api\/ws\/chat\.rs:\d+:\d+/);
+      assert.equal(await page.locator("crosswire-error-overlay h2").textContent(), "Build failed");
+      assert.match(await page.locator("crosswire-error-overlay p").textContent(), /keeps running its last good build/);
       await page.screenshot({ path: join(outputDir, "dev-build-error.png") });
 
       // The old build still serves pages and sockets.

@@ -21,7 +21,7 @@ use crate::app::RunningApp;
 use crate::build::{self, Outcome, seconds};
 use crate::config::DevSettings;
 use crate::error::DevError;
-use crate::reload::Hub;
+use crate::reload::{Hub, Trouble};
 use crate::report::Reporter;
 use crate::upstream::Upstream;
 use crate::watch::{Changes, Watcher};
@@ -125,7 +125,7 @@ impl Supervisor {
                 Err(error) => {
                     // The app would refuse to start with it: keep the old one.
                     self.reporter.dev(&format!("{error}\nthe app keeps running with the previous settings"));
-                    self.hub.error(&error.to_string());
+                    self.hub.error(Trouble::BadSettings, &error.to_string());
                     return;
                 }
                 Ok(settings) if settings != self.settings => self.reporter.dev(
@@ -185,7 +185,8 @@ impl Supervisor {
                     ));
                 }
                 self.reporter.dev(&summary);
-                self.hub.error(&rendered);
+                let serving = self.app.is_some();
+                self.hub.error(Trouble::BuildFailed { serving }, &rendered);
             }
         }
     }
@@ -232,7 +233,7 @@ impl Supervisor {
                 let _ = self
                     .upstream
                     .send_replace(Upstream::Down(error.to_string().into()));
-                self.hub.error(&message);
+                self.hub.error(Trouble::NotStarted, &message);
             }
         }
     }
@@ -250,9 +251,10 @@ impl Supervisor {
             .send_replace(Upstream::Down(reason.clone().into()));
         let tail = app.tail();
         if tail.is_empty() {
-            self.hub.error(&reason);
+            self.hub.error(Trouble::Stopped, &reason);
         } else {
-            self.hub.error(&format!("{reason}; it said:\n\n{tail}"));
+            self.hub
+                .error(Trouble::Stopped, &format!("{reason}; it said:\n\n{tail}"));
         }
     }
 }

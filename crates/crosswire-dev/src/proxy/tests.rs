@@ -225,7 +225,10 @@ async fn the_reload_channel_is_served_on_its_path_and_vite_hmr_goes_to_the_app()
     let hello = next_json(&mut page).await;
     assert_eq!(hello["type"], "hello");
     assert_eq!(hello["id"], dev.hub.build_id());
-    dev.hub.error("error[E0308]: mismatched types");
+    dev.hub.error(
+        crate::reload::Trouble::BuildFailed { serving: true },
+        "error[E0308]: mismatched types",
+    );
     assert_eq!(
         next_json(&mut page).await["message"],
         "error[E0308]: mismatched types"

@@ -13,7 +13,7 @@
 
   // The error overlay lives in a shadow root, so the app's styles cannot
   // reach into it and its styles cannot leak into the app.
-  function showError(message) {
+  function showError(error) {
     hideBadge();
     if (!overlay) {
       overlay = document.createElement("crosswire-error-overlay");
@@ -31,14 +31,17 @@
         button { margin-left: auto; background: none; border: 0; color: #a0a4ab; font-size: 20px; cursor: pointer; }
         pre { margin: 0; white-space: pre-wrap; font: 13px/1.45 ui-monospace, monospace; }
       </style>
-      <div class="box" role="alertdialog" aria-label="Build error">
-        <header><h2>Build failed</h2><button title="Hide until the next change">&times;</button></header>
-        <p>The app keeps running its last good build. Fix the error and save: this page reloads by itself.</p>
+      <div class="box" role="alertdialog" aria-label="Dev server error">
+        <header><h2></h2><button title="Hide until the next change">&times;</button></header>
+        <p></p>
         <pre></pre>
       </div>`;
       root.querySelector("button").onclick = () => hideError();
     }
-    overlay.shadowRoot.querySelector("pre").textContent = message;
+    const root = overlay.shadowRoot;
+    root.querySelector("h2").textContent = error.title || "Build failed";
+    root.querySelector("p").textContent = error.note || "";
+    root.querySelector("pre").textContent = error.message;
     if (!overlay.isConnected) document.documentElement.append(overlay);
   }
 
@@ -72,7 +75,7 @@
         case "hello": if (message.id !== settings.id) location.reload(); break;
         case "reload": location.reload(); break;
         case "building": showBadge(); break;
-        case "error": showError(message.message); break;
+        case "error": showError(message); break;
         case "ok": hideError(); hideBadge(); break;
       }
     };

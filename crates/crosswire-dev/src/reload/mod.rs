@@ -7,9 +7,11 @@
 //!   reload while disconnected, or the dev server itself was restarted)
 //!   reloads.
 //! - `{"type":"building"}`: a rebuild started.
-//! - `{"type":"error","message":…}`: the build failed (or the app would not
-//!   start); the page shows the message in an overlay. Sent on connect too,
-//!   while the error stands, so a page opened later shows it as well.
+//! - `{"type":"error","title":…,"note":…,"message":…}`: the build failed,
+//!   the app would not start or stopped, or the settings do not load (see
+//!   [`Trouble`]); the page shows the message in an overlay under the title
+//!   and note. Sent on connect too, while the error stands, so a page opened
+//!   later shows it as well.
 //! - `{"type":"ok"}`: the error is gone; hide the overlay.
 //! - `{"type":"reload","id":…}`: the new app is up, or a public file
 //!   changed; reload.
@@ -18,6 +20,7 @@
 //! page's WebSocket.
 
 mod socket;
+mod trouble;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,6 +29,7 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 pub(crate) use socket::{accept, is_reload_upgrade};
+pub(crate) use trouble::Trouble;
 
 /// Messages a page may fall behind by before it is simply told to reload.
 const BACKLOG: usize = 16;
@@ -44,8 +48,8 @@ pub(crate) struct Hub {
 struct State {
     /// Counts reloads: a page's script carries the value it was served with.
     generation: u64,
-    /// The error pages show, while it stands.
-    error: Option<String>,
+    /// The error pages show, while it stands: its message as sent.
+    error: Option<serde_json::Value>,
 }
 
 impl Hub {
@@ -88,11 +92,17 @@ impl Hub {
         self.send(json!({ "type": "reload", "id": id }));
     }
 
-    /// Shows `message` in every page, and in pages opened later, until
-    /// [`Hub::ok`].
-    pub(crate) fn error(&self, message: &str) {
-        self.state().error = Some(message.to_owned());
-        self.send(json!({ "type": "error", "message": message }));
+    /// Shows `message` under what `trouble` says in every page, and in
+    /// pages opened later, until [`Hub::ok`].
+    pub(crate) fn error(&self, trouble: Trouble, message: &str) {
+        let error = json!({
+            "type": "error",
+            "title": trouble.title(),
+            "note": trouble.note(),
+            "message": message,
+        });
+        self.state().error = Some(error.clone());
+        self.send(error);
     }
 
     /// Clears the error.
@@ -121,11 +131,7 @@ impl Hub {
                 .into(),
         ];
         if let Some(error) = &state.error {
-            first.push(
-                json!({ "type": "error", "message": error })
-                    .to_string()
-                    .into(),
-            );
+            first.push(error.to_string().into());
         }
         (first, self.sender.subscribe())
     }
@@ -147,14 +153,17 @@ mod tests {
     #[test]
     fn a_page_hears_hello_then_the_standing_error() {
         let hub = Hub::new();
-        hub.error("error[E0308]: mismatched types");
+        hub.error(
+            Trouble::BuildFailed { serving: true },
+            "error[E0308]: mismatched types",
+        );
         let (first, _rx) = hub.subscribe();
         assert_eq!(parse(&first[0])["type"], "hello");
         assert_eq!(parse(&first[0])["id"], hub.build_id());
-        assert_eq!(
-            parse(&first[1])["message"],
-            "error[E0308]: mismatched types"
-        );
+        let error = parse(&first[1]);
+        assert_eq!(error["message"], "error[E0308]: mismatched types");
+        assert_eq!(error["title"], "Build failed");
+        assert_eq!(error["note"], Trouble::BuildFailed { serving: true }.note());
     }
 
     #[test]
@@ -162,7 +171,7 @@ mod tests {
         let hub = Hub::new();
         let before = hub.build_id();
         let (_, mut rx) = hub.subscribe();
-        hub.error("broken");
+        hub.error(Trouble::Stopped, "broken");
         hub.reload();
         assert_ne!(hub.build_id(), before);
         assert_eq!(parse(&rx.try_recv().unwrap())["type"], "error");
