@@ -71,13 +71,21 @@ impl Supervisor {
                         self.reporter.dev(&format!("changed: {}", changes.describe()));
                         build = Some(self.start_build());
                     } else {
-                        self.apply(&changes).await;
+                        // A restart waits for the old app to stop and the
+                        // new one to be ready: a stop signal cuts it short.
+                        tokio::select! {
+                            () = self.apply(&changes) => {}
+                            () = &mut shutdown => break,
+                        }
                     }
                 }
                 outcome = finished(&mut build) => {
                     build = None;
                     match outcome {
-                        Ok(Ok(outcome)) => self.built(outcome).await,
+                        Ok(Ok(outcome)) => tokio::select! {
+                            () = self.built(outcome) => {}
+                            () = &mut shutdown => break,
+                        },
                         Ok(Err(error)) => return Err(error),
                         Err(error) => self.reporter.dev(&format!("the build task failed: {error}")),
                     }
