@@ -147,25 +147,27 @@ pub(crate) fn serve<'a>(
             FirstRead::Upgrade(request, already_read) => (request, already_read),
             FirstRead::Get(request, already_read) => {
                 let close_asked = direct_response::asks_to_close(request.headers());
-                // Boxed: the routing's state, the handler's included, is gone
-                // once it answered, and would widen this future for every
-                // connection hyper goes on serving in it.
-                let routed = Box::pin(handle_metered(
+                // As hyper does for the requests after this one: a client
+                // that leaves while the handler runs takes the handler with
+                // it, and its connection's place. Boxed: the routing's state,
+                // the handler's and the watch's included, is gone once it
+                // answered, and would widen this future for every connection
+                // hyper goes on serving in it.
+                let routed = handle_metered(
                     Arc::clone(routes),
                     remote,
                     slot.clone(),
                     (*request).map(|()| Body::empty()),
-                ));
-                // As hyper does for the requests after this one: a client
-                // that leaves while the handler runs takes the handler with
-                // it, and its connection's place.
-                let response = tokio::select! {
-                    biased;
-                    result = routed => {
-                        let Ok(response) = result;
-                        response
+                );
+                let watched = Box::pin(async {
+                    tokio::select! {
+                        biased;
+                        Ok(response) = routed => Some(response),
+                        () = client_gone(&stream) => None,
                     }
-                    () = client_gone(&stream) => return Served::Done,
+                });
+                let Some(response) = watched.await else {
+                    return Served::Done;
                 };
                 // A server that started stopping meanwhile says so in the head.
                 let stopping = matches!(stop.has_changed(), Ok(true) | Err(_));
