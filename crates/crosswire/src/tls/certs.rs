@@ -42,7 +42,16 @@ pub(crate) fn load(
             });
         }
         // The key type cannot tell its public key: nothing to compare.
-        Err(_) => {}
+        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {}
+        // The certificate itself does not parse (a line lost in a copy
+        // leaves base64 that still decodes): every handshake would fail.
+        Err(error) => {
+            return Err(TlsError::BadPem {
+                what: CERT,
+                path: cert.to_owned(),
+                reason: error.to_string(),
+            });
+        }
     }
     Ok(Arc::new(certified))
 }

@@ -139,3 +139,27 @@ async fn a_certificate_without_a_key_is_refused() {
         Ok(_) => panic!("the server started with a certificate and no key"),
     }
 }
+
+#[tokio::test]
+async fn a_certificate_missing_a_line_is_refused() {
+    let good = TestCert::new();
+    let dir = tempfile::tempdir().unwrap();
+    // One whole base64 line gone: the PEM still decodes, the DER in it does not.
+    let pem = std::fs::read_to_string(good.cert_path()).unwrap();
+    let mut lines: Vec<&str> = pem.lines().collect();
+    lines.remove(5);
+    let cut = dir.path().join("cut.pem");
+    std::fs::write(&cut, lines.join("\n") + "\n").unwrap();
+    let error = startup_error(&cut, &good.key_path()).await;
+    assert!(
+        matches!(
+            error,
+            TlsError::BadPem {
+                what: "certificate",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_names(&error, &cut);
+}
