@@ -85,6 +85,10 @@ pub(crate) struct Routes {
     /// in mounted mode (where there is no accept loop of ours to count
     /// them), logged at most once a second.
     pub(crate) upgrade_refusals: LogEvery,
+    /// WebSocket upgrades and event streams refused for their `Origin`,
+    /// logged at most once a second each: a client can repeat them at will.
+    pub(crate) ws_origin_refusals: LogEvery,
+    pub(crate) sse_origin_refusals: LogEvery,
     /// Event streams over HTTP/2 refused at a connection limit, logged at
     /// most once a second (see `open_streams.rs`).
     #[cfg(feature = "tls")]
@@ -192,6 +196,8 @@ impl Routes {
             body_read_timeout: config.server.body_read_timeout,
             handshake_rate: HandshakeRate::new(config.server.max_handshakes_per_ip_per_second),
             upgrade_refusals: LogEvery::default(),
+            ws_origin_refusals: LogEvery::default(),
+            sse_origin_refusals: LogEvery::default(),
             #[cfg(feature = "tls")]
             stream_refusals: LogEvery::default(),
             max_connections: config.server.max_connections,
@@ -236,7 +242,12 @@ where
     if let Some(refused) = &foreign
         && accepts_event_stream(request.headers())
     {
-        return Ok(refuse_event_stream(refused, remote, request.uri().path()));
+        return Ok(refuse_event_stream(
+            refused,
+            remote,
+            request.uri().path(),
+            &routes.sse_origin_refusals,
+        ));
     }
     let path = foreign.is_some().then(|| request.uri().path().to_owned());
     request.extensions_mut().insert(routes.handle.clone());
@@ -258,9 +269,9 @@ where
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     match (&foreign, path) {
-        (Some(refused), Some(path)) if is_event_stream(response.headers()) => {
-            Ok(refuse_event_stream(refused, remote, &path))
-        }
+        (Some(refused), Some(path)) if is_event_stream(response.headers()) => Ok(
+            refuse_event_stream(refused, remote, &path, &routes.sse_origin_refusals),
+        ),
         _ => Ok(response),
     }
 }
@@ -353,15 +364,23 @@ fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
         .any(|window| window.eq_ignore_ascii_case(needle))
 }
 
-pub(crate) fn refuse_event_stream(refused: &Refused, remote: SocketAddr, path: &str) -> Response {
-    tracing::warn!(
-        target: "crosswire::sse",
-        %remote,
-        path,
-        origin = %refused,
-        setting = "[sse] allowed_origins",
-        "refused an event stream to a foreign origin: 403"
-    );
+pub(crate) fn refuse_event_stream(
+    refused: &Refused,
+    remote: SocketAddr,
+    path: &str,
+    log: &LogEvery,
+) -> Response {
+    if let Some(count) = log.due() {
+        tracing::warn!(
+            target: "crosswire::sse",
+            %remote,
+            path,
+            origin = %refused,
+            setting = "[sse] allowed_origins",
+            refused = count,
+            "refused an event stream to a foreign origin: 403"
+        );
+    }
     plain(
         StatusCode::FORBIDDEN,
         "this origin may not open an event stream here (see [sse] allowed_origins)\n",

@@ -120,14 +120,17 @@ pub(crate) fn accept<'a>(
     };
     // Before any hook: a page from another site must not reach them.
     if let Err(refused_origin) = routes.ws_origins.check(&parts.headers, &parts.uri) {
-        tracing::warn!(
-            target: "crosswire::upgrade",
-            %remote,
-            path = parts.uri.path(),
-            origin = %refused_origin,
-            setting = "[websocket] allowed_origins",
-            "refused a WebSocket upgrade from a foreign origin: 403"
-        );
+        if let Some(count) = routes.ws_origin_refusals.due() {
+            tracing::warn!(
+                target: "crosswire::upgrade",
+                %remote,
+                path = parts.uri.path(),
+                origin = %refused_origin,
+                setting = "[websocket] allowed_origins",
+                refused = count,
+                "refused a WebSocket upgrade from a foreign origin: 403"
+            );
+        }
         return Either::Left(refused(plain(
             StatusCode::FORBIDDEN,
             "this origin may not open a WebSocket here (see [websocket] allowed_origins)\n",

@@ -92,7 +92,12 @@ where
             if let Some(refused) = &foreign
                 && wants_stream
             {
-                return Ok(refuse_event_stream(refused, remote, request.uri().path()));
+                return Ok(refuse_event_stream(
+                    refused,
+                    remote,
+                    request.uri().path(),
+                    &routes.sse_origin_refusals,
+                ));
             }
             let path = foreign.is_some().then(|| request.uri().path().to_owned());
             request.extensions_mut().insert(routes.handle.clone());
@@ -105,7 +110,12 @@ where
                 return Ok(draining_refusal());
             }
             match (&foreign, path) {
-                (Some(refused), Some(path)) => Ok(refuse_event_stream(refused, remote, &path)),
+                (Some(refused), Some(path)) => Ok(refuse_event_stream(
+                    refused,
+                    remote,
+                    &path,
+                    &routes.sse_origin_refusals,
+                )),
                 _ => Ok(response),
             }
         })
