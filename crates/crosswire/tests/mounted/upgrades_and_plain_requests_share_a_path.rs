@@ -58,3 +58,32 @@ async fn a_handler_with_state_still_gets_it() {
     .await;
     assert!(page.ends_with("from state"), "{page}");
 }
+
+/// An upgrade request that reaches the route without a connection to take
+/// over (`Router::oneshot`, no server) gets `426`, and no hook runs.
+#[tokio::test]
+async fn an_upgrade_with_no_connection_behind_it_is_426() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tower::ServiceExt;
+
+    let crosswire = Crosswire::new(Config::default()).unwrap();
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&ran);
+    let hooks = hooks().upgrade(move |_request: UpgradeRequest| {
+        flag.store(true, Ordering::SeqCst);
+        async { Ok(Accept::new()) }
+    });
+    let app = Router::new().route("/ws", crosswire.websocket(hooks));
+    let request = axum::http::Request::get("/ws")
+        .header("host", "x")
+        .header("upgrade", "websocket")
+        .header("connection", "Upgrade")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-version", "13")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 426);
+    assert!(!ran.load(Ordering::SeqCst), "the upgrade hook ran");
+}

@@ -94,6 +94,17 @@ impl Endpoint {
     /// `max_connections`, then the handshake itself.
     async fn answer_upgrade(&self, request: AxumRequest) -> Response {
         let routes = self.crosswire.routes();
+        // No connection to take over: the request did not come from a
+        // server that can upgrade (`Router::oneshot`, or a layer that
+        // rebuilt it without its extensions). A 101 would be followed by
+        // nothing; `426`, as axum's own `WebSocketUpgrade` answers.
+        if request
+            .extensions()
+            .get::<hyper::upgrade::OnUpgrade>()
+            .is_none()
+        {
+            return upgrade_required();
+        }
         if routes.shared.is_shutting_down() {
             return draining_refusal();
         }
