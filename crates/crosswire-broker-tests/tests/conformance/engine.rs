@@ -320,6 +320,22 @@ impl Engine {
         Some(list.lines().count() - 1)
     }
 
+    /// Waits until the broker server has no client connection left.
+    pub async fn wait_no_broker_connections(&self) {
+        let deadline = tokio::time::Instant::now() + crate::node::PATIENCE;
+        loop {
+            let open = self.broker_connections().await;
+            if open.is_none_or(|open| open == 0) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{open:?} connections left open"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Makes Redis forget its loaded scripts (`SCRIPT FLUSH`), as an
     /// operator or a failover to a fresh replica would.
     /// Used by the history suite only.

@@ -509,17 +509,6 @@ pub async fn a_stopped_server_closes_its_broker_connections(engine: Engine) {
     // Gone first: the server's shutdown waits for its clients to close.
     drop(client);
     node.stop();
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let open = engine.broker_connections().await.unwrap();
-        if open == 0 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{open} connections left open"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    engine.wait_no_broker_connections().await;
     drop(node);
 }

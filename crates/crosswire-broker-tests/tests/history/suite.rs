@@ -26,6 +26,18 @@ async fn nodes(engine: &Engine) -> (Arc<FeedNode>, Arc<FeedNode>) {
     (Arc::new(a), Arc::new(b))
 }
 
+/// A watcher on `node`'s `feed`, and the two messages `node` published to
+/// it, as the watcher got them.
+async fn two_published(node: &FeedNode) -> (FeedClient, Held, Held) {
+    let (mut watcher, _, _) = FeedClient::connect(node.addr, "feed", None).await;
+    wait_subscribers(node, "feed", 1).await;
+    node.publish("feed", 1);
+    let first = watcher.next().await;
+    node.publish("feed", 2);
+    let second = watcher.next().await;
+    (watcher, first, second)
+}
+
 /// Reads from a WebSocket client until it holds `last`.
 async fn ws_until(client: &mut FeedClient, held: &mut Vec<Held>, last: &Held) {
     while held.last() != Some(last) {
@@ -243,12 +255,7 @@ pub async fn publishes_survive_the_broker_forgetting_its_script(engine: Engine) 
 /// its handle is still held.
 pub async fn a_stopped_node_closes_every_broker_connection(engine: Engine) {
     let (a, b) = nodes(&engine).await;
-    let (mut watcher, _, _) = FeedClient::connect(a.addr, "feed", None).await;
-    wait_subscribers(&a, "feed", 1).await;
-    a.publish("feed", 1);
-    let first = watcher.next().await;
-    a.publish("feed", 2);
-    watcher.next().await;
+    let (watcher, first, _) = two_published(&a).await;
     // `b` holds none of the topic's history: it reads the broker's log.
     let (ws, replayed, status) = FeedClient::connect(b.addr, "feed", Some(&first.position)).await;
     assert!(
@@ -258,15 +265,7 @@ pub async fn a_stopped_node_closes_every_broker_connection(engine: Engine) {
     drop((ws, watcher, a));
     let mut b = Arc::into_inner(b).expect("one handle");
     b.stop();
-    let deadline = tokio::time::Instant::now() + crate::node::PATIENCE;
-    while engine.broker_connections().await != Some(0) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{:?} connections left open",
-            engine.broker_connections().await
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    engine.wait_no_broker_connections().await;
     drop(b);
 }
 
@@ -275,12 +274,7 @@ pub async fn a_stopped_node_closes_every_broker_connection(engine: Engine) {
 /// it there, so the stream is told (`event: recovery`) and goes live.
 pub async fn a_stream_subscribed_outside_a_runtime_is_told_and_goes_live(engine: Engine) {
     let (a, b) = nodes(&engine).await;
-    let (mut watcher, _, _) = FeedClient::connect(a.addr, "feed", None).await;
-    wait_subscribers(&a, "feed", 1).await;
-    a.publish("feed", 1);
-    let first = watcher.next().await;
-    a.publish("feed", 2);
-    let second = watcher.next().await;
+    let (_watcher, first, second) = two_published(&a).await;
     // A client with no position on `b`: its answer comes once `b`'s broker
     // subscription is in effect, so what `a` publishes next reaches `b`.
     // It reads no history, so `b` still holds none of messages 1 and 2.
