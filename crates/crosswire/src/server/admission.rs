@@ -157,16 +157,14 @@ pub(crate) fn admit_another(
     worker: usize,
     remote: Option<IpAddr>,
 ) -> Result<TaskGuard, Refusal> {
-    let refusal = if routes.tracker.live() >= routes.max_connections {
-        Refusal::MaxConnections(routes.max_connections)
-    } else {
-        let mut guard = routes.tracker.guard(worker);
-        match remote {
+    let refusal = match routes.tracker.guard_within(worker, routes.max_connections) {
+        None => Refusal::MaxConnections(routes.max_connections),
+        Some(mut guard) => match remote {
             Some(address) if !guard.claim_address(address) => {
                 Refusal::PerAddress(routes.tracker.limit_per_address().unwrap_or_default())
             }
             _ => return Ok(guard),
-        }
+        },
     };
     if let Some(metrics) = routes.shared.metrics() {
         metrics.events.refused(refusal);

@@ -72,6 +72,29 @@ impl Tracker {
         }
     }
 
+    /// Registers a task of `worker` unless `max` are live already. The
+    /// check and the count are one atomic step, so tasks admitted at once
+    /// from several threads never go past `max`.
+    pub(crate) fn guard_within(self: &Arc<Self>, worker: usize, max: usize) -> Option<TaskGuard> {
+        let admitted = self
+            .live
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |live| {
+                (live < max).then_some(live + 1)
+            })
+            .is_ok();
+        if !admitted {
+            return None;
+        }
+        if let Some(count) = self.per_worker.get(worker) {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+        Some(TaskGuard {
+            tracker: Arc::clone(self),
+            worker: u32::try_from(worker).unwrap_or(u32::MAX),
+            address: NO_SLOT,
+        })
+    }
+
     /// Live tasks, all workers together: one per open connection (its HTTP
     /// task, then its WebSocket task once upgraded: the guard moves).
     pub(crate) fn live(&self) -> usize {
@@ -191,6 +214,28 @@ impl Drop for TaskGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tasks_admitted_from_many_threads_at_once_stay_within_the_bound() {
+        let tracker = Arc::new(Tracker::new(2));
+        let guards = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for thread in 0..8 {
+                let (tracker, guards) = (&tracker, &guards);
+                scope.spawn(move || {
+                    for _ in 0..1000 {
+                        if let Some(guard) = tracker.guard_within(thread % 2, 50) {
+                            guards.lock().unwrap().push(guard);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(guards.lock().unwrap().len(), 50);
+        assert_eq!(tracker.live(), 50);
+        drop(guards);
+        assert_eq!(tracker.live(), 0);
+    }
 
     #[test]
     fn new_work_goes_to_the_worker_with_the_fewest_tasks() {
