@@ -24,5 +24,7 @@ mod counters_move_with_real_traffic;
 mod limit_closes_and_drops_are_counted;
 #[path = "metrics/metrics_are_off_by_default.rs"]
 mod metrics_are_off_by_default;
+#[path = "metrics/quiet_connections_park_and_wake.rs"]
+mod quiet_connections_park_and_wake;
 #[path = "metrics/the_grafana_dashboard_queries_only_exported_metrics.rs"]
 mod the_grafana_dashboard_queries_only_exported_metrics;

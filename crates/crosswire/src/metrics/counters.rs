@@ -94,6 +94,8 @@ pub(crate) struct Events {
     hooks: [[AtomicU64; 2]; Hook::ALL.len()],
     /// Event streams whose response is open.
     sse_open: AtomicI64,
+    /// WebSocket connections parked without a task.
+    ws_parked: AtomicI64,
     /// Event streams ended because their queue went over `queue_bytes`.
     sse_overflows: AtomicU64,
     /// Connections answered 503 (or closed) past `max_connections`.
@@ -117,6 +119,7 @@ impl Default for Events {
             send_queue_drops: AtomicU64::new(0),
             hooks: Default::default(),
             sse_open: AtomicI64::new(0),
+            ws_parked: AtomicI64::new(0),
             sse_overflows: AtomicU64::new(0),
             refused_max_connections: AtomicU64::new(0),
             refused_per_address: AtomicU64::new(0),
@@ -164,6 +167,12 @@ impl Events {
     pub(crate) fn sse_open(&self, open: bool) {
         let delta = if open { 1 } else { -1 };
         self.sse_open.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// A WebSocket connection parked (`true`) or was woken.
+    pub(crate) fn ws_parked(&self, parked: bool) {
+        let delta = if parked { 1 } else { -1 };
+        self.ws_parked.fetch_add(delta, Ordering::Relaxed);
     }
 
     /// An event stream was ended because its queue overflowed.
@@ -292,6 +301,7 @@ pub(crate) struct EventTotals {
     /// `(hook, kind, count)`, every hook and kind.
     pub(crate) hooks: Vec<(&'static str, &'static str, u64)>,
     pub(crate) sse_open: i64,
+    pub(crate) ws_parked: i64,
     pub(crate) sse_overflows: u64,
     pub(crate) refused_max_connections: u64,
     pub(crate) refused_per_address: u64,
@@ -332,6 +342,7 @@ impl Events {
                 })
                 .collect(),
             sse_open: self.sse_open.load(Ordering::Relaxed).max(0),
+            ws_parked: self.ws_parked.load(Ordering::Relaxed).max(0),
             sse_overflows: load(&self.sse_overflows),
             refused_max_connections: load(&self.refused_max_connections),
             refused_per_address: load(&self.refused_per_address),

@@ -171,6 +171,12 @@ impl Collector for Scrape {
         )?;
         gauge(
             e,
+            "crosswire_ws_connections_parked",
+            "Open WebSocket connections parked without a task while quiet (a part of crosswire_ws_connections_open).",
+            v.ws_parked,
+        )?;
+        gauge(
+            e,
             "crosswire_sse_streams_open",
             "Event streams whose response is open.",
             v.sse_open,

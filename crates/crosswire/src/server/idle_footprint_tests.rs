@@ -18,7 +18,7 @@ use super::tracker::Tracker;
 use super::upgrade::connection_task;
 use crate::config::{MetricsConfig, OverflowPolicy, SseConfig, WebSocketConfig};
 use crate::shared::Shared;
-use crate::ws::footprint::{ReaderWake, reader_size, writer_future_size};
+use crate::ws::footprint::{ReaderWake, parked_size, reader_size, writer_future_size};
 use crate::ws::{
     DynHandler, Outbox, Peer, Transport, UpgradeRequest, dyn_handler, hooks, serve_connection,
 };
@@ -134,6 +134,15 @@ async fn an_idle_connection_stays_within_its_byte_budget() {
         size_of::<ReaderWake>() <= 72,
         "reader waker: {} bytes",
         size_of::<ReaderWake>()
+    );
+
+    // What a quiet connection keeps in place of its task once parked
+    // (`ws/park.rs`): its socket, the reader's state, the peer, the handler
+    // and the waker block's handle, behind one waker.
+    assert!(
+        parked_size() <= 216,
+        "parked connection: {} bytes",
+        parked_size()
     );
 
     // Parts of that future.

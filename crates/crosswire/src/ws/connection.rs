@@ -42,6 +42,7 @@ use super::dispatch::{BoxFuture, DynHandler, run_hook};
 use super::duplex::Duplex;
 use super::message::Message;
 use super::outbox::{OutFrame, Outbox, copies_frame_of};
+use super::park::park;
 use super::peer::Peer;
 use super::rate::{Bucket, RateCounters, admit};
 use super::transport::{ReadSide, Transport, WriteSide};
@@ -165,6 +166,9 @@ pub(crate) fn serve_connection(
         route = peer.request().route(),
         path = peer.request().path(),
     );
+    if matches!(stream, Transport::Tcp(_)) {
+        peer.outbox().parking().allow();
+    }
     let (read_side, write_side) = stream.split();
     let inflate = peer.outbox().inflate_params();
     let reader = Reader::new(read_side, &already_read, peer.shared(), inflate);
@@ -172,7 +176,19 @@ pub(crate) fn serve_connection(
     // The span and the guard go into the duplex's shared block rather than
     // the future, whose every byte each idle connection pays for.
     let duplex = Duplex::for_connection(Arc::clone(peer.shared()), span, guard);
-    lifecycle(reader, write_side, peer, handler, duplex)
+    lifecycle(reader, write_side, peer, handler, duplex, false)
+}
+
+/// The task of a parked connection, woken: the conversation goes on where
+/// it was, without the `open` hook (see `park.rs`).
+pub(super) fn resume(
+    reader: Reader,
+    write_side: WriteSide,
+    peer: Peer,
+    handler: Arc<dyn DynHandler>,
+    duplex: Duplex,
+) -> impl Future<Output = ()> + Send {
+    lifecycle(reader, write_side, peer, handler, duplex, true)
 }
 
 /// The conversation, with the writer alongside, then the end of the socket.
@@ -190,23 +206,39 @@ fn lifecycle(
     peer: Peer,
     handler: Arc<dyn DynHandler>,
     mut duplex: Duplex,
+    resumed: bool,
 ) -> impl Future<Output = ()> + Send {
     async move {
-        let mut writer = std::pin::pin!(run_writer(Arc::clone(peer.outbox()), &mut write_side));
-        let sent_close = {
-            let conversation = std::pin::pin!(converse(&mut reader, &peer, &handler));
-            duplex.run(conversation, writer.as_mut()).await
+        // `Some` when the connection is to park, once the halves' futures,
+        // which borrow its parts, are gone.
+        let parks_on = 'run: {
+            let mut writer = std::pin::pin!(run_writer(Arc::clone(peer.outbox()), &mut write_side));
+            let rest = {
+                let conversation = std::pin::pin!(converse(&mut reader, &peer, &handler, resumed));
+                duplex.run(conversation, writer.as_mut()).await
+            };
+            let sent_close = match rest {
+                Rest::Ended { sent_close } => sent_close,
+                // Both halves wait with nothing to do: their futures hold
+                // nothing worth keeping.
+                Rest::Parked(runtime) => break 'run Some(runtime),
+            };
+            let writer_done = duplex.writer_done();
+            if !writer_done || sent_close {
+                // Boxed, like `finish`: it happens once, and its state
+                // (timers, and what it must remember across them) would widen
+                // the future every idle connection is parked in.
+                let span = duplex.span().cloned().unwrap_or_else(tracing::Span::none);
+                Box::pin(
+                    wind_down(writer, writer_done, &mut reader, &peer, sent_close).instrument(span),
+                )
+                .await;
+            }
+            None
         };
-        let writer_done = duplex.writer_done();
-        if !writer_done || sent_close {
-            // Boxed, like `finish`: it happens once, and its state (timers,
-            // and what it must remember across them) would widen the future
-            // every idle connection is parked in.
-            let span = duplex.span().cloned().unwrap_or_else(tracing::Span::none);
-            Box::pin(
-                wind_down(writer, writer_done, &mut reader, &peer, sent_close).instrument(span),
-            )
-            .await;
+        if let Some(runtime) = parks_on {
+            park(reader, write_side, peer, handler, duplex, &runtime);
+            return;
         }
         // The send queue lives as long as any handle to the peer, and the
         // reader's waker it keeps would keep the waker block, and the span
@@ -235,8 +267,8 @@ async fn wind_down<W: Future<Output = ()>>(
     }
 }
 
-/// `open`, the read loop, then [`finish`]. Returns whether the writer ends
-/// with a close frame.
+/// `open` (unless `resumed` from parking), the read loop, then [`finish`],
+/// unless the connection parks.
 #[allow(
     clippy::manual_async_fn,
     reason = "an async fn would store its arguments twice"
@@ -245,22 +277,46 @@ fn converse<'a>(
     reader: &'a mut Reader,
     peer: &'a Peer,
     handler: &'a Arc<dyn DynHandler>,
-) -> impl Future<Output = bool> + Send + 'a {
+    resumed: bool,
+) -> impl Future<Output = Rest> + Send + 'a {
     async move {
-        tracing::debug!(target: "crosswire::ws", "open");
-        let shared = peer.shared();
-        shared.join(peer);
-        if shared.is_shutting_down() {
-            // The shutdown's sweep over the peer set may have run just before
-            // this peer joined it; a peer must not outlive the server's close.
-            let (code, reason) = shared.shutdown_close();
-            let _ = peer.close(code, reason);
+        if !resumed {
+            tracing::debug!(target: "crosswire::ws", "open");
+            let shared = peer.shared();
+            shared.join(peer);
+            if shared.is_shutting_down() {
+                // The shutdown's sweep over the peer set may have run just
+                // before this peer joined it; a peer must not outlive the
+                // server's close.
+                let (code, reason) = shared.shutdown_close();
+                let _ = peer.close(code, reason);
+            }
+            run_hook(peer, Hook::Open, || handler.open(peer.clone())).await;
         }
-        run_hook(peer, Hook::Open, || handler.open(peer.clone())).await;
 
-        let ended = reader.run(peer, handler).await;
-        finish(peer, handler, ended).await
+        match reader.run(peer, handler).await {
+            Stop::Ended(ended) => Rest::Ended {
+                sent_close: finish(peer, handler, ended).await,
+            },
+            Stop::Park(runtime) => Rest::Parked(runtime),
+        }
     }
+}
+
+/// How a run of the connection's task ended.
+enum Rest {
+    /// The connection ended; `sent_close`: with our close frame last.
+    Ended { sent_close: bool },
+    /// It went quiet and is to be parked, then woken on this runtime (see
+    /// `park.rs`).
+    Parked(tokio::runtime::Handle),
+}
+
+/// How the read loop stopped.
+enum Stop {
+    Ended(Ended),
+    /// See [`Rest::Parked`].
+    Park(tokio::runtime::Handle),
 }
 
 /// After the read loop: leave, the `error` and `close` hooks, then tells the
@@ -339,13 +395,21 @@ pub(crate) fn reader_size() -> usize {
 }
 
 /// The read side of a connection.
-struct Reader {
+pub(super) struct Reader {
     io: ReadSide,
     buf: BytesMut,
     decoder: Decoder,
     /// Created by the first ping or pong (see `rate.rs`).
     control_bucket: Option<Box<Bucket>>,
     /// Created by the first message, when messages are limited.
+    message_bucket: Option<Box<Bucket>>,
+}
+
+/// A reader without its socket: what a parked connection keeps of it.
+pub(super) struct ReaderState {
+    buf: BytesMut,
+    decoder: Decoder,
+    control_bucket: Option<Box<Bucket>>,
     message_bucket: Option<Box<Bucket>>,
 }
 
@@ -375,6 +439,28 @@ impl Reader {
             decoder,
             control_bucket: None,
             message_bucket: None,
+        }
+    }
+
+    /// The socket side and the rest, apart.
+    pub(super) fn into_parts(self) -> (ReadSide, ReaderState) {
+        let state = ReaderState {
+            buf: self.buf,
+            decoder: self.decoder,
+            control_bucket: self.control_bucket,
+            message_bucket: self.message_bucket,
+        };
+        (self.io, state)
+    }
+
+    /// The reader of [`Self::into_parts`], together again.
+    pub(super) fn from_parts(io: ReadSide, state: ReaderState) -> Self {
+        Self {
+            io,
+            buf: state.buf,
+            decoder: state.decoder,
+            control_bucket: state.control_bucket,
+            message_bucket: state.message_bucket,
         }
     }
 
@@ -410,7 +496,7 @@ impl Reader {
         Some(WebSocketError::ControlFrameFlood { limit })
     }
 
-    /// Reads and dispatches until the connection ends.
+    /// Reads and dispatches until the connection ends or parks.
     ///
     /// Written as a function returning an `async` block rather than as an
     /// `async fn`: an `async fn` keeps its arguments twice in its state (as
@@ -424,7 +510,7 @@ impl Reader {
         &'a mut self,
         peer: &'a Peer,
         handler: &'a Arc<dyn DynHandler>,
-    ) -> impl Future<Output = Ended> + Send + 'a {
+    ) -> impl Future<Output = Stop> + Send + 'a {
         async move {
             // The send queue and the metrics are reached through the peer
             // where used, not kept in locals: what lives across an await here
@@ -446,14 +532,16 @@ impl Reader {
                         let event = match self.decoder.decode(&mut self.buf) {
                             Ok(Some(event)) => event,
                             Ok(None) => break,
-                            Err(error) => return fail(peer, error),
+                            Err(error) => return Stop::Ended(fail(peer, error)),
                         };
                         let message = match self.screen(event, &mut closing, peer) {
                             Screened::Message(message) => message,
                             Screened::Done => continue,
-                            Screened::Ended(ended) => return ended,
+                            Screened::Ended(ended) => return Stop::Ended(ended),
                         };
-                        if let Some(metrics) = peer.outbox().metrics() {
+                        let outbox = peer.outbox();
+                        outbox.parking().mark_active();
+                        if let Some(metrics) = outbox.metrics() {
                             metrics.message_received();
                         }
                         burst.dispatched(copies_frame_of(message.len()));
@@ -465,14 +553,14 @@ impl Reader {
                 }
                 let outbox = peer.outbox();
                 if outbox.is_terminated() {
-                    return Ended::dropped();
+                    return Stop::Ended(Ended::dropped());
                 }
                 if closing.is_none() && outbox.is_closing() {
                     let cause = outbox.take_cause();
                     if let Some(error @ WebSocketError::IdleTimeout(_)) = cause {
                         // A peer silent that long is most likely gone: report
                         // the close now rather than wait for an answer.
-                        return server_closed(outbox, Some(error));
+                        return Stop::Ended(server_closed(outbox, Some(error)));
                     }
                     closing = Some(Closing::start(peer.shared().websocket.close_timeout, cause));
                 }
@@ -512,7 +600,17 @@ impl Reader {
                         Poll::Ready(Ok(0) | Err(_)) => Poll::Ready(Wake::Hangup),
                         Poll::Ready(Ok(n)) => Poll::Ready(Wake::Data(n)),
                         Poll::Pending if closing.is_none() => {
-                            peer.outbox().poll_reader_wanted(cx).map(|()| Wake::Wanted)
+                            let outbox = peer.outbox();
+                            if outbox.poll_reader_wanted(cx).is_ready() {
+                                Poll::Ready(Wake::Wanted)
+                            } else if outbox.parking().may_park()
+                                && let Ok(runtime) = tokio::runtime::Handle::try_current()
+                                && outbox.quiet_for_parking()
+                            {
+                                Poll::Ready(Wake::Park(runtime))
+                            } else {
+                                Poll::Pending
+                            }
                         }
                         Poll::Pending => Poll::Pending,
                     }
@@ -536,11 +634,12 @@ impl Reader {
                     // We closed and the client hung up or never answered: the
                     // close we sent is the best account of what happened.
                     Wake::Hangup | Wake::CloseTimeout => {
-                        return match closing {
+                        return Stop::Ended(match closing {
                             Some(closing) => server_closed(outbox, closing.cause),
                             None => Ended::dropped(),
-                        };
+                        });
                     }
+                    Wake::Park(runtime) => return Stop::Park(runtime),
                 }
             }
         }
@@ -721,6 +820,9 @@ enum Wake {
     /// The outbox wants the reader: a close started, or a drain is due.
     Wanted,
     CloseTimeout,
+    /// Nothing to read or write, and the connection is quiet: it parks,
+    /// to be woken on this runtime.
+    Park(tokio::runtime::Handle),
 }
 
 /// A close the server started: the timer for the client's answer, and the

@@ -19,7 +19,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use futures_util::task::{ArcWake, AtomicWaker, waker_ref};
 
@@ -107,6 +107,17 @@ impl Duplex {
         self.wake.span.as_deref()
     }
 
+    /// What parks the connection once its task ends (see `park.rs`).
+    pub(crate) fn parker(&self) -> Parker {
+        Parker(Arc::clone(&self.wake))
+    }
+
+    /// The reader is polled on the task's next turn (a parked connection's
+    /// new task starts with it).
+    pub(crate) fn wake_reader(&self) {
+        self.wake.woken.store(true, Ordering::Release);
+    }
+
     /// Whether the writer has returned.
     pub(crate) fn writer_done(&self) -> bool {
         self.wake.writer_done.load(Ordering::Relaxed)
@@ -145,6 +156,32 @@ impl Duplex {
             }
             Poll::Pending
         })
+    }
+}
+
+/// Parks a connection; see [`Duplex::parker`].
+pub(crate) struct Parker(Arc<ReaderWake>);
+
+impl Parker {
+    /// From now on, the wake-ups that would have woken the ended task wake
+    /// `resume` instead (at once if one came since the reader was last
+    /// polled). `writer_wanted` registers the waker the writer waits with.
+    pub(crate) fn park(
+        self,
+        resume: &Waker,
+        writer_wanted: impl FnOnce(&mut Context<'_>) -> Poll<()>,
+    ) {
+        let wake = self.0;
+        // In place of the ended task's waker, which would keep its cell
+        // allocated; the reader's own waker wakes it.
+        wake.task.register(resume);
+        let waker = waker_ref(&wake);
+        let frames_came = writer_wanted(&mut Context::from_waker(&waker)).is_ready();
+        // A wake-up between the reader's last poll and the registration
+        // above went to the ended task: it is seen here.
+        if frames_came || wake.woken.load(Ordering::Acquire) {
+            wake.task.wake();
+        }
     }
 }
 

@@ -8,6 +8,10 @@
 //! silent for `idle_timeout` (no data, no pong) is closed with 1001. The sweep
 //! runs every quarter of the shorter of the two, so a deadline is met within
 //! that much.
+//!
+//! The sweep also asks a connection that exchanged no data message for a
+//! whole period to park (see `park.rs`): a period is long beside a message
+//! and short beside a person's pause.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,8 +51,15 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     },
                     WebSocketError::IdleTimeout(idle_timeout),
                 );
-            } else if silent >= ping_interval && outbox.ping_due(ping_interval) {
-                outbox.push(&OutFrame::new(OpCode::Ping, Bytes::new()));
+            } else {
+                if silent >= ping_interval && outbox.ping_due(ping_interval) {
+                    outbox.push(&OutFrame::new(OpCode::Ping, Bytes::new()));
+                }
+                // Quiet for a whole period: its reader looks again, and
+                // parks the connection (see `park.rs`).
+                if outbox.parking().quiet_since_last_look() {
+                    outbox.nudge_reader();
+                }
             }
         }
     }

@@ -22,6 +22,7 @@ pub(crate) mod keepalive;
 mod message;
 mod out_frame;
 pub(crate) mod outbox;
+mod park;
 mod payload;
 mod peer;
 mod peer_id;
@@ -54,5 +55,6 @@ pub(crate) use transport::Transport;
 pub(crate) mod footprint {
     pub(crate) use super::connection::reader_size;
     pub(crate) use super::duplex::ReaderWake;
+    pub(crate) use super::park::parked_size;
     pub(crate) use super::writer::writer_future_size;
 }

@@ -43,6 +43,7 @@ use tokio::time::Instant;
 
 use super::deflate::PeerDeflate;
 pub(crate) use super::out_frame::{OutFrame, Wire};
+use super::park::Parking;
 use super::queue_budget::{QueueBudget, Standing};
 use super::signal::Signal;
 use crate::config::OverflowPolicy;
@@ -367,6 +368,9 @@ pub(crate) struct Outbox {
     budget: Option<Arc<QueueBudget>>,
     /// The worker whose part of the budget this queue counts against.
     budget_worker: u32,
+    /// Whether the connection may park, is parked, and was busy lately
+    /// (see [`super::park`]).
+    parking: Parking,
 }
 
 impl Outbox {
@@ -383,6 +387,7 @@ impl Outbox {
             deflate: None,
             budget: None,
             budget_worker: 0,
+            parking: Parking::default(),
         }
     }
 
@@ -988,6 +993,42 @@ impl Outbox {
         state.queued + state.in_flight
     }
 
+    /// The connection's parking state.
+    pub(crate) fn parking(&self) -> &Parking {
+        &self.parking
+    }
+
+    /// Whether the queue lets the connection park now: nothing queued or
+    /// being written, and no close started. When only the writer's work is
+    /// in the way, the reader is woken once it is written, to look again.
+    pub(crate) fn quiet_for_parking(&self) -> bool {
+        let mut state = self.lock();
+        if state.closing || state.terminated {
+            return false;
+        }
+        let quiet = state.is_empty() && state.in_flight_since.is_none();
+        // Under the lock, so `written` sees it with the queue it empties.
+        self.parking.want_wake_when_written(!quiet);
+        if quiet {
+            // The room the writer's next batch would have reused.
+            state.chunks = VecDeque::new();
+        }
+        quiet
+    }
+
+    /// Wakes the reader, so it looks at its connection again (the
+    /// keep-alive sweep, for a connection that went quiet).
+    pub(crate) fn nudge_reader(&self) {
+        self.reader_wake.notify();
+    }
+
+    /// Registers `cx`'s waker as the writer's, ready at once if a frame or
+    /// a close came since the writer last waited (what a parked connection
+    /// waits on in place of its writer).
+    pub(crate) fn poll_writer_wanted(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.writer_wake.poll_wait(cx)
+    }
+
     /// Drops the reader's waker, once the connection has ended.
     pub(crate) fn forget_reader_waker(&self) {
         self.reader_wake.forget();
@@ -1110,14 +1151,20 @@ impl Outbox {
             state.backpressured = false;
             state.drain_due = true;
         }
+        let park_due = state.is_empty() && self.parking.take_wake_when_written();
         if state.in_flight + state.queued == 0
             && let Some(drained) = &state.drained
         {
             drained.notify_waiters();
         }
         drop(state);
-        if drain_due {
+        if drain_due || park_due {
             self.reader_wake.notify();
+        }
+        // What the `open` hook sent goes out with the handshake's response
+        // and does not make the connection busy.
+        if messages > 0 && preface == 0 {
+            self.parking.mark_active();
         }
         (messages, bytes)
     }

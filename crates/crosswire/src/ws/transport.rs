@@ -81,3 +81,19 @@ impl Transport {
         }
     }
 }
+
+/// The socket of a plain TCP connection, taken back from its two sides;
+/// the sides as they were if they are not that, or another handle to the
+/// socket is still out.
+pub(crate) fn rejoin(read: ReadSide, write: WriteSide) -> Result<TcpStream, (ReadSide, WriteSide)> {
+    match (read, write) {
+        (ReadSide::Tcp(read), WriteSide::Tcp(write)) => {
+            drop(write);
+            Arc::try_unwrap(read).map_err(|read| {
+                let write = WriteSide::Tcp(Arc::clone(&read));
+                (ReadSide::Tcp(read), write)
+            })
+        }
+        sides => Err(sides),
+    }
+}

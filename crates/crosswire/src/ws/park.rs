@@ -1,0 +1,267 @@
+//! Idle connections without a task.
+//!
+//! An idle connection's largest block was its tokio task: the cell around
+//! the connection's future, 512 bytes aligned to 128, which glibc carves out
+//! of a larger free block with `memalign`, leaving a gap in front of it. A
+//! connection that has nothing to read and nothing to write does not need a
+//! task: what it waits on (its socket's readiness and its send queue's two
+//! signals) can wake anything, not only a task. So a quiet connection is
+//! *parked*: its task ends, and what the task held (the reader with its
+//! decoder and rate buckets, the write side, the peer, the handler and the
+//! waker block) moves into one plain heap block, owned by the connection's
+//! reader waker until the next wake-up. That wake-up (data or a hang-up on
+//! the socket, a frame queued, a close started) spawns the task again on
+//! the runtime it was parked on, with the same parts; the reader and writer
+//! carry on where they were, without the `open` hook.
+//!
+//! Parking and waking cost a task spawn and a few atomics, about a
+//! microsecond, so only a quiet connection is parked:
+//!
+//! - one that has exchanged no data message since it opened (or since it
+//!   was woken only for a keep-alive ping or pong) is parked as soon as its
+//!   reader waits and its writer has written everything;
+//! - one that has exchanged data messages is parked once a keep-alive sweep
+//!   finds it quiet for a whole sweep period (see `keepalive.rs`), which
+//!   asks its reader to look again.
+//!
+//! So a busy connection never pays for parking, and one that exchanges a
+//! message every few seconds pays once per sweep period at most.
+//!
+//! Only a plain TCP connection parks: a TLS stream or a connection another
+//! server upgraded (mounted mode) keeps its task.
+
+use std::sync::{Arc, Mutex};
+
+use futures_util::task::{ArcWake, waker};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use std::future::Future;
+
+use tokio::net::TcpStream;
+
+use super::connection::{Reader, ReaderState, resume};
+use super::dispatch::DynHandler;
+use super::duplex::Duplex;
+use super::peer::Peer;
+use super::transport::{Transport, WriteSide, rejoin};
+
+/// What a connection's task held, kept while it is parked: the socket, no
+/// longer shared by the two halves, and the reader's state without it.
+struct Parked {
+    socket: TcpStream,
+    reader: ReaderState,
+    peer: Peer,
+    handler: Arc<dyn DynHandler>,
+    duplex: Duplex,
+}
+
+impl Parked {
+    /// The connection's task again.
+    fn resume(self) -> impl Future<Output = ()> + Send {
+        let (read_side, write_side) = Transport::Tcp(self.socket).split();
+        let reader = Reader::from_parts(read_side, self.reader);
+        resume(reader, write_side, self.peer, self.handler, self.duplex)
+    }
+}
+
+/// Parks a connection whose task is ending: its first wake-up from now on
+/// spawns the task again on `runtime`, the one it ran on. (If its socket
+/// cannot be taken back from the two halves, it goes on in a new task at
+/// once, and does not park again.)
+pub(super) fn park(
+    reader: Reader,
+    write_side: WriteSide,
+    peer: Peer,
+    handler: Arc<dyn DynHandler>,
+    duplex: Duplex,
+    runtime: &tokio::runtime::Handle,
+) {
+    let (read_side, state) = reader.into_parts();
+    let socket = match rejoin(read_side, write_side) {
+        Ok(socket) => socket,
+        Err((read_side, write_side)) => {
+            peer.outbox().parking().disallow();
+            let reader = Reader::from_parts(read_side, state);
+            drop(runtime.spawn(resume(reader, write_side, peer, handler, duplex)));
+            return;
+        }
+    };
+    let outbox = Arc::clone(peer.outbox());
+    let parker = duplex.parker();
+    outbox.parking().set_parked(true);
+    if let Some(metrics) = outbox.server_metrics() {
+        metrics.events.ws_parked(true);
+    }
+    let sleeper = Arc::new(Sleeper {
+        parts: Mutex::new(Some(Parked {
+            socket,
+            reader: state,
+            peer,
+            handler,
+            duplex,
+        })),
+        runtime: runtime.clone(),
+    });
+    parker.park(&waker(sleeper), |cx| outbox.poll_writer_wanted(cx));
+}
+
+/// A parked connection, as the waker that starts its task again.
+struct Sleeper {
+    /// Taken by the first wake-up.
+    parts: Mutex<Option<Parked>>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl ArcWake for Sleeper {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        let parts = arc_self
+            .parts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(parked) = parts {
+            woken(&parked);
+            parked.duplex.wake_reader();
+            drop(arc_self.runtime.spawn(parked.resume()));
+        }
+    }
+}
+
+impl Drop for Sleeper {
+    /// Never woken: the runtime went away with the connection parked.
+    fn drop(&mut self) {
+        let parts = self
+            .parts
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(parked) = parts {
+            woken(parked);
+        }
+    }
+}
+
+/// Records that `parked` is no longer parked.
+fn woken(parked: &Parked) {
+    let outbox = parked.peer.outbox();
+    outbox.parking().set_parked(false);
+    if let Some(metrics) = outbox.server_metrics() {
+        metrics.events.ws_parked(false);
+    }
+}
+
+/// Bytes a parked connection keeps in place of its task.
+#[cfg(test)]
+pub(crate) fn parked_size() -> usize {
+    // The block of the `Arc`: two counts and the sleeper.
+    16 + std::mem::size_of::<Sleeper>()
+}
+
+/// Parking state of one connection, kept in its send queue where the
+/// reader, the writer and the keep-alive sweep all reach it.
+#[derive(Debug, Default)]
+pub(crate) struct Parking(AtomicU8);
+
+/// The connection may be parked (plain TCP, inside a tokio runtime).
+const ALLOWED: u8 = 1;
+/// It is parked now.
+const PARKED: u8 = 2;
+/// A data message went in or out since the sweep last looked.
+const ACTIVE: u8 = 4;
+/// The reader would park the connection but the writer still had work:
+/// the send queue wakes the reader once it is written. (Set and taken
+/// under the queue's lock.)
+const WAKE_WHEN_WRITTEN: u8 = 8;
+
+impl Parking {
+    /// The connection's transport lets it park.
+    pub(crate) fn allow(&self) {
+        self.0.fetch_or(ALLOWED, Ordering::Relaxed);
+    }
+
+    /// The connection is not to be parked again.
+    pub(crate) fn disallow(&self) {
+        self.0.fetch_and(!ALLOWED, Ordering::Relaxed);
+    }
+
+    /// Records whether the reader is to be woken once the writer has
+    /// written everything.
+    pub(crate) fn want_wake_when_written(&self, wanted: bool) {
+        if wanted {
+            self.0.fetch_or(WAKE_WHEN_WRITTEN, Ordering::Relaxed);
+        } else if self.0.load(Ordering::Relaxed) & WAKE_WHEN_WRITTEN != 0 {
+            self.0.fetch_and(!WAKE_WHEN_WRITTEN, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the reader was to be woken once everything is written;
+    /// asked when it is. (A plain load first: almost always it was not.)
+    #[inline]
+    pub(crate) fn take_wake_when_written(&self) -> bool {
+        self.0.load(Ordering::Relaxed) & WAKE_WHEN_WRITTEN != 0
+            && self.0.fetch_and(!WAKE_WHEN_WRITTEN, Ordering::Relaxed) & WAKE_WHEN_WRITTEN != 0
+    }
+
+    /// A data message went in or out. (A plain load first: on a busy
+    /// connection the flag is already set, and the line stays shared.)
+    #[inline]
+    pub(crate) fn mark_active(&self) {
+        if self.0.load(Ordering::Relaxed) & ACTIVE == 0 {
+            self.0.fetch_or(ACTIVE, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the reader may park the connection now, as far as these
+    /// flags tell: allowed, not parked, and quiet.
+    pub(crate) fn may_park(&self) -> bool {
+        Self::quiet(self.0.load(Ordering::Relaxed))
+    }
+
+    /// For the keep-alive sweep: whether the connection could be parked and
+    /// exchanged no data message since the sweep last looked. Starts the
+    /// next period.
+    pub(crate) fn quiet_since_last_look(&self) -> bool {
+        Self::quiet(self.0.fetch_and(!ACTIVE, Ordering::Relaxed))
+    }
+
+    /// Records that the connection is parked, or running again.
+    pub(crate) fn set_parked(&self, parked: bool) {
+        if parked {
+            self.0.fetch_or(PARKED, Ordering::Relaxed);
+        } else {
+            self.0.fetch_and(!PARKED, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the connection is parked now.
+    #[cfg(test)]
+    pub(crate) fn is_parked(&self) -> bool {
+        self.0.load(Ordering::Relaxed) & PARKED != 0
+    }
+
+    fn quiet(bits: u8) -> bool {
+        bits & ALLOWED != 0 && bits & (PARKED | ACTIVE) == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_allowed_quiet_running_connection_may_park() {
+        let parking = Parking::default();
+        assert!(!parking.may_park(), "not allowed yet");
+        parking.allow();
+        assert!(parking.may_park());
+        parking.mark_active();
+        assert!(!parking.may_park(), "active");
+        assert!(!parking.quiet_since_last_look(), "active in this period");
+        assert!(parking.quiet_since_last_look(), "quiet in the next one");
+        parking.set_parked(true);
+        assert!(parking.is_parked());
+        assert!(!parking.may_park(), "already parked");
+        assert!(!parking.quiet_since_last_look());
+        parking.set_parked(false);
+        assert!(parking.may_park(), "running again");
+    }
+}
