@@ -38,6 +38,10 @@ pub(crate) struct Shared {
     shutdown: watch::Sender<bool>,
     /// Topic → subscribers, sharded by worker; the publish path.
     pub(crate) topics: TopicHub,
+    /// Per worker, where its parked connections' sockets are watched
+    /// (`ws/lot.rs`).
+    #[cfg(unix)]
+    lots: Box<[crate::ws::LotSlot]>,
     /// The recent publishes of the topics `[[history]]` names.
     pub(crate) history: HistoryStore,
     /// What all WebSocket send queues may hold together.
@@ -87,12 +91,20 @@ impl Shared {
             rate_counters: crate::ws::rate::RateCounters::default(),
             shutdown: watch::Sender::new(false),
             topics: TopicHub::new(workers, Arc::clone(&node)),
+            #[cfg(unix)]
+            lots: (0..workers.max(1)).map(|_| Default::default()).collect(),
             history: HistoryStore::default(),
             node,
             peers: Mutex::new(BTreeMap::new()),
             next_key: AtomicU64::new(1),
             metrics,
         }
+    }
+
+    /// Where `worker`'s parked connections' sockets are watched.
+    #[cfg(unix)]
+    pub(crate) fn lot(&self, worker: usize) -> Option<&crate::ws::LotSlot> {
+        self.lots.get(worker)
     }
 
     /// The server's counters, if metrics are on.

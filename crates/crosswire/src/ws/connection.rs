@@ -166,7 +166,7 @@ pub(crate) fn serve_connection(
         route = peer.request().route(),
         path = peer.request().path(),
     );
-    if matches!(stream, Transport::Tcp(_)) {
+    if cfg!(unix) && matches!(stream, Transport::Tcp(_)) {
         peer.outbox().parking().allow();
     }
     let (read_side, write_side) = stream.split();
@@ -189,6 +189,16 @@ pub(super) fn resume(
     duplex: Duplex,
 ) -> impl Future<Output = ()> + Send {
     lifecycle(reader, write_side, peer, handler, duplex, true)
+}
+
+/// The end of a parked connection whose socket could not be handed back
+/// to the runtime: it ends as a dropped connection would (1006), with its
+/// hooks.
+pub(super) async fn farewell(peer: Peer, handler: Arc<dyn DynHandler>, duplex: Duplex) {
+    peer.outbox().terminate();
+    finish(&peer, &handler, Ended::dropped()).await;
+    peer.outbox().forget_reader_waker();
+    drop(duplex);
 }
 
 /// The conversation, with the writer alongside, then the end of the socket.
@@ -411,6 +421,21 @@ pub(super) struct ReaderState {
     decoder: Decoder,
     control_bucket: Option<Box<Bucket>>,
     message_bucket: Option<Box<Bucket>>,
+}
+
+impl ReaderState {
+    /// Reads what `socket` holds now, without waiting, after what the
+    /// buffer holds; `Ok(0)`: the client hung up.
+    #[cfg(unix)]
+    pub(super) fn read_waiting(&mut self, socket: &std::net::TcpStream) -> std::io::Result<usize> {
+        use std::io::Read;
+        let start = self.buf.len();
+        self.buf.resize(start + READ_CHUNK, 0);
+        let read = (&*socket).read(self.buf.get_mut(start..).unwrap_or_default());
+        self.buf
+            .truncate(start + read.as_ref().map_or(0, |read| *read));
+        read
+    }
 }
 
 /// What to do with a data message, given the message rate.

@@ -164,13 +164,14 @@ pub(crate) struct Parker(Arc<ReaderWake>);
 
 impl Parker {
     /// From now on, the wake-ups that would have woken the ended task wake
-    /// `resume` instead (at once if one came since the reader was last
-    /// polled). `writer_wanted` registers the waker the writer waits with.
+    /// `resume` instead. Returns whether one came since the reader was last
+    /// polled, or `writer_wanted` (registering the waker the writer waits
+    /// with) is ready: then the caller wakes `resume`.
     pub(crate) fn park(
         self,
         resume: &Waker,
         writer_wanted: impl FnOnce(&mut Context<'_>) -> Poll<()>,
-    ) {
+    ) -> bool {
         let wake = self.0;
         // In place of the ended task's waker, which would keep its cell
         // allocated; the reader's own waker wakes it.
@@ -179,9 +180,7 @@ impl Parker {
         let frames_came = writer_wanted(&mut Context::from_waker(&waker)).is_ready();
         // A wake-up between the reader's last poll and the registration
         // above went to the ended task: it is seen here.
-        if frames_came || wake.woken.load(Ordering::Acquire) {
-            wake.task.wake();
-        }
+        frames_came || wake.woken.load(Ordering::Acquire)
     }
 }
 

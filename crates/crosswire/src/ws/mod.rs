@@ -19,6 +19,8 @@ mod dispatch;
 mod duplex;
 mod hooks;
 pub(crate) mod keepalive;
+#[cfg(unix)]
+mod lot;
 mod message;
 mod out_frame;
 pub(crate) mod outbox;
@@ -45,6 +47,8 @@ pub use request::UpgradeRequest;
 
 pub(crate) use connection::{read_settling, serve_connection};
 pub(crate) use dispatch::{DynHandler, dyn_handler, guarded};
+#[cfg(unix)]
+pub(crate) use lot::LotSlot;
 pub(crate) use outbox::Outbox;
 #[cfg(feature = "tls")]
 pub(crate) use transport::TlsStream;

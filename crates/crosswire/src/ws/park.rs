@@ -27,47 +27,26 @@
 //! So a busy connection never pays for parking, and one that exchanges a
 //! message every few seconds pays once per sweep period at most.
 //!
-//! Only a plain TCP connection parks: a TLS stream or a connection another
-//! server upgraded (mounted mode) keeps its task.
+//! A parked connection's socket also leaves tokio's registration, for its
+//! thread's lot (see `lot.rs`), which wakes it when the client sends or
+//! hangs up.
+//!
+//! Only a plain TCP connection on a Unix system parks: a TLS stream or a
+//! connection another server upgraded (mounted mode) keeps its task.
 
-use std::sync::{Arc, Mutex};
-
-use futures_util::task::{ArcWake, waker};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use std::future::Future;
-
-use tokio::net::TcpStream;
-
-use super::connection::{Reader, ReaderState, resume};
+use super::connection::{Reader, resume};
 use super::dispatch::DynHandler;
 use super::duplex::Duplex;
 use super::peer::Peer;
-use super::transport::{Transport, WriteSide, rejoin};
-
-/// What a connection's task held, kept while it is parked: the socket, no
-/// longer shared by the two halves, and the reader's state without it.
-struct Parked {
-    socket: TcpStream,
-    reader: ReaderState,
-    peer: Peer,
-    handler: Arc<dyn DynHandler>,
-    duplex: Duplex,
-}
-
-impl Parked {
-    /// The connection's task again.
-    fn resume(self) -> impl Future<Output = ()> + Send {
-        let (read_side, write_side) = Transport::Tcp(self.socket).split();
-        let reader = Reader::from_parts(read_side, self.reader);
-        resume(reader, write_side, self.peer, self.handler, self.duplex)
-    }
-}
+use super::transport::{WriteSide, rejoin};
 
 /// Parks a connection whose task is ending: its first wake-up from now on
-/// spawns the task again on `runtime`, the one it ran on. (If its socket
-/// cannot be taken back from the two halves, it goes on in a new task at
-/// once, and does not park again.)
+/// spawns the task again on `runtime`, the one it ran on. A connection
+/// that cannot park (its socket still shared, no lot to watch it) goes on
+/// in a new task at once, and does not try again.
 pub(super) fn park(
     reader: Reader,
     write_side: WriteSide,
@@ -77,84 +56,263 @@ pub(super) fn park(
     runtime: &tokio::runtime::Handle,
 ) {
     let (read_side, state) = reader.into_parts();
-    let socket = match rejoin(read_side, write_side) {
-        Ok(socket) => socket,
-        Err((read_side, write_side)) => {
-            peer.outbox().parking().disallow();
-            let reader = Reader::from_parts(read_side, state);
-            drop(runtime.spawn(resume(reader, write_side, peer, handler, duplex)));
-            return;
-        }
+    let (read_side, write_side) = match rejoin(read_side, write_side) {
+        Ok(socket) => match sleeping::sleep(socket, state, peer, handler, duplex, runtime) {
+            Ok(()) => return,
+            Err(running) => return go_on(*running, runtime),
+        },
+        Err(sides) => sides,
     };
-    let outbox = Arc::clone(peer.outbox());
-    let parker = duplex.parker();
-    outbox.parking().set_parked(true);
-    if let Some(metrics) = outbox.server_metrics() {
-        metrics.events.ws_parked(true);
+    let reader = Reader::from_parts(read_side, state);
+    go_on((reader, write_side, peer, handler, duplex), runtime);
+}
+
+/// A connection's running parts, as its task holds them.
+type Running = (Reader, WriteSide, Peer, Arc<dyn DynHandler>, Duplex);
+
+/// A connection that could not park goes on in a new task, and does not
+/// try again.
+fn go_on(running: Running, runtime: &tokio::runtime::Handle) {
+    let (reader, write_side, peer, handler, duplex) = running;
+    peer.outbox().parking().disallow();
+    drop(runtime.spawn(resume(reader, write_side, peer, handler, duplex)));
+}
+
+/// Parked connections, with their sockets in their thread's lot.
+#[cfg(unix)]
+mod sleeping {
+    use std::os::fd::AsRawFd;
+    use std::sync::{Arc, Mutex};
+
+    use futures_util::task::{ArcWake, waker};
+    use tokio::net::TcpStream;
+
+    use super::super::connection::{Reader, ReaderState, farewell, resume};
+    use super::super::dispatch::DynHandler;
+    use super::super::duplex::Duplex;
+    use super::super::lot::{Lot, LotSlot};
+    use super::super::peer::Peer;
+    use super::super::transport::Transport;
+    use super::Running;
+
+    /// What a parked connection keeps: the socket, out of tokio's
+    /// registration, the reader's state without it, the peer, the handler
+    /// and the waker block.
+    struct Parked {
+        socket: std::net::TcpStream,
+        reader: ReaderState,
+        peer: Peer,
+        handler: Arc<dyn DynHandler>,
+        duplex: Duplex,
     }
-    let sleeper = Arc::new(Sleeper {
-        parts: Mutex::new(Some(Parked {
-            socket,
-            reader: state,
-            peer,
-            handler,
-            duplex,
-        })),
-        runtime: runtime.clone(),
-    });
-    parker.park(&waker(sleeper), |cx| outbox.poll_writer_wanted(cx));
-}
 
-/// A parked connection, as the waker that starts its task again.
-struct Sleeper {
-    /// Taken by the first wake-up.
-    parts: Mutex<Option<Parked>>,
-    runtime: tokio::runtime::Handle,
-}
+    /// Parks the connection of `socket`, or gives its parts back if its
+    /// worker has no lot to watch the socket.
+    pub(super) fn sleep(
+        socket: TcpStream,
+        reader: ReaderState,
+        peer: Peer,
+        handler: Arc<dyn DynHandler>,
+        duplex: Duplex,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<(), Box<Running>> {
+        let worker = peer.outbox().budget_worker();
+        let lot = peer.shared().lot(worker).map(LotSlot::get);
+        let lot = match lot {
+            Some(Ok(lot)) => lot,
+            failed => {
+                if let Some(Err(error)) = failed {
+                    tracing::debug!(target: "crosswire::ws", %error, "cannot park: no lot");
+                }
+                let (read_side, write_side) = Transport::Tcp(socket).split();
+                let reader = Reader::from_parts(read_side, reader);
+                return Err(Box::new((reader, write_side, peer, handler, duplex)));
+            }
+        };
+        let socket = match socket.into_std() {
+            Ok(socket) => socket,
+            Err(error) => {
+                // The socket went with its registration.
+                tracing::debug!(target: "crosswire::ws", %error, "socket lost while parking");
+                drop(runtime.spawn(farewell(peer, handler, duplex)));
+                return Ok(());
+            }
+        };
+        let fd = socket.as_raw_fd();
+        let outbox = Arc::clone(peer.outbox());
+        let parker = duplex.parker();
+        outbox.parking().set_parked(true);
+        if let Some(metrics) = outbox.server_metrics() {
+            metrics.events.ws_parked(true);
+        }
+        let key = lot.next_key();
+        let sleeper = Arc::new(Sleeper {
+            parts: Mutex::new(None),
+            runtime: runtime.clone(),
+            lot,
+            key,
+        });
+        let wake = waker(Arc::clone(&sleeper));
+        // Everything is in place before the first wake-up can take the
+        // parts: a wake-up meanwhile (the lot's, from another thread) waits
+        // for this lock.
+        let wake_now = {
+            let mut parts = sleeper.lock();
+            *parts = Some(Parked {
+                socket,
+                reader,
+                peer,
+                handler,
+                duplex,
+            });
+            match sleeper.lot.watch(key, fd, wake.clone()) {
+                Ok(()) => parker.park(&wake, |cx| outbox.poll_writer_wanted(cx)),
+                Err(error) => {
+                    tracing::debug!(target: "crosswire::ws", %error, "cannot park: the lot refused the socket");
+                    outbox.parking().disallow();
+                    true
+                }
+            }
+        };
+        if wake_now {
+            wake.wake();
+        }
+        Ok(())
+    }
 
-impl ArcWake for Sleeper {
-    fn wake_by_ref(arc_self: &Arc<Self>) {
-        let parts = arc_self
-            .parts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(parked) = parts {
+    /// A parked connection, as the waker that starts its task again.
+    struct Sleeper {
+        /// Taken by the first wake-up.
+        parts: Mutex<Option<Parked>>,
+        runtime: tokio::runtime::Handle,
+        /// Where its socket is watched, and under which key.
+        lot: Arc<Lot>,
+        key: u64,
+    }
+
+    impl Sleeper {
+        fn lock(&self) -> std::sync::MutexGuard<'_, Option<Parked>> {
+            self.parts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
+    }
+
+    impl ArcWake for Sleeper {
+        fn wake_by_ref(arc_self: &Arc<Self>) {
+            let parts = arc_self.lock().take();
+            let Some(mut parked) = parts else {
+                return;
+            };
             woken(&parked);
+            arc_self.lot.forget(arc_self.key, parked.socket.as_raw_fd());
             parked.duplex.wake_reader();
-            drop(arc_self.runtime.spawn(parked.resume()));
+            // What the client sent is read now: the socket's new
+            // registration with tokio reports it only after the runtime's
+            // next turn, and the reader, seeing nothing, would park again.
+            let outbox = parked.peer.outbox();
+            match parked.reader.read_waiting(&parked.socket) {
+                Ok(0) => outbox.terminate(),
+                Ok(read) => {
+                    outbox.touch();
+                    if let Some(metrics) = outbox.metrics() {
+                        metrics.bytes_received(read);
+                    }
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(error) => {
+                    tracing::debug!(target: "crosswire::ws", %error, "read failed");
+                    outbox.terminate();
+                }
+            }
+            // Registered with the connection's runtime again, from
+            // whichever thread woke it.
+            let _entered = arc_self.runtime.enter();
+            let Parked {
+                socket,
+                reader,
+                peer,
+                handler,
+                duplex,
+            } = parked;
+            match TcpStream::from_std(socket) {
+                Ok(socket) => {
+                    let (read_side, write_side) = Transport::Tcp(socket).split();
+                    let reader = Reader::from_parts(read_side, reader);
+                    drop(
+                        arc_self
+                            .runtime
+                            .spawn(resume(reader, write_side, peer, handler, duplex)),
+                    );
+                }
+                Err(error) => {
+                    tracing::debug!(target: "crosswire::ws", %error, "socket lost while waking");
+                    drop(arc_self.runtime.spawn(farewell(peer, handler, duplex)));
+                }
+            }
         }
     }
-}
 
-impl Drop for Sleeper {
-    /// Never woken: the runtime went away with the connection parked.
-    fn drop(&mut self) {
-        let parts = self
-            .parts
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(parked) = parts {
-            woken(parked);
+    impl Drop for Sleeper {
+        /// Never woken: the connection went away parked.
+        fn drop(&mut self) {
+            let parts = self
+                .parts
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(parked) = parts {
+                woken(parked);
+            }
         }
     }
-}
 
-/// Records that `parked` is no longer parked.
-fn woken(parked: &Parked) {
-    let outbox = parked.peer.outbox();
-    outbox.parking().set_parked(false);
-    if let Some(metrics) = outbox.server_metrics() {
-        metrics.events.ws_parked(false);
+    /// Records that `parked` is no longer parked.
+    fn woken(parked: &Parked) {
+        let outbox = parked.peer.outbox();
+        outbox.parking().set_parked(false);
+        if let Some(metrics) = outbox.server_metrics() {
+            metrics.events.ws_parked(false);
+        }
+    }
+
+    /// Bytes a parked connection keeps in place of its task.
+    #[cfg(test)]
+    pub(crate) fn parked_size() -> usize {
+        // The block of the `Arc`: two counts and the sleeper.
+        16 + std::mem::size_of::<Sleeper>()
     }
 }
 
-/// Bytes a parked connection keeps in place of its task.
-#[cfg(test)]
-pub(crate) fn parked_size() -> usize {
-    // The block of the `Arc`: two counts and the sleeper.
-    16 + std::mem::size_of::<Sleeper>()
+/// Without a lot to watch sockets, connections do not park.
+#[cfg(not(unix))]
+mod sleeping {
+    use std::sync::Arc;
+
+    use tokio::net::TcpStream;
+
+    use super::super::connection::{Reader, ReaderState};
+    use super::super::dispatch::DynHandler;
+    use super::super::duplex::Duplex;
+    use super::super::peer::Peer;
+    use super::super::transport::Transport;
+    use super::Running;
+
+    pub(super) fn sleep(
+        socket: TcpStream,
+        reader: ReaderState,
+        peer: Peer,
+        handler: Arc<dyn DynHandler>,
+        duplex: Duplex,
+        _runtime: &tokio::runtime::Handle,
+    ) -> Result<(), Box<Running>> {
+        let (read_side, write_side) = Transport::Tcp(socket).split();
+        let reader = Reader::from_parts(read_side, reader);
+        Err(Box::new((reader, write_side, peer, handler, duplex)))
+    }
 }
+
+#[cfg(all(test, unix))]
+pub(crate) use sleeping::parked_size;
 
 /// Parking state of one connection, kept in its send queue where the
 /// reader, the writer and the keep-alive sweep all reach it.

@@ -172,3 +172,29 @@ async fn messages_to_peers_that_keep_parking_arrive_once_and_in_order() {
         assert_silent(subscriber, Duration::from_millis(200)).await;
     }
 }
+
+/// A frame that arrives in two parts, with the connection parked between
+/// them, is read whole; so is one whose bytes are already there when the
+/// connection wakes.
+#[tokio::test]
+async fn a_frame_split_across_a_park_is_read_whole() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (closes, _closed) = mpsc::unbounded_channel();
+    let server = start(room(1, closes)).await;
+    let mut raw = raw_upgrade(server.addr, "/ws").await;
+    parked(&server, 1).await;
+    let frame = client_frame(0x81, b"split");
+    raw.write_all(&frame[..4]).await.unwrap();
+    // The first part wakes it; with only part of a frame to read, it
+    // parks again, holding those bytes.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    parked(&server, 1).await;
+    raw.write_all(&frame[4..]).await.unwrap();
+    let mut echo = [0u8; 7];
+    tokio::time::timeout(PATIENCE, raw.read_exact(&mut echo))
+        .await
+        .expect("the echo in time")
+        .unwrap();
+    assert_eq!(&echo, b"\x81\x05split");
+}

@@ -1,0 +1,288 @@
+//! The sockets of parked connections, watched by an epoll set of their own.
+//!
+//! A socket registered with tokio keeps a `ScheduledIo`: 256 bytes aligned
+//! to 128, which glibc carves out of a larger free block as it does the
+//! task cell. A parked connection (see `park.rs`) needs none of what it
+//! offers, only to hear once that its socket became readable or was hung
+//! up. So a parked connection's socket leaves tokio's registration and
+//! joins its thread's *lot*: one `epoll` set with one tokio registration of
+//! its own, and a table from each socket's key to the waker that resumes
+//! its connection. One task per lot waits for the set to be readable, takes
+//! what is ready and wakes those connections; each then leaves the set and
+//! registers with tokio again in its new task.
+//!
+//! A server keeps one lot per worker, made by the first connection that
+//! parks there, its task on that worker's runtime. When its task is dropped
+//! (the runtime stops), the lot closes and wakes every connection it still
+//! watched, so none is left behind, and the next park makes a new lot.
+
+use std::collections::HashMap;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::Waker;
+use std::time::Duration;
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Registry, Token};
+use tokio::io::unix::AsyncFd;
+
+/// Readiness events taken per system call.
+const EVENTS_PER_WAIT: usize = 256;
+
+/// One thread's set of watched sockets; see the module docs.
+#[derive(Debug)]
+pub(crate) struct Lot {
+    /// Adds and removes sockets, from any thread.
+    registry: Registry,
+    /// Each watched socket's key, and what to wake when it is ready.
+    watched: Mutex<HashMap<u64, Waker>>,
+    next_key: AtomicU64,
+    /// Its task is gone: nothing will wake what it watches.
+    closed: AtomicBool,
+}
+
+/// Where one worker's lot is kept: made by the first connection that
+/// parks, made again if its runtime stopped.
+#[derive(Debug, Default)]
+pub(crate) struct LotSlot(Mutex<Option<Arc<Lot>>>);
+
+impl LotSlot {
+    /// The lot, made (with its task, on the current runtime) if there is
+    /// none or it closed.
+    pub(crate) fn get(&self) -> std::io::Result<Arc<Lot>> {
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(lot) = slot
+            .as_ref()
+            .filter(|lot| !lot.closed.load(Ordering::Acquire))
+        {
+            return Ok(Arc::clone(lot));
+        }
+        let lot = Lot::start()?;
+        *slot = Some(Arc::clone(&lot));
+        Ok(lot)
+    }
+}
+
+impl Lot {
+    /// A new lot, its task on the current runtime.
+    fn start() -> std::io::Result<Arc<Self>> {
+        let poll = Poll::new()?;
+        let lot = Arc::new(Self {
+            registry: poll.registry().try_clone()?,
+            watched: Mutex::new(HashMap::new()),
+            next_key: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+        });
+        // Deprecated because a type could close its descriptor while
+        // registered; `Poll` closes its epoll descriptor only when
+        // dropped, and `AsyncFd` deregisters before dropping it.
+        #[allow(
+            deprecated,
+            reason = "the safe constructor, sound for a type that owns its descriptor"
+        )]
+        let poll = AsyncFd::with_interest(poll, tokio::io::Interest::READABLE)?;
+        tokio::spawn(watch(Arc::clone(&lot), poll));
+        Ok(lot)
+    }
+
+    /// A key for the next socket.
+    pub(crate) fn next_key(&self) -> u64 {
+        self.next_key.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Watches `socket` under `key` until it is readable or hung up (at
+    /// once if it already is), then wakes `waker`, once.
+    pub(crate) fn watch(&self, key: u64, socket: RawFd, waker: Waker) -> std::io::Result<()> {
+        let mut watched = self.lock();
+        if self.closed.load(Ordering::Acquire) {
+            return Err(std::io::ErrorKind::NotConnected.into());
+        }
+        let token = Token(usize::try_from(key).map_err(|_| std::io::ErrorKind::OutOfMemory)?);
+        self.registry
+            .register(&mut SourceFd(&socket), token, Interest::READABLE)?;
+        watched.insert(key, waker);
+        Ok(())
+    }
+
+    /// Stops watching `socket`, before it goes back to tokio.
+    pub(crate) fn forget(&self, key: u64, socket: RawFd) {
+        drop(self.lock().remove(&key));
+        // Fails only if the socket was never added: then it is not watched.
+        let _ = self.registry.deregister(&mut SourceFd(&socket));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Waker>> {
+        self.watched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sockets watched now.
+    #[cfg(test)]
+    pub(crate) fn watching(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+/// Wakes what the lot watched once its task is gone.
+struct CloseOnDrop(Arc<Lot>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        let watched = {
+            let mut watched = self.0.lock();
+            self.0.closed.store(true, Ordering::Release);
+            std::mem::take(&mut *watched)
+        };
+        for waker in watched.into_values() {
+            waker.wake();
+        }
+    }
+}
+
+/// The lot's task: wakes the connections whose sockets are ready.
+async fn watch(lot: Arc<Lot>, mut poll: AsyncFd<Poll>) {
+    let lot = CloseOnDrop(lot);
+    let mut events = Events::with_capacity(EVENTS_PER_WAIT);
+    loop {
+        let Ok(mut ready) = poll.readable_mut().await else {
+            return;
+        };
+        match ready
+            .get_inner_mut()
+            .poll(&mut events, Some(Duration::ZERO))
+        {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => {
+                tracing::warn!(target: "crosswire::ws", %error, "the set of parked sockets failed; its connections resume");
+                return;
+            }
+        }
+        let taken = events.iter().count();
+        let wakers: Vec<Waker> = {
+            let mut watched = lot.0.lock();
+            events
+                .iter()
+                .filter_map(|event| u64::try_from(event.token().0).ok())
+                .filter_map(|key| watched.remove(&key))
+                .collect()
+        };
+        for waker in wakers {
+            waker.wake();
+        }
+        // Fewer than asked for: the set is drained until it signals again.
+        if taken < EVENTS_PER_WAIT {
+            ready.clear_ready();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::AtomicUsize;
+
+    use futures_util::task::{ArcWake, waker};
+
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl ArcWake for Count {
+        fn wake_by_ref(arc_self: &Arc<Self>) {
+            arc_self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn pair() -> (std::net::TcpStream, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
+        (server, client)
+    }
+
+    async fn woken(count: &Count, times: usize) {
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while count.0.load(Ordering::SeqCst) < times {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("woken");
+    }
+
+    #[tokio::test]
+    async fn a_socket_wakes_once_on_data_and_once_on_a_hang_up_and_no_more() {
+        let lot = LotSlot::default().get().unwrap();
+        let (server, mut client) = pair();
+        let count = Arc::new(Count::default());
+        let key = lot.next_key();
+        lot.watch(key, server.as_raw_fd(), waker(Arc::clone(&count)))
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(count.0.load(Ordering::SeqCst), 0, "nothing to read yet");
+        client.write_all(b"x").unwrap();
+        woken(&count, 1).await;
+        assert_eq!(lot.watching(), 0, "a woken socket is no longer watched");
+        client.write_all(b"y").unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken once");
+        lot.forget(key, server.as_raw_fd());
+
+        // Watched again with data already waiting (and then a hang-up).
+        let key = lot.next_key();
+        lot.watch(key, server.as_raw_fd(), waker(Arc::clone(&count)))
+            .unwrap();
+        woken(&count, 2).await;
+        lot.forget(key, server.as_raw_fd());
+        let (other, client) = pair();
+        let key = lot.next_key();
+        lot.watch(key, other.as_raw_fd(), waker(Arc::clone(&count)))
+            .unwrap();
+        drop(client);
+        woken(&count, 3).await;
+        lot.forget(key, other.as_raw_fd());
+    }
+
+    #[test]
+    fn a_stopped_runtime_wakes_what_its_lot_watched_and_the_next_gets_a_new_lot() {
+        let slot = LotSlot::default();
+        let (server, _client) = pair();
+        let count = Arc::new(Count::default());
+        let first = {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let lot = runtime.block_on(async {
+                let lot = slot.get().unwrap();
+                let key = lot.next_key();
+                lot.watch(key, server.as_raw_fd(), waker(Arc::clone(&count)))
+                    .unwrap();
+                tokio::task::yield_now().await;
+                lot
+            });
+            drop(runtime);
+            lot
+        };
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            1,
+            "woken when the lot closed"
+        );
+        assert!(first.closed.load(Ordering::SeqCst));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let second = runtime.block_on(async { slot.get().unwrap() });
+        assert!(!Arc::ptr_eq(&first, &second));
+    }
+}
