@@ -163,6 +163,12 @@ enum Scenario {
         /// open is sampled after each round (memory that does not come back).
         #[arg(long, default_value_t = 1)]
         rounds: usize,
+        /// With one round: also sample RSS (and the server CPU spent
+        /// meanwhile) this many seconds after the first sample, once the
+        /// idle connections have settled (a server that parks them deeper
+        /// after a while shows it here).
+        #[arg(long, default_value_t = 0)]
+        settle: u64,
     },
     /// Draws a results file (JSON lines from scripts/bench) as an SVG bar
     /// chart: delivered msg/s per scenario and server, and memory per
@@ -435,6 +441,7 @@ async fn run(scenario: Scenario) -> Result<report::Report, String> {
             concurrency,
             deflate,
             rounds,
+            settle,
         } => {
             let (target, path) = parse_url(&url)?;
             scenario::conns::run(scenario::conns::ConnsRun {
@@ -446,6 +453,7 @@ async fn run(scenario: Scenario) -> Result<report::Report, String> {
                 pid,
                 concurrency: concurrency.max(1),
                 rounds,
+                settle: Duration::from_secs(settle),
             })
             .await
         }

@@ -34,6 +34,9 @@ pub(crate) struct ConnsRun {
     pub(crate) deflate: bool,
     /// Times the connections are opened and all dropped again.
     pub(crate) rounds: usize,
+    /// With one round: how long after the first sample a second one is
+    /// taken (zero: none).
+    pub(crate) settle: Duration,
 }
 
 /// What one round of opening `count` connections gave.
@@ -140,6 +143,7 @@ pub(crate) async fn run(run: ConnsRun) -> Result<Report, String> {
     let (mut open_kib, mut empty_kib) = (Vec::new(), Vec::new());
     let mut first = None;
     let mut handshake_cpu = None;
+    let mut settled = None;
     for _ in 0..rounds {
         let cpu_before = crate::cpu::cpu_time(run.pid)?;
         let opened = open_all(&run, &sources).await?;
@@ -150,6 +154,12 @@ pub(crate) async fn run(run: ConnsRun) -> Result<Report, String> {
         // Let the server settle (lazily freed buffers, allocator trimming).
         tokio::time::sleep(Duration::from_secs(1)).await;
         open_kib.push(rss_kib(run.pid)?);
+        if rounds == 1 && !run.settle.is_zero() {
+            let cpu_before = crate::cpu::cpu_time(run.pid)?;
+            tokio::time::sleep(run.settle).await;
+            let spent = crate::cpu::cpu_time(run.pid)?.saturating_sub(cpu_before);
+            settled = Some((rss_kib(run.pid)?, spent));
+        }
         let open = still_open(&opened.streams);
         let count = opened.streams.len();
         drop(opened.streams);
@@ -189,7 +199,7 @@ pub(crate) async fn run(run: ConnsRun) -> Result<Report, String> {
         );
     report = report.field("still_open", open);
     if rounds == 1 {
-        report = report.human(format!(
+        let mut human = format!(
             "{:.2} KB RSS per idle connection ({} open of {}, {} handshakes/s, \
              server CPU {:.1} µs per handshake)",
             per_conn_kb,
@@ -197,7 +207,26 @@ pub(crate) async fn run(run: ConnsRun) -> Result<Report, String> {
             run.count,
             rate(handshakes),
             cpu_per_handshake_us
-        ));
+        );
+        if let Some((kib, spent)) = settled {
+            let per_conn = kib.saturating_sub(before) as f64 / connections.max(1) as f64;
+            let cpu_us = spent.as_secs_f64() * 1e6 / connections.max(1) as f64;
+            report = report
+                .field("settle_s", run.settle.as_secs())
+                .field(
+                    "kb_per_connection_settled",
+                    (per_conn * 100.0).round() / 100.0,
+                )
+                .field(
+                    "server_cpu_us_per_connection_settling",
+                    (cpu_us * 100.0).round() / 100.0,
+                );
+            human.push_str(&format!(
+                "; {per_conn:.2} KB {} s later (server CPU {cpu_us:.1} µs per connection meanwhile)",
+                run.settle.as_secs()
+            ));
+        }
+        report = report.human(human);
     } else {
         let last_empty = empty_kib.last().copied().unwrap_or(before);
         let worst_open = open_kib
