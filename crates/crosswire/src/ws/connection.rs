@@ -219,9 +219,9 @@ fn lifecycle(
     resumed: bool,
 ) -> impl Future<Output = ()> + Send {
     async move {
-        // `Some` when the connection is to park, once the halves' futures,
-        // which borrow its parts, are gone.
-        let parks_on = 'run: {
+        // Whether the connection is to park, once the halves' futures, which
+        // borrow its parts, are gone.
+        let parks = 'run: {
             let mut writer = std::pin::pin!(run_writer(Arc::clone(peer.outbox()), &mut write_side));
             let rest = {
                 let conversation = std::pin::pin!(converse(&mut reader, &peer, &handler, resumed));
@@ -231,7 +231,7 @@ fn lifecycle(
                 Rest::Ended { sent_close } => sent_close,
                 // Both halves wait with nothing to do: their futures hold
                 // nothing worth keeping.
-                Rest::Parked(runtime) => break 'run Some(runtime),
+                Rest::Parked => break 'run true,
             };
             let writer_done = duplex.writer_done();
             if !writer_done || sent_close {
@@ -244,10 +244,16 @@ fn lifecycle(
                 )
                 .await;
             }
-            None
+            false
         };
-        if let Some(runtime) = parks_on {
-            park(reader, write_side, peer, handler, duplex, &runtime);
+        if parks {
+            // The read loop parks only inside a runtime (it checked).
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                park(reader, write_side, peer, handler, duplex, &runtime);
+                return;
+            }
+            peer.outbox().parking().disallow();
+            Box::pin(farewell(peer, handler, duplex)).await;
             return;
         }
         // The send queue lives as long as any handle to the peer, and the
@@ -304,11 +310,15 @@ fn converse<'a>(
             run_hook(peer, Hook::Open, || handler.open(peer.clone())).await;
         }
 
-        match reader.run(peer, handler).await {
-            Stop::Ended(ended) => Rest::Ended {
-                sent_close: finish(peer, handler, ended).await,
-            },
-            Stop::Park(runtime) => Rest::Parked(runtime),
+        // Taken out before `finish` rather than matched around it: an arm
+        // awaiting in the `match` kept the read loop's room in the future
+        // alongside `finish`'s.
+        let ended = match reader.run(peer, handler).await {
+            Stop::Ended(ended) => ended,
+            Stop::Park => return Rest::Parked,
+        };
+        Rest::Ended {
+            sent_close: finish(peer, handler, ended).await,
         }
     }
 }
@@ -317,16 +327,16 @@ fn converse<'a>(
 enum Rest {
     /// The connection ended; `sent_close`: with our close frame last.
     Ended { sent_close: bool },
-    /// It went quiet and is to be parked, then woken on this runtime (see
-    /// `park.rs`).
-    Parked(tokio::runtime::Handle),
+    /// It went quiet and is to be parked, then woken on the runtime it
+    /// ran on (see `park.rs`).
+    Parked,
 }
 
 /// How the read loop stopped.
 enum Stop {
     Ended(Ended),
     /// See [`Rest::Parked`].
-    Park(tokio::runtime::Handle),
+    Park,
 }
 
 /// After the read loop: leave, the `error` and `close` hooks, then tells the
@@ -629,10 +639,13 @@ impl Reader {
                             if outbox.poll_reader_wanted(cx).is_ready() {
                                 Poll::Ready(Wake::Wanted)
                             } else if outbox.parking().may_park()
-                                && let Ok(runtime) = tokio::runtime::Handle::try_current()
+                                // Not with part of a frame read: the rest
+                                // is most likely on its way.
+                                && self.buf.is_empty()
+                                && tokio::runtime::Handle::try_current().is_ok()
                                 && outbox.quiet_for_parking()
                             {
-                                Poll::Ready(Wake::Park(runtime))
+                                Poll::Ready(Wake::Park)
                             } else {
                                 Poll::Pending
                             }
@@ -664,7 +677,7 @@ impl Reader {
                             None => Ended::dropped(),
                         });
                     }
-                    Wake::Park(runtime) => return Stop::Park(runtime),
+                    Wake::Park => return Stop::Park,
                 }
             }
         }
@@ -845,9 +858,8 @@ enum Wake {
     /// The outbox wants the reader: a close started, or a drain is due.
     Wanted,
     CloseTimeout,
-    /// Nothing to read or write, and the connection is quiet: it parks,
-    /// to be woken on this runtime.
-    Park(tokio::runtime::Handle),
+    /// Nothing to read or write, and the connection is quiet: it parks.
+    Park,
 }
 
 /// A close the server started: the timer for the client's answer, and the

@@ -5,11 +5,19 @@
 //! task cell. A parked connection (see `park.rs`) needs none of what it
 //! offers, only to hear once that its socket became readable or was hung
 //! up. So a parked connection's socket leaves tokio's registration and
-//! joins its thread's *lot*: one `epoll` set with one tokio registration of
+//! joins its worker's *lot*: one `epoll` set with one tokio registration of
 //! its own, and a table from each socket's key to the waker that resumes
 //! its connection. One task per lot waits for the set to be readable, takes
 //! what is ready and wakes those connections; each then leaves the set and
-//! registers with tokio again in its new task.
+//! registers with tokio again.
+//!
+//! Moving a socket costs two `epoll_ctl` calls, and two more to move it
+//! back, so it is not done at once: a connection parks with its
+//! registration, and once a second the lot's task takes in the sockets of
+//! connections that parked before its previous tick and are still parked.
+//! One that wakes sooner (a client that starts talking after its
+//! handshake) never pays for the move, and neither do the handshakes of a
+//! crowd reconnecting at once, which a move per connection would slow.
 //!
 //! A server keeps one lot per worker, made by the first connection that
 //! parks there, its task on that worker's runtime. When its task is dropped
@@ -19,7 +27,7 @@
 use std::collections::HashMap;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::Waker;
 use std::time::Duration;
 
@@ -30,7 +38,27 @@ use tokio::io::unix::AsyncFd;
 /// Readiness events taken per system call.
 const EVENTS_PER_WAIT: usize = 256;
 
-/// One thread's set of watched sockets; see the module docs.
+/// How often the lot takes in the sockets of connections that parked
+/// since (each waits one to two periods: one that wakes sooner never pays
+/// for the move).
+const SETTLE_EVERY: Duration = Duration::from_secs(1);
+
+/// A parked connection whose socket is still registered with tokio, and
+/// can be moved into the lot.
+pub(crate) trait Settle: Send + Sync {
+    /// Moves the socket into `lot`, if the connection is still parked.
+    fn settle(self: Arc<Self>, lot: &Arc<Lot>);
+}
+
+/// Connections waiting to be settled: those that parked since the last
+/// tick, and those that parked before it (settled at the next).
+#[derive(Default)]
+struct Settling {
+    fresh: Vec<Weak<dyn Settle>>,
+    due: Vec<Weak<dyn Settle>>,
+}
+
+/// One worker's set of watched sockets; see the module docs.
 #[derive(Debug)]
 pub(crate) struct Lot {
     /// Adds and removes sockets, from any thread.
@@ -40,6 +68,17 @@ pub(crate) struct Lot {
     next_key: AtomicU64,
     /// Its task is gone: nothing will wake what it watches.
     closed: AtomicBool,
+    /// Parked connections still registered with tokio.
+    settling: Mutex<Settling>,
+}
+
+impl std::fmt::Debug for Settling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settling")
+            .field("fresh", &self.fresh.len())
+            .field("due", &self.due.len())
+            .finish()
+    }
 }
 
 /// Where one worker's lot is kept: made by the first connection that
@@ -76,6 +115,7 @@ impl Lot {
             watched: Mutex::new(HashMap::new()),
             next_key: AtomicU64::new(0),
             closed: AtomicBool::new(false),
+            settling: Mutex::new(Settling::default()),
         });
         // Deprecated because a type could close its descriptor while
         // registered; `Poll` closes its epoll descriptor only when
@@ -85,8 +125,35 @@ impl Lot {
             reason = "the safe constructor, sound for a type that owns its descriptor"
         )]
         let poll = AsyncFd::with_interest(poll, tokio::io::Interest::READABLE)?;
-        tokio::spawn(watch(Arc::clone(&lot), poll));
+        // Armed before the task first runs: a runtime that stops before
+        // then still closes the lot.
+        tokio::spawn(watch(CloseOnDrop(Arc::clone(&lot)), poll));
         Ok(lot)
+    }
+
+    /// Takes `connection`'s socket in within one to two periods, if it is
+    /// still parked then.
+    pub(crate) fn settle_later(&self, connection: Weak<dyn Settle>) {
+        self.settling
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .fresh
+            .push(connection);
+    }
+
+    /// Settles what parked before the last tick.
+    fn settle_due(self: &Arc<Self>) {
+        let due = {
+            let mut settling = self
+                .settling
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let fresh = std::mem::take(&mut settling.fresh);
+            std::mem::replace(&mut settling.due, fresh)
+        };
+        for connection in due.iter().filter_map(Weak::upgrade) {
+            connection.settle(self);
+        }
     }
 
     /// A key for the next socket.
@@ -145,11 +212,19 @@ impl Drop for CloseOnDrop {
 }
 
 /// The lot's task: wakes the connections whose sockets are ready.
-async fn watch(lot: Arc<Lot>, mut poll: AsyncFd<Poll>) {
-    let lot = CloseOnDrop(lot);
+async fn watch(lot: CloseOnDrop, mut poll: AsyncFd<Poll>) {
     let mut events = Events::with_capacity(EVENTS_PER_WAIT);
+    let mut settle = tokio::time::interval(SETTLE_EVERY);
+    settle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let Ok(mut ready) = poll.readable_mut().await else {
+        let readable = tokio::select! {
+            readable = poll.readable_mut() => readable,
+            _ = settle.tick() => {
+                lot.0.settle_due();
+                continue;
+            }
+        };
+        let Ok(mut ready) = readable else {
             return;
         };
         match ready

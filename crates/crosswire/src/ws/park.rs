@@ -27,9 +27,15 @@
 //! So a busy connection never pays for parking, and one that exchanges a
 //! message every few seconds pays once per sweep period at most.
 //!
-//! A parked connection's socket also leaves tokio's registration, for its
-//! thread's lot (see `lot.rs`), which wakes it when the client sends or
-//! hangs up.
+//! A socket registered with tokio keeps 256 bytes of its own, aligned to
+//! 128 like the task cell; a connection that stays parked also moves its
+//! socket out of tokio's registration, into its worker's lot (see
+//! `lot.rs`), which wakes it when the client sends or hangs up. That costs
+//! two `epoll_ctl` calls to move and two to move back, so the lot takes a
+//! socket in one to two seconds after its connection parked, and only if
+//! it is still parked then: a client that starts talking soon after its
+//! handshake never pays for the move, and a reconnecting crowd's
+//! handshakes do not either.
 //!
 //! Only a plain TCP connection on a Unix system parks: a TLS stream or a
 //! connection another server upgraded (mounted mode) keeps its task.
@@ -78,10 +84,12 @@ fn go_on(running: Running, runtime: &tokio::runtime::Handle) {
     drop(runtime.spawn(resume(reader, write_side, peer, handler, duplex)));
 }
 
-/// Parked connections, with their sockets in their thread's lot.
+/// Parked connections: their socket still registered with tokio at
+/// first, later in their worker's lot.
 #[cfg(unix)]
 mod sleeping {
     use std::os::fd::AsRawFd;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
 
     use futures_util::task::{ArcWake, waker};
@@ -90,24 +98,35 @@ mod sleeping {
     use super::super::connection::{Reader, ReaderState, farewell, resume};
     use super::super::dispatch::DynHandler;
     use super::super::duplex::Duplex;
-    use super::super::lot::{Lot, LotSlot};
+    use super::super::lot::{Lot, Settle};
     use super::super::peer::Peer;
     use super::super::transport::Transport;
     use super::Running;
 
-    /// What a parked connection keeps: the socket, out of tokio's
-    /// registration, the reader's state without it, the peer, the handler
-    /// and the waker block.
+    /// What a parked connection keeps: its socket, the reader's state
+    /// without it, the peer, the handler and the waker block.
     struct Parked {
-        socket: std::net::TcpStream,
+        socket: Socket,
         reader: ReaderState,
         peer: Peer,
         handler: Arc<dyn DynHandler>,
         duplex: Duplex,
     }
 
-    /// Parks the connection of `socket`, or gives its parts back if its
-    /// worker has no lot to watch the socket.
+    /// Where a parked connection's socket is watched.
+    enum Socket {
+        /// Still by tokio (parking costs no system call).
+        Registered(TcpStream),
+        /// By its worker's lot, under `key`.
+        Watched {
+            socket: std::net::TcpStream,
+            lot: Arc<Lot>,
+            key: u64,
+        },
+    }
+
+    /// Parks the connection of `socket`, its socket still registered with
+    /// tokio; its worker's lot takes the socket in if it stays parked.
     pub(super) fn sleep(
         socket: TcpStream,
         reader: ReaderState,
@@ -116,78 +135,56 @@ mod sleeping {
         duplex: Duplex,
         runtime: &tokio::runtime::Handle,
     ) -> Result<(), Box<Running>> {
-        let worker = peer.outbox().budget_worker();
-        let lot = peer.shared().lot(worker).map(LotSlot::get);
-        let lot = match lot {
-            Some(Ok(lot)) => lot,
-            failed => {
-                if let Some(Err(error)) = failed {
-                    tracing::debug!(target: "crosswire::ws", %error, "cannot park: no lot");
-                }
-                let (read_side, write_side) = Transport::Tcp(socket).split();
-                let reader = Reader::from_parts(read_side, reader);
-                return Err(Box::new((reader, write_side, peer, handler, duplex)));
-            }
-        };
-        let socket = match socket.into_std() {
-            Ok(socket) => socket,
-            Err(error) => {
-                // The socket went with its registration.
-                tracing::debug!(target: "crosswire::ws", %error, "socket lost while parking");
-                drop(runtime.spawn(farewell(peer, handler, duplex)));
-                return Ok(());
-            }
-        };
-        let fd = socket.as_raw_fd();
         let outbox = Arc::clone(peer.outbox());
-        let parker = duplex.parker();
+        let lot = lot_of(&peer);
         outbox.parking().set_parked(true);
         if let Some(metrics) = outbox.server_metrics() {
             metrics.events.ws_parked(true);
         }
-        let key = lot.next_key();
+        let parker = duplex.parker();
         let sleeper = Arc::new(Sleeper {
             parts: Mutex::new(None),
+            woken_early: AtomicBool::new(false),
             runtime: runtime.clone(),
-            lot,
-            key,
         });
         let wake = waker(Arc::clone(&sleeper));
-        // Everything is in place before the first wake-up can take the
-        // parts: a wake-up meanwhile (the lot's, from another thread) waits
-        // for this lock.
-        let wake_now = {
-            let mut parts = sleeper.lock();
-            *parts = Some(Parked {
-                socket,
-                reader,
-                peer,
-                handler,
-                duplex,
-            });
-            match sleeper.lot.watch(key, fd, wake.clone()) {
-                Ok(()) => parker.park(&wake, |cx| outbox.poll_writer_wanted(cx)),
-                Err(error) => {
-                    tracing::debug!(target: "crosswire::ws", %error, "cannot park: the lot refused the socket");
-                    outbox.parking().disallow();
-                    true
-                }
-            }
-        };
-        if wake_now {
+        // The sleeper takes the place of the ended task's waker first; a
+        // wake-up that reaches it before it holds the parts is remembered
+        // (registering a waker may wake it on this very thread).
+        let wake_now = parker.park(&wake, |cx| outbox.poll_writer_wanted(cx));
+        *sleeper.lock() = Some(Parked {
+            socket: Socket::Registered(socket),
+            reader,
+            peer,
+            handler,
+            duplex,
+        });
+        if wake_now || sleeper.woken_early.swap(false, Ordering::AcqRel) {
             wake.wake();
+        } else if let Some(lot) = lot {
+            let settle: Arc<dyn Settle> = sleeper;
+            lot.settle_later(Arc::downgrade(&settle));
         }
         Ok(())
+    }
+
+    /// The lot of the connection's worker, made on first use.
+    fn lot_of(peer: &Peer) -> Option<Arc<Lot>> {
+        let slot = peer.shared().lot(peer.outbox().budget_worker())?;
+        slot.get()
+            .inspect_err(
+                |error| tracing::debug!(target: "crosswire::ws", %error, "no lot to park in"),
+            )
+            .ok()
     }
 
     /// A parked connection, as the waker that starts its task again.
     struct Sleeper {
         /// Taken by the first wake-up.
         parts: Mutex<Option<Parked>>,
+        /// A wake-up came before the parts were in place.
+        woken_early: AtomicBool,
         runtime: tokio::runtime::Handle,
-        /// Where its socket is watched, and under which key.
-        lot: Arc<Lot>,
-        key: u64,
     }
 
     impl Sleeper {
@@ -198,36 +195,12 @@ mod sleeping {
         }
     }
 
-    impl ArcWake for Sleeper {
-        fn wake_by_ref(arc_self: &Arc<Self>) {
-            let parts = arc_self.lock().take();
-            let Some(mut parked) = parts else {
+    impl Settle for Sleeper {
+        fn settle(self: Arc<Self>, lot: &Arc<Lot>) {
+            let mut parts = self.lock();
+            let Some(parked) = parts.take() else {
                 return;
             };
-            woken(&parked);
-            arc_self.lot.forget(arc_self.key, parked.socket.as_raw_fd());
-            parked.duplex.wake_reader();
-            // What the client sent is read now: the socket's new
-            // registration with tokio reports it only after the runtime's
-            // next turn, and the reader, seeing nothing, would park again.
-            let outbox = parked.peer.outbox();
-            match parked.reader.read_waiting(&parked.socket) {
-                Ok(0) => outbox.terminate(),
-                Ok(read) => {
-                    outbox.touch();
-                    if let Some(metrics) = outbox.metrics() {
-                        metrics.bytes_received(read);
-                    }
-                }
-                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(error) => {
-                    tracing::debug!(target: "crosswire::ws", %error, "read failed");
-                    outbox.terminate();
-                }
-            }
-            // Registered with the connection's runtime again, from
-            // whichever thread woke it.
-            let _entered = arc_self.runtime.enter();
             let Parked {
                 socket,
                 reader,
@@ -235,20 +208,128 @@ mod sleeping {
                 handler,
                 duplex,
             } = parked;
-            match TcpStream::from_std(socket) {
-                Ok(socket) => {
+            let socket = match socket {
+                Socket::Registered(socket) => socket,
+                watched @ Socket::Watched { .. } => {
+                    *parts = Some(Parked {
+                        socket: watched,
+                        reader,
+                        peer,
+                        handler,
+                        duplex,
+                    });
+                    return;
+                }
+            };
+            let socket = match socket.into_std() {
+                Ok(socket) => socket,
+                Err(error) => {
+                    // The socket went with its registration.
+                    drop(parts);
+                    tracing::debug!(target: "crosswire::ws", %error, "socket lost while parking");
+                    stopped_parking(&peer);
+                    drop(self.runtime.spawn(farewell(peer, handler, duplex)));
+                    return;
+                }
+            };
+            let key = lot.next_key();
+            let watched = lot.watch(key, socket.as_raw_fd(), waker(Arc::clone(&self)));
+            *parts = Some(Parked {
+                socket: Socket::Watched {
+                    socket,
+                    lot: Arc::clone(lot),
+                    key,
+                },
+                reader,
+                peer,
+                handler,
+                duplex,
+            });
+            drop(parts);
+            if let Err(error) = watched {
+                // Nothing watches the socket now: the connection goes on,
+                // its socket registered with tokio again.
+                tracing::debug!(target: "crosswire::ws", %error, "the lot refused a socket");
+                ArcWake::wake_by_ref(&self);
+            }
+        }
+    }
+
+    impl ArcWake for Sleeper {
+        fn wake_by_ref(arc_self: &Arc<Self>) {
+            let parts = arc_self.lock().take();
+            let Some(parked) = parts else {
+                arc_self.woken_early.store(true, Ordering::Release);
+                return;
+            };
+            woken(&parked);
+            parked.duplex.wake_reader();
+            let Parked {
+                socket,
+                reader,
+                peer,
+                handler,
+                duplex,
+            } = parked;
+            // On the connection's own runtime: whatever woke it (a publish
+            // on another worker, the keep-alive sweep) does not pay for
+            // its system calls.
+            match socket {
+                Socket::Registered(socket) => {
                     let (read_side, write_side) = Transport::Tcp(socket).split();
                     let reader = Reader::from_parts(read_side, reader);
-                    drop(
-                        arc_self
-                            .runtime
-                            .spawn(resume(reader, write_side, peer, handler, duplex)),
-                    );
+                    let task = resume(reader, write_side, peer, handler, duplex);
+                    drop(arc_self.runtime.spawn(task));
                 }
-                Err(error) => {
-                    tracing::debug!(target: "crosswire::ws", %error, "socket lost while waking");
-                    drop(arc_self.runtime.spawn(farewell(peer, handler, duplex)));
+                Socket::Watched { socket, lot, key } => {
+                    let awake = awaken(socket, lot, key, reader, peer, handler, duplex);
+                    drop(arc_self.runtime.spawn(awake));
                 }
+            }
+        }
+    }
+
+    /// Takes a socket back from the lot, reads what is waiting and goes on
+    /// in the connection's task.
+    async fn awaken(
+        socket: std::net::TcpStream,
+        lot: Arc<Lot>,
+        key: u64,
+        mut reader: ReaderState,
+        peer: Peer,
+        handler: Arc<dyn DynHandler>,
+        duplex: Duplex,
+    ) {
+        lot.forget(key, socket.as_raw_fd());
+        // What the client sent is read now: the socket's new registration
+        // with tokio reports it only after the runtime's next turn, and the
+        // reader, seeing nothing, would park again.
+        let outbox = peer.outbox();
+        match reader.read_waiting(&socket) {
+            Ok(0) => outbox.terminate(),
+            Ok(read) => {
+                outbox.touch();
+                if let Some(metrics) = outbox.metrics() {
+                    metrics.bytes_received(read);
+                }
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(error) => {
+                tracing::debug!(target: "crosswire::ws", %error, "read failed");
+                outbox.terminate();
+            }
+        }
+        match TcpStream::from_std(socket) {
+            Ok(socket) => {
+                let (read_side, write_side) = Transport::Tcp(socket).split();
+                let reader = Reader::from_parts(read_side, reader);
+                drop(tokio::spawn(resume(
+                    reader, write_side, peer, handler, duplex,
+                )));
+            }
+            Err(error) => {
+                tracing::debug!(target: "crosswire::ws", %error, "socket lost while waking");
+                farewell(peer, handler, duplex).await;
             }
         }
     }
@@ -268,7 +349,12 @@ mod sleeping {
 
     /// Records that `parked` is no longer parked.
     fn woken(parked: &Parked) {
-        let outbox = parked.peer.outbox();
+        stopped_parking(&parked.peer);
+    }
+
+    /// Records that `peer` is no longer parked.
+    fn stopped_parking(peer: &Peer) {
+        let outbox = peer.outbox();
         outbox.parking().set_parked(false);
         if let Some(metrics) = outbox.server_metrics() {
             metrics.events.ws_parked(false);
@@ -418,8 +504,10 @@ mod tests {
         parking.set_parked(true);
         assert!(parking.is_parked());
         assert!(!parking.may_park(), "already parked");
-        assert!(!parking.quiet_since_last_look());
+        assert!(!parking.quiet_since_last_look(), "nothing to ask");
         parking.set_parked(false);
         assert!(parking.may_park(), "running again");
+        parking.disallow();
+        assert!(!parking.may_park(), "disallowed");
     }
 }

@@ -173,28 +173,47 @@ async fn messages_to_peers_that_keep_parking_arrive_once_and_in_order() {
     }
 }
 
-/// A frame that arrives in two parts, with the connection parked between
-/// them, is read whole; so is one whose bytes are already there when the
-/// connection wakes.
+/// A frame that arrives in two parts wakes a parked connection with its
+/// first part and is read whole, whether the socket was still registered
+/// with tokio (just parked) or already in the lot (parked for over two
+/// seconds); the connection does not park while it holds part of a frame.
+/// The frames are pings (their pongs do not make the connection busy, so it
+/// parks again at once), then a message.
 #[tokio::test]
-async fn a_frame_split_across_a_park_is_read_whole() {
+async fn a_frame_in_two_parts_is_read_whole_across_parks() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let (closes, _closed) = mpsc::unbounded_channel();
-    let server = start(room(1, closes)).await;
+    let mut config = Config::default();
+    config.metrics.enabled = true;
+    config.websocket.ping_interval = Duration::from_secs(600);
+    let echo = hooks().message(|peer: Peer, message: Message| async move {
+        peer.send(message.text());
+    });
+    let server = start(App::with_config(config).websocket("/ws", echo)).await;
     let mut raw = raw_upgrade(server.addr, "/ws").await;
-    parked(&server, 1).await;
-    let frame = client_frame(0x81, b"split");
-    raw.write_all(&frame[..4]).await.unwrap();
-    // The first part wakes it; with only part of a frame to read, it
-    // parks again, holding those bytes.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    parked(&server, 1).await;
-    raw.write_all(&frame[4..]).await.unwrap();
-    let mut echo = [0u8; 7];
-    tokio::time::timeout(PATIENCE, raw.read_exact(&mut echo))
-        .await
-        .expect("the echo in time")
-        .unwrap();
-    assert_eq!(&echo, b"\x81\x05split");
+    let rounds = [
+        (0x89, "first", 0),
+        (0x89, "second", 2500),
+        (0x89, "third", 0),
+        (0x81, "fourth", 2500),
+    ];
+    for (opcode, text, parked_for) in rounds {
+        parked(&server, 1).await;
+        tokio::time::sleep(Duration::from_millis(parked_for)).await;
+        let frame = client_frame(opcode, text.as_bytes());
+        raw.write_all(&frame[..4]).await.unwrap();
+        parked(&server, 0).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        parked(&server, 0).await;
+        raw.write_all(&frame[4..]).await.unwrap();
+        let mut answer = vec![0u8; 2 + text.len()];
+        tokio::time::timeout(PATIENCE, raw.read_exact(&mut answer))
+            .await
+            .expect("the answer in time")
+            .unwrap();
+        // A pong for a ping, the text echoed for a message.
+        let answered = if opcode == 0x89 { 0x8a } else { 0x81 };
+        assert_eq!(answer[0], answered, "{text}");
+        assert_eq!(&answer[2..], text.as_bytes());
+    }
 }
