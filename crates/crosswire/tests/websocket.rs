@@ -57,5 +57,7 @@ mod slow_reader_is_closed_with_1008;
 mod the_101_leaves_with_the_first_frames;
 #[path = "websocket/the_drain_hook_runs_once_a_full_queue_empties.rs"]
 mod the_drain_hook_runs_once_a_full_queue_empties;
+#[path = "websocket/the_server_hangs_up_once_both_close_frames_crossed.rs"]
+mod the_server_hangs_up_once_both_close_frames_crossed;
 #[path = "websocket/upgrade_hook_shapes_the_handshake.rs"]
 mod upgrade_hook_shapes_the_handshake;

@@ -130,6 +130,9 @@ impl Burst {
 struct Ended {
     close: CloseInfo,
     error: Option<WebSocketError>,
+    /// The client's close frame was read: it sends nothing after it, so
+    /// once our answer is written the socket can be closed at once.
+    client_closed: bool,
 }
 
 impl Ended {
@@ -137,6 +140,7 @@ impl Ended {
         Self {
             close: CloseInfo::new(1006, ""),
             error: None,
+            client_closed: false,
         }
     }
 }
@@ -227,8 +231,11 @@ fn lifecycle(
                 let conversation = std::pin::pin!(converse(&mut reader, &peer, &handler, resumed));
                 duplex.run(conversation, writer.as_mut()).await
             };
-            let sent_close = match rest {
-                Rest::Ended { sent_close } => sent_close,
+            let Finished {
+                sent_close,
+                await_hangup,
+            } = match rest {
+                Rest::Ended(finished) => finished,
                 // Both halves wait with nothing to do: their futures hold
                 // nothing worth keeping.
                 Rest::Parked => break 'run true,
@@ -240,7 +247,8 @@ fn lifecycle(
                 // the future every idle connection is parked in.
                 let span = duplex.span().cloned().unwrap_or_else(tracing::Span::none);
                 Box::pin(
-                    wind_down(writer, writer_done, &mut reader, &peer, sent_close).instrument(span),
+                    wind_down(writer, writer_done, &mut reader, &peer, await_hangup)
+                        .instrument(span),
                 )
                 .await;
             }
@@ -264,21 +272,20 @@ fn lifecycle(
 }
 
 /// After the conversation: lets the writer finish (bounded by the close
-/// timeout), then, if it ended with our close frame, waits for the client to
-/// close its side, so the socket is not reset under data the client is
-/// still reading.
+/// timeout), then, if `await_hangup`, waits for the client to close its
+/// side, so the socket is not reset under data the client is still reading.
 async fn wind_down<W: Future<Output = ()>>(
     writer: std::pin::Pin<&mut W>,
     writer_done: bool,
     reader: &mut Reader,
     peer: &Peer,
-    sent_close: bool,
+    await_hangup: bool,
 ) {
     let close_timeout = peer.shared().websocket.close_timeout;
     if !writer_done && timeout(close_timeout, writer).await.is_err() {
         return;
     }
-    if sent_close {
+    if await_hangup {
         reader.drain_until_eof(close_timeout).await;
     }
 }
@@ -317,16 +324,14 @@ fn converse<'a>(
             Stop::Ended(ended) => ended,
             Stop::Park => return Rest::Parked,
         };
-        Rest::Ended {
-            sent_close: finish(peer, handler, ended).await,
-        }
+        Rest::Ended(finish(peer, handler, ended).await)
     }
 }
 
 /// How a run of the connection's task ended.
 enum Rest {
-    /// The connection ended; `sent_close`: with our close frame last.
-    Ended { sent_close: bool },
+    /// The connection ended.
+    Ended(Finished),
     /// It went quiet and is to be parked, then woken on the runtime it
     /// ran on (see `park.rs`).
     Parked,
@@ -339,9 +344,22 @@ enum Stop {
     Park,
 }
 
+/// How the socket ends once the hooks have run.
+#[derive(Clone, Copy)]
+struct Finished {
+    /// The writer ends with our close frame, so it is let finish.
+    sent_close: bool,
+    /// After that frame, the server waits (up to the close timeout) for the
+    /// client to hang up before closing the socket: only when the client
+    /// may still be sending, as after a protocol error. Once both close
+    /// frames have crossed, the server closes the connection first, as
+    /// RFC 6455 §7.1.1 asks, instead of holding it open for a client that
+    /// waits for just that.
+    await_hangup: bool,
+}
+
 /// After the read loop: leave, the `error` and `close` hooks, then tells the
-/// writer to stop unless a close frame is what it writes last. Returns
-/// whether it is.
+/// writer to stop unless a close frame is what it writes last.
 ///
 /// Boxed: the end of a connection happens once, and inline its state would
 /// widen the future every idle connection is parked in (made by a plain
@@ -350,11 +368,12 @@ fn finish<'a>(
     peer: &'a Peer,
     handler: &'a Arc<dyn DynHandler>,
     ended: Ended,
-) -> BoxFuture<'a, bool> {
+) -> BoxFuture<'a, Finished> {
     Box::pin(finish_inline(peer, handler, ended))
 }
 
-async fn finish_inline(peer: &Peer, handler: &Arc<dyn DynHandler>, ended: Ended) -> bool {
+async fn finish_inline(peer: &Peer, handler: &Arc<dyn DynHandler>, ended: Ended) -> Finished {
+    let client_closed = ended.client_closed;
     let shared = peer.shared();
     if let Some(metrics) = shared.metrics() {
         metrics.events.closed(ended.close.code);
@@ -405,7 +424,10 @@ async fn finish_inline(peer: &Peer, handler: &Arc<dyn DynHandler>, ended: Ended)
     if !sent_close {
         outbox.terminate();
     }
-    sent_close
+    Finished {
+        sent_close,
+        await_hangup: sent_close && !client_closed,
+    }
 }
 
 /// Bytes of the reader state held by the connection's future.
@@ -745,7 +767,11 @@ impl Reader {
                 peer.deliver_held();
                 outbox.close(frame.as_ref());
                 let error = closing.take().and_then(|closing| closing.cause);
-                Screened::Ended(Ended { close: info, error })
+                Screened::Ended(Ended {
+                    close: info,
+                    error,
+                    client_closed: true,
+                })
             }
         }
     }
@@ -901,6 +927,7 @@ fn fail(peer: &Peer, error: ProtocolError) -> Ended {
     Ended {
         close: CloseInfo::new(code, reason),
         error: Some(WebSocketError::Protocol(error)),
+        client_closed: false,
     }
 }
 
@@ -911,7 +938,11 @@ fn server_closed(outbox: &Outbox, error: Option<WebSocketError>) -> Ended {
         Some(frame) => CloseInfo::new(frame.code, frame.reason),
         None => CloseInfo::new(1006, ""),
     };
-    Ended { close, error }
+    Ended {
+        close,
+        error,
+        client_closed: false,
+    }
 }
 
 /// The setting a protocol error crossed, when it is a size limit.
