@@ -148,14 +148,23 @@ pub async fn send_text(client: &mut Client, text: &str) {
 }
 
 /// Sends a raw HTTP request and returns the whole response (headers and body)
-/// as text, reading until the server closes or `PATIENCE` runs out.
+/// as text, reading until the server closes, or pauses for half a second
+/// once it has started answering (the first byte may take `PATIENCE`).
 pub async fn raw_http(addr: SocketAddr, request: &str) -> String {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
-        match tokio::time::timeout(Duration::from_millis(500), stream.read(&mut buf)).await {
+        // The answer may be slow to start on a busy machine (a hook that
+        // panics has its backtrace printed first); once it has started, a
+        // pause ends it.
+        let wait = if response.is_empty() {
+            PATIENCE
+        } else {
+            Duration::from_millis(500)
+        };
+        match tokio::time::timeout(wait, stream.read(&mut buf)).await {
             Ok(Ok(0)) | Err(_) => break,
             Ok(Ok(n)) => response.extend_from_slice(&buf[..n]),
             Ok(Err(_)) => break,
