@@ -198,28 +198,26 @@ mod sleeping {
     impl Settle for Sleeper {
         fn settle(self: Arc<Self>, lot: &Arc<Lot>) {
             let mut parts = self.lock();
-            let Some(parked) = parts.take() else {
+            // Only a socket still registered with tokio moves; one already
+            // watched, or a connection already woken, stays as it is.
+            if !matches!(
+                parts.as_ref(),
+                Some(Parked {
+                    socket: Socket::Registered(_),
+                    ..
+                })
+            ) {
                 return;
-            };
-            let Parked {
-                socket,
+            }
+            let Some(Parked {
+                socket: Socket::Registered(socket),
                 reader,
                 peer,
                 handler,
                 duplex,
-            } = parked;
-            let socket = match socket {
-                Socket::Registered(socket) => socket,
-                watched @ Socket::Watched { .. } => {
-                    *parts = Some(Parked {
-                        socket: watched,
-                        reader,
-                        peer,
-                        handler,
-                        duplex,
-                    });
-                    return;
-                }
+            }) = parts.take()
+            else {
+                return;
             };
             let socket = match socket.into_std() {
                 Ok(socket) => socket,
