@@ -13,11 +13,14 @@
 //!
 //! Moving a socket costs two `epoll_ctl` calls, and two more to move it
 //! back, so it is not done at once: a connection parks with its
-//! registration, and once a second the lot's task takes in the sockets of
-//! connections that parked before its previous tick and are still parked.
-//! One that wakes sooner (a client that starts talking after its
-//! handshake) never pays for the move, and neither do the handshakes of a
-//! crowd reconnecting at once, which a move per connection would slow.
+//! registration, and every tenth of a second the lot's task takes in the
+//! sockets of connections that parked before its previous tick and are
+//! still parked. One that wakes sooner (a client that starts talking right
+//! after its handshake) never pays for the move. The period is short so
+//! that the registrations freed while a crowd is still connecting are
+//! reused by the crowd's later connections: freed a second later, they
+//! stayed as 272-byte holes between live blocks, 0.2 KB per idle
+//! connection that the allocator could not give back.
 //!
 //! A server keeps one lot per worker, made by the first connection that
 //! parks there, its task on that worker's runtime. When its task is dropped
@@ -40,8 +43,8 @@ const EVENTS_PER_WAIT: usize = 256;
 
 /// How often the lot takes in the sockets of connections that parked
 /// since (each waits one to two periods: one that wakes sooner never pays
-/// for the move).
-const SETTLE_EVERY: Duration = Duration::from_secs(1);
+/// for the move; see the module docs for why it is short).
+const SETTLE_EVERY: Duration = Duration::from_millis(100);
 
 /// A parked connection whose socket is still registered with tokio, and
 /// can be moved into the lot.

@@ -32,10 +32,9 @@
 //! socket out of tokio's registration, into its worker's lot (see
 //! `lot.rs`), which wakes it when the client sends or hangs up. That costs
 //! two `epoll_ctl` calls to move and two to move back, so the lot takes a
-//! socket in one to two seconds after its connection parked, and only if
-//! it is still parked then: a client that starts talking soon after its
-//! handshake never pays for the move, and a reconnecting crowd's
-//! handshakes do not either.
+//! socket in a tenth to two tenths of a second after its connection
+//! parked, and only if it is still parked then: a client that starts
+//! talking right after its handshake never pays for the move.
 //!
 //! Only a plain TCP connection on a Unix system parks: a TLS stream or a
 //! connection another server upgraded (mounted mode) keeps its task.
