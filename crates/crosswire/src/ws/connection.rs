@@ -130,9 +130,23 @@ impl Burst {
 struct Ended {
     close: CloseInfo,
     error: Option<WebSocketError>,
-    /// The client's close frame was read: it sends nothing after it, so
-    /// once our answer is written the socket can be closed at once.
-    client_closed: bool,
+    /// Where the client stood: what the end of the socket waits for.
+    client: ClientEnd,
+}
+
+/// Where the client stood when the read loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientEnd {
+    /// It may still be sending (we failed the connection, or it went
+    /// silent): after our close frame, the socket stays open until it
+    /// hangs up, within the close timeout.
+    MaySend,
+    /// Its close frame was read, or it hung up: it sends nothing more, so
+    /// once our frame is written the socket is closed at once.
+    Done,
+    /// It did not answer our close frame within the close timeout: the
+    /// socket is closed now, with nothing more written or awaited.
+    TimedOut,
 }
 
 impl Ended {
@@ -140,7 +154,7 @@ impl Ended {
         Self {
             close: CloseInfo::new(1006, ""),
             error: None,
-            client_closed: false,
+            client: ClientEnd::Done,
         }
     }
 }
@@ -234,6 +248,7 @@ fn lifecycle(
             let Finished {
                 sent_close,
                 await_hangup,
+                timed_out,
             } = match rest {
                 Rest::Ended(finished) => finished,
                 // Both halves wait with nothing to do: their futures hold
@@ -241,7 +256,9 @@ fn lifecycle(
                 Rest::Parked => break 'run true,
             };
             let writer_done = duplex.writer_done();
-            if !writer_done || sent_close {
+            // A client that left our close unanswered for the close timeout
+            // gets no second one: the socket closes now.
+            if !timed_out && (!writer_done || sent_close) {
                 // Boxed, like `finish`: it happens once, and its state
                 // (timers, and what it must remember across them) would widen
                 // the future every idle connection is parked in.
@@ -356,6 +373,9 @@ struct Finished {
     /// RFC 6455 §7.1.1 asks, instead of holding it open for a client that
     /// waits for just that.
     await_hangup: bool,
+    /// The client did not answer our close frame within the close
+    /// timeout: nothing more is written or awaited.
+    timed_out: bool,
 }
 
 /// After the read loop: leave, the `error` and `close` hooks, then tells the
@@ -373,7 +393,7 @@ fn finish<'a>(
 }
 
 async fn finish_inline(peer: &Peer, handler: &Arc<dyn DynHandler>, ended: Ended) -> Finished {
-    let client_closed = ended.client_closed;
+    let client = ended.client;
     let shared = peer.shared();
     if let Some(metrics) = shared.metrics() {
         metrics.events.closed(ended.close.code);
@@ -426,7 +446,8 @@ async fn finish_inline(peer: &Peer, handler: &Arc<dyn DynHandler>, ended: Ended)
     }
     Finished {
         sent_close,
-        await_hangup: sent_close && !client_closed,
+        await_hangup: sent_close && client == ClientEnd::MaySend,
+        timed_out: client == ClientEnd::TimedOut,
     }
 }
 
@@ -617,7 +638,7 @@ impl Reader {
                     if let Some(error @ WebSocketError::IdleTimeout(_)) = cause {
                         // A peer silent that long is most likely gone: report
                         // the close now rather than wait for an answer.
-                        return Stop::Ended(server_closed(outbox, Some(error)));
+                        return Stop::Ended(server_closed(outbox, Some(error), ClientEnd::MaySend));
                     }
                     closing = Some(Closing::start(peer.shared().websocket.close_timeout, cause));
                 }
@@ -694,8 +715,12 @@ impl Reader {
                     // We closed and the client hung up or never answered: the
                     // close we sent is the best account of what happened.
                     Wake::Hangup | Wake::CloseTimeout => {
+                        let client = match wake {
+                            Wake::CloseTimeout => ClientEnd::TimedOut,
+                            _ => ClientEnd::Done,
+                        };
                         return Stop::Ended(match closing {
-                            Some(closing) => server_closed(outbox, closing.cause),
+                            Some(closing) => server_closed(outbox, closing.cause, client),
                             None => Ended::dropped(),
                         });
                     }
@@ -770,7 +795,7 @@ impl Reader {
                 Screened::Ended(Ended {
                     close: info,
                     error,
-                    client_closed: true,
+                    client: ClientEnd::Done,
                 })
             }
         }
@@ -927,13 +952,13 @@ fn fail(peer: &Peer, error: ProtocolError) -> Ended {
     Ended {
         close: CloseInfo::new(code, reason),
         error: Some(WebSocketError::Protocol(error)),
-        client_closed: false,
+        client: ClientEnd::MaySend,
     }
 }
 
 /// The connection ended after a server-initiated close that the client did
 /// not answer with a close frame.
-fn server_closed(outbox: &Outbox, error: Option<WebSocketError>) -> Ended {
+fn server_closed(outbox: &Outbox, error: Option<WebSocketError>, client: ClientEnd) -> Ended {
     let close = match outbox.sent_close() {
         Some(frame) => CloseInfo::new(frame.code, frame.reason),
         None => CloseInfo::new(1006, ""),
@@ -941,7 +966,7 @@ fn server_closed(outbox: &Outbox, error: Option<WebSocketError>) -> Ended {
     Ended {
         close,
         error,
-        client_closed: false,
+        client,
     }
 }
 

@@ -4,7 +4,8 @@
 //! instead would hold every closed connection open for its close timeout.
 //! After a protocol error, where the client may still be sending, the
 //! server reads and drops what comes until the client hangs up, so its
-//! close frame is not lost to a reset.
+//! close frame is not lost to a reset. A client that never answers the
+//! server's close is hung up on once the close timeout has passed, once.
 
 use std::time::Duration;
 
@@ -103,6 +104,31 @@ async fn after_a_protocol_error_the_close_frame_is_not_lost_to_a_reset() {
         .await
         .expect("the server stops once the client hung up")
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_servers_close_left_unanswered_ends_after_one_close_timeout() {
+    const SHORT: Duration = Duration::from_secs(2);
+    let mut config = Config::default();
+    config.websocket.close_timeout = SHORT;
+    config.server.shutdown_timeout = CLOSE_TIMEOUT;
+    let server = start(echo_app(config)).await;
+    let mut stream = raw_upgrade(server.addr, "/").await;
+    wait_for(PATIENCE, || server.handle.peers().len() == 1).await;
+    let peer = server.handle.peers().pop().unwrap();
+    peer.close(4000, "bye").unwrap();
+    assert_eq!(raw_read_close(&mut stream).await, Some(4000));
+    let closed_at = tokio::time::Instant::now();
+    // The client never answers and never hangs up. The server waits one
+    // close timeout for the answer, then ends the connection, without
+    // waiting a second one for the client to hang up first; a shutdown
+    // waits for exactly that end.
+    stops_within(server, SHORT + SHORT * 3 / 4).await;
+    assert!(
+        closed_at.elapsed() >= SHORT / 2,
+        "the client had the close timeout to answer"
+    );
+    drop(stream);
 }
 
 /// Shuts `server` down, which waits for every connection to end.
