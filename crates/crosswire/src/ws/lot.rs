@@ -22,6 +22,9 @@
 //! stayed as 272-byte holes between live blocks, 0.2 KB per idle
 //! connection that the allocator could not give back.
 //!
+//! The lot's timer runs only while some connection waits to be settled: a
+//! server with nothing parked lately does not wake ten times a second.
+//!
 //! A server keeps one lot per worker, made by the first connection that
 //! parks there, its task on that worker's runtime. When its task is dropped
 //! (the runtime stops), the lot closes and wakes every connection it still
@@ -37,6 +40,8 @@ use std::time::Duration;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
 use tokio::io::unix::AsyncFd;
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// Readiness events taken per system call.
 const EVENTS_PER_WAIT: usize = 256;
@@ -73,6 +78,14 @@ pub(crate) struct Lot {
     closed: AtomicBool,
     /// Parked connections still registered with tokio.
     settling: Mutex<Settling>,
+    /// Wakes the lot's task when `settling` stops being empty.
+    settling_started: Notify,
+}
+
+impl Settling {
+    fn is_empty(&self) -> bool {
+        self.fresh.is_empty() && self.due.is_empty()
+    }
 }
 
 impl std::fmt::Debug for Settling {
@@ -119,6 +132,7 @@ impl Lot {
             next_key: AtomicU64::new(0),
             closed: AtomicBool::new(false),
             settling: Mutex::new(Settling::default()),
+            settling_started: Notify::new(),
         });
         // Deprecated because a type could close its descriptor while
         // registered; `Poll` closes its epoll descriptor only when
@@ -137,11 +151,28 @@ impl Lot {
     /// Takes `connection`'s socket in within one to two periods, if it is
     /// still parked then.
     pub(crate) fn settle_later(&self, connection: Weak<dyn Settle>) {
-        self.settling
+        let was_empty = {
+            let mut settling = self
+                .settling
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let was_empty = settling.is_empty();
+            settling.fresh.push(connection);
+            was_empty
+        };
+        if was_empty {
+            // A permit is kept if the task is not waiting yet.
+            self.settling_started.notify_one();
+        }
+    }
+
+    /// Some connection waits to be settled.
+    fn settling_pending(&self) -> bool {
+        !self
+            .settling
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .fresh
-            .push(connection);
+            .is_empty()
     }
 
     /// Settles what parked before the last tick.
@@ -217,13 +248,31 @@ impl Drop for CloseOnDrop {
 /// The lot's task: wakes the connections whose sockets are ready.
 async fn watch(lot: CloseOnDrop, mut poll: AsyncFd<Poll>) {
     let mut events = Events::with_capacity(EVENTS_PER_WAIT);
-    let mut settle = tokio::time::interval(SETTLE_EVERY);
-    settle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // When the next settling is due; none while nothing waits for one.
+    let mut next_settle: Option<Instant> = None;
     loop {
+        if next_settle.is_none() && lot.0.settling_pending() {
+            next_settle = Some(Instant::now() + SETTLE_EVERY);
+        }
+        let timer = async {
+            match next_settle {
+                Some(at) => {
+                    tokio::time::sleep_until(at).await;
+                    true
+                }
+                None => {
+                    lot.0.settling_started.notified().await;
+                    false
+                }
+            }
+        };
         let readable = tokio::select! {
             readable = poll.readable_mut() => readable,
-            _ = settle.tick() => {
-                lot.0.settle_due();
+            due = timer => {
+                if due {
+                    lot.0.settle_due();
+                    next_settle = None;
+                }
                 continue;
             }
         };
@@ -327,6 +376,46 @@ mod tests {
         drop(client);
         woken(&count, 3).await;
         lot.forget(key, other.as_raw_fd());
+    }
+
+    /// Counts the times it was settled.
+    #[derive(Default)]
+    struct Settled(AtomicUsize);
+
+    impl Settle for Settled {
+        fn settle(self: Arc<Self>, _lot: &Arc<Lot>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn what_parks_is_settled_within_two_periods_also_after_a_quiet_spell() {
+        let lot = LotSlot::default().get().unwrap();
+        for quiet in [Duration::ZERO, SETTLE_EVERY * 5] {
+            // Nothing to settle meanwhile: the timer is not running.
+            tokio::time::sleep(quiet).await;
+            assert!(!lot.settling_pending());
+            let connections: Vec<Arc<Settled>> =
+                (0..3).map(|_| Arc::new(Settled::default())).collect();
+            let dropped = Arc::new(Settled::default());
+            for connection in connections.iter().chain([&dropped]) {
+                let settle: Arc<dyn Settle> = Arc::clone(connection) as Arc<dyn Settle>;
+                lot.settle_later(Arc::downgrade(&settle));
+            }
+            drop(dropped);
+            tokio::time::timeout(Duration::from_secs(5), async {
+                while connections.iter().any(|c| c.0.load(Ordering::SeqCst) == 0) {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+            .await
+            .expect("settled");
+            tokio::time::sleep(SETTLE_EVERY * 3).await;
+            for connection in &connections {
+                assert_eq!(connection.0.load(Ordering::SeqCst), 1, "settled once");
+            }
+            assert!(!lot.settling_pending(), "nothing left to settle");
+        }
     }
 
     #[test]
