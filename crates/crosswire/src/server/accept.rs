@@ -22,6 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tracing::Instrument;
 
+use super::acceptor::Acceptor;
 use super::admission::{Refusals, admit_another};
 use super::body_stall::limit_stalls;
 use super::corking::CorkingStream;
@@ -43,9 +44,17 @@ pub(crate) async fn accept_loop(
     pool: Option<Arc<WorkerPool>>,
 ) {
     let mut refusals = Refusals::default();
+    // Connections that go to workers are not registered with this runtime.
+    let acceptor = match Acceptor::new(listener, pool.is_some()) {
+        Ok(acceptor) => acceptor,
+        Err(error) => {
+            tracing::error!(target: "crosswire::server", %error, "cannot accept on this listener");
+            return;
+        }
+    };
     loop {
-        let (stream, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
+        let (accepted, remote) = tokio::select! {
+            accepted = acceptor.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors, typically: back off instead of
@@ -57,7 +66,9 @@ pub(crate) async fn accept_loop(
             },
             _ = end.changed() => return,
         };
-        let _ = stream.set_nodelay(true);
+        if acceptor.sets_nodelay() {
+            accepted.set_nodelay();
+        }
         let worker = pool.as_ref().map_or(0, |_| routes.tracker.least_loaded());
         let guard = match admit_another(&routes, worker, Some(remote.ip())) {
             Ok(guard) => guard,
@@ -69,6 +80,9 @@ pub(crate) async fn accept_loop(
                     refusals.close(remote, refusal);
                     continue;
                 }
+                let Ok(stream) = accepted.into_registered() else {
+                    continue;
+                };
                 refusals.refuse(
                     stream,
                     remote,
@@ -81,14 +95,17 @@ pub(crate) async fn accept_loop(
         };
         match &pool {
             None => {
+                let Ok(stream) = accepted.into_registered() else {
+                    continue;
+                };
                 let connection =
                     http_connection(stream, remote, &routes, &stop, header_read_timeout, guard);
                 tokio::spawn(connection);
             }
             Some(pool) => {
-                // Leaves this runtime's reactor; the worker registers it with
-                // its own.
-                match stream.into_std() {
+                // Accepted bare: the worker registers it with its own
+                // reactor.
+                match accepted.into_bare() {
                     Ok(stream) => pool.dispatch(worker, stream, remote, guard).await,
                     Err(error) => {
                         tracing::debug!(target: "crosswire::server", %error, "could not hand a connection to a worker");

@@ -21,6 +21,7 @@
 //! costs).
 
 mod accept;
+mod acceptor;
 mod admission;
 pub(crate) use admission::Refusal;
 mod affinity;
