@@ -8,8 +8,8 @@
 //   NODE_PATH=/tmp/crosswire-peers/node/node_modules \
 //     node scripts/independent/conns-load.mjs <port> <server pid> [count=10000] [batch=200] [settle=7]
 //
-// COUNT above about 28 000 needs more source addresses than 127.0.0.1 has
-// ports; connections then go out from 127.0.0.1, 127.0.0.2, ... in turn.
+// COUNT above 20 000 needs more source addresses than 127.0.0.1 has ports
+// to spare; connections then go out from 127.0.0.1, 127.0.0.2, ... in turn.
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { cpuMs as serverCpuMs } from './server-cpu.mjs';
@@ -43,7 +43,8 @@ function open(index) {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, options);
     socket.once('open', () => resolve(socket));
-    socket.once('error', reject);
+    // An error after the handshake ends the socket: still_open shows it.
+    socket.on('error', reject);
   });
 }
 
@@ -66,6 +67,10 @@ for (let first = 0; first < Number(count); first += Number(batch)) {
   }
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+if (sockets.length === 0) {
+  console.error(`no connection opened (${failed} failed)`);
+  process.exit(1);
+}
 const cpuOpen = serverCpuMs(pid);
 await sleep(300);
 const rssOpen = rssKib();

@@ -80,8 +80,12 @@ pub(crate) async fn accept_loop(
                     refusals.close(remote, refusal);
                     continue;
                 }
-                let Ok(stream) = accepted.into_registered() else {
-                    continue;
+                let stream = match accepted.into_registered() {
+                    Ok(stream) => stream,
+                    Err(error) => {
+                        tracing::debug!(target: "crosswire::server", %error, "could not register a connection");
+                        continue;
+                    }
                 };
                 refusals.refuse(
                     stream,
@@ -95,8 +99,12 @@ pub(crate) async fn accept_loop(
         };
         match &pool {
             None => {
-                let Ok(stream) = accepted.into_registered() else {
-                    continue;
+                let stream = match accepted.into_registered() {
+                    Ok(stream) => stream,
+                    Err(error) => {
+                        tracing::debug!(target: "crosswire::server", %error, "could not register a connection");
+                        continue;
+                    }
                 };
                 let connection =
                     http_connection(stream, remote, &routes, &stop, header_read_timeout, guard);

@@ -37,6 +37,7 @@ enum Listening {
 }
 
 /// An accepted socket, registered with this runtime or not.
+#[cfg_attr(not(unix), allow(dead_code, reason = "only Unix accepts bare"))]
 pub(super) enum Accepted {
     Registered(TcpStream),
     Bare(std::net::TcpStream),
@@ -47,7 +48,7 @@ impl Acceptor {
     /// go to other runtimes). A listener that cannot be watched bare stays
     /// registered (elsewhere than on Unix, every listener does).
     pub(super) fn new(listener: TcpListener, bare: bool) -> io::Result<Self> {
-        let nodelay_inherited = cfg!(any(target_os = "linux", target_os = "android"))
+        let nodelay_inherited = cfg!(target_os = "linux")
             && socket2::SockRef::from(&listener)
                 .set_tcp_nodelay(true)
                 .is_ok();
@@ -60,8 +61,14 @@ impl Acceptor {
                 deprecated,
                 reason = "the safe constructor, sound for a type that owns its descriptor"
             )]
-            let listener = AsyncFd::new(listener.into_std()?)?;
-            Listening::Bare(listener)
+            match AsyncFd::try_new(listener.into_std()?) {
+                Ok(listener) => Listening::Bare(listener),
+                Err(refused) => {
+                    let (listener, error) = refused.into_parts();
+                    tracing::debug!(target: "crosswire::server", %error, "accepting through tokio instead");
+                    Listening::Registered(TcpListener::from_std(listener)?)
+                }
+            }
         } else {
             Listening::Registered(listener)
         };
@@ -131,7 +138,7 @@ impl Accepted {
 
 /// `accept4` with the new socket non-blocking and closed on exec: one
 /// system call.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(target_os = "linux")]
 fn accept_bare(listener: &std::net::TcpListener) -> io::Result<(std::net::TcpStream, SocketAddr)> {
     use std::os::fd::{AsRawFd, FromRawFd};
 
@@ -164,7 +171,7 @@ fn accept_bare(listener: &std::net::TcpListener) -> io::Result<(std::net::TcpStr
 }
 
 /// Elsewhere: the standard library's accept, then non-blocking.
-#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+#[cfg(all(unix, not(target_os = "linux")))]
 fn accept_bare(listener: &std::net::TcpListener) -> io::Result<(std::net::TcpStream, SocketAddr)> {
     let (stream, remote) = listener.accept()?;
     stream.set_nonblocking(true)?;
