@@ -209,9 +209,9 @@ pub(super) fn resume(
     lifecycle(reader, write_side, peer, handler, duplex, true)
 }
 
-/// The end of a parked connection whose socket could not be handed back
-/// to the runtime: it ends as a dropped connection would (1006), with its
-/// hooks.
+/// The end of a parked connection whose client hung up, or whose socket
+/// could not be handed back to the runtime: it ends as a dropped connection
+/// would (1006), with its hooks.
 pub(super) async fn farewell(peer: Peer, handler: Arc<dyn DynHandler>, duplex: Duplex) {
     peer.outbox().terminate();
     finish(&peer, &handler, Ended::dropped()).await;

@@ -209,9 +209,23 @@ impl Lot {
         Ok(())
     }
 
-    /// Stops watching `socket`, before it goes back to tokio.
+    /// Stops watching `socket`.
+    #[cfg(test)]
     pub(crate) fn forget(&self, key: u64, socket: RawFd) {
+        self.unwatch(key);
+        self.deregister(socket);
+    }
+
+    /// Stops waking anything for `key`. Its socket stays in the set until
+    /// [`Lot::deregister`] or until it is closed, which takes it out (the
+    /// lot never duplicates a descriptor); events for it meanwhile wake
+    /// nothing.
+    pub(crate) fn unwatch(&self, key: u64) {
         drop(self.lock().remove(&key));
+    }
+
+    /// Takes `socket` out of the set.
+    pub(crate) fn deregister(&self, socket: RawFd) {
         // Fails only if the socket was never added: then it is not watched.
         let _ = self.registry.deregister(&mut SourceFd(&socket));
     }

@@ -173,6 +173,74 @@ async fn messages_to_peers_that_keep_parking_arrive_once_and_in_order() {
     }
 }
 
+/// Clients that leave while their connections sit in the lot (parked well
+/// past the tenth of a second after which a parked socket moves there): one
+/// that vanishes ends with 1006, one that sends a last message and hangs up
+/// in the same breath has the message delivered first, and the others go on
+/// being served.
+async fn clients_leave_from_the_lot(workers: usize) {
+    let (closes, mut closed) = mpsc::unbounded_channel();
+    let mut config = Config::default();
+    config.metrics.enabled = true;
+    // No keep-alive ping wakes them meanwhile.
+    config.websocket.ping_interval = Duration::from_secs(600);
+    config.server.workers = Workers::Count(std::num::NonZeroUsize::new(workers).unwrap());
+    let handler = hooks()
+        .open(|peer: Peer| async move { peer.subscribe("room") })
+        .message(|peer: Peer, message: Message| async move {
+            peer.publish("room", message.text());
+        })
+        .close(move |_peer: Peer, close: CloseInfo| {
+            let closes = closes.clone();
+            async move {
+                let _ = closes.send(close.code);
+            }
+        });
+    let server = start(App::with_config(config).websocket("/ws", handler)).await;
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(connect(&server, "/ws").await);
+    }
+    let mut raw = raw_upgrade(server.addr, "/ws").await;
+    parked(&server, 4).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+
+    drop(clients.pop());
+    assert_eq!(recv(&mut closed).await, 1006);
+    parked(&server, 3).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+
+    {
+        use tokio::io::AsyncWriteExt;
+        raw.write_all(&client_frame(0x81, b"last words"))
+            .await
+            .unwrap();
+        raw.shutdown().await.unwrap();
+    }
+    for client in &mut clients {
+        assert_eq!(next_text(client).await, "last words");
+    }
+    assert_eq!(recv(&mut closed).await, 1006);
+    drop(raw);
+    // The two left have had a message: they park again only once a
+    // keep-alive sweep finds them quiet, so they are served running.
+    assert_eq!(server.handle.peers().len(), 2);
+    assert_eq!(server.handle.publish("room", "still here"), 2);
+    for client in &mut clients {
+        assert_eq!(next_text(client).await, "still here");
+    }
+}
+
+#[tokio::test]
+async fn clients_leave_from_the_lot_on_one_worker() {
+    clients_leave_from_the_lot(1).await;
+}
+
+#[tokio::test]
+async fn clients_leave_from_the_lot_on_two_workers() {
+    clients_leave_from_the_lot(2).await;
+}
+
 /// A frame that arrives in two parts wakes a parked connection with its
 /// first part and is read whole, whether the socket was still registered
 /// with tokio (just parked) or already in the lot (parked for over two
