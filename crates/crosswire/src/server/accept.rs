@@ -66,9 +66,6 @@ pub(crate) async fn accept_loop(
             },
             _ = end.changed() => return,
         };
-        if acceptor.sets_nodelay() {
-            accepted.set_nodelay();
-        }
         let worker = pool.as_ref().map_or(0, |_| routes.tracker.least_loaded());
         let guard = match admit_another(&routes, worker, Some(remote.ip())) {
             Ok(guard) => guard,
@@ -80,12 +77,8 @@ pub(crate) async fn accept_loop(
                     refusals.close(remote, refusal);
                     continue;
                 }
-                let stream = match accepted.into_registered() {
-                    Ok(stream) => stream,
-                    Err(error) => {
-                        tracing::debug!(target: "crosswire::server", %error, "could not register a connection");
-                        continue;
-                    }
+                let Some(stream) = accepted.registered() else {
+                    continue;
                 };
                 refusals.refuse(
                     stream,
@@ -99,12 +92,8 @@ pub(crate) async fn accept_loop(
         };
         match &pool {
             None => {
-                let stream = match accepted.into_registered() {
-                    Ok(stream) => stream,
-                    Err(error) => {
-                        tracing::debug!(target: "crosswire::server", %error, "could not register a connection");
-                        continue;
-                    }
+                let Some(stream) = accepted.registered() else {
+                    continue;
                 };
                 let connection =
                     http_connection(stream, remote, &routes, &stop, header_read_timeout, guard);

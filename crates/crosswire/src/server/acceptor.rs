@@ -11,8 +11,8 @@
 //! own readiness goes through tokio.
 //!
 //! An accepted socket also inherits `TCP_NODELAY` from its listener on
-//! Linux, so it is set once there instead of once per connection (see
-//! [`Acceptor::sets_nodelay`]).
+//! Linux, so it is set once there instead of once per connection;
+//! elsewhere [`Acceptor::accept`] sets it on each.
 
 use std::io;
 use std::net::SocketAddr;
@@ -83,13 +83,22 @@ impl Acceptor {
         })
     }
 
-    /// Whether accepted sockets still need `TCP_NODELAY` set one by one.
-    pub(super) fn sets_nodelay(&self) -> bool {
+    /// Whether accepted sockets need `TCP_NODELAY` set one by one.
+    #[cfg(test)]
+    fn sets_nodelay(&self) -> bool {
         !self.nodelay_inherited
     }
 
-    /// The next connection.
+    /// The next connection, with `TCP_NODELAY` on.
     pub(super) async fn accept(&self) -> io::Result<(Accepted, SocketAddr)> {
+        let (accepted, remote) = self.accept_as_is().await?;
+        if !self.nodelay_inherited {
+            accepted.set_nodelay();
+        }
+        Ok((accepted, remote))
+    }
+
+    async fn accept_as_is(&self) -> io::Result<(Accepted, SocketAddr)> {
         match &self.listener {
             Listening::Registered(listener) => {
                 let (stream, remote) = listener.accept().await?;
@@ -111,7 +120,7 @@ impl Acceptor {
 impl Accepted {
     /// Sets `TCP_NODELAY` (a failure leaves Nagle's algorithm on, which only
     /// delays small writes).
-    pub(super) fn set_nodelay(&self) {
+    fn set_nodelay(&self) {
         let _ = match self {
             Self::Registered(stream) => stream.set_nodelay(true),
             Self::Bare(stream) => stream.set_nodelay(true),
@@ -119,11 +128,21 @@ impl Accepted {
     }
 
     /// The socket, registered with this runtime.
-    pub(super) fn into_registered(self) -> io::Result<TcpStream> {
+    fn into_registered(self) -> io::Result<TcpStream> {
         match self {
             Self::Registered(stream) => Ok(stream),
             Self::Bare(stream) => TcpStream::from_std(stream),
         }
+    }
+
+    /// The socket, registered with this runtime; `None` (logged) if the
+    /// runtime refused it, and the connection is dropped.
+    pub(super) fn registered(self) -> Option<TcpStream> {
+        self.into_registered()
+            .inspect_err(|error| {
+                tracing::debug!(target: "crosswire::server", %error, "could not register a connection");
+            })
+            .ok()
     }
 
     /// The socket, registered with no runtime (and non-blocking), for
@@ -196,9 +215,6 @@ mod tests {
         std::io::Write::write_all(&mut &client, b"GET").unwrap();
         let (accepted, remote) = acceptor.accept().await.unwrap();
         assert_eq!(remote, client.local_addr().unwrap());
-        if acceptor.sets_nodelay() {
-            accepted.set_nodelay();
-        }
         (accepted, client, acceptor.sets_nodelay())
     }
 

@@ -245,11 +245,7 @@ fn lifecycle(
                 let conversation = std::pin::pin!(converse(&mut reader, &peer, &handler, resumed));
                 duplex.run(conversation, writer.as_mut()).await
             };
-            let Finished {
-                sent_close,
-                await_hangup,
-                timed_out,
-            } = match rest {
+            let finished = match rest {
                 Rest::Ended(finished) => finished,
                 // Both halves wait with nothing to do: their futures hold
                 // nothing worth keeping.
@@ -258,14 +254,20 @@ fn lifecycle(
             let writer_done = duplex.writer_done();
             // A client that left our close unanswered for the close timeout
             // gets no second one: the socket closes now.
-            if !timed_out && (!writer_done || sent_close) {
+            if finished.client != ClientEnd::TimedOut && (!writer_done || finished.sent_close) {
                 // Boxed, like `finish`: it happens once, and its state
                 // (timers, and what it must remember across them) would widen
                 // the future every idle connection is parked in.
                 let span = duplex.span().cloned().unwrap_or_else(tracing::Span::none);
                 Box::pin(
-                    wind_down(writer, writer_done, &mut reader, &peer, await_hangup)
-                        .instrument(span),
+                    wind_down(
+                        writer,
+                        writer_done,
+                        &mut reader,
+                        &peer,
+                        finished.await_hangup(),
+                    )
+                    .instrument(span),
                 )
                 .await;
             }
@@ -366,16 +368,20 @@ enum Stop {
 struct Finished {
     /// The writer ends with our close frame, so it is let finish.
     sent_close: bool,
-    /// After that frame, the server waits (up to the close timeout) for the
-    /// client to hang up before closing the socket: only when the client
-    /// may still be sending, as after a protocol error. Once both close
-    /// frames have crossed, the server closes the connection first, as
-    /// RFC 6455 §7.1.1 asks, instead of holding it open for a client that
-    /// waits for just that.
-    await_hangup: bool,
-    /// The client did not answer our close frame within the close
-    /// timeout: nothing more is written or awaited.
-    timed_out: bool,
+    /// Where the client stood when the read loop ended.
+    client: ClientEnd,
+}
+
+impl Finished {
+    /// After our close frame, the server waits (up to the close timeout)
+    /// for the client to hang up before closing the socket: only when the
+    /// client may still be sending, as after a protocol error. Once both
+    /// close frames have crossed, the server closes the connection first,
+    /// as RFC 6455 §7.1.1 asks, instead of holding it open for a client
+    /// that waits for just that.
+    fn await_hangup(self) -> bool {
+        self.sent_close && self.client == ClientEnd::MaySend
+    }
 }
 
 /// After the read loop: leave, the `error` and `close` hooks, then tells the
@@ -444,11 +450,7 @@ async fn finish_inline(peer: &Peer, handler: &Arc<dyn DynHandler>, ended: Ended)
     if !sent_close {
         outbox.terminate();
     }
-    Finished {
-        sent_close,
-        await_hangup: sent_close && client == ClientEnd::MaySend,
-        timed_out: client == ClientEnd::TimedOut,
-    }
+    Finished { sent_close, client }
 }
 
 /// Bytes of the reader state held by the connection's future.
