@@ -142,28 +142,46 @@ impl Known {
     }
 }
 
+/// Why a stream could not be found or made.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub(crate) struct EnsureError {
+    message: String,
+    /// The server did not answer (it is down or reconnecting): asking
+    /// again later may succeed. Anything else (no JetStream, a stream of
+    /// that name for other subjects, a refusal) would fail again.
+    pub(crate) unanswered: bool,
+}
+
 /// Finds `log`'s stream, creating it (a new epoch) when it does not exist.
 pub(crate) async fn ensure(
     jetstream: &jetstream::Context,
     log: &Log,
     bounds: HistoryBounds,
-) -> Result<Found, String> {
+) -> Result<Found, EnsureError> {
+    use jetstream::context::CreateStreamErrorKind as Kind;
     let stream = jetstream
         .get_or_create_stream(log.config(bounds))
         .await
-        .map_err(|e| match e.kind() {
-            jetstream::context::CreateStreamErrorKind::JetStreamUnavailable => format!(
-                "stream {}: JetStream is not enabled on the NATS server (run nats-server with -js); history topics need it",
-                log.stream
-            ),
-            _ => format!("stream {}: {e}", log.stream),
+        .map_err(|e| EnsureError {
+            unanswered: matches!(e.kind(), Kind::TimedOut | Kind::Response),
+            message: match e.kind() {
+                Kind::JetStreamUnavailable => format!(
+                    "stream {}: JetStream is not enabled on the NATS server (run nats-server with -js); history topics need it",
+                    log.stream
+                ),
+                _ => format!("stream {}: {e}", log.stream),
+            },
         })?;
     let info = stream.cached_info();
     if !info.config.subjects.contains(&log.subject) {
-        return Err(format!(
-            "stream {} exists for other subjects ({:?}), not {}",
-            log.stream, info.config.subjects, log.subject
-        ));
+        return Err(EnsureError {
+            message: format!(
+                "stream {} exists for other subjects ({:?}), not {}",
+                log.stream, info.config.subjects, log.subject
+            ),
+            unanswered: false,
+        });
     }
     Ok(Found {
         epoch: epoch(info),

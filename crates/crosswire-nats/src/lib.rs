@@ -100,7 +100,9 @@
 //! their stage. Messages the client had written to a connection that died
 //! are lost (at-most-once), never resent. The same holds for appends to a
 //! history topic whose acknowledgement fails: they are reported, not
-//! resent (a resend could store them twice).
+//! resent (a resend could store them twice). An append whose stream
+//! lookup goes unanswered was never sent, so it is kept, with everything
+//! queued after it, and tried again for up to 30 s (see the publish task).
 
 #![deny(missing_docs)]
 

@@ -9,9 +9,22 @@
 //! gets its own sequence. Those of one batch are sent in order without
 //! waiting for each acknowledgement; the acknowledgements are awaited after
 //! the batch, and failures reported.
+//!
+//! An append whose stream must be looked up first (the first append to a
+//! topic from this node, or one after the stream was deleted) needs an
+//! answer from the server. When none comes (NATS is down or reconnecting),
+//! the task waits and asks again, holding that append and everything after
+//! it, for up to [`RETRY_FOR`]: a short outage loses no history, and a
+//! topic's appends keep their order. Publishes made meanwhile collect in
+//! the outgoing buffer, bounded as always. An append that was sent but not
+//! acknowledged is not sent again: it may have been stored, and sending it
+//! twice would give one message two positions.
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use async_nats::jetstream::{self, context::PublishErrorKind};
 use crosswire::broker::{BrokerStage, Envelope};
@@ -25,6 +38,50 @@ const BATCH_BYTES: usize = 1 << 20;
 /// [`Envelope::encode_batch`]), well under the server's default 1 MiB
 /// `max_payload`.
 const JOIN_BYTES: usize = 64 << 10;
+/// The first wait before a stream is looked up again after no answer;
+/// each further wait is twice as long, up to [`RETRY_MOST`].
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MOST: Duration = Duration::from_secs(2);
+/// How long the task keeps asking before it drops the append and reports
+/// it (the outage outlasted what the outgoing buffer is meant to bridge).
+const RETRY_FOR: Duration = Duration::from_secs(30);
+
+/// The waits between lookups that went unanswered: from the first
+/// unanswered one until one is answered.
+#[derive(Debug, Default)]
+struct Retry {
+    since: Option<Instant>,
+    wait: Duration,
+}
+
+impl Retry {
+    /// How long to wait before asking again, or `None` once the lookups
+    /// have gone unanswered for [`RETRY_FOR`].
+    fn next_wait(&mut self, now: Instant) -> Option<Duration> {
+        let since = *self.since.get_or_insert(now);
+        if now.duration_since(since) >= RETRY_FOR {
+            return None;
+        }
+        self.wait = (self.wait * 2).clamp(RETRY_FIRST, RETRY_MOST);
+        Some(self.wait)
+    }
+
+    /// The server answered.
+    fn answered(&mut self) {
+        *self = Self::default();
+    }
+}
+
+/// What became of one append.
+enum Appended {
+    /// Sent: its acknowledgement is to be awaited.
+    Sent(jetstream::context::PublishAckFuture),
+    /// Dropped and counted in [`Failed`].
+    Dropped,
+    /// Its stream could not be looked up for want of an answer: it may be
+    /// tried again.
+    Unanswered(String),
+}
 
 /// Appends of one batch that failed: reported once per batch, not once
 /// per append (a stopped server fails them all).
@@ -59,6 +116,7 @@ impl Failed {
 pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client) {
     let jetstream = jetstream::new(client.clone());
     let mut batch: Vec<Pending> = Vec::with_capacity(BATCH_ITEMS);
+    let mut retry = Retry::default();
     loop {
         let mut acks = Vec::new();
         let mut failed = Failed::default();
@@ -70,9 +128,21 @@ pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client) {
         let mut rest = &batch[..];
         while let Some(first) = rest.first() {
             if let Some(append) = &first.append {
-                if let Some(ack) = append_one(&inner, &jetstream, first, append, &mut failed).await
-                {
-                    acks.push((append, ack));
+                match append_one(&inner, &jetstream, first, append, &mut failed).await {
+                    Appended::Sent(ack) => {
+                        retry.answered();
+                        acks.push((append, ack));
+                    }
+                    Appended::Dropped => {}
+                    Appended::Unanswered(error) => {
+                        if let Some(wait) = retry.next_wait(Instant::now()) {
+                            tracing::debug!(target: "crosswire::broker", ?wait, "{error}; asking again");
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                        failed.streams.insert(append.log.stream.clone());
+                        failed.add(error);
+                    }
                 }
                 rest = &rest[1..];
                 continue;
@@ -114,26 +184,27 @@ pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client) {
 }
 
 /// Sends one append, making the topic's stream first if it is not known to
-/// exist. Returns the acknowledgement to wait for.
+/// exist.
 async fn append_one(
     inner: &Inner,
     jetstream: &jetstream::Context,
     pending: &Pending,
     append: &crate::Append,
     failed: &mut Failed,
-) -> Option<jetstream::context::PublishAckFuture> {
+) -> Appended {
     let stream = &append.log.stream;
     if !inner.streams.contains(stream) {
         if failed.streams.contains(stream) {
             failed.add(format!("{stream}: not found"));
-            return None;
+            return Appended::Dropped;
         }
         match history::ensure(jetstream, &append.log, append.bounds).await {
             Ok(_) => inner.streams.insert(stream),
+            Err(error) if error.unanswered => return Appended::Unanswered(error.to_string()),
             Err(error) => {
                 failed.streams.insert(stream.clone());
-                failed.add(error);
-                return None;
+                failed.add(error.to_string());
+                return Appended::Dropped;
             }
         }
     }
@@ -141,10 +212,42 @@ async fn append_one(
         .publish(append.log.subject.clone(), pending.envelope.clone())
         .await
     {
-        Ok(ack) => Some(ack),
+        Ok(ack) => Appended::Sent(ack),
         Err(error) => {
             failed.add(format!("{stream}: not sent: {error}"));
-            None
+            Appended::Dropped
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_grow_to_a_ceiling_and_end_after_the_retry_period() {
+        let start = Instant::now();
+        let mut retry = Retry::default();
+        let waits: Vec<_> = (0..7).map(|_| retry.next_wait(start)).collect();
+        let ms = |ms| Some(Duration::from_millis(ms));
+        assert_eq!(
+            waits,
+            [
+                ms(100),
+                ms(200),
+                ms(400),
+                ms(800),
+                ms(1600),
+                ms(2000),
+                ms(2000)
+            ]
+        );
+        assert_eq!(
+            retry.next_wait(start + RETRY_FOR - Duration::from_millis(1)),
+            ms(2000)
+        );
+        assert_eq!(retry.next_wait(start + RETRY_FOR), None);
+        retry.answered();
+        assert_eq!(retry.next_wait(start + RETRY_FOR * 2), ms(100));
     }
 }

@@ -18,6 +18,8 @@ mod a_gap_longer_than_the_history_is_reported;
 mod a_restarted_nats_server_keeps_the_epoch;
 #[path = "history/a_server_without_jetstream_is_reported.rs"]
 mod a_server_without_jetstream_is_reported;
+#[path = "history/appends_made_while_nats_is_down_are_stored_once_it_is_back.rs"]
+mod appends_made_while_nats_is_down_are_stored_once_it_is_back;
 #[path = "history/clients_recover_on_another_node_once_in_order.rs"]
 mod clients_recover_on_another_node_once_in_order;
 #[path = "history/every_node_gives_a_message_the_same_position.rs"]

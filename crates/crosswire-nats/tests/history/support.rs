@@ -75,8 +75,18 @@ impl Nats {
 
     /// `kill -9`, then starts again on the same port and store.
     pub async fn restart(&mut self) {
+        self.kill();
+        self.start_again().await;
+    }
+
+    /// `kill -9`: the server is gone until [`Nats::start_again`].
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port and store.
+    pub async fn start_again(&mut self) {
         self.child = spawn(self.port, Some(&self._store));
         self.wait_ready().await;
     }
@@ -101,6 +111,31 @@ impl Nats {
                 "nats-server did not start"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the JetStream streams hold `count` messages in all:
+    /// what the nodes appended is stored, not only sent.
+    pub async fn wait_stored(&self, count: u64) {
+        let client = async_nats::connect(self.url()).await.unwrap();
+        let jetstream = async_nats::jetstream::new(client);
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let stored: u64 = jetstream
+                .streams()
+                .map(|info| info.unwrap().state.messages)
+                .collect::<Vec<_>>()
+                .await
+                .iter()
+                .sum();
+            if stored >= count {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the streams hold {stored} messages, expected {count}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
