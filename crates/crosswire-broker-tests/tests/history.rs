@@ -48,6 +48,10 @@ mod redis {
     async fn publishes_survive_the_broker_forgetting_its_script() {
         suite::publishes_survive_the_broker_forgetting_its_script(Engine::redis().await).await;
     }
+    #[tokio::test]
+    async fn a_recovery_the_broker_did_not_confirm_is_not_promised() {
+        suite::a_recovery_the_broker_did_not_confirm_is_not_promised(Engine::redis().await).await;
+    }
 }
 
 mod nats {

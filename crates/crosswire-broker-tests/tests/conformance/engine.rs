@@ -248,9 +248,10 @@ impl Engine {
                 Box::new(bus.broker())
             }
             Engine::Server(server) => {
-                config.url = Some(match options.port {
-                    Some(port) => server.url_at(port),
-                    None => server.url(),
+                let url = server.url_at(options.port.unwrap_or(server.port));
+                config.url = Some(match options.user {
+                    Some(user) => url.replacen("://", &format!("://{user}@"), 1),
+                    None => url,
                 });
                 match server.kind {
                     Kind::Redis => Box::new(
@@ -334,6 +335,30 @@ impl Engine {
             );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+    }
+
+    /// Adds a Redis user `name` with `password` that may run every command
+    /// on every key but use no Pub/Sub channel (an ACL a node's reads pass
+    /// and its subscriptions do not). Used by the history suite only.
+    #[allow(dead_code)]
+    pub async fn add_redis_user_without_channels(&self, name: &str, password: &str) {
+        let Engine::Server(server) = self else {
+            return;
+        };
+        assert!(matches!(server.kind, Kind::Redis), "Redis only");
+        let client = redis::Client::open(server.url()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        redis::cmd("ACL")
+            .arg("SETUSER")
+            .arg(name)
+            .arg("on")
+            .arg(format!(">{password}"))
+            .arg("~*")
+            .arg("resetchannels")
+            .arg("+@all")
+            .query_async::<()>(&mut connection)
+            .await
+            .unwrap();
     }
 
     /// Makes Redis forget its loaded scripts (`SCRIPT FLUSH`), as an

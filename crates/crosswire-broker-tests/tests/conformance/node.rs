@@ -29,6 +29,8 @@ pub struct NodeOptions {
     pub buffer_bytes: usize,
     /// Where to reach the broker server instead of its own port (a proxy).
     pub port: Option<u16>,
+    /// `user:password` to log in with instead of the default user.
+    pub user: Option<&'static str>,
 }
 
 impl Default for NodeOptions {
@@ -37,6 +39,7 @@ impl Default for NodeOptions {
             prefix: "cwtest".to_owned(),
             buffer_bytes: 16 << 20,
             port: None,
+            user: None,
         }
     }
 }

@@ -228,6 +228,38 @@ pub async fn a_recovered_client_gets_the_next_epoch_from_its_start(engine: Engin
     }
 }
 
+/// A node whose subscriptions Redis refuses (its user may use no channel)
+/// can still read the history, but cannot promise what is appended after
+/// the read: a client recovering there is told its history is lost, not
+/// replayed up to a hole, and the node keeps serving.
+pub async fn a_recovery_the_broker_did_not_confirm_is_not_promised(engine: Engine) {
+    let a = FeedNode::start(engine.broker(&NodeOptions::default()).await, rules()).await;
+    let (_watcher, first, second) = two_published(&a).await;
+    engine
+        .add_redis_user_without_channels("reader", "secret")
+        .await;
+    let options = NodeOptions {
+        user: Some("reader:secret"),
+        ..NodeOptions::default()
+    };
+    let b = FeedNode::start(engine.broker(&options).await, rules()).await;
+    let (_client, replayed, status) =
+        FeedClient::connect(b.addr, "feed", Some(&first.position)).await;
+    assert!(
+        !status.recovered && replayed.is_empty(),
+        "{status:?} {replayed:?}"
+    );
+    assert_eq!(
+        status.position.as_ref().map(|p| p.epoch().to_owned()),
+        Some(second.position.epoch().to_owned()),
+        "{status:?}"
+    );
+    // The node still answers, and recovers nothing it cannot promise.
+    let (_again, replayed, status) =
+        FeedClient::connect(b.addr, "feed", Some(&first.position)).await;
+    assert!(!status.recovered && replayed.is_empty(), "{status:?}");
+}
+
 /// Redis forgets the history script while a node publishes (`SCRIPT
 /// FLUSH`): the node loads it again and sends what Redis refused, so no
 /// publish is lost and the offsets stay contiguous.

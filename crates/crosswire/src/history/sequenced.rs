@@ -21,7 +21,8 @@
 //!    from its join on; only the topic's position is read for it);
 //! 2. the node waits until its subscriptions are in effect
 //!    ([`BrokerHistory::settled`]), so whatever is appended from then on
-//!    reaches this node;
+//!    reaches this node (if the broker does not confirm it in time, the
+//!    subscriber is told its history is lost instead of being replayed);
 //! 3. it reads the log after the client's offset;
 //! 4. under the topic's lock, the ring is rebuilt from what was read plus
 //!    what arrived live meanwhile, the subscriber is replayed from it, and
@@ -55,8 +56,9 @@ use crate::ws::Payload;
 use crate::ws::outbox::OutFrame;
 
 /// Longest wait for the node's subscriptions to be in effect before the
-/// log is read anyway (a broker that is down cannot confirm; the read then
-/// fails too, and the subscriber is told its history is lost).
+/// log is read anyway. Unconfirmed, the subscriber is told its history is
+/// lost: a broker that is down fails the read too, and one that answers
+/// reads but not subscriptions cannot promise the messages after the read.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait for the broker's log to be read.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -211,11 +213,15 @@ impl Shared {
             key,
             armed: gated,
         };
+        // Whether the broker confirmed this node's subscriptions: only then
+        // does everything appended after the read reach this node.
+        let mut in_effect = false;
         let page = match (self.node().history(), self.history.bounds(topic)) {
             (Some(history), Some(bounds)) => {
                 let settled = history.settled();
-                if tokio::time::timeout(SETTLE_TIMEOUT, settled).await.is_err() {
-                    tracing::warn!(target: "crosswire::history", topic, "the broker did not confirm this node's subscriptions; reading its history anyway");
+                in_effect = tokio::time::timeout(SETTLE_TIMEOUT, settled).await.is_ok();
+                if !in_effect {
+                    tracing::warn!(target: "crosswire::history", topic, "the broker did not confirm this node's subscriptions; reading its history anyway, recovery not promised");
                 }
                 let after = match &since {
                     Since::At(position) => position.offset(),
@@ -255,8 +261,19 @@ impl Shared {
                     })
                     .collect();
                 ring.rebuild(&page.epoch, page.top, entries, now);
-                log.set_live(generation);
-                replay_from(&mut ring, &since, target, now)
+                if in_effect || matches!(since, Since::Nothing) {
+                    if in_effect {
+                        log.set_live(generation);
+                    }
+                    replay_from(&mut ring, &since, target, now)
+                } else {
+                    // What was appended between the read and the moment the
+                    // subscription takes effect may never reach this node:
+                    // the client is told its history is lost, as when the
+                    // log cannot be read, rather than given a replay with a
+                    // possible hole after it.
+                    replay_from(&mut ring, &Since::Unreadable, target, now)
+                }
             }
             None => {
                 // The log could not be read: nothing can be promised.
