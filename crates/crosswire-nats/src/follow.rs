@@ -12,7 +12,9 @@
 //! It does not use async-nats's ordered consumer because that one recreates
 //! itself on a stream of the same name without noticing a new epoch.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer};
@@ -30,6 +32,39 @@ const HEARTBEAT: Duration = Duration::from_secs(1);
 const SILENCE: Duration = Duration::from_secs(3);
 /// How long the server keeps a consumer whose inbox nobody reads.
 const INACTIVE: Duration = Duration::from_secs(10);
+
+/// Whether each followed topic's follow has made its first consumer: until
+/// then, messages appended to the stream may never reach this node, so a
+/// recovery that reads the stream cannot promise what comes after its read
+/// ([`BrokerHistory::settled_for`](crosswire::broker::BrokerHistory::settled_for)).
+/// One entry per running follow, kept by the interest task.
+#[derive(Debug, Default)]
+pub(crate) struct Follows(Mutex<HashMap<String, Arc<AtomicBool>>>);
+
+impl Follows {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<AtomicBool>>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A follow of `topic` is starting; the flag to set once it has.
+    pub(crate) fn starting(&self, topic: &str) -> Arc<AtomicBool> {
+        let started = Arc::new(AtomicBool::new(false));
+        self.lock().insert(topic.to_owned(), Arc::clone(&started));
+        started
+    }
+
+    /// The follow of `topic` was stopped.
+    pub(crate) fn stopped(&self, topic: &str) {
+        self.lock().remove(topic);
+    }
+
+    /// Whether `topic` has a follow that made its first consumer.
+    pub(crate) fn started(&self, topic: &str) -> bool {
+        self.lock()
+            .get(topic)
+            .is_some_and(|started| started.load(Ordering::Acquire))
+    }
+}
 
 /// Where a follow stands: the epoch it delivers and the last sequence it
 /// delivered (or found as the top when it started).
@@ -60,6 +95,7 @@ pub(crate) async fn run(
     topic: String,
     bounds: HistoryBounds,
     mut ready: Option<oneshot::Sender<()>>,
+    started: Arc<AtomicBool>,
 ) {
     let log = Log::of(inner.prefix(), &topic);
     let mut place: Option<Place> = None;
@@ -131,6 +167,7 @@ pub(crate) async fn run(
             tracing::info!(target: "crosswire::broker", topic, "following the history again");
         }
         outage = false;
+        started.store(true, Ordering::Release);
         if let Some(ready) = ready.take() {
             let _ = ready.send(());
         }

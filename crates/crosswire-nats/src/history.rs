@@ -147,9 +147,11 @@ impl Known {
 #[error("{message}")]
 pub(crate) struct EnsureError {
     message: String,
-    /// The server did not answer (it is down or reconnecting): asking
-    /// again later may succeed. Anything else (no JetStream, a stream of
-    /// that name for other subjects, a refusal) would fail again.
+    /// No answer came in time (the server is down or reconnecting; the
+    /// client queues requests meanwhile): asking again later may succeed.
+    /// Anything else (no JetStream, a stream of that name for other
+    /// subjects, a refusal, a closed client) is an answer, or would fail
+    /// again.
     pub(crate) unanswered: bool,
 }
 
@@ -164,7 +166,7 @@ pub(crate) async fn ensure(
         .get_or_create_stream(log.config(bounds))
         .await
         .map_err(|e| EnsureError {
-            unanswered: matches!(e.kind(), Kind::TimedOut | Kind::Response),
+            unanswered: e.kind() == Kind::TimedOut,
             message: match e.kind() {
                 Kind::JetStreamUnavailable => format!(
                     "stream {}: JetStream is not enabled on the NATS server (run nats-server with -js); history topics need it",

@@ -72,11 +72,13 @@
 //!   a stream made again (a new epoch).
 //! - [`BrokerHistory::settled`] resolves once the consumers of every
 //!   follow asked for before it exist on the server (and core
-//!   subscriptions are flushed); `read` looks the stream up (making it if
-//!   missing, so there is an epoch), then gets the messages after the
-//!   client's offset, at most `size`: one by one (32 requests at once) for
-//!   up to 32 messages, through one fetch of a short-lived consumer for
-//!   more.
+//!   subscriptions are flushed), or after 5 s without;
+//!   [`BrokerHistory::settled_for`] also says whether the topic's own
+//!   follow has started.
+//! - `read` looks the stream up (making it if missing, so there is an
+//!   epoch), then gets the messages after the client's offset, at most
+//!   `size`: one by one (32 requests at once) for up to 32 messages,
+//!   through one fetch of a short-lived consumer for more.
 //!
 //! Streams are not deleted when a topic goes idle: JetStream's `max_age`
 //! empties them, and the empty stream (a few hundred bytes on the server)
@@ -101,8 +103,9 @@
 //! are lost (at-most-once), never resent. The same holds for appends to a
 //! history topic whose acknowledgement fails: they are reported, not
 //! resent (a resend could store them twice). An append whose stream
-//! lookup goes unanswered was never sent, so it is kept, with everything
-//! queued after it, and tried again for up to 30 s (see the publish task).
+//! lookup goes unanswered (3 s) was never sent, so it is kept, with
+//! everything queued after it, and tried again until 30 s after the first
+//! attempt.
 
 #![deny(missing_docs)]
 
@@ -116,11 +119,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use crosswire::BrokerConfig;
 use crosswire::broker::{
     Broker, BrokerConfigError, BrokerError, BrokerHistory, BrokerLink, BrokerStage, BrokerStats,
     HistoryBounds, HistoryFuture, HistoryPage, InterestChanges, OutgoingBuffer, Pushed,
 };
+use crosswire::{BrokerConfig, UrlLogin};
 use tokio::task::JoinHandle;
 
 pub use subject::subject;
@@ -161,6 +164,8 @@ pub(crate) struct Inner {
     pub(crate) link: OnceLock<BrokerLink>,
     /// History streams known to exist.
     pub(crate) streams: history::Known,
+    /// Whether each followed history topic's follow has started.
+    pub(crate) follows: follow::Follows,
 }
 
 impl Inner {
@@ -209,14 +214,16 @@ pub struct NatsBroker {
 /// a server that does not answer (unless `wait_at_startup` is true, in which
 /// case this keeps retrying until it answers).
 pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigError> {
-    let url = config
-        .url
-        .as_deref()
+    // The client ignores a login written in the URL: it is given apart.
+    let (url, login) = config
+        .url_without_login()
         .ok_or_else(|| BrokerConfigError::new("broker.url", "no URL set"))?;
+    // What messages show: the URL without its password.
+    let shown = config.redacted_url().unwrap_or_default();
     if config.scheme() != Some("nats") {
         return Err(BrokerConfigError::new(
             "broker.url",
-            format_args!("expected a nats://host:port URL, got \"{url}\""),
+            format_args!("expected a nats://host:port URL, got \"{shown}\""),
         ));
     }
     config.check_prefix()?;
@@ -226,19 +233,20 @@ pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigEr
         interest: InterestChanges::default(),
         link: OnceLock::new(),
         streams: history::Known::default(),
+        follows: follow::Follows::default(),
     });
     let client = loop {
-        match options(&inner).connect(url).await {
+        match options(&inner, login.as_ref()).connect(&url).await {
             Ok(client) => break client,
             Err(error) if config.wait_at_startup => {
-                tracing::warn!(target: "crosswire::broker", %url, %error, "NATS unreachable; retrying (broker.wait_at_startup)");
+                tracing::warn!(target: "crosswire::broker", url = %shown, %error, "NATS unreachable; retrying (broker.wait_at_startup)");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(error) => {
                 return Err(BrokerConfigError::new(
                     "broker.url",
                     format_args!(
-                        "cannot reach NATS at {url}: {error} (set broker.wait_at_startup = true to wait for it)"
+                        "cannot reach NATS at {shown}: {error} (set broker.wait_at_startup = true to wait for it)"
                     ),
                 ));
             }
@@ -251,10 +259,22 @@ pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigEr
     })
 }
 
-/// Client options: fast, endless reconnects and every event reported.
-fn options(inner: &Arc<Inner>) -> async_nats::ConnectOptions {
+/// Client options: the URL's login (`user:password@`, or a token alone),
+/// fast and endless reconnects, and every event reported.
+fn options(inner: &Arc<Inner>, login: Option<&UrlLogin>) -> async_nats::ConnectOptions {
     let events = Arc::clone(inner);
-    async_nats::ConnectOptions::new()
+    let options = match login {
+        Some(UrlLogin {
+            user,
+            password: Some(password),
+        }) => async_nats::ConnectOptions::with_user_and_password(user.clone(), password.clone()),
+        Some(UrlLogin {
+            user: token,
+            password: None,
+        }) => async_nats::ConnectOptions::with_token(token.clone()),
+        None => async_nats::ConnectOptions::new(),
+    };
+    options
         .connection_timeout(CONNECT_TIMEOUT)
         // A connection whose far end is gone without a word is noticed after
         // two unanswered pings (the client's default is a minute apart).
@@ -389,6 +409,16 @@ impl BrokerHistory for NatsBroker {
 
     fn settled(&self) -> HistoryFuture<()> {
         Box::pin(self.inner.interest.settled())
+    }
+
+    fn settled_for(&self, topic: &str) -> HistoryFuture<bool> {
+        let settled = self.inner.interest.settled();
+        let inner = Arc::clone(&self.inner);
+        let topic = topic.to_owned();
+        Box::pin(async move {
+            settled.await;
+            inner.follows.started(&topic)
+        })
     }
 
     fn read(

@@ -12,13 +12,16 @@
 //!
 //! An append whose stream must be looked up first (the first append to a
 //! topic from this node, or one after the stream was deleted) needs an
-//! answer from the server. When none comes (NATS is down or reconnecting),
-//! the task waits and asks again, holding that append and everything after
-//! it, for up to [`RETRY_FOR`]: a short outage loses no history, and a
-//! topic's appends keep their order. Publishes made meanwhile collect in
-//! the outgoing buffer, bounded as always. An append that was sent but not
-//! acknowledged is not sent again: it may have been stored, and sending it
-//! twice would give one message two positions.
+//! answer from the server. When none comes within [`LOOKUP_TIMEOUT`] (NATS
+//! is down or reconnecting), the task waits and asks again, holding that
+//! append and everything after it, until [`RETRY_FOR`] after it first
+//! asked: a short outage loses no history, and a topic's appends keep
+//! their order. Publishes made meanwhile collect in the outgoing buffer,
+//! bounded as always. Past that, unanswered appends are dropped and
+//! reported, each after one lookup, until the server answers again. An
+//! append that was sent but not acknowledged is not sent again: it may
+//! have been stored, and sending it twice would give one message two
+//! positions.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -38,6 +41,9 @@ const BATCH_BYTES: usize = 1 << 20;
 /// [`Envelope::encode_batch`]), well under the server's default 1 MiB
 /// `max_payload`.
 const JOIN_BYTES: usize = 64 << 10;
+/// Longest wait for the answer to a stream lookup (the client's default,
+/// 10 s, would hold every publish that long per attempt).
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
 /// The first wait before a stream is looked up again after no answer;
 /// each further wait is twice as long, up to [`RETRY_MOST`].
 const RETRY_FIRST: Duration = Duration::from_millis(100);
@@ -46,19 +52,21 @@ const RETRY_MOST: Duration = Duration::from_secs(2);
 /// it (the outage outlasted what the outgoing buffer is meant to bridge).
 const RETRY_FOR: Duration = Duration::from_secs(30);
 
-/// The waits between lookups that went unanswered: from the first
-/// unanswered one until one is answered.
+/// The waits between stream lookups that went unanswered: from the first
+/// of them until the server answers one (success or refusal).
 #[derive(Debug, Default)]
 struct Retry {
+    /// When the first unanswered lookup was asked.
     since: Option<Instant>,
     wait: Duration,
 }
 
 impl Retry {
-    /// How long to wait before asking again, or `None` once the lookups
-    /// have gone unanswered for [`RETRY_FOR`].
-    fn next_wait(&mut self, now: Instant) -> Option<Duration> {
-        let since = *self.since.get_or_insert(now);
+    /// A lookup asked at `asked` went unanswered: how long to wait before
+    /// asking again, or `None` once [`RETRY_FOR`] has passed since the
+    /// first unanswered one was asked.
+    fn next_wait(&mut self, asked: Instant, now: Instant) -> Option<Duration> {
+        let since = *self.since.get_or_insert(asked);
         if now.duration_since(since) >= RETRY_FOR {
             return None;
         }
@@ -66,7 +74,7 @@ impl Retry {
         Some(self.wait)
     }
 
-    /// The server answered.
+    /// The server answered a lookup.
     fn answered(&mut self) {
         *self = Self::default();
     }
@@ -114,7 +122,12 @@ impl Failed {
 }
 
 pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client) {
-    let jetstream = jetstream::new(client.clone());
+    let mut lookups = jetstream::new(client.clone());
+    lookups.set_timeout(LOOKUP_TIMEOUT);
+    let contexts = Contexts {
+        publish: jetstream::new(client.clone()),
+        lookups,
+    };
     let mut batch: Vec<Pending> = Vec::with_capacity(BATCH_ITEMS);
     let mut retry = Retry::default();
     loop {
@@ -128,14 +141,12 @@ pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client) {
         let mut rest = &batch[..];
         while let Some(first) = rest.first() {
             if let Some(append) = &first.append {
-                match append_one(&inner, &jetstream, first, append, &mut failed).await {
-                    Appended::Sent(ack) => {
-                        retry.answered();
-                        acks.push((append, ack));
-                    }
+                let asked = Instant::now();
+                match append_one(&inner, &contexts, first, append, &mut retry, &mut failed).await {
+                    Appended::Sent(ack) => acks.push((append, ack)),
                     Appended::Dropped => {}
                     Appended::Unanswered(error) => {
-                        if let Some(wait) = retry.next_wait(Instant::now()) {
+                        if let Some(wait) = retry.next_wait(asked, Instant::now()) {
                             tracing::debug!(target: "crosswire::broker", ?wait, "{error}; asking again");
                             tokio::time::sleep(wait).await;
                             continue;
@@ -183,13 +194,22 @@ pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client) {
     }
 }
 
+/// The JetStream contexts of the publish task: one for appends, whose
+/// acknowledgements wait as long as the client's default, and one for
+/// stream lookups, which give up sooner and are asked again.
+struct Contexts {
+    publish: jetstream::Context,
+    lookups: jetstream::Context,
+}
+
 /// Sends one append, making the topic's stream first if it is not known to
 /// exist.
 async fn append_one(
     inner: &Inner,
-    jetstream: &jetstream::Context,
+    contexts: &Contexts,
     pending: &Pending,
     append: &crate::Append,
+    retry: &mut Retry,
     failed: &mut Failed,
 ) -> Appended {
     let stream = &append.log.stream;
@@ -198,17 +218,22 @@ async fn append_one(
             failed.add(format!("{stream}: not found"));
             return Appended::Dropped;
         }
-        match history::ensure(jetstream, &append.log, append.bounds).await {
-            Ok(_) => inner.streams.insert(stream),
-            Err(error) if error.unanswered => return Appended::Unanswered(error.to_string()),
-            Err(error) => {
-                failed.streams.insert(stream.clone());
-                failed.add(error.to_string());
-                return Appended::Dropped;
-            }
+        let found = history::ensure(&contexts.lookups, &append.log, append.bounds).await;
+        if let Err(error) = &found
+            && error.unanswered
+        {
+            return Appended::Unanswered(error.to_string());
         }
+        retry.answered();
+        if let Err(error) = found {
+            failed.streams.insert(stream.clone());
+            failed.add(error.to_string());
+            return Appended::Dropped;
+        }
+        inner.streams.insert(stream);
     }
-    match jetstream
+    match contexts
+        .publish
         .publish(append.log.subject.clone(), pending.envelope.clone())
         .await
     {
@@ -228,26 +253,17 @@ mod tests {
     fn waits_grow_to_a_ceiling_and_end_after_the_retry_period() {
         let start = Instant::now();
         let mut retry = Retry::default();
-        let waits: Vec<_> = (0..7).map(|_| retry.next_wait(start)).collect();
+        let waits: Vec<_> = (0..7).map(|_| retry.next_wait(start, start)).collect();
         let ms = |ms| Some(Duration::from_millis(ms));
-        assert_eq!(
-            waits,
-            [
-                ms(100),
-                ms(200),
-                ms(400),
-                ms(800),
-                ms(1600),
-                ms(2000),
-                ms(2000)
-            ]
-        );
-        assert_eq!(
-            retry.next_wait(start + RETRY_FOR - Duration::from_millis(1)),
-            ms(2000)
-        );
-        assert_eq!(retry.next_wait(start + RETRY_FOR), None);
+        assert_eq!(waits[..5], [ms(100), ms(200), ms(400), ms(800), ms(1600)]);
+        assert_eq!(waits[5..], [ms(2000), ms(2000)]);
+        // The period counts from when the first unanswered lookup was
+        // asked, not from when its timeout ran out.
+        let later = start + RETRY_FOR - Duration::from_millis(1);
+        assert_eq!(retry.next_wait(later, later), ms(2000));
+        assert_eq!(retry.next_wait(later, start + RETRY_FOR), None);
         retry.answered();
-        assert_eq!(retry.next_wait(start + RETRY_FOR * 2), ms(100));
+        let again = start + RETRY_FOR * 2;
+        assert_eq!(retry.next_wait(again, again + LOOKUP_TIMEOUT), ms(100));
     }
 }

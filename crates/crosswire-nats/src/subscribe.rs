@@ -8,9 +8,13 @@
 //!
 //! Once a round of changes is in effect (the server has the subscriptions:
 //! a flush round trip; the follows' consumers exist) the round is marked
-//! applied, which is what [`BrokerHistory::settled`] waits for.
+//! applied, which is what [`BrokerHistory::settled`] waits for. A round
+//! still not in effect after a while is marked applied anyway, so one
+//! failing topic does not hold up every other; whether a topic's own
+//! follow started is kept apart, for [`BrokerHistory::settled_for`].
 //!
 //! [`BrokerHistory::settled`]: crosswire::broker::BrokerHistory::settled
+//! [`BrokerHistory::settled_for`]: crosswire::broker::BrokerHistory::settled_for
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,7 +28,8 @@ use tokio::task::JoinHandle;
 use crate::{Inner, follow};
 
 /// Longest wait for a round of changes to take effect before it is marked
-/// applied anyway (the server is down; recovery then fails and says so).
+/// applied anyway (the server is down or refuses a follow; a recovery on a
+/// topic whose follow has not started is then told its history is lost).
 const SETTLE: Duration = Duration::from_secs(5);
 
 /// Aborts every reader when the interest task itself ends (server stop).
@@ -54,6 +59,7 @@ pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client, link: Bro
                 if let Some(reader) = readers.0.remove(&topic) {
                     reader.abort();
                 }
+                inner.follows.stopped(&topic);
                 continue;
             }
             if readers.0.contains_key(&topic) {
@@ -69,6 +75,7 @@ pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client, link: Bro
                     topic.clone(),
                     bounds,
                     Some(ready),
+                    inner.follows.starting(&topic),
                 ));
                 readers.0.insert(topic, reader);
                 continue;

@@ -14,6 +14,10 @@ mod a_deleted_stream_starts_a_new_epoch;
 mod a_follow_moves_to_a_stream_made_again;
 #[path = "history/a_gap_longer_than_the_history_is_reported.rs"]
 mod a_gap_longer_than_the_history_is_reported;
+#[path = "history/a_login_in_the_url_is_used_and_never_shown.rs"]
+mod a_login_in_the_url_is_used_and_never_shown;
+#[path = "history/a_recovery_whose_follow_did_not_start_is_not_promised.rs"]
+mod a_recovery_whose_follow_did_not_start_is_not_promised;
 #[path = "history/a_restarted_nats_server_keeps_the_epoch.rs"]
 mod a_restarted_nats_server_keeps_the_epoch;
 #[path = "history/a_server_without_jetstream_is_reported.rs"]

@@ -215,27 +215,29 @@ pub async fn connect(config: &BrokerConfig) -> Result<RedisBroker, BrokerConfigE
         .url
         .as_deref()
         .ok_or_else(|| BrokerConfigError::new("broker.url", "no URL set"))?;
+    // What messages show: the URL without its password.
+    let shown = config.redacted_url().unwrap_or_default();
     if config.scheme() != Some("redis") {
         return Err(BrokerConfigError::new(
             "broker.url",
-            format_args!("expected a redis://host:port URL, got \"{url}\""),
+            format_args!("expected a redis://host:port URL, got \"{shown}\""),
         ));
     }
     config.check_prefix()?;
     let client = redis::Client::open(url)
-        .map_err(|e| BrokerConfigError::new("broker.url", format_args!("\"{url}\": {e}")))?;
+        .map_err(|e| BrokerConfigError::new("broker.url", format_args!("\"{shown}\": {e}")))?;
     let first = loop {
         match publish::connect(&client).await {
             Ok(connection) => break connection,
             Err(error) if config.wait_at_startup => {
-                tracing::warn!(target: "crosswire::broker", %url, %error, "Redis unreachable; retrying (broker.wait_at_startup)");
+                tracing::warn!(target: "crosswire::broker", url = %shown, %error, "Redis unreachable; retrying (broker.wait_at_startup)");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(error) => {
                 return Err(BrokerConfigError::new(
                     "broker.url",
                     format_args!(
-                        "cannot reach Redis at {url}: {error} (set broker.wait_at_startup = true to wait for it)"
+                        "cannot reach Redis at {shown}: {error} (set broker.wait_at_startup = true to wait for it)"
                     ),
                 ));
             }

@@ -104,7 +104,7 @@ pub mod ws;
 
 pub use config::{
     BrokerConfig, Compression, Config, ConfigError, HistoryConfig, MetricsConfig, OverflowPolicy,
-    TlsConfig,
+    TlsConfig, UrlLogin,
 };
 pub use dev_server::{DEV_SERVER_VAR, under_dev_server};
 pub use error::{CloseError, PushError, SendError, ServeError, WebSocketError};

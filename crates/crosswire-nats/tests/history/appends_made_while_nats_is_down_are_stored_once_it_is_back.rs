@@ -10,10 +10,9 @@ use crosswire::broker::BrokerStage;
 
 use crate::support::*;
 
-/// Longer than a JetStream request waits for its answer (async-nats'
-/// request timeout, 10 s): the lookup of the stream goes unanswered at
-/// least once.
-const OUTAGE: Duration = Duration::from_secs(12);
+/// Longer than the publish task waits for the answer to a stream lookup
+/// (3 s), twice over: the lookup goes unanswered at least once.
+const OUTAGE: Duration = Duration::from_secs(7);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn appends_made_while_nats_is_down_are_stored_once_it_is_back() {

@@ -32,11 +32,37 @@ pub struct Nats {
     pub port: u16,
     child: Child,
     _store: tempfile::TempDir,
+    /// Its configuration file, when it has users (see
+    /// [`Nats::start_with_users`]).
+    config: Option<std::path::PathBuf>,
 }
 
-/// `nats-server` on `port`, with JetStream storing in `store` if given.
-fn spawn(port: u16, store: Option<&tempfile::TempDir>) -> Child {
+/// The users of [`Nats::start_with_users`]: `node` may do anything;
+/// `reader` may do anything but make JetStream consumers (so it can read a
+/// stream's messages one by one, but not follow it). Each user's password
+/// is its name.
+const USERS: &str = r#"
+accounts {
+  APP {
+    jetstream: enabled
+    users: [
+      { user: "node", password: "node" }
+      {
+        user: "reader", password: "reader",
+        permissions: { publish: { allow: [">"], deny: ["$JS.API.CONSUMER.>"] } }
+      }
+    ]
+  }
+}
+"#;
+
+/// `nats-server` on `port`, with JetStream storing in `store` if given,
+/// and the settings of `config` if given.
+fn spawn(port: u16, store: Option<&tempfile::TempDir>, config: Option<&std::path::Path>) -> Child {
     let mut command = Command::new("nats-server");
+    if let Some(config) = config {
+        command.arg("-c").arg(config);
+    }
     command.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
     if let Some(store) = store {
         command.args(["-js", "-sd"]).arg(store.path());
@@ -63,11 +89,30 @@ impl Nats {
     pub async fn start_with(jetstream: bool) -> Self {
         let store = tempfile::tempdir().expect("a store directory");
         let port = free_port();
-        let child = spawn(port, jetstream.then_some(&store));
+        let child = spawn(port, jetstream.then_some(&store), None);
         let nats = Self {
             port,
             child,
             _store: store,
+            config: None,
+        };
+        nats.wait_ready().await;
+        nats
+    }
+
+    /// A server with JetStream whose clients log in as one of [`USERS`]:
+    /// [`Nats::url`] is `node`'s, [`Nats::url_as`] any one's.
+    pub async fn start_with_users() -> Self {
+        let store = tempfile::tempdir().expect("a store directory");
+        let config = store.path().join("users.conf");
+        std::fs::write(&config, USERS).expect("write the configuration");
+        let port = free_port();
+        let child = spawn(port, Some(&store), Some(&config));
+        let nats = Self {
+            port,
+            child,
+            _store: store,
+            config: Some(config),
         };
         nats.wait_ready().await;
         nats
@@ -87,12 +132,20 @@ impl Nats {
 
     /// Starts the server again on the same port and store.
     pub async fn start_again(&mut self) {
-        self.child = spawn(self.port, Some(&self._store));
+        self.child = spawn(self.port, Some(&self._store), self.config.as_deref());
         self.wait_ready().await;
     }
 
     pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
+        match self.config {
+            Some(_) => self.url_as("node"),
+            None => format!("nats://127.0.0.1:{}", self.port),
+        }
+    }
+
+    /// The URL that logs in as `user` (a server with users).
+    pub fn url_as(&self, user: &str) -> String {
+        format!("nats://{user}:{user}@127.0.0.1:{}", self.port)
     }
 
     async fn wait_ready(&self) {
@@ -174,8 +227,13 @@ pub struct Node {
 
 impl Node {
     pub async fn start(nats: &Nats, size: usize) -> Self {
+        Self::start_at(&nats.url(), size).await
+    }
+
+    /// A node on the NATS server at `url`.
+    pub async fn start_at(url: &str, size: usize) -> Self {
         let mut broker_config = crosswire::BrokerConfig::default();
-        broker_config.url = Some(nats.url());
+        broker_config.url = Some(url.to_owned());
         broker_config.prefix = "cwtest".to_owned();
         let broker = crosswire_nats::connect(&broker_config)
             .await

@@ -65,7 +65,11 @@ pub struct HistoryPage {
 /// - [`BrokerHistory::settled`] resolves once every subscription asked for
 ///   before the call is in effect: what is appended after that reaches this
 ///   node. Recovery reads the log only after it, so nothing falls between
-///   the read and the live messages.
+///   the read and the live messages. An engine that can tell one topic's
+///   subscription failed while others took effect says so through
+///   [`BrokerHistory::settled_for`]. A recovery whose topic is not
+///   confirmed within 5 s tells its client the history is lost rather than
+///   replaying up to a possible hole.
 /// - [`BrokerHistory::read`] returns the kept entries after an offset and
 ///   the topic's latest position, from the same log.
 ///
@@ -81,6 +85,19 @@ pub trait BrokerHistory: Send + Sync + std::fmt::Debug + 'static {
     /// Resolves once every subscription asked for before the call is in
     /// effect.
     fn settled(&self) -> HistoryFuture<()>;
+
+    /// Resolves like [`BrokerHistory::settled`], with whether `topic`'s own
+    /// subscription is in effect: `false` when the engine gave up waiting
+    /// for it (the rest of the round may have taken effect). The default
+    /// trusts `settled`.
+    fn settled_for(&self, topic: &str) -> HistoryFuture<bool> {
+        let _ = topic;
+        let settled = self.settled();
+        Box::pin(async move {
+            settled.await;
+            true
+        })
+    }
 
     /// Reads `topic`'s log: its epoch and latest offset, and the entries
     /// after `after` (none when `after` is at or past the latest).

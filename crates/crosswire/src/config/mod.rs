@@ -41,6 +41,7 @@
 //! ttl = "5m"
 //! ```
 
+mod broker_url;
 mod history;
 mod load;
 mod metrics;
@@ -51,6 +52,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use broker_url::UrlLogin;
 pub use history::HistoryConfig;
 pub use load::ConfigError;
 pub use metrics::MetricsConfig;
@@ -422,8 +424,11 @@ impl Default for SseConfig {
 #[non_exhaustive]
 pub struct BrokerConfig {
     /// The broker's URL: `redis://host:port[/db]`, `rediss://…` or
-    /// `nats://host:port`. Default none: a single node, no broker, nothing to
-    /// run beside the app. `CROSSWIRE_BROKER_URL` sets it.
+    /// `nats://host:port`, with a login if the broker asks for one
+    /// (`redis://user:password@…`, `nats://user:password@…` or
+    /// `nats://token@…`; logs and errors show it without the password).
+    /// Default none: a single node, no broker, nothing to run beside the
+    /// app. `CROSSWIRE_BROKER_URL` sets it.
     #[serde(
         skip_serializing_if = "Option::is_none",
         deserialize_with = "units::url"

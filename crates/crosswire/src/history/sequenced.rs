@@ -20,7 +20,7 @@
 //!    with no position to recover joins ungated and takes the live messages
 //!    from its join on; only the topic's position is read for it);
 //! 2. the node waits until its subscriptions are in effect
-//!    ([`BrokerHistory::settled`]), so whatever is appended from then on
+//!    ([`BrokerHistory::settled_for`]), so whatever is appended from then on
 //!    reaches this node (if the broker does not confirm it in time, the
 //!    subscriber is told its history is lost instead of being replayed);
 //! 3. it reads the log after the client's offset;
@@ -218,8 +218,11 @@ impl Shared {
         let mut in_effect = false;
         let page = match (self.node().history(), self.history.bounds(topic)) {
             (Some(history), Some(bounds)) => {
-                let settled = history.settled();
-                in_effect = tokio::time::timeout(SETTLE_TIMEOUT, settled).await.is_ok();
+                let settled = history.settled_for(topic);
+                in_effect = matches!(
+                    tokio::time::timeout(SETTLE_TIMEOUT, settled).await,
+                    Ok(true)
+                );
                 if !in_effect {
                     tracing::warn!(target: "crosswire::history", topic, "the broker did not confirm this node's subscriptions; reading its history anyway, recovery not promised");
                 }
