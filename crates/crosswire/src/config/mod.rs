@@ -423,12 +423,12 @@ impl Default for SseConfig {
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct BrokerConfig {
-    /// The broker's URL: `redis://host:port[/db]`, `rediss://…` or
-    /// `nats://host:port`, with a login if the broker asks for one
-    /// (`redis://user:password@…`, `nats://user:password@…` or
-    /// `nats://token@…`; logs and errors show it without the password).
-    /// Default none: a single node, no broker, nothing to run beside the
-    /// app. `CROSSWIRE_BROKER_URL` sets it.
+    /// The broker's URL: `redis://host:port[/db]` (not `rediss://`: the
+    /// Redis broker does not speak TLS yet) or `nats://host:port`, with a
+    /// login if the broker asks for one (`redis://user:password@…`,
+    /// `nats://user:password@…` or `nats://token@…`; logs and errors show
+    /// it without the password). Default none: a single node, no broker,
+    /// nothing to run beside the app. `CROSSWIRE_BROKER_URL` sets it.
     #[serde(
         skip_serializing_if = "Option::is_none",
         deserialize_with = "units::url"
