@@ -36,6 +36,12 @@ fn free_port() -> u16 {
 }
 
 impl ServerProcess {
+    /// A connection to this Redis server, for commands of the tests' own.
+    async fn redis_connection(&self) -> redis::aio::MultiplexedConnection {
+        let client = redis::Client::open(self.url()).unwrap();
+        client.get_multiplexed_async_connection().await.unwrap()
+    }
+
     pub async fn start(kind: Kind) -> Self {
         let server = Self::reserve(kind);
         server.spawn().await;
@@ -288,8 +294,7 @@ impl Engine {
                 nats_subscriptions(server.monitor, &crosswire_nats::subject(prefix, topic)).await,
             );
         }
-        let client = redis::Client::open(server.url()).unwrap();
-        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let mut connection = server.redis_connection().await;
         let (_, count): (String, usize) = redis::cmd("PUBSUB")
             .arg("NUMSUB")
             .arg(format!("{prefix}:{topic}"))
@@ -311,8 +316,7 @@ impl Engine {
             let body = nats_monitor(server.monitor, "/connz").await;
             return Some(body["num_connections"].as_u64().unwrap() as usize);
         }
-        let client = redis::Client::open(server.url()).unwrap();
-        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let mut connection = server.redis_connection().await;
         let list: String = redis::cmd("CLIENT")
             .arg("LIST")
             .query_async(&mut connection)
@@ -346,8 +350,7 @@ impl Engine {
             return;
         };
         assert!(matches!(server.kind, Kind::Redis), "Redis only");
-        let client = redis::Client::open(server.url()).unwrap();
-        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let mut connection = server.redis_connection().await;
         redis::cmd("ACL")
             .arg("SETUSER")
             .arg(name)
@@ -370,8 +373,7 @@ impl Engine {
             return;
         };
         assert!(matches!(server.kind, Kind::Redis), "Redis only");
-        let client = redis::Client::open(server.url()).unwrap();
-        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let mut connection = server.redis_connection().await;
         redis::cmd("SCRIPT")
             .arg("FLUSH")
             .query_async::<()>(&mut connection)
@@ -389,8 +391,7 @@ impl Engine {
         };
         match server.kind {
             Kind::Redis => {
-                let client = redis::Client::open(server.url()).unwrap();
-                let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+                let mut connection = server.redis_connection().await;
                 redis::cmd("FLUSHALL")
                     .query_async::<()>(&mut connection)
                     .await
@@ -420,8 +421,7 @@ impl Engine {
         };
         match server.kind {
             Kind::Redis => {
-                let client = redis::Client::open(server.url()).unwrap();
-                let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+                let mut connection = server.redis_connection().await;
                 let channel = format!("{prefix}:{topic}");
                 redis::cmd("PUBLISH")
                     .arg(channel)

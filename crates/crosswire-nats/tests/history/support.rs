@@ -88,16 +88,7 @@ impl Nats {
     /// A server with JetStream on or off.
     pub async fn start_with(jetstream: bool) -> Self {
         let store = tempfile::tempdir().expect("a store directory");
-        let port = free_port();
-        let child = spawn(port, jetstream.then_some(&store), None);
-        let nats = Self {
-            port,
-            child,
-            _store: store,
-            config: None,
-        };
-        nats.wait_ready().await;
-        nats
+        Self::launch(store, jetstream, None).await
     }
 
     /// A server with JetStream whose clients log in as one of [`USERS`]:
@@ -106,13 +97,23 @@ impl Nats {
         let store = tempfile::tempdir().expect("a store directory");
         let config = store.path().join("users.conf");
         std::fs::write(&config, USERS).expect("write the configuration");
+        Self::launch(store, true, Some(config)).await
+    }
+
+    /// Starts a server on a free port, storing in `store` if `jetstream`,
+    /// with the settings of `config` if given; returns once it answers.
+    async fn launch(
+        store: tempfile::TempDir,
+        jetstream: bool,
+        config: Option<std::path::PathBuf>,
+    ) -> Self {
         let port = free_port();
-        let child = spawn(port, Some(&store), Some(&config));
+        let child = spawn(port, jetstream.then_some(&store), config.as_deref());
         let nats = Self {
             port,
             child,
             _store: store,
-            config: Some(config),
+            config,
         };
         nats.wait_ready().await;
         nats

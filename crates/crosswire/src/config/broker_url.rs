@@ -57,7 +57,7 @@ fn decode(text: &str) -> String {
 }
 
 /// `url` with its password, or a lone token, written as `***`.
-pub(crate) fn redact(url: &str) -> Cow<'_, str> {
+fn redact(url: &str) -> Cow<'_, str> {
     match split(url) {
         (scheme, Some(login), rest) => {
             let shown = match login.split_once(':') {

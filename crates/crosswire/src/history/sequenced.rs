@@ -251,7 +251,7 @@ impl Shared {
         // this subscriber and are not in the page. Told, not hidden.
         let epoch_now = Arc::clone(ring.epoch());
         let page = page.filter(|page| *epoch_now == *epoch_at_join || *epoch_now == *page.epoch);
-        let (recovered, replayed) = match page {
+        let read = match page {
             Some(page) => {
                 let entries = page
                     .entries
@@ -264,26 +264,22 @@ impl Shared {
                     })
                     .collect();
                 ring.rebuild(&page.epoch, page.top, entries, now);
-                if in_effect || matches!(since, Since::Nothing) {
-                    if in_effect {
-                        log.set_live(generation);
-                    }
-                    replay_from(&mut ring, &since, target, now)
-                } else {
-                    // What was appended between the read and the moment the
-                    // subscription takes effect may never reach this node:
-                    // the client is told its history is lost, as when the
-                    // log cannot be read, rather than given a replay with a
-                    // possible hole after it.
-                    replay_from(&mut ring, &Since::Unreadable, target, now)
+                if in_effect {
+                    log.set_live(generation);
                 }
+                true
             }
-            None => {
-                // The log could not be read: nothing can be promised.
-                let unread = Since::Unreadable;
-                replay_from(&mut ring, &unread, target, now)
-            }
+            None => false,
         };
+        // Nothing can be promised when the log could not be read, nor when
+        // the subscription was not confirmed: what was appended between the
+        // read and the moment it takes effect may never reach this node. The
+        // client is then told its history is lost rather than given a replay
+        // with a possible hole after it.
+        let promised = read && (in_effect || matches!(since, Since::Nothing));
+        let unreadable = Since::Unreadable;
+        let since = if promised { &since } else { &unreadable };
+        let (recovered, replayed) = replay_from(&mut ring, since, target, now);
         let latest = StreamPosition::new(Arc::clone(ring.epoch()), ring.top());
         // Every live message from here on is past what was replayed: one at
         // or below the ring's latest offset is a duplicate, which `push_at`
