@@ -59,9 +59,12 @@
 //!   `ttl`, `max_bytes` = `max_bytes`, discarding the oldest. File storage,
 //!   so history and epoch survive a NATS server restart.
 //! - A publish on a history topic is appended: a JetStream publish to the
-//!   topic's subject from the publish task, in order, not joined with
+//!   topic's subject from the append task, in order, not joined with
 //!   others. Acknowledgements of a batch are awaited after the batch is
-//!   sent; a failed one is reported (stage `history`).
+//!   sent; a failed one is reported (stage `history`). Appends have their
+//!   own buffer and task, so a JetStream that does not answer never holds
+//!   plain publishes; an append and a plain publish on different topics
+//!   may reach other nodes in either order.
 //! - A node with subscribers on a history topic follows its stream instead
 //!   of subscribing to the core subject: an ephemeral push consumer (no
 //!   acks, idle heartbeats every second) from the sequence after the
@@ -95,8 +98,9 @@
 //! # Faults
 //!
 //! Publishes go to a bounded [`OutgoingBuffer`] first (`[broker]
-//! buffer_bytes`); a task moves them into the client, whose own queue holds
-//! at most 2048 messages. While the server is stopped or unreachable both
+//! buffer_bytes`; appends to history topics have a second one of the same
+//! size); a task moves them into the client, whose own queue holds at most
+//! 2048 messages. While the server is stopped or unreachable both
 //! fill, and further publishes are dropped and counted. Lost and restored
 //! connections, slow-consumer drops and server errors are reported with
 //! their stage. Messages the client had written to a connection that died
@@ -104,11 +108,12 @@
 //! history topic whose acknowledgement fails: they are reported, not
 //! resent (a resend could store them twice). An append whose stream
 //! lookup goes unanswered (3 s) was never sent, so it is kept, with
-//! everything queued after it, and tried again until 30 s after the first
-//! attempt.
+//! every append queued after it, and tried again until 30 s after the
+//! first attempt; plain publishes go on meanwhile.
 
 #![deny(missing_docs)]
 
+mod append;
 mod follow;
 mod history;
 mod publish;
@@ -126,6 +131,8 @@ use crosswire::broker::{
 use crosswire::{BrokerConfig, UrlLogin};
 use tokio::task::JoinHandle;
 
+use crate::append::Append;
+
 pub use subject::subject;
 
 /// Delay between reconnection attempts.
@@ -138,20 +145,12 @@ const CLIENT_CAPACITY: usize = 2048;
 /// unanswered ends the connection and starts a reconnect.
 const PING_EVERY: Duration = Duration::from_secs(5);
 
-/// A publish waiting to be sent: its subject and its envelope, and for a
-/// history topic where it is appended.
+/// A publish on a topic without history, waiting to be sent: its subject
+/// and its envelope.
 #[derive(Debug)]
 pub(crate) struct Pending {
     pub(crate) subject: String,
     pub(crate) envelope: Bytes,
-    pub(crate) append: Option<Append>,
-}
-
-/// What appending to a topic's history takes: its stream and its bounds.
-#[derive(Debug)]
-pub(crate) struct Append {
-    pub(crate) log: history::Log,
-    pub(crate) bounds: HistoryBounds,
 }
 
 /// State shared by the broker handle, its tasks and the client's event
@@ -160,6 +159,9 @@ pub(crate) struct Append {
 pub(crate) struct Inner {
     prefix: String,
     pub(crate) outgoing: OutgoingBuffer<Pending>,
+    /// Appends to history topics, apart so that waiting on JetStream never
+    /// holds plain publishes.
+    pub(crate) appends: OutgoingBuffer<Append>,
     pub(crate) interest: InterestChanges,
     pub(crate) link: OnceLock<BrokerLink>,
     /// History streams known to exist.
@@ -230,6 +232,7 @@ pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigEr
     let inner = Arc::new(Inner {
         prefix: config.prefix.clone(),
         outgoing: OutgoingBuffer::new(config.buffer_bytes),
+        appends: OutgoingBuffer::new(config.buffer_bytes),
         interest: InterestChanges::default(),
         link: OnceLock::new(),
         streams: history::Known::default(),
@@ -336,6 +339,10 @@ impl Broker for NatsBroker {
             Arc::clone(&self.inner),
             self.client.clone(),
         )));
+        tasks.push(tokio::spawn(append::run(
+            Arc::clone(&self.inner),
+            self.client.clone(),
+        )));
         tasks.push(tokio::spawn(subscribe::run(
             Arc::clone(&self.inner),
             self.client.clone(),
@@ -344,11 +351,13 @@ impl Broker for NatsBroker {
     }
 
     fn publish(&self, topic: &str, envelope: Bytes) {
-        self.push(Pending {
+        let pending = Pending {
             subject: self.inner.subject(topic),
             envelope,
-            append: None,
-        });
+        };
+        let cost = pending.subject.len() + pending.envelope.len();
+        let pushed = self.inner.outgoing.push(pending, cost);
+        self.report_if_full(pushed, "outgoing", self.inner.outgoing.limit());
     }
 
     fn subscribe(&self, topic: &str) {
@@ -386,9 +395,10 @@ impl Broker for NatsBroker {
     }
 
     fn stats(&self) -> BrokerStats {
+        let (outgoing, appends) = (&self.inner.outgoing, &self.inner.appends);
         BrokerStats::new(
-            self.inner.outgoing.dropped(),
-            self.inner.outgoing.buffered_bytes(),
+            outgoing.dropped() + appends.dropped(),
+            outgoing.buffered_bytes() + appends.buffered_bytes(),
         )
     }
 
@@ -399,12 +409,14 @@ impl Broker for NatsBroker {
 
 impl BrokerHistory for NatsBroker {
     fn append(&self, topic: &str, envelope: Bytes, bounds: HistoryBounds) {
-        let log = history::Log::of(&self.inner.prefix, topic);
-        self.push(Pending {
-            subject: log.subject.clone(),
+        let append = Append {
+            log: history::Log::of(&self.inner.prefix, topic),
+            bounds,
             envelope,
-            append: Some(Append { log, bounds }),
-        });
+        };
+        let cost = append.cost();
+        let pushed = self.inner.appends.push(append, cost);
+        self.report_if_full(pushed, "append", self.inner.appends.limit());
     }
 
     fn settled(&self) -> HistoryFuture<()> {
@@ -435,17 +447,14 @@ impl BrokerHistory for NatsBroker {
 }
 
 impl NatsBroker {
-    /// Queues a publish for the publish task; never waits.
-    fn push(&self, pending: Pending) {
-        let cost = pending.subject.len()
-            + pending.envelope.len()
-            + pending.append.as_ref().map_or(0, |a| a.log.stream.len());
-        if let Pushed::Dropped { first: true } = self.inner.outgoing.push(pending, cost) {
+    /// Reports the first publish a full buffer dropped (the next are
+    /// counted in [`BrokerStats`], until the buffer drains).
+    fn report_if_full(&self, pushed: Pushed, buffer: &str, limit: usize) {
+        if let Pushed::Dropped { first: true } = pushed {
             self.inner.report_soon(
                 BrokerStage::Publish,
                 format_args!(
-                    "outgoing buffer full ({} bytes); dropping publishes to other nodes until NATS catches up",
-                    self.inner.outgoing.limit()
+                    "{buffer} buffer full ({limit} bytes); dropping publishes to other nodes until NATS catches up"
                 ),
             );
         }

@@ -1,38 +1,18 @@
-//! The publish task: moves the outgoing buffer into the client's queue.
+//! The publish task: moves plain publishes from the outgoing buffer into
+//! the client's queue.
 //!
 //! `Client::publish` only waits when the client's own queue is full (the
 //! server is slow, stopped or gone); meanwhile new publishes collect in the
 //! outgoing buffer, bounded, and past it are dropped and counted.
 //!
-//! A publish to a history topic is a JetStream publish to the topic's
-//! stream instead (see [`crate::history`]), one message per publish so each
-//! gets its own sequence. Those of one batch are sent in order without
-//! waiting for each acknowledgement; the acknowledgements are awaited after
-//! the batch, and failures reported.
-//!
-//! An append whose stream must be looked up first (the first append to a
-//! topic from this node, or one after the stream was deleted) needs an
-//! answer from the server. When none comes within [`LOOKUP_TIMEOUT`] (NATS
-//! is down or reconnecting), the task waits and asks again, holding that
-//! append and everything after it, until [`RETRY_FOR`] after it first
-//! asked: a short outage loses no history, and a topic's appends keep
-//! their order. Publishes made meanwhile collect in the outgoing buffer,
-//! bounded as always. Past that, unanswered appends are dropped and
-//! reported, each after one lookup, until the server answers again. An
-//! append that was sent but not acknowledged is not sent again: it may
-//! have been stored, and sending it twice would give one message two
-//! positions.
+//! Appends to history topics have their own buffer and task (see
+//! [`crate::append`]): an append may wait for JetStream to answer a stream
+//! lookup, and plain pub/sub must not wait with it.
 
-use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::time::Instant;
-
-use async_nats::jetstream::{self, context::PublishErrorKind};
 use crosswire::broker::{BrokerStage, Envelope};
 
-use crate::history;
 use crate::{Inner, Pending};
 
 const BATCH_ITEMS: usize = 1024;
@@ -41,229 +21,25 @@ const BATCH_BYTES: usize = 1 << 20;
 /// [`Envelope::encode_batch`]), well under the server's default 1 MiB
 /// `max_payload`.
 const JOIN_BYTES: usize = 64 << 10;
-/// Longest wait for the answer to a stream lookup (the client's default,
-/// 10 s, would hold every publish that long per attempt).
-const LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
-/// The first wait before a stream is looked up again after no answer;
-/// each further wait is twice as long, up to [`RETRY_MOST`].
-const RETRY_FIRST: Duration = Duration::from_millis(100);
-const RETRY_MOST: Duration = Duration::from_secs(2);
-/// How long the task keeps asking before it drops the append and reports
-/// it (the outage outlasted what the outgoing buffer is meant to bridge).
-const RETRY_FOR: Duration = Duration::from_secs(30);
-
-/// The waits between stream lookups that went unanswered: from the first
-/// of them until the server answers one (success or refusal).
-#[derive(Debug, Default)]
-struct Retry {
-    /// When the first unanswered lookup was asked.
-    since: Option<Instant>,
-    wait: Duration,
-}
-
-impl Retry {
-    /// A lookup asked at `asked` went unanswered: how long to wait before
-    /// asking again, or `None` once [`RETRY_FOR`] has passed since the
-    /// first unanswered one was asked.
-    fn next_wait(&mut self, asked: Instant, now: Instant) -> Option<Duration> {
-        let since = *self.since.get_or_insert(asked);
-        if now.duration_since(since) >= RETRY_FOR {
-            return None;
-        }
-        self.wait = (self.wait * 2).clamp(RETRY_FIRST, RETRY_MOST);
-        Some(self.wait)
-    }
-
-    /// The server answered a lookup.
-    fn answered(&mut self) {
-        *self = Self::default();
-    }
-}
-
-/// What became of one append.
-enum Appended {
-    /// Sent: its acknowledgement is to be awaited.
-    Sent(jetstream::context::PublishAckFuture),
-    /// Dropped and counted in [`Failed`].
-    Dropped,
-    /// Its stream could not be looked up for want of an answer: it may be
-    /// tried again.
-    Unanswered(String),
-}
-
-/// Appends of one batch that failed: reported once per batch, not once
-/// per append (a stopped server fails them all).
-#[derive(Default)]
-struct Failed {
-    count: usize,
-    first: Option<String>,
-    /// Streams that could not be looked up: their other appends in the
-    /// batch are dropped without trying again.
-    streams: HashSet<String>,
-}
-
-impl Failed {
-    fn add(&mut self, error: String) {
-        self.count += 1;
-        self.first.get_or_insert(error);
-    }
-
-    fn report(self, inner: &Inner) {
-        if let Some(first) = self.first {
-            inner.report(
-                BrokerStage::History,
-                format_args!(
-                    "{} appends to history streams may be lost; the first: {first}",
-                    self.count
-                ),
-            );
-        }
-    }
-}
 
 pub(crate) async fn run(inner: Arc<Inner>, client: async_nats::Client) {
-    let mut lookups = jetstream::new(client.clone());
-    lookups.set_timeout(LOOKUP_TIMEOUT);
-    let contexts = Contexts {
-        publish: jetstream::new(client.clone()),
-        lookups,
-    };
     let mut batch: Vec<Pending> = Vec::with_capacity(BATCH_ITEMS);
-    let mut retry = Retry::default();
     loop {
-        let mut acks = Vec::new();
-        let mut failed = Failed::default();
         batch.clear();
         inner
             .outgoing
             .next_batch(&mut batch, BATCH_ITEMS, BATCH_BYTES)
             .await;
-        let mut rest = &batch[..];
-        while let Some(first) = rest.first() {
-            if let Some(append) = &first.append {
-                let asked = Instant::now();
-                match append_one(&inner, &contexts, first, append, &mut retry, &mut failed).await {
-                    Appended::Sent(ack) => acks.push((append, ack)),
-                    Appended::Dropped => {}
-                    Appended::Unanswered(error) => {
-                        if let Some(wait) = retry.next_wait(asked, Instant::now()) {
-                            tracing::debug!(target: "crosswire::broker", ?wait, "{error}; asking again");
-                            tokio::time::sleep(wait).await;
-                            continue;
-                        }
-                        failed.streams.insert(append.log.stream.clone());
-                        failed.add(error);
-                    }
-                }
-                rest = &rest[1..];
-                continue;
-            }
-            let plain = rest.iter().take_while(|p| p.append.is_none()).count();
-            // Consecutive publishes to one subject go as one batch envelope:
-            // one message for the server to route instead of one per publish.
-            let runs =
-                Envelope::join_runs(&rest[..plain], |p| &p.subject, |p| &p.envelope, JOIN_BYTES);
-            for (run, message) in runs {
-                if let Err(error) = client.publish(run[0].subject.clone(), message).await {
-                    inner.report(
-                        BrokerStage::Publish,
-                        format_args!("publish not sent: {error}"),
-                    );
-                }
-            }
-            rest = &rest[plain..];
-        }
-        // Awaited together: each ack's timeout starts when it is first
-        // polled, so after a lost connection one at a time would cost the
-        // whole timeout per append while every other publish waits.
-        let answers = futures_util::future::join_all(
-            acks.drain(..)
-                .map(|(append, ack)| async move { (append, ack.await) }),
-        )
-        .await;
-        for (append, answer) in answers {
-            if let Err(error) = answer {
-                if error.kind() == PublishErrorKind::StreamNotFound {
-                    // Deleted under us: the next append makes it again.
-                    inner.streams.forget(&append.log.stream);
-                }
-                failed.add(format!("{}: not acknowledged: {error}", append.log.stream));
+        // Consecutive publishes to one subject go as one batch envelope:
+        // one message for the server to route instead of one per publish.
+        let runs = Envelope::join_runs(&batch, |p| &p.subject, |p| &p.envelope, JOIN_BYTES);
+        for (run, message) in runs {
+            if let Err(error) = client.publish(run[0].subject.clone(), message).await {
+                inner.report(
+                    BrokerStage::Publish,
+                    format_args!("publish not sent: {error}"),
+                );
             }
         }
-        failed.report(&inner);
-    }
-}
-
-/// The JetStream contexts of the publish task: one for appends, whose
-/// acknowledgements wait as long as the client's default, and one for
-/// stream lookups, which give up sooner and are asked again.
-struct Contexts {
-    publish: jetstream::Context,
-    lookups: jetstream::Context,
-}
-
-/// Sends one append, making the topic's stream first if it is not known to
-/// exist.
-async fn append_one(
-    inner: &Inner,
-    contexts: &Contexts,
-    pending: &Pending,
-    append: &crate::Append,
-    retry: &mut Retry,
-    failed: &mut Failed,
-) -> Appended {
-    let stream = &append.log.stream;
-    if !inner.streams.contains(stream) {
-        if failed.streams.contains(stream) {
-            failed.add(format!("{stream}: not found"));
-            return Appended::Dropped;
-        }
-        let found = history::ensure(&contexts.lookups, &append.log, append.bounds).await;
-        if let Err(error) = &found
-            && error.unanswered
-        {
-            return Appended::Unanswered(error.to_string());
-        }
-        retry.answered();
-        if let Err(error) = found {
-            failed.streams.insert(stream.clone());
-            failed.add(error.to_string());
-            return Appended::Dropped;
-        }
-        inner.streams.insert(stream);
-    }
-    match contexts
-        .publish
-        .publish(append.log.subject.clone(), pending.envelope.clone())
-        .await
-    {
-        Ok(ack) => Appended::Sent(ack),
-        Err(error) => {
-            failed.add(format!("{stream}: not sent: {error}"));
-            Appended::Dropped
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn waits_grow_to_a_ceiling_and_end_after_the_retry_period() {
-        let start = Instant::now();
-        let mut retry = Retry::default();
-        let waits: Vec<_> = (0..7).map(|_| retry.next_wait(start, start)).collect();
-        let ms = |ms| Some(Duration::from_millis(ms));
-        assert_eq!(waits[..5], [ms(100), ms(200), ms(400), ms(800), ms(1600)]);
-        assert_eq!(waits[5..], [ms(2000), ms(2000)]);
-        // The period counts from when the first unanswered lookup was
-        // asked, not from when its timeout ran out.
-        let later = start + RETRY_FOR - Duration::from_millis(1);
-        assert_eq!(retry.next_wait(later, later), ms(2000));
-        assert_eq!(retry.next_wait(later, start + RETRY_FOR), None);
-        retry.answered();
-        let again = start + RETRY_FOR * 2;
-        assert_eq!(retry.next_wait(again, again + LOOKUP_TIMEOUT), ms(100));
     }
 }

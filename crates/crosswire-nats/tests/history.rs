@@ -22,6 +22,8 @@ mod a_recovery_whose_follow_did_not_start_is_not_promised;
 mod a_restarted_nats_server_keeps_the_epoch;
 #[path = "history/a_server_without_jetstream_is_reported.rs"]
 mod a_server_without_jetstream_is_reported;
+#[path = "history/an_unanswered_stream_lookup_holds_no_plain_publish.rs"]
+mod an_unanswered_stream_lookup_holds_no_plain_publish;
 #[path = "history/appends_made_while_nats_is_down_are_stored_once_it_is_back.rs"]
 mod appends_made_while_nats_is_down_are_stored_once_it_is_back;
 #[path = "history/clients_recover_on_another_node_once_in_order.rs"]

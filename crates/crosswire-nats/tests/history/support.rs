@@ -39,8 +39,10 @@ pub struct Nats {
 
 /// The users of [`Nats::start_with_users`]: `node` may do anything;
 /// `reader` may do anything but make JetStream consumers (so it can read a
-/// stream's messages one by one, but not follow it). Each user's password
-/// is its name.
+/// stream's messages one by one, but not follow it); `streamless` may do
+/// anything but ask about streams (so JetStream never answers its stream
+/// lookups, while core NATS serves it as usual). Each user's password is
+/// its name.
 const USERS: &str = r#"
 accounts {
   APP {
@@ -50,6 +52,10 @@ accounts {
       {
         user: "reader", password: "reader",
         permissions: { publish: { allow: [">"], deny: ["$JS.API.CONSUMER.>"] } }
+      }
+      {
+        user: "streamless", password: "streamless",
+        permissions: { publish: { allow: [">"], deny: ["$JS.API.STREAM.>"] } }
       }
     ]
   }
@@ -218,7 +224,8 @@ impl Drop for Nats {
 
 /// A Crosswire server on the NATS broker, keeping `size` entries of `feed`.
 /// `/ws?since=<position>` subscribes with recovery and reports it;
-/// `/events` is an event stream on `feed` (recovering from `Last-Event-ID`).
+/// `/events` is an event stream on `feed` (recovering from `Last-Event-ID`);
+/// `/chat` subscribes to `chat`, a topic without history.
 pub struct Node {
     pub addr: SocketAddr,
     pub handle: ServerHandle,
@@ -265,6 +272,10 @@ impl Node {
             .broker(broker)
             .on_broker_error(move |error: &BrokerError| sink.lock().unwrap().push(error.clone()))
             .websocket("/ws", subscriber)
+            .websocket(
+                "/chat",
+                hooks().open(|peer: Peer| async move { peer.subscribe("chat") }),
+            )
             .route("/events", events)
             .listen_on("127.0.0.1:0")
             .await
@@ -303,6 +314,30 @@ impl Node {
     pub fn publish(&self, n: u64) {
         self.handle
             .publish_with("feed", |id| json!({ "id": id, "n": n }));
+    }
+
+    /// Publishes `{"n": n}` to `chat`, a topic without history.
+    pub fn chat(&self, n: u64) {
+        self.handle.publish("chat", json!({ "n": n }));
+    }
+
+    /// A peer subscribed to `chat`, once the subscription is made.
+    pub async fn chat_peer(&self) -> WsClient {
+        let before = self.handle.subscriber_count("chat");
+        let url = format!("ws://{}/chat", self.addr);
+        let (ws, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(url))
+            .await
+            .expect("connect in time")
+            .expect("websocket connect");
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while self.handle.subscriber_count("chat") == before {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the chat peer did not subscribe"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        WsClient { ws }
     }
 
     pub async fn wait_subscribers(&self, count: usize) {

@@ -447,7 +447,9 @@ pub struct BrokerConfig {
     pub wait_at_startup: bool,
     /// Bytes of publishes that may wait for a slow, stopped or unreachable
     /// broker. Default 16 MiB. Past it, publishes to other nodes are dropped
-    /// and counted (local delivery never waits for the broker).
+    /// and counted (local delivery never waits for the broker). The NATS
+    /// broker gives appends to history topics a second buffer of this size,
+    /// so that waiting on JetStream never holds plain publishes.
     #[serde(with = "units::size")]
     pub buffer_bytes: usize,
 }
