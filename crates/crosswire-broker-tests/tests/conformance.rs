@@ -157,3 +157,50 @@ mod nats {
         suite::a_url_of_another_scheme_is_refused(Kind::Nats).await;
     }
 }
+
+/// The same engines reached over TLS (`rediss://`, `tls://`), with a
+/// certificate the tests make.
+mod tls {
+    use crate::engine::{Engine, Kind};
+    use crate::suite;
+
+    #[tokio::test]
+    async fn redis_a_publish_reaches_every_node_once_and_not_the_sender() {
+        suite::a_publish_reaches_every_node_once_and_not_the_sender(Engine::redis_tls().await)
+            .await;
+    }
+    #[tokio::test]
+    async fn redis_text_json_and_binary_keep_their_kind() {
+        suite::text_json_and_binary_keep_their_kind(Engine::redis_tls().await).await;
+    }
+    #[tokio::test]
+    async fn redis_a_killed_broker_comes_back_without_duplicates_or_reordering() {
+        suite::a_killed_broker_comes_back_without_duplicates_or_reordering(
+            Engine::redis_tls().await,
+        )
+        .await;
+    }
+    #[tokio::test]
+    async fn redis_the_broker_certificate_is_checked() {
+        suite::the_broker_certificate_is_checked(Engine::redis_tls().await, Kind::Redis).await;
+    }
+    #[tokio::test]
+    async fn nats_a_publish_reaches_every_node_once_and_not_the_sender() {
+        suite::a_publish_reaches_every_node_once_and_not_the_sender(Engine::nats_tls().await).await;
+    }
+    #[tokio::test]
+    async fn nats_text_json_and_binary_keep_their_kind() {
+        suite::text_json_and_binary_keep_their_kind(Engine::nats_tls().await).await;
+    }
+    #[tokio::test]
+    async fn nats_a_killed_broker_comes_back_without_duplicates_or_reordering() {
+        suite::a_killed_broker_comes_back_without_duplicates_or_reordering(
+            Engine::nats_tls().await,
+        )
+        .await;
+    }
+    #[tokio::test]
+    async fn nats_the_broker_certificate_is_checked() {
+        suite::the_broker_certificate_is_checked(Engine::nats_tls().await, Kind::Nats).await;
+    }
+}

@@ -40,6 +40,13 @@
 //! for history (key-value, object store, websockets and the features for
 //! server versions past 2.9 are not).
 //!
+//! # TLS
+//!
+//! A `tls://host:port` URL asks for TLS; a `nats://` URL gets it when the
+//! server requires it. The server's certificate is checked against the
+//! system's trusted roots, or against the authorities in `[broker]
+//! ca_file` when set. Client certificates are not sent.
+//!
 //! # History in JetStream
 //!
 //! A `[[history]]` topic is sequenced by JetStream (see
@@ -212,9 +219,11 @@ pub struct NatsBroker {
 /// Checks `[broker]` settings, connects to NATS and returns the broker to
 /// give to [`App::broker`](crosswire::App::broker).
 ///
-/// Errors name the setting: `broker.url` for a URL that is not `nats://`, or
-/// a server that does not answer (unless `wait_at_startup` is true, in which
-/// case this keeps retrying until it answers).
+/// Errors name the setting: `broker.url` for a URL that is not `nats://`
+/// or `tls://`, or a server that does not answer or whose certificate is
+/// not trusted (unless `wait_at_startup` is true, in which case this keeps
+/// retrying until it answers); `broker.ca_file` for a file that cannot be
+/// read or holds no certificate.
 pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigError> {
     // The client ignores a login written in the URL: it is given apart.
     let (url, login) = config
@@ -222,13 +231,16 @@ pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigEr
         .ok_or_else(|| BrokerConfigError::new("broker.url", "no URL set"))?;
     // What messages show: the URL without its password.
     let shown = config.redacted_url().unwrap_or_default();
-    if config.scheme() != Some("nats") {
+    if !matches!(config.scheme(), Some("nats" | "tls")) {
         return Err(BrokerConfigError::new(
             "broker.url",
-            format_args!("expected a nats://host:port URL, got \"{shown}\""),
+            format_args!("expected a nats://host:port or tls://host:port URL, got \"{shown}\""),
         ));
     }
     config.check_prefix()?;
+    // Read here so a bad file is named before any connection is tried; the
+    // client reads it again from its path.
+    config.ca_certificates()?;
     let inner = Arc::new(Inner {
         prefix: config.prefix.clone(),
         outgoing: OutgoingBuffer::new(config.buffer_bytes),
@@ -239,7 +251,10 @@ pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigEr
         follows: follow::Follows::default(),
     });
     let client = loop {
-        match options(&inner, login.as_ref()).connect(&url).await {
+        match options(&inner, login.as_ref(), config.ca_file.as_ref())
+            .connect(&url)
+            .await
+        {
             Ok(client) => break client,
             Err(error) if config.wait_at_startup => {
                 tracing::warn!(target: "crosswire::broker", url = %shown, %error, "NATS unreachable; retrying (broker.wait_at_startup)");
@@ -263,8 +278,13 @@ pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigEr
 }
 
 /// Client options: the URL's login (`user:password@`, or a token alone),
-/// fast and endless reconnects, and every event reported.
-fn options(inner: &Arc<Inner>, login: Option<&UrlLogin>) -> async_nats::ConnectOptions {
+/// the authorities of `[broker] ca_file` if set, fast and endless
+/// reconnects, and every event reported.
+fn options(
+    inner: &Arc<Inner>,
+    login: Option<&UrlLogin>,
+    ca_file: Option<&std::path::PathBuf>,
+) -> async_nats::ConnectOptions {
     let events = Arc::clone(inner);
     let options = match login {
         Some(UrlLogin {
@@ -276,6 +296,10 @@ fn options(inner: &Arc<Inner>, login: Option<&UrlLogin>) -> async_nats::ConnectO
             password: None,
         }) => async_nats::ConnectOptions::with_token(token.clone()),
         None => async_nats::ConnectOptions::new(),
+    };
+    let options = match ca_file {
+        Some(path) => options.add_root_certificates(path.clone()),
+        None => options,
     };
     options
         .connection_timeout(CONNECT_TIMEOUT)

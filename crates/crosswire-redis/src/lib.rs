@@ -87,8 +87,14 @@
 //! publishing through a cluster-aware connection. Per-topic order would
 //! still hold (one topic, one shard).
 //!
-//! `rediss://` (TLS) is refused for now: the TLS features of `redis` are not
-//! built.
+//! # TLS
+//!
+//! `rediss://host:port` connects over TLS (rustls, TLS 1.2 and 1.3), both
+//! the publishing and the subscribing connection. The server's certificate
+//! is checked against the system's trusted roots, or against the
+//! authorities in `[broker] ca_file` when set (a private authority, as
+//! managed Redis services and self-run servers often use). Client
+//! certificates are not sent.
 
 #![deny(missing_docs)]
 
@@ -207,9 +213,11 @@ pub struct RedisBroker {
 /// Checks `[broker]` settings, connects to Redis and returns the broker to
 /// give to [`App::broker`](crosswire::App::broker).
 ///
-/// Errors name the setting: `broker.url` for a URL that is not `redis://`,
-/// or a server that does not answer (unless `wait_at_startup` is true, in
-/// which case this keeps retrying until it answers).
+/// Errors name the setting: `broker.url` for a URL that is not `redis://`
+/// or `rediss://`, or a server that does not answer or whose certificate
+/// is not trusted (unless `wait_at_startup` is true, in which case this
+/// keeps retrying until it answers); `broker.ca_file` for a file that
+/// cannot be read or holds no certificate.
 pub async fn connect(config: &BrokerConfig) -> Result<RedisBroker, BrokerConfigError> {
     let url = config
         .url
@@ -217,15 +225,26 @@ pub async fn connect(config: &BrokerConfig) -> Result<RedisBroker, BrokerConfigE
         .ok_or_else(|| BrokerConfigError::new("broker.url", "no URL set"))?;
     // What messages show: the URL without its password.
     let shown = config.redacted_url().unwrap_or_default();
-    if config.scheme() != Some("redis") {
-        return Err(BrokerConfigError::new(
-            "broker.url",
-            format_args!("expected a redis://host:port URL, got \"{shown}\""),
-        ));
-    }
+    let tls = match config.scheme() {
+        Some("redis") => false,
+        Some("rediss") => true,
+        _ => {
+            return Err(BrokerConfigError::new(
+                "broker.url",
+                format_args!(
+                    "expected a redis://host:port or rediss://host:port URL, got \"{shown}\""
+                ),
+            ));
+        }
+    };
     config.check_prefix()?;
-    let client = redis::Client::open(url)
-        .map_err(|e| BrokerConfigError::new("broker.url", format_args!("\"{shown}\": {e}")))?;
+    let authorities = config.ca_certificates()?;
+    let client = if tls {
+        tls_client(url, authorities)
+    } else {
+        redis::Client::open(url)
+    }
+    .map_err(|e| BrokerConfigError::new("broker.url", format_args!("\"{shown}\": {e}")))?;
     let first = loop {
         match publish::connect(&client).await {
             Ok(connection) => break connection,
@@ -256,6 +275,22 @@ pub async fn connect(config: &BrokerConfig) -> Result<RedisBroker, BrokerConfigE
         first: Mutex::new(Some(first)),
         tasks: Mutex::new(Vec::new()),
     })
+}
+
+/// A client for a `rediss://` URL, trusting `authorities` (PEM) if given,
+/// else the system's roots.
+fn tls_client(url: &str, authorities: Option<String>) -> redis::RedisResult<redis::Client> {
+    // The client builds its TLS settings with the process's default crypto
+    // provider; install ring's (the one this workspace builds) unless the
+    // app installed one already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    redis::Client::build_with_tls(
+        url,
+        redis::TlsCertificates {
+            client_tls: None,
+            root_cert: authorities.map(String::into_bytes),
+        },
+    )
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

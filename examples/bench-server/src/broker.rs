@@ -14,12 +14,14 @@ pub async fn from_config(
         return Ok(None);
     };
     let broker: Box<dyn Broker> = match scheme {
-        "redis" => Box::new(crosswire_redis::connect(config).await?),
-        "nats" => Box::new(crosswire_nats::connect(config).await?),
+        "redis" | "rediss" => Box::new(crosswire_redis::connect(config).await?),
+        "nats" | "tls" => Box::new(crosswire_nats::connect(config).await?),
         other => {
             return Err(BrokerConfigError::new(
                 "broker.url",
-                format_args!("unknown scheme \"{other}\" (expected redis:// or nats://)"),
+                format_args!(
+                    "unknown scheme \"{other}\" (expected redis://, rediss://, nats:// or tls://)"
+                ),
             ));
         }
     };

@@ -1,5 +1,6 @@
 //! The engines under test: the in-process bus, and real `redis-server` /
-//! `nats-server` processes started on free ports, killed when dropped.
+//! `nats-server` processes started on free ports, killed when dropped,
+//! with or without TLS (a certificate the tests make).
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
@@ -28,6 +29,44 @@ pub struct ServerProcess {
     /// NATS's monitoring port (`/subsz`), to see its subscriptions.
     monitor: u16,
     child: Mutex<Option<Child>>,
+    /// Set when nodes reach the server over TLS.
+    tls: Option<TlsFiles>,
+}
+
+/// A self-signed certificate for `localhost` and its key, in PEM files,
+/// and the port nodes reach the server on over TLS: Redis's `tls-port`
+/// beside its plain port (which the tests' own commands use), NATS's one
+/// port (which then requires TLS).
+pub struct TlsFiles {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl TlsFiles {
+    fn new(port: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let files = Self { dir, port };
+        let (cert, key) = certificate_pem();
+        std::fs::write(files.cert(), cert).unwrap();
+        std::fs::write(files.key(), key).unwrap();
+        files
+    }
+
+    pub fn cert(&self) -> std::path::PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+
+    fn key(&self) -> std::path::PathBuf {
+        self.dir.path().join("key.pem")
+    }
+}
+
+/// A new self-signed certificate for `localhost` and its key, in PEM.
+pub fn certificate_pem() -> (String, String) {
+    let made =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    (made.cert.pem(), made.signing_key.serialize_pem())
 }
 
 fn free_port() -> u16 {
@@ -56,7 +95,20 @@ impl ServerProcess {
             port: free_port(),
             monitor: free_port(),
             child: Mutex::new(None),
+            tls: None,
         }
+    }
+
+    /// Starts a server that nodes reach over TLS.
+    pub async fn start_tls(kind: Kind) -> Self {
+        let mut server = Self::reserve(kind);
+        let port = match kind {
+            Kind::Redis => free_port(),
+            Kind::Nats => server.port,
+        };
+        server.tls = Some(TlsFiles::new(port));
+        server.spawn().await;
+        server
     }
 
     /// Where a NATS server keeps its JetStream data.
@@ -100,6 +152,12 @@ impl ServerProcess {
                     "--appendonly",
                     "no",
                 ]);
+                if let Some(tls) = &self.tls {
+                    command.arg("--tls-port").arg(tls.port.to_string());
+                    command.arg("--tls-cert-file").arg(tls.cert());
+                    command.arg("--tls-key-file").arg(tls.key());
+                    command.args(["--tls-auth-clients", "no"]);
+                }
                 command
             }
             Kind::Nats => {
@@ -110,6 +168,10 @@ impl ServerProcess {
                 let store = self.store();
                 command.args(["-a", "127.0.0.1", "-p", &port, "-m", &monitor, "-js", "-sd"]);
                 command.arg(&store);
+                if let Some(tls) = &self.tls {
+                    command.arg("--tls").arg("--tlscert").arg(tls.cert());
+                    command.arg("--tlskey").arg(tls.key());
+                }
                 command
             }
         };
@@ -227,6 +289,18 @@ impl Engine {
         Engine::Server(ServerProcess::start(Kind::Nats).await)
     }
 
+    /// Redis that nodes reach over TLS (`rediss://`).
+    #[allow(dead_code)]
+    pub async fn redis_tls() -> Self {
+        Engine::Server(ServerProcess::start_tls(Kind::Redis).await)
+    }
+
+    /// NATS that requires TLS (`tls://`).
+    #[allow(dead_code)]
+    pub async fn nats_tls() -> Self {
+        Engine::Server(ServerProcess::start_tls(Kind::Nats).await)
+    }
+
     /// A server node on this engine with the default prefix.
     pub async fn node(&self) -> Node {
         self.node_with(NodeOptions::default()).await
@@ -238,11 +312,31 @@ impl Engine {
         Node::start(broker, &options).await
     }
 
-    /// A broker on this engine, for a node of the caller's own.
-    pub async fn broker(&self, options: &NodeOptions) -> Box<dyn crosswire::broker::Broker> {
+    /// The `[broker]` settings of a node on this engine (no URL for the
+    /// bus); over TLS, the URL names `localhost` and `ca_file` trusts the
+    /// server's certificate.
+    pub fn broker_config(&self, options: &NodeOptions) -> crosswire::BrokerConfig {
         let mut config = crosswire::BrokerConfig::default();
         config.prefix = options.prefix.clone();
         config.buffer_bytes = options.buffer_bytes;
+        if let Engine::Server(server) = self {
+            let url = match (server.kind, &server.tls) {
+                (_, None) => server.url_at(options.port.unwrap_or(server.port)),
+                (Kind::Redis, Some(tls)) => format!("rediss://localhost:{}", tls.port),
+                (Kind::Nats, Some(tls)) => format!("tls://localhost:{}", tls.port),
+            };
+            config.url = Some(match options.user {
+                Some(user) => url.replacen("://", &format!("://{user}@"), 1),
+                None => url,
+            });
+            config.ca_file = server.tls.as_ref().map(TlsFiles::cert);
+        }
+        config
+    }
+
+    /// A broker on this engine, for a node of the caller's own.
+    pub async fn broker(&self, options: &NodeOptions) -> Box<dyn crosswire::broker::Broker> {
+        let config = self.broker_config(options);
         match self {
             Engine::Memory(buses) => {
                 let bus = buses
@@ -253,25 +347,18 @@ impl Engine {
                     .clone();
                 Box::new(bus.broker())
             }
-            Engine::Server(server) => {
-                let url = server.url_at(options.port.unwrap_or(server.port));
-                config.url = Some(match options.user {
-                    Some(user) => url.replacen("://", &format!("://{user}@"), 1),
-                    None => url,
-                });
-                match server.kind {
-                    Kind::Redis => Box::new(
-                        crosswire_redis::connect(&config)
-                            .await
-                            .expect("connect to redis"),
-                    ),
-                    Kind::Nats => Box::new(
-                        crosswire_nats::connect(&config)
-                            .await
-                            .expect("connect to nats"),
-                    ),
-                }
-            }
+            Engine::Server(server) => match server.kind {
+                Kind::Redis => Box::new(
+                    crosswire_redis::connect(&config)
+                        .await
+                        .expect("connect to redis"),
+                ),
+                Kind::Nats => Box::new(
+                    crosswire_nats::connect(&config)
+                        .await
+                        .expect("connect to nats"),
+                ),
+            },
         }
     }
 

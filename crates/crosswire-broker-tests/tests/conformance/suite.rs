@@ -512,3 +512,65 @@ pub async fn a_stopped_server_closes_its_broker_connections(engine: Engine) {
     engine.wait_no_broker_connections().await;
     drop(node);
 }
+
+/// The message of the error `connect` gives `kind`'s broker for `config`,
+/// within [`PATIENCE`]; `None` if it connected.
+async fn connect_error(kind: Kind, config: &crosswire::BrokerConfig) -> Option<String> {
+    let attempt = async {
+        match kind {
+            Kind::Redis => crosswire_redis::connect(config)
+                .await
+                .err()
+                .map(|e| e.to_string()),
+            Kind::Nats => crosswire_nats::connect(config)
+                .await
+                .err()
+                .map(|e| e.to_string()),
+        }
+    };
+    tokio::time::timeout(PATIENCE, attempt)
+        .await
+        .expect("connect answers in time")
+}
+
+/// Over TLS, the broker's certificate is checked: a node that does not
+/// trust it (the system's roots, or an authority that did not sign it) is
+/// refused at startup with an error naming `broker.url`; a `ca_file` that
+/// cannot be read or holds no certificate is named before any connection.
+/// The node that trusts it connects.
+pub async fn the_broker_certificate_is_checked(engine: Engine, kind: Kind) {
+    let trusted = engine.broker_config(&NodeOptions::default());
+    assert!(trusted.ca_file.is_some(), "a TLS engine");
+    assert_eq!(connect_error(kind, &trusted).await, None);
+
+    let mut system_roots = trusted.clone();
+    system_roots.ca_file = None;
+    let error = connect_error(kind, &system_roots)
+        .await
+        .expect("a certificate no system root signed is refused");
+    assert!(error.starts_with("broker.url: "), "{error}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.pem");
+    std::fs::write(&other, crate::engine::certificate_pem().0).unwrap();
+    let mut other_authority = trusted.clone();
+    other_authority.ca_file = Some(other);
+    let error = connect_error(kind, &other_authority)
+        .await
+        .expect("a certificate another authority signed is refused");
+    assert!(error.starts_with("broker.url: "), "{error}");
+
+    for contents in [None, Some("no certificate here\n")] {
+        let path = dir.path().join("bad.pem");
+        let _ = std::fs::remove_file(&path);
+        if let Some(contents) = contents {
+            std::fs::write(&path, contents).unwrap();
+        }
+        let mut bad = trusted.clone();
+        bad.ca_file = Some(path);
+        let error = connect_error(kind, &bad)
+            .await
+            .expect("a bad ca_file is refused");
+        assert!(error.starts_with("broker.ca_file: "), "{error}");
+    }
+}

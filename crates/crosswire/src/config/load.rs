@@ -436,8 +436,9 @@ mod tests {
         assert_eq!(defaults.broker.prefix, "crosswire");
         assert!(!defaults.broker.wait_at_startup);
         assert_eq!(defaults.broker.buffer_bytes, 16 << 20);
+        assert_eq!(defaults.broker.ca_file, None);
         let config = Config::from_toml(
-            "[broker]\nurl = \"redis://127.0.0.1:6379\"\nprefix = \"app1\"\nwait_at_startup = true\nbuffer_bytes = \"1MiB\"\n",
+            "[broker]\nurl = \"redis://127.0.0.1:6379\"\nprefix = \"app1\"\nwait_at_startup = true\nbuffer_bytes = \"1MiB\"\nca_file = \"ca.pem\"\n",
             "crosswire.toml",
         )
         .unwrap();
@@ -446,16 +447,22 @@ mod tests {
         assert_eq!(config.broker.prefix, "app1");
         assert!(config.broker.wait_at_startup);
         assert_eq!(config.broker.buffer_bytes, 1 << 20);
+        assert_eq!(config.broker.ca_file.as_deref(), Some(Path::new("ca.pem")));
         let config = load(
             Config::default(),
             &env(&[
-                ("CROSSWIRE_BROKER_URL", "nats://127.0.0.1:4222"),
+                ("CROSSWIRE_BROKER_URL", "tls://127.0.0.1:4222"),
                 ("CROSSWIRE_BROKER_PREFIX", "other"),
+                ("CROSSWIRE_BROKER_CA_FILE", "/etc/broker-ca.pem"),
             ]),
         )
         .unwrap();
-        assert_eq!(config.broker.url.as_deref(), Some("nats://127.0.0.1:4222"));
+        assert_eq!(config.broker.url.as_deref(), Some("tls://127.0.0.1:4222"));
         assert_eq!(config.broker.prefix, "other");
+        assert_eq!(
+            config.broker.ca_file.as_deref(),
+            Some(Path::new("/etc/broker-ca.pem"))
+        );
     }
 
     #[test]

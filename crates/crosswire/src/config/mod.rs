@@ -41,6 +41,7 @@
 //! ttl = "5m"
 //! ```
 
+mod broker_ca;
 mod broker_url;
 mod history;
 mod load;
@@ -423,9 +424,9 @@ impl Default for SseConfig {
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct BrokerConfig {
-    /// The broker's URL: `redis://host:port[/db]` (not `rediss://`: the
-    /// Redis broker does not speak TLS yet) or `nats://host:port`, with a
-    /// login if the broker asks for one (`redis://user:password@…`,
+    /// The broker's URL: `redis://host:port[/db]` or `nats://host:port`, or
+    /// over TLS `rediss://host:port[/db]` or `tls://host:port` (NATS), with
+    /// a login if the broker asks for one (`redis://user:password@…`,
     /// `nats://user:password@…` or `nats://token@…`; logs and errors show
     /// it without the password). Default none: a single node, no broker,
     /// nothing to run beside the app. `CROSSWIRE_BROKER_URL` sets it.
@@ -452,6 +453,13 @@ pub struct BrokerConfig {
     /// so that waiting on JetStream never holds plain publishes.
     #[serde(with = "units::size")]
     pub buffer_bytes: usize,
+    /// PEM file with the certificate authorities that may sign the broker's
+    /// TLS certificate (`rediss://`, `tls://`, or a NATS server that asks
+    /// for TLS), in place of the system's trusted roots: for a broker whose
+    /// certificate a private authority signed. Default none: the system's
+    /// roots. Read when the broker connects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for BrokerConfig {
@@ -461,6 +469,7 @@ impl Default for BrokerConfig {
             prefix: "crosswire".to_owned(),
             wait_at_startup: false,
             buffer_bytes: 16 << 20,
+            ca_file: None,
         }
     }
 }
