@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "conformance/certificates.rs"]
+mod certificates;
 #[path = "conformance/engine.rs"]
 mod engine;
 #[path = "conformance/node.rs"]
@@ -158,49 +160,67 @@ mod nats {
     }
 }
 
-/// The same engines reached over TLS (`rediss://`, `tls://`), with a
-/// certificate the tests make.
+/// The same engines reached over TLS (`rediss://`, `tls://`), with
+/// certificates the tests make, and servers that ask for a client
+/// certificate.
 mod tls {
     use crate::engine::{Engine, Kind};
     use crate::suite;
 
     #[tokio::test]
     async fn redis_a_publish_reaches_every_node_once_and_not_the_sender() {
-        suite::a_publish_reaches_every_node_once_and_not_the_sender(Engine::redis_tls().await)
+        suite::a_publish_reaches_every_node_once_and_not_the_sender(Engine::redis_tls(false).await)
             .await;
     }
     #[tokio::test]
     async fn redis_text_json_and_binary_keep_their_kind() {
-        suite::text_json_and_binary_keep_their_kind(Engine::redis_tls().await).await;
+        suite::text_json_and_binary_keep_their_kind(Engine::redis_tls(false).await).await;
     }
     #[tokio::test]
     async fn redis_a_killed_broker_comes_back_without_duplicates_or_reordering() {
         suite::a_killed_broker_comes_back_without_duplicates_or_reordering(
-            Engine::redis_tls().await,
+            Engine::redis_tls(false).await,
         )
         .await;
     }
     #[tokio::test]
     async fn redis_the_broker_certificate_is_checked() {
-        suite::the_broker_certificate_is_checked(Engine::redis_tls().await, Kind::Redis).await;
+        suite::the_broker_certificate_is_checked(Engine::redis_tls(false).await, Kind::Redis).await;
+    }
+    #[tokio::test]
+    async fn redis_a_client_certificate_is_shown_when_asked_for() {
+        suite::a_client_certificate_is_shown_when_asked_for(
+            Engine::redis_tls(true).await,
+            Kind::Redis,
+        )
+        .await;
     }
     #[tokio::test]
     async fn nats_a_publish_reaches_every_node_once_and_not_the_sender() {
-        suite::a_publish_reaches_every_node_once_and_not_the_sender(Engine::nats_tls().await).await;
+        suite::a_publish_reaches_every_node_once_and_not_the_sender(Engine::nats_tls(false).await)
+            .await;
     }
     #[tokio::test]
     async fn nats_text_json_and_binary_keep_their_kind() {
-        suite::text_json_and_binary_keep_their_kind(Engine::nats_tls().await).await;
+        suite::text_json_and_binary_keep_their_kind(Engine::nats_tls(false).await).await;
     }
     #[tokio::test]
     async fn nats_a_killed_broker_comes_back_without_duplicates_or_reordering() {
         suite::a_killed_broker_comes_back_without_duplicates_or_reordering(
-            Engine::nats_tls().await,
+            Engine::nats_tls(false).await,
+        )
+        .await;
+    }
+    #[tokio::test]
+    async fn nats_a_client_certificate_is_shown_when_asked_for() {
+        suite::a_client_certificate_is_shown_when_asked_for(
+            Engine::nats_tls(true).await,
+            Kind::Nats,
         )
         .await;
     }
     #[tokio::test]
     async fn nats_the_broker_certificate_is_checked() {
-        suite::the_broker_certificate_is_checked(Engine::nats_tls().await, Kind::Nats).await;
+        suite::the_broker_certificate_is_checked(Engine::nats_tls(false).await, Kind::Nats).await;
     }
 }

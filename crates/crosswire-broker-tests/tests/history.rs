@@ -5,6 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 #[allow(dead_code)]
+#[path = "conformance/certificates.rs"]
+mod certificates;
+#[allow(dead_code)]
 #[path = "conformance/engine.rs"]
 mod engine;
 #[path = "history/feed.rs"]

@@ -45,7 +45,8 @@
 //! A `tls://host:port` URL asks for TLS; a `nats://` URL gets it when the
 //! server requires it. The server's certificate is checked against the
 //! system's trusted roots, or against the authorities in `[broker]
-//! ca_file` when set. Client certificates are not sent.
+//! ca_file` when set. A server that verifies clients (`verify: true`) gets
+//! the certificate of `[broker] cert_file` and `key_file`.
 //!
 //! # History in JetStream
 //!
@@ -222,8 +223,9 @@ pub struct NatsBroker {
 /// Errors name the setting: `broker.url` for a URL that is not `nats://`
 /// or `tls://`, or a server that does not answer or whose certificate is
 /// not trusted (unless `wait_at_startup` is true, in which case this keeps
-/// retrying until it answers); `broker.ca_file` for a file that cannot be
-/// read or holds no certificate.
+/// retrying until it answers); `broker.ca_file`, `broker.cert_file` or
+/// `broker.key_file` for a file that cannot be read or holds no
+/// certificate or key.
 pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigError> {
     // The client ignores a login written in the URL: it is given apart.
     let (url, login) = config
@@ -239,8 +241,9 @@ pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigEr
     }
     config.check_prefix()?;
     // Read here so a bad file is named before any connection is tried; the
-    // client reads it again from its path.
+    // client reads them again from their paths.
     config.ca_certificates()?;
+    config.client_identity()?;
     let inner = Arc::new(Inner {
         prefix: config.prefix.clone(),
         outgoing: OutgoingBuffer::new(config.buffer_bytes),
@@ -251,10 +254,7 @@ pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigEr
         follows: follow::Follows::default(),
     });
     let client = loop {
-        match options(&inner, login.as_ref(), config.ca_file.as_ref())
-            .connect(&url)
-            .await
-        {
+        match options(&inner, login.as_ref(), config).connect(&url).await {
             Ok(client) => break client,
             Err(error) if config.wait_at_startup => {
                 tracing::warn!(target: "crosswire::broker", url = %shown, %error, "NATS unreachable; retrying (broker.wait_at_startup)");
@@ -278,12 +278,12 @@ pub async fn connect(config: &BrokerConfig) -> Result<NatsBroker, BrokerConfigEr
 }
 
 /// Client options: the URL's login (`user:password@`, or a token alone),
-/// the authorities of `[broker] ca_file` if set, fast and endless
-/// reconnects, and every event reported.
+/// the TLS files of `[broker]` if set (checked by the caller), fast and
+/// endless reconnects, and every event reported.
 fn options(
     inner: &Arc<Inner>,
     login: Option<&UrlLogin>,
-    ca_file: Option<&std::path::PathBuf>,
+    config: &BrokerConfig,
 ) -> async_nats::ConnectOptions {
     let events = Arc::clone(inner);
     let options = match login {
@@ -297,9 +297,13 @@ fn options(
         }) => async_nats::ConnectOptions::with_token(token.clone()),
         None => async_nats::ConnectOptions::new(),
     };
-    let options = match ca_file {
+    let options = match &config.ca_file {
         Some(path) => options.add_root_certificates(path.clone()),
         None => options,
+    };
+    let options = match (&config.cert_file, &config.key_file) {
+        (Some(cert), Some(key)) => options.add_client_certificate(cert.clone(), key.clone()),
+        _ => options,
     };
     options
         .connection_timeout(CONNECT_TIMEOUT)

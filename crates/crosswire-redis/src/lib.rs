@@ -93,8 +93,9 @@
 //! the publishing and the subscribing connection. The server's certificate
 //! is checked against the system's trusted roots, or against the
 //! authorities in `[broker] ca_file` when set (a private authority, as
-//! managed Redis services and self-run servers often use). Client
-//! certificates are not sent.
+//! managed Redis services and self-run servers often use). A server that
+//! asks for client certificates (`tls-auth-clients`) gets the one of
+//! `[broker] cert_file` and `key_file`.
 
 #![deny(missing_docs)]
 
@@ -106,11 +107,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use crosswire::BrokerConfig;
 use crosswire::broker::{
     Broker, BrokerConfigError, BrokerError, BrokerHistory, BrokerLink, BrokerStage, BrokerStats,
     HistoryBounds, HistoryFuture, HistoryPage, InterestChanges, OutgoingBuffer, Pushed,
 };
+use crosswire::{BrokerConfig, ClientIdentity};
 use redis::aio::MultiplexedConnection;
 use tokio::task::JoinHandle;
 
@@ -216,8 +217,9 @@ pub struct RedisBroker {
 /// Errors name the setting: `broker.url` for a URL that is not `redis://`
 /// or `rediss://`, or a server that does not answer or whose certificate
 /// is not trusted (unless `wait_at_startup` is true, in which case this
-/// keeps retrying until it answers); `broker.ca_file` for a file that
-/// cannot be read or holds no certificate.
+/// keeps retrying until it answers); `broker.ca_file`, `broker.cert_file`
+/// or `broker.key_file` for a file that cannot be read or holds no
+/// certificate or key.
 pub async fn connect(config: &BrokerConfig) -> Result<RedisBroker, BrokerConfigError> {
     let url = config
         .url
@@ -239,8 +241,9 @@ pub async fn connect(config: &BrokerConfig) -> Result<RedisBroker, BrokerConfigE
     };
     config.check_prefix()?;
     let authorities = config.ca_certificates()?;
+    let identity = config.client_identity()?;
     let client = if tls {
-        tls_client(url, authorities)
+        tls_client(url, authorities, identity)
     } else {
         redis::Client::open(url)
     }
@@ -278,8 +281,12 @@ pub async fn connect(config: &BrokerConfig) -> Result<RedisBroker, BrokerConfigE
 }
 
 /// A client for a `rediss://` URL, trusting `authorities` (PEM) if given,
-/// else the system's roots.
-fn tls_client(url: &str, authorities: Option<String>) -> redis::RedisResult<redis::Client> {
+/// else the system's roots, and showing `identity` if given.
+fn tls_client(
+    url: &str,
+    authorities: Option<String>,
+    identity: Option<ClientIdentity>,
+) -> redis::RedisResult<redis::Client> {
     // The client builds its TLS settings with the process's default crypto
     // provider; install ring's (the one this workspace builds) unless the
     // app installed one already.
@@ -287,7 +294,10 @@ fn tls_client(url: &str, authorities: Option<String>) -> redis::RedisResult<redi
     redis::Client::build_with_tls(
         url,
         redis::TlsCertificates {
-            client_tls: None,
+            client_tls: identity.map(|identity| redis::ClientTlsConfig {
+                client_cert: identity.cert_pem.into_bytes(),
+                client_key: identity.key_pem.into_bytes(),
+            }),
             root_cert: authorities.map(String::into_bytes),
         },
     )

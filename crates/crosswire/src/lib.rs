@@ -103,8 +103,8 @@ mod tls;
 pub mod ws;
 
 pub use config::{
-    BrokerConfig, Compression, Config, ConfigError, HistoryConfig, MetricsConfig, OverflowPolicy,
-    TlsConfig, UrlLogin,
+    BrokerConfig, ClientIdentity, Compression, Config, ConfigError, HistoryConfig, MetricsConfig,
+    OverflowPolicy, TlsConfig, UrlLogin,
 };
 pub use dev_server::{DEV_SERVER_VAR, under_dev_server};
 pub use error::{CloseError, PushError, SendError, ServeError, WebSocketError};

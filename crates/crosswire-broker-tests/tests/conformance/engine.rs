@@ -13,6 +13,7 @@ use rustix::process::{Pid, Signal, kill_process};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::certificates::Authority;
 use crate::node::{Node, NodeOptions};
 
 /// Which engine a broker server process runs.
@@ -33,40 +34,57 @@ pub struct ServerProcess {
     tls: Option<TlsFiles>,
 }
 
-/// A self-signed certificate for `localhost` and its key, in PEM files,
-/// and the port nodes reach the server on over TLS: Redis's `tls-port`
-/// beside its plain port (which the tests' own commands use), NATS's one
-/// port (which then requires TLS).
+/// The files of a server that nodes reach over TLS, in a directory of its
+/// own: an authority's certificate (what nodes trust), the server's
+/// certificate and key signed by it, and a client certificate and key it
+/// signed too; and the port nodes reach the server on over TLS (Redis's
+/// `tls-port` beside its plain port, which the tests' own commands use;
+/// NATS's one port, which then requires TLS).
 pub struct TlsFiles {
     dir: tempfile::TempDir,
     port: u16,
+    /// Whether the server asks nodes for a client certificate and checks it
+    /// against the authority.
+    verify_clients: bool,
 }
 
 impl TlsFiles {
-    fn new(port: u16) -> Self {
+    fn new(port: u16, verify_clients: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let files = Self { dir, port };
-        let (cert, key) = certificate_pem();
-        std::fs::write(files.cert(), cert).unwrap();
-        std::fs::write(files.key(), key).unwrap();
+        let files = Self {
+            dir,
+            port,
+            verify_clients,
+        };
+        let authority = Authority::new();
+        std::fs::write(files.authority(), authority.pem()).unwrap();
+        let (cert, key) = authority.sign();
+        std::fs::write(files.path("server-cert.pem"), cert).unwrap();
+        std::fs::write(files.path("server-key.pem"), key).unwrap();
+        let (cert, key) = authority.sign();
+        std::fs::write(files.client_cert(), cert).unwrap();
+        std::fs::write(files.client_key(), key).unwrap();
         files
     }
 
-    pub fn cert(&self) -> std::path::PathBuf {
-        self.dir.path().join("cert.pem")
+    fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
     }
 
-    fn key(&self) -> std::path::PathBuf {
-        self.dir.path().join("key.pem")
+    /// The authority's certificate: a node's `ca_file`.
+    pub fn authority(&self) -> std::path::PathBuf {
+        self.path("ca.pem")
     }
-}
 
-/// A new self-signed certificate for `localhost` and its key, in PEM.
-pub fn certificate_pem() -> (String, String) {
-    let made =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .unwrap();
-    (made.cert.pem(), made.signing_key.serialize_pem())
+    /// A client certificate the authority signed: a node's `cert_file`.
+    pub fn client_cert(&self) -> std::path::PathBuf {
+        self.path("client-cert.pem")
+    }
+
+    /// The key of [`Self::client_cert`]: a node's `key_file`.
+    pub fn client_key(&self) -> std::path::PathBuf {
+        self.path("client-key.pem")
+    }
 }
 
 fn free_port() -> u16 {
@@ -99,14 +117,15 @@ impl ServerProcess {
         }
     }
 
-    /// Starts a server that nodes reach over TLS.
-    pub async fn start_tls(kind: Kind) -> Self {
+    /// Starts a server that nodes reach over TLS, asking them for a client
+    /// certificate if `verify_clients`.
+    pub async fn start_tls(kind: Kind, verify_clients: bool) -> Self {
         let mut server = Self::reserve(kind);
         let port = match kind {
             Kind::Redis => free_port(),
             Kind::Nats => server.port,
         };
-        server.tls = Some(TlsFiles::new(port));
+        server.tls = Some(TlsFiles::new(port, verify_clients));
         server.spawn().await;
         server
     }
@@ -154,9 +173,15 @@ impl ServerProcess {
                 ]);
                 if let Some(tls) = &self.tls {
                     command.arg("--tls-port").arg(tls.port.to_string());
-                    command.arg("--tls-cert-file").arg(tls.cert());
-                    command.arg("--tls-key-file").arg(tls.key());
-                    command.args(["--tls-auth-clients", "no"]);
+                    command
+                        .arg("--tls-cert-file")
+                        .arg(tls.path("server-cert.pem"));
+                    command
+                        .arg("--tls-key-file")
+                        .arg(tls.path("server-key.pem"));
+                    command.arg("--tls-ca-cert-file").arg(tls.authority());
+                    let verify = if tls.verify_clients { "yes" } else { "no" };
+                    command.args(["--tls-auth-clients", verify]);
                 }
                 command
             }
@@ -169,8 +194,17 @@ impl ServerProcess {
                 command.args(["-a", "127.0.0.1", "-p", &port, "-m", &monitor, "-js", "-sd"]);
                 command.arg(&store);
                 if let Some(tls) = &self.tls {
-                    command.arg("--tls").arg("--tlscert").arg(tls.cert());
-                    command.arg("--tlskey").arg(tls.key());
+                    command
+                        .arg("--tls")
+                        .arg("--tlscert")
+                        .arg(tls.path("server-cert.pem"));
+                    command.arg("--tlskey").arg(tls.path("server-key.pem"));
+                    if tls.verify_clients {
+                        command
+                            .arg("--tlsverify")
+                            .arg("--tlscacert")
+                            .arg(tls.authority());
+                    }
                 }
                 command
             }
@@ -289,16 +323,18 @@ impl Engine {
         Engine::Server(ServerProcess::start(Kind::Nats).await)
     }
 
-    /// Redis that nodes reach over TLS (`rediss://`).
+    /// Redis that nodes reach over TLS (`rediss://`); it asks them for a
+    /// client certificate if `verify_clients`.
     #[allow(dead_code)]
-    pub async fn redis_tls() -> Self {
-        Engine::Server(ServerProcess::start_tls(Kind::Redis).await)
+    pub async fn redis_tls(verify_clients: bool) -> Self {
+        Engine::Server(ServerProcess::start_tls(Kind::Redis, verify_clients).await)
     }
 
-    /// NATS that requires TLS (`tls://`).
+    /// NATS that requires TLS (`tls://`); it asks nodes for a client
+    /// certificate if `verify_clients`.
     #[allow(dead_code)]
-    pub async fn nats_tls() -> Self {
-        Engine::Server(ServerProcess::start_tls(Kind::Nats).await)
+    pub async fn nats_tls(verify_clients: bool) -> Self {
+        Engine::Server(ServerProcess::start_tls(Kind::Nats, verify_clients).await)
     }
 
     /// A server node on this engine with the default prefix.
@@ -313,8 +349,9 @@ impl Engine {
     }
 
     /// The `[broker]` settings of a node on this engine (no URL for the
-    /// bus); over TLS, the URL names `localhost` and `ca_file` trusts the
-    /// server's certificate.
+    /// bus); over TLS, the URL names `localhost`, `ca_file` trusts the
+    /// server's certificate, and a server that verifies clients gets a
+    /// client certificate.
     pub fn broker_config(&self, options: &NodeOptions) -> crosswire::BrokerConfig {
         let mut config = crosswire::BrokerConfig::default();
         config.prefix = options.prefix.clone();
@@ -329,7 +366,13 @@ impl Engine {
                 Some(user) => url.replacen("://", &format!("://{user}@"), 1),
                 None => url,
             });
-            config.ca_file = server.tls.as_ref().map(TlsFiles::cert);
+            if let Some(tls) = &server.tls {
+                config.ca_file = Some(tls.authority());
+                if tls.verify_clients {
+                    config.cert_file = Some(tls.client_cert());
+                    config.key_file = Some(tls.client_key());
+                }
+            }
         }
         config
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use crosswire::broker::BrokerStage;
 use serde_json::json;
 
+use crate::certificates::Authority;
 use crate::engine::{Engine, Kind, ServerProcess};
 use crate::node::{Got, NodeOptions, PATIENCE, route};
 use crate::silencing_proxy::SilencingProxy;
@@ -552,7 +553,7 @@ pub async fn the_broker_certificate_is_checked(engine: Engine, kind: Kind) {
 
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("other.pem");
-    std::fs::write(&other, crate::engine::certificate_pem().0).unwrap();
+    std::fs::write(&other, Authority::new().pem()).unwrap();
     let mut other_authority = trusted.clone();
     other_authority.ca_file = Some(other);
     let error = connect_error(kind, &other_authority)
@@ -573,4 +574,38 @@ pub async fn the_broker_certificate_is_checked(engine: Engine, kind: Kind) {
             .expect("a bad ca_file is refused");
         assert!(error.starts_with("broker.ca_file: "), "{error}");
     }
+}
+
+/// A broker that asks for a client certificate gets the one of
+/// `cert_file` and `key_file`, and messages flow between the nodes that
+/// show it; a node that shows none, or one another authority signed, is
+/// refused at startup naming `broker.url`.
+pub async fn a_client_certificate_is_shown_when_asked_for(engine: Engine, kind: Kind) {
+    let with_certificate = engine.broker_config(&NodeOptions::default());
+    assert!(
+        with_certificate.cert_file.is_some(),
+        "a server that verifies clients"
+    );
+
+    let mut without = with_certificate.clone();
+    without.cert_file = None;
+    without.key_file = None;
+    let error = connect_error(kind, &without)
+        .await
+        .expect("a node without a client certificate is refused");
+    assert!(error.starts_with("broker.url: "), "{error}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = Authority::new().sign();
+    let mut stranger = with_certificate.clone();
+    stranger.cert_file = Some(dir.path().join("cert.pem"));
+    stranger.key_file = Some(dir.path().join("key.pem"));
+    std::fs::write(stranger.cert_file.as_ref().unwrap(), cert).unwrap();
+    std::fs::write(stranger.key_file.as_ref().unwrap(), key).unwrap();
+    let error = connect_error(kind, &stranger)
+        .await
+        .expect("a client certificate another authority signed is refused");
+    assert!(error.starts_with("broker.url: "), "{error}");
+
+    a_publish_reaches_every_node_once_and_not_the_sender(engine).await;
 }

@@ -438,7 +438,7 @@ mod tests {
         assert_eq!(defaults.broker.buffer_bytes, 16 << 20);
         assert_eq!(defaults.broker.ca_file, None);
         let config = Config::from_toml(
-            "[broker]\nurl = \"redis://127.0.0.1:6379\"\nprefix = \"app1\"\nwait_at_startup = true\nbuffer_bytes = \"1MiB\"\nca_file = \"ca.pem\"\n",
+            "[broker]\nurl = \"redis://127.0.0.1:6379\"\nprefix = \"app1\"\nwait_at_startup = true\nbuffer_bytes = \"1MiB\"\nca_file = \"ca.pem\"\ncert_file = \"node.pem\"\nkey_file = \"node-key.pem\"\n",
             "crosswire.toml",
         )
         .unwrap();
@@ -448,6 +448,14 @@ mod tests {
         assert!(config.broker.wait_at_startup);
         assert_eq!(config.broker.buffer_bytes, 1 << 20);
         assert_eq!(config.broker.ca_file.as_deref(), Some(Path::new("ca.pem")));
+        assert_eq!(
+            config.broker.cert_file.as_deref(),
+            Some(Path::new("node.pem"))
+        );
+        assert_eq!(
+            config.broker.key_file.as_deref(),
+            Some(Path::new("node-key.pem"))
+        );
         let config = load(
             Config::default(),
             &env(&[

@@ -41,7 +41,7 @@
 //! ttl = "5m"
 //! ```
 
-mod broker_ca;
+mod broker_tls;
 mod broker_url;
 mod history;
 mod load;
@@ -53,6 +53,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use broker_tls::ClientIdentity;
 pub use broker_url::UrlLogin;
 pub use history::HistoryConfig;
 pub use load::ConfigError;
@@ -460,6 +461,16 @@ pub struct BrokerConfig {
     /// roots. Read when the broker connects.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<std::path::PathBuf>,
+    /// PEM file with the client certificate chain (the node's own
+    /// certificate first) to show a broker that asks for one (mutual TLS);
+    /// needs [`key_file`](BrokerConfig::key_file). Default none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_file: Option<std::path::PathBuf>,
+    /// PEM file with the private key of
+    /// [`cert_file`](BrokerConfig::cert_file)'s first certificate (PKCS#8,
+    /// PKCS#1 or SEC1). Default none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for BrokerConfig {
@@ -470,6 +481,8 @@ impl Default for BrokerConfig {
             wait_at_startup: false,
             buffer_bytes: 16 << 20,
             ca_file: None,
+            cert_file: None,
+            key_file: None,
         }
     }
 }
