@@ -538,11 +538,20 @@ async fn connect_error(kind: Kind, config: &crosswire::BrokerConfig) -> Option<S
 /// trust it (the system's roots, or an authority that did not sign it) is
 /// refused at startup with an error naming `broker.url`; a `ca_file` that
 /// cannot be read or holds no certificate is named before any connection.
-/// The node that trusts it connects.
+/// The node that trusts it connects (on NATS with a `nats://` URL too).
 pub async fn the_broker_certificate_is_checked(engine: Engine, kind: Kind) {
     let trusted = engine.broker_config(&NodeOptions::default());
     assert!(trusted.ca_file.is_some(), "a TLS engine");
     assert_eq!(connect_error(kind, &trusted).await, None);
+    if kind == Kind::Nats {
+        // A nats:// URL gets TLS too when the server requires it.
+        let mut plain_scheme = trusted.clone();
+        plain_scheme.url = trusted
+            .url
+            .as_ref()
+            .map(|url| url.replace("tls://", "nats://"));
+        assert_eq!(connect_error(kind, &plain_scheme).await, None);
+    }
 
     let mut system_roots = trusted.clone();
     system_roots.ca_file = None;
